@@ -1,0 +1,31 @@
+import path from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
+import { progressReporter } from '../../pipeline/progress.js';
+import { runStep, type StepOptions } from '../run-step.js';
+
+export interface FetchOptions extends StepOptions {
+  zipDir?: string;
+}
+
+export default async function fetchExecutor(options: FetchOptions, context: ExecutorContext) {
+  return runStep('fetch', options, context, async ({ recipe, version, layout, log }) => {
+    const localZips = options.zipDir
+      ? (Object.fromEntries(
+          recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, recipe.upstream.asset.replace('{arch}', arch))]),
+        ) as Partial<Record<Arch, string>>)
+      : undefined;
+    const fetched = await fetchUpstream({
+      version,
+      arches: recipe.arches,
+      upstream: recipe.upstream,
+      outDir: layout.upstream,
+      token: process.env.GITHUB_TOKEN || undefined,
+      localZips,
+      pinnedSha256: recipe.upstream.sha256?.[version],
+      log,
+      onProgress: progressReporter(),
+    });
+    for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
+  });
+}

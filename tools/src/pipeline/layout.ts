@@ -1,0 +1,20 @@
+import path from 'node:path';
+import type { Recipe } from './recipe.js';
+
+/** Where each step of one version writes, under dist/<name>/<version>/ (the Nx outputs of the alloy targets). */
+export function versionLayout(workspaceRoot: string, recipe: Pick<Recipe, 'name'>, version: string) {
+  const base = path.join(workspaceRoot, 'dist', recipe.name, version);
+  return {
+    base,
+    upstream: path.join(base, 'upstream'),
+    images: path.join(base, 'images'),
+    manifest: path.join(base, 'manifest'),
+    publish: path.join(base, 'publish'),
+    pr: path.join(base, 'pr'),
+  };
+}
+
+/** The local directory bucket used when no R2 credentials are configured. */
+export function localBucketDir(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(workspaceRoot, env.ALLOY_LOCAL_BUCKET || path.join('dist', 'bucket'));
+}

@@ -1,0 +1,136 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
+import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import { versionImages } from './artifacts.js';
+import type { versionLayout } from './layout.js';
+import type { Recipe } from './recipe.js';
+import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
+import { verifyArtifacts } from './verify-artifacts.js';
+
+export const MANIFEST = 'SHA256SUMS';
+export const MANIFEST_SIGNATURE = 'SHA256SUMS.gpg';
+export const KEYRING = 'import-pubring.gpg';
+
+export interface PublishResult {
+  entries: { file: string; sha256: string }[];
+  uploaded: string[];
+  unchanged: string[];
+  manifestChanged: boolean;
+  signatureChanged: boolean;
+}
+
+/**
+ * Publishes one version: verify every artifact, upload objects (identical ones skipped) and re-check them, then merge
+ * this version into the bucket's SHA256SUMS by compare-and-swap, and make SHA256SUMS.gpg match whatever SHA256SUMS
+ * holds at the end. Each step converges when rerun after a crash.
+ */
+export async function publishVersion(opts: {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  store: ObjectStore;
+  key: SigningKey;
+  publicKey: string;
+  dryRun?: boolean;
+  log: (line: string) => void;
+}): Promise<PublishResult> {
+  const { recipe, version, layout, store, key, log } = opts;
+  const images = versionImages(recipe, version, layout.images);
+  const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey });
+  log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
+
+  await mkdir(layout.publish, { recursive: true });
+  const objects: PublishObject[] = [];
+  for (const image of images) {
+    objects.push({ key: image.file, path: image.path });
+    objects.push({ key: `${image.file}.sha256`, path: `${image.path}.sha256` });
+    objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
+  }
+  const keyring = path.join(layout.publish, KEYRING);
+  await writeFile(keyring, key.publicKeyBinary());
+  objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
+  for (const arch of recipe.arches) {
+    const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
+    await writeFile(conf, sysupdateTransfer(recipe, arch));
+    objects.push({ key: path.basename(conf), path: conf, cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
+    const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityCopy)!.file)!.sha256;
+    const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
+    await writeFile(
+      snippet,
+      butaneSnippet({ recipe, version, arch, sha256, keyring: key.publicKeyBinary(), fingerprint: key.fingerprint }),
+    );
+    objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
+  }
+
+  if (opts.dryRun) {
+    for (const o of objects) log(`dry run: would upload ${o.key} to ${store.describe()}`);
+    log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and sign it`);
+    return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
+  }
+
+  const published = await publishObjects(store, objects, { log });
+  const { changed: manifestChanged } = await compareAndSwap(
+    store,
+    MANIFEST,
+    (current) => {
+      const merged = mergeManifest(current, entries);
+      return recipe.bucket.keep ? Manifest.parse(merged).prune(recipe.name, recipe.bucket.keep).serialize() : merged;
+    },
+    { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
+  );
+  const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log });
+  return {
+    entries,
+    uploaded: published.filter((p) => !p.skipped).map((p) => p.key),
+    unchanged: published.filter((p) => p.skipped).map((p) => p.key),
+    manifestChanged,
+    signatureChanged,
+  };
+}
+
+/**
+ * SHA256SUMS and its signature are two objects, so a concurrent publisher may replace SHA256SUMS between our two
+ * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, whoever wrote either.
+ */
+async function signCurrentManifest(opts: {
+  store: ObjectStore;
+  key: SigningKey;
+  publicKey: string;
+  log: (line: string) => void;
+}): Promise<boolean> {
+  const { store, key, log } = opts;
+  let changed = false;
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    const manifest = await store.get(MANIFEST);
+    if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
+    const signature = await store.get(MANIFEST_SIGNATURE);
+    if (signature && (await verifies(manifest.body, signature.body.toString('utf8'), opts.publicKey))) {
+      log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
+      return changed;
+    }
+    const armored = await signManifest(manifest.body.toString('utf8'), key);
+    try {
+      await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(armored), {
+        contentType: 'application/pgp-signature',
+        cacheControl: 'no-cache',
+        ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
+      });
+      changed = true;
+      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt})`);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  }
+  throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
+}
+
+async function verifies(data: Uint8Array, signature: string, publicKey: string): Promise<boolean> {
+  try {
+    await verifyDetached({ data, signature, publicKey });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+// ajv ships CommonJS with a default export object; createRequire keeps that shape stable under tsx and jest.
+const Ajv = require('ajv').default as typeof import('ajv').default;
+const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
+
+export type Arch = 'amd64' | 'arm64';
+
+export interface AuthRef {
+  app?: { idEnv: string; privateKeyEnv: string };
+  tokenEnv?: string;
+}
+
+export interface ConsumerRecipe {
+  name: string;
+  repo: string;
+  path: string;
+  base: string;
+  arch: Arch;
+  auth: AuthRef;
+  assignees?: string[];
+  reviewers?: string[];
+  labels?: string[];
+}
+
+export interface Recipe {
+  /** Directory of the recipe file; relative paths in it resolve from here. */
+  dir: string;
+  file: string;
+  name: string;
+  upstream: {
+    repo: string;
+    apiUrl: string;
+    asset: string;
+    binary: string;
+    maxBinaryBytes: number;
+    sha256?: Record<string, Partial<Record<Arch, string>>>;
+  };
+  arches: Arch[];
+  tree: {
+    binaryPath: string;
+    unit: { source: string; path: string };
+    extensionRelease: Record<string, string>;
+  };
+  image: { format: 'squashfs' | 'erofs' | 'ext4'; compressor?: 'zstd' | 'xz' | 'gzip'; compatibilityCopy?: boolean };
+  bucket: { name: string; prefix: string; publicUrl: string; keep?: number };
+  signing: { identity: string; publicKey?: string };
+  mirror?: { repo: string; branch: string; path: string; auth?: AuthRef };
+  consumers: ConsumerRecipe[];
+}
+
+export class RecipeError extends Error {
+  override name = 'RecipeError';
+}
+
+/** Loads and validates a recipe; `unit.source` and `signing.publicKey` come back as absolute paths. */
+export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Recipe> {
+  const absolute = path.resolve(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(absolute, 'utf8'));
+  } catch (error) {
+    throw new RecipeError(`cannot read recipe ${absolute}: ${(error as Error).message}`);
+  }
+  const schema = JSON.parse(await readFile(path.join(path.dirname(absolute), 'sysext.schema.json'), 'utf8').catch(() =>
+    readFile(new URL('../../../apps/alloy/sysext.schema.json', import.meta.url), 'utf8'),
+  ));
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? []).map((e) => `  ${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`);
+    throw new RecipeError(`recipe ${absolute} is invalid:\n${problems.join('\n')}`);
+  }
+  const recipe = raw as Omit<Recipe, 'dir' | 'file'>;
+  const dir = path.dirname(absolute);
+  return {
+    ...recipe,
+    dir,
+    file: absolute,
+    upstream: { ...recipe.upstream, apiUrl: env.ALLOY_UPSTREAM_API_URL || recipe.upstream.apiUrl },
+    tree: { ...recipe.tree, unit: { ...recipe.tree.unit, source: path.resolve(dir, recipe.tree.unit.source) } },
+    bucket: {
+      ...recipe.bucket,
+      name: env.R2_BUCKET || recipe.bucket.name,
+      publicUrl: (env.ALLOY_PUBLIC_URL || recipe.bucket.publicUrl).replace(/\/+$/, ''),
+    },
+    signing: {
+      ...recipe.signing,
+      publicKey: recipe.signing.publicKey ? path.resolve(dir, recipe.signing.publicKey) : undefined,
+    },
+  };
+}
+
+/** Image file name as consumers and the manifest know it. */
+export function imageFile(recipe: Pick<Recipe, 'name'>, version: string, arch?: Arch): string {
+  return arch ? `${recipe.name}-${version}-${arch}.raw` : `${recipe.name}-${version}.raw`;
+}

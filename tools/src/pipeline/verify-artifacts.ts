@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Manifest } from '@alloy-sysext/manifest';
+import { sha256File } from '@alloy-sysext/sysext-image';
+import { verifyDetached } from '@alloy-sysext/signing';
+import { readChecksumFile, type VersionImage } from './artifacts.js';
+
+/**
+ * Publish trusts nothing it finds in dist/ (it may come from a cache): every image must hash to its .sha256 and to this
+ * version's manifest entry, and carry a valid signature by the expected key. Returns the manifest entries.
+ */
+export async function verifyArtifacts(opts: {
+  images: VersionImage[];
+  manifestDir: string;
+  publicKey: string;
+}): Promise<{ file: string; sha256: string }[]> {
+  const manifestFile = path.join(opts.manifestDir, 'SHA256SUMS');
+  const manifestText = await readFile(manifestFile, 'utf8').catch(() => {
+    throw new Error(`${manifestFile} is missing: run the manifest target for this version first`);
+  });
+  const manifestSignature = await readFile(`${manifestFile}.gpg`, 'utf8').catch(() => {
+    throw new Error(`${manifestFile}.gpg is missing: run the manifest target for this version first`);
+  });
+  await verifyDetached({ data: new TextEncoder().encode(manifestText), signature: manifestSignature, publicKey: opts.publicKey })
+    .catch((error: Error) => {
+      throw new Error(`refusing to publish: ${manifestFile}.gpg does not verify: ${error.message}`);
+    });
+  const manifest = Manifest.parse(manifestText);
+  const entries = [];
+  for (const image of opts.images) {
+    const recorded = await readChecksumFile(image);
+    const actual = await sha256File(image.path).catch(() => {
+      throw new Error(`refusing to publish: ${image.path} is missing`);
+    });
+    if (actual !== recorded) {
+      throw new Error(`refusing to publish: ${image.path} has sha256 ${actual} but ${image.file}.sha256 says ${recorded}`);
+    }
+    const listed = manifest.get(image.file)?.sha256;
+    if (listed !== actual) {
+      throw new Error(`refusing to publish: ${image.path} has sha256 ${actual} but ${manifestFile} lists ${listed ?? 'no entry'}`);
+    }
+    const signatureFile = `${image.path}.asc`;
+    const signature = await readFile(signatureFile, 'utf8').catch(() => {
+      throw new Error(`refusing to publish: ${signatureFile} is missing: run the sign target for this version first`);
+    });
+    await verifyDetached({ data: image.path, signature, publicKey: opts.publicKey }).catch((error: Error) => {
+      throw new Error(`refusing to publish: ${signatureFile} does not verify ${image.file}: ${error.message}`);
+    });
+    entries.push({ file: image.file, sha256: actual });
+  }
+  return entries;
+}

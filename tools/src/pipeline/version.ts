@@ -1,0 +1,16 @@
+import { normalizeVersion } from '@alloy-sysext/sysext-image';
+
+export class VersionError extends Error {
+  override name = 'VersionError';
+}
+
+/** The version a target runs for: its `version` option, checked before any work starts. */
+export function resolveVersion(option: unknown, opts: { allowPrerelease?: boolean } = {}): string {
+  if (option === undefined || option === null || option === '' || option === true) {
+    throw new VersionError(
+      'no version given. Run e.g. `npx nx run alloy:publish --version=1.10.2` ' +
+        '(or `nx run alloy:publish -- --version=1.10.2` when nx is not started through npx).',
+    );
+  }
+  return normalizeVersion(String(option), opts);
+}
