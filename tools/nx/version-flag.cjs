@@ -2,7 +2,7 @@
 // own version). Preloaded into the nx CLI through .npmrc `node-options` (so `npx nx …` gets it), this moves the flag
 // behind `--`, where Nx passes it to the task as the `version` option. Generated into .npmrc by tools/nx/write-npmrc.cjs.
 const argv = process.argv;
-if (/[\\/](nx[\\/]bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(argv[1] || "") && argv[2] !== "--version") {
+if (/[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(argv[1] || "") && argv[2] !== "--version") {
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
   const moved = [];
   for (let i = 3; i < end; i++) {
