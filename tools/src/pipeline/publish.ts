@@ -4,6 +4,8 @@ import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
+import { consumerAuth, githubApiUrl } from './consumers.js';
+import { mirrorFiles } from './mirror.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
@@ -81,6 +83,7 @@ export async function publishVersion(opts: {
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
   const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log });
+  if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
   return {
     entries,
     uploaded: published.filter((p) => !p.skipped).map((p) => p.key),
@@ -124,6 +127,29 @@ async function signCurrentManifest(opts: {
     }
   }
   throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
+}
+
+async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: ObjectStore, version: string, log: (line: string) => void) {
+  const auth = consumerAuth(mirror.auth);
+  if (!auth.app && !auth.token) {
+    log(`mirror to ${mirror.repo} skipped: no GitHub credentials (set the variables named in recipe.mirror.auth, or ALLOY_GITHUB_TOKEN)`);
+    return;
+  }
+  const files = [];
+  for (const name of [MANIFEST, MANIFEST_SIGNATURE]) {
+    const object = await store.get(name);
+    if (!object) throw new Error(`${name} vanished from ${store.describe()} before it could be mirrored`);
+    files.push({ path: path.posix.join(mirror.path, name), content: object.body });
+  }
+  await mirrorFiles({
+    repo: mirror.repo,
+    branch: mirror.branch,
+    files,
+    auth,
+    message: `alloy-sysext: manifest after publishing ${version}`,
+    githubUrl: githubApiUrl(),
+    log,
+  });
 }
 
 async function verifies(data: Uint8Array, signature: string, publicKey: string): Promise<boolean> {
