@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createDirectoryStore } from './directory-store.js';
+import { PreconditionFailedError } from './errors.js';
+import { sha256, tempDir } from '../test/helpers.js';
+
+describe('directory store', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    tmp = await tempDir();
+  });
+  afterAll(async () => tmp.cleanup());
+
+  it('lays objects out like the bucket, with metadata outside the served tree', async () => {
+    const root = path.join(tmp.dir, 'layout');
+    const store = createDirectoryStore(root, { prefix: 'sysext' });
+    expect(store.describe()).toBe(`dir:${path.join(root, 'sysext')}`);
+    const src = path.join(tmp.dir, 'img.raw');
+    await writeFile(src, 'image bytes');
+    const progress: number[] = [];
+    const r = await store.putFile('alloy/alloy-1.0.0-amd64.raw', src, { contentType: 'application/octet-stream', cacheControl: 'immutable', onProgress: (p) => progress.push(p.loaded) });
+    await store.putBytes('alloy/SHA256SUMS', Buffer.from('sums\n'), { contentType: 'text/plain' });
+    expect(await readFile(path.join(root, 'sysext/alloy/alloy-1.0.0-amd64.raw'), 'utf8')).toBe('image bytes');
+    expect((await readdir(root, { recursive: true })).sort()).toEqual([
+      'sysext', 'sysext/alloy', 'sysext/alloy/SHA256SUMS', 'sysext/alloy/alloy-1.0.0-amd64.raw',
+    ]);
+    expect(progress.at(-1)).toBe(11);
+    expect(r).toEqual({ skipped: false, etag: `"${sha256(Buffer.from('image bytes'))}"` });
+    expect(await store.head('alloy/alloy-1.0.0-amd64.raw')).toEqual({
+      size: 11, sha256: sha256(Buffer.from('image bytes')), etag: r.etag, contentType: 'application/octet-stream', cacheControl: 'immutable',
+    });
+    expect((await store.list('alloy/')).map((o) => o.key)).toEqual(['alloy/SHA256SUMS', 'alloy/alloy-1.0.0-amd64.raw']);
+    expect(await store.list('alloy/alloy-1.0.0')).toHaveLength(1);
+    expect(await store.list('nothing/')).toEqual([]);
+  });
+
+  it('skips identical files without rewriting them', async () => {
+    const root = path.join(tmp.dir, 'skip');
+    const store = createDirectoryStore(root);
+    const src = path.join(tmp.dir, 'same.raw');
+    await writeFile(src, 'same');
+    await store.putFile('same.raw', src);
+    const before = await stat(path.join(root, 'same.raw'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await store.putFile('same.raw', src)).skipped).toBe(true);
+    expect((await stat(path.join(root, 'same.raw'))).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('trusts the bytes over a stale sidecar when a file is replaced behind its back', async () => {
+    const root = path.join(tmp.dir, 'stale');
+    const store = createDirectoryStore(root);
+    await store.putBytes('f.txt', Buffer.from('one'));
+    await writeFile(path.join(root, 'f.txt'), 'changed outside');
+    expect((await store.head('f.txt'))?.sha256).toBe(sha256(Buffer.from('changed outside')));
+  });
+
+  it('enforces conditional writes with content etags', async () => {
+    const root = path.join(tmp.dir, 'cond');
+    const store = createDirectoryStore(root);
+    const first = await store.putBytes('m', Buffer.from('v1'), { ifNoneMatch: '*' });
+    await expect(store.putBytes('m', Buffer.from('v2'), { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(store.putBytes('m', Buffer.from('v2'), { ifMatch: '"deadbeef"' })).rejects.toMatchObject({ kind: 'precondition-failed', status: 412 });
+    await expect(store.putBytes('gone', Buffer.from('v2'), { ifMatch: first.etag })).rejects.toMatchObject({ status: 404 });
+    const second = await store.putBytes('m', Buffer.from('v2'), { ifMatch: first.etag });
+    expect((await store.get('m'))).toEqual({ body: Buffer.from('v2'), etag: second.etag });
+    await store.delete('m');
+    expect(await store.get('m')).toBeNull();
+    expect(await store.head('m')).toBeNull();
+  });
+
+  it('rejects keys that would escape the root', async () => {
+    const store = createDirectoryStore(path.join(tmp.dir, 'esc'));
+    await expect(store.putBytes('../x', Buffer.from('x'))).rejects.toThrow(/Invalid object key "\.\.\/x"/);
+    await expect(store.head('/etc/passwd')).rejects.toThrow(/Invalid object key/);
+  });
+});

@@ -1,0 +1,244 @@
+// ObjectStore on a local directory laid out exactly like the bucket (<root>/<prefix>/<key>), so the tree can be served
+// over HTTP to systemd-sysupdate as is. Metadata (sha256, content type, cache control) lives in a sidecar tree
+// (<root>.meta by default) outside the served tree: nothing but published objects is ever served, and the sidecar is
+// only a cache — when a file's size or mtime no longer matches its sidecar (someone copied a file in), the sha256 is
+// recomputed from the bytes. ETags are the quoted sha256, so they are stable across processes and restarts.
+// Writes go to a temp file and are renamed into place (readers never see partial files); writes to one key are
+// serialised across processes with a lock directory so conditional writes are check-then-rename atomically.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PreconditionFailedError, StoreError } from './errors.js';
+import { sha256Bytes, sha256File } from './hash.js';
+import {
+  assertValidKey,
+  normalizePrefix,
+  type ListedObject,
+  type Log,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutBytesOptions,
+  type PutOptions,
+} from './store.js';
+
+export interface DirectoryStoreOptions {
+  prefix?: string;
+  /** Sidecar metadata directory (default `<root>.meta`). Must be on the same file system as root. */
+  metadataDir?: string;
+  log?: Log;
+  /** Give up waiting for another writer's lock on a key after this long (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+interface Sidecar {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+  contentType?: string;
+  cacheControl?: string;
+}
+
+const etagOf = (sha256: string) => `"${sha256}"`;
+const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+
+export function createDirectoryStore(root: string, opts: DirectoryStoreOptions = {}): ObjectStore {
+  const rootDir = path.resolve(root);
+  const metaDir = path.resolve(opts.metadataDir ?? `${rootDir}.meta`);
+  const prefix = normalizePrefix(opts.prefix);
+  const log = opts.log ?? (() => {});
+  const lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+  const where = `dir:${prefix ? path.join(rootDir, prefix) : rootDir}`;
+
+  const rel = (key: string) => {
+    assertValidKey(key);
+    return prefix ? `${prefix}/${key}` : key;
+  };
+  const dataPath = (key: string) => path.join(rootDir, ...rel(key).split('/'));
+  const sidecarPath = (key: string) => path.join(metaDir, 'objects', ...rel(key).split('/')) + '.json';
+  const tmpPath = () => path.join(metaDir, 'tmp', randomBytes(8).toString('hex'));
+
+  async function readSidecar(key: string): Promise<Sidecar | null> {
+    try {
+      return JSON.parse(await readFile(sidecarPath(key), 'utf8')) as Sidecar;
+    } catch {
+      return null;
+    }
+  }
+
+  async function writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
+    const target = sidecarPath(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = tmpPath();
+    await mkdir(path.dirname(tmp), { recursive: true });
+    await writeFile(tmp, JSON.stringify(sidecar));
+    await rename(tmp, target);
+  }
+
+  async function head(key: string): Promise<ObjectInfo | null> {
+    let st;
+    try {
+      st = await stat(dataPath(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    if (!st.isFile()) return null;
+    let side = await readSidecar(key);
+    if (!side || side.size !== st.size || side.mtimeMs !== st.mtimeMs) {
+      // Sidecar missing or stale: the bytes are the truth.
+      side = { ...(side ?? {}), sha256: await sha256File(dataPath(key)), size: st.size, mtimeMs: st.mtimeMs };
+    }
+    return { size: st.size, sha256: side.sha256, etag: etagOf(side.sha256), contentType: side.contentType, cacheControl: side.cacheControl };
+  }
+
+  async function get(key: string): Promise<{ body: Buffer; etag: string } | null> {
+    try {
+      const body = await readFile(dataPath(key));
+      return { body, etag: etagOf(sha256Bytes(body)) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') return null;
+      throw err;
+    }
+  }
+
+  /** Exclusive per-key lock shared by every process using this metadata dir (mkdir is atomic). */
+  async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const lock = path.join(metaDir, 'locks', Buffer.from(rel(key)).toString('base64url'));
+    await mkdir(path.dirname(lock), { recursive: true });
+    const started = Date.now();
+    for (;;) {
+      try {
+        await mkdir(lock);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > 2 * lockTimeoutMs) {
+          // Left behind by a crashed writer.
+          await rmdir(lock).catch(() => {});
+          continue;
+        }
+        if (Date.now() - started > lockTimeoutMs) {
+          throw new StoreError(`Timed out waiting for the write lock on ${JSON.stringify(key)} in ${where} (${lock})`, 'failed');
+        }
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rmdir(lock).catch(() => {});
+    }
+  }
+
+  /** Copies `source` (file path or bytes) into place atomically and records its sidecar. */
+  async function install(key: string, source: string | Uint8Array, sha256: string, o: PutOptions): Promise<string> {
+    const target = dataPath(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = tmpPath();
+    await mkdir(path.dirname(tmp), { recursive: true });
+    try {
+      if (typeof source === 'string') {
+        const total = (await stat(source)).size;
+        let loaded = 0;
+        await pipeline(
+          createReadStream(source, { highWaterMark: 1 << 20 }),
+          new Transform({
+            transform(chunk: Buffer, _e, cb) {
+              loaded += chunk.length;
+              o.onProgress?.({ key, loaded, total });
+              cb(null, chunk);
+            },
+          }),
+          createWriteStream(tmp),
+        );
+      } else {
+        await writeFile(tmp, source);
+        o.onProgress?.({ key, loaded: source.length, total: source.length });
+      }
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new StoreError(`Writing ${JSON.stringify(key)} to ${where} failed: ${(err as Error).message}`, 'failed', undefined, { cause: err });
+    }
+    const st = await stat(target);
+    await writeSidecar(key, { sha256, size: st.size, mtimeMs: st.mtimeMs, contentType: o.contentType, cacheControl: o.cacheControl });
+    return etagOf(sha256);
+  }
+
+  async function putFile(key: string, file: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
+    const { size } = await stat(file);
+    const sha256 = o.sha256 ?? (await sha256File(file));
+    return withLock(key, async () => {
+      const existing = await head(key);
+      if (existing && existing.size === size && existing.sha256 === sha256) {
+        log(`skip ${key}: ${where} already has these bytes`);
+        o.onProgress?.({ key, loaded: size, total: size });
+        return { skipped: true, etag: existing.etag };
+      }
+      log(`copy ${key} (${size} bytes) to ${where}`);
+      return { skipped: false, etag: await install(key, file, sha256, o) };
+    });
+  }
+
+  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
+    const sha256 = o.sha256 ?? sha256Bytes(bytes);
+    const conditional = o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
+    return withLock(key, async () => {
+      const existing = await head(key);
+      if (o.ifMatch !== undefined) {
+        if (!existing || (o.ifMatch !== '*' && unquote(o.ifMatch) !== unquote(existing.etag))) {
+          throw new PreconditionFailedError(
+            `Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object ${existing ? 'changed' : 'no longer exists'} since it was read`,
+            existing ? 412 : 404,
+          );
+        }
+      }
+      if (o.ifNoneMatch === '*' && existing) {
+        throw new PreconditionFailedError(`Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object already exists`, 412);
+      }
+      if (!conditional && existing && existing.size === bytes.length && existing.sha256 === sha256) {
+        return { etag: existing.etag, skipped: true };
+      }
+      return { etag: await install(key, bytes, sha256, o), skipped: false };
+    });
+  }
+
+  async function list(listPrefix: string): Promise<ListedObject[]> {
+    const base = prefix ? path.join(rootDir, ...prefix.split('/')) : rootDir;
+    const out: ListedObject[] = [];
+    async function walk(dir: string, relDir: string): Promise<void> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const key = relDir ? `${relDir}/${e.name}` : e.name;
+        // Only descend where keys with this prefix can live.
+        if (!key.startsWith(listPrefix) && !listPrefix.startsWith(`${key}/`)) continue;
+        if (e.isDirectory()) await walk(path.join(dir, e.name), key);
+        else if (e.isFile() && key.startsWith(listPrefix)) {
+          const info = await head(key);
+          if (info) out.push({ key, size: info.size, etag: info.etag });
+        }
+      }
+    }
+    await walk(base, '');
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async function del(key: string): Promise<void> {
+    await withLock(key, async () => {
+      await rm(dataPath(key), { force: true });
+      await rm(sidecarPath(key), { force: true });
+    });
+  }
+
+  return { describe: () => where, head, get, putFile, putBytes, list, delete: del };
+}

@@ -1,0 +1,66 @@
+// Chooses the store from the environment.
+//
+// README block (configuration → object store):
+//
+// | Variable               | Meaning                                                                                   |
+// |------------------------|-------------------------------------------------------------------------------------------|
+// | `R2_ACCOUNT_ID`        | Cloudflare account id; the endpoint becomes `https://<id>.r2.cloudflarestorage.com`.        |
+// | `R2_ENDPOINT`          | Explicit S3 endpoint instead (any S3-compatible service, or a loopback test peer).        |
+// | `R2_ACCESS_KEY_ID`     | R2 API token's access key id (Object Read & Write on the bucket).                         |
+// | `R2_SECRET_ACCESS_KEY` | …and its secret. Never logged; errors name only the endpoint and bucket.                   |
+// | `R2_BUCKET`            | Bucket name; overrides the recipe's `bucket`.                                             |
+// | `R2_PREFIX`            | Optional key prefix inside the bucket; overrides the recipe's prefix.                     |
+// | `R2_REGION`            | Optional, default `auto` (what R2 expects).                                               |
+//
+// With none of `R2_ACCOUNT_ID`, `R2_ENDPOINT`, `R2_ACCESS_KEY_ID`, `R2_SECRET_ACCESS_KEY` set, publishing goes to a local
+// directory laid out exactly like the bucket (metadata in a sibling `<dir>.meta`), which can be served over HTTP to
+// systemd-sysupdate. Setting only some of them is an error that names the missing ones, so a typo never silently
+// publishes to the local directory.
+import { createDirectoryStore } from './directory-store.js';
+import { createS3Store } from './s3-store.js';
+import type { Log, ObjectStore } from './store.js';
+
+export interface StoreDefaults {
+  bucket: string;
+  prefix: string;
+  directory: string;
+}
+
+export function storeFromEnv(
+  env: Record<string, string | undefined>,
+  defaults: StoreDefaults,
+  opts: { log?: Log; maxAttempts?: number } = {},
+): ObjectStore {
+  const v = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const accountId = v('R2_ACCOUNT_ID');
+  const endpoint = v('R2_ENDPOINT');
+  const accessKeyId = v('R2_ACCESS_KEY_ID');
+  const secretAccessKey = v('R2_SECRET_ACCESS_KEY');
+  const prefix = env.R2_PREFIX !== undefined ? env.R2_PREFIX : defaults.prefix;
+  const anyConfigured = Boolean(accountId || endpoint || accessKeyId || secretAccessKey);
+  if (!anyConfigured) {
+    opts.log?.(`no R2 credentials configured: using the local directory store at ${defaults.directory}`);
+    return createDirectoryStore(defaults.directory, { prefix, log: opts.log });
+  }
+  const missing: string[] = [];
+  if (!accountId && !endpoint) missing.push('R2_ACCOUNT_ID or R2_ENDPOINT');
+  if (!accessKeyId) missing.push('R2_ACCESS_KEY_ID');
+  if (!secretAccessKey) missing.push('R2_SECRET_ACCESS_KEY');
+  if (missing.length) {
+    throw new Error(`R2 is partly configured: set ${missing.join(', ')} (or unset all R2_* variables to publish to ${defaults.directory})`);
+  }
+  return createS3Store({
+    bucket: v('R2_BUCKET') ?? defaults.bucket,
+    prefix,
+    endpoint,
+    accountId: endpoint ? undefined : accountId,
+    accessKeyId: accessKeyId!,
+    secretAccessKey: secretAccessKey!,
+    region: v('R2_REGION') ?? 'auto',
+    log: opts.log,
+    maxAttempts: opts.maxAttempts,
+  });
+}

@@ -1,0 +1,121 @@
+// Turns SDK and file-system failures into messages that say what to fix, naming the endpoint and bucket
+// (never a credential). `kind` lets callers branch without parsing text.
+
+export type StoreErrorKind = 'credentials' | 'no-such-bucket' | 'unreachable' | 'precondition-failed' | 'failed';
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly kind: StoreErrorKind,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** A conditional write lost: the object changed (412/409) or vanished (404 on If-Match) since it was read. */
+export class PreconditionFailedError extends StoreError {
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super(message, 'precondition-failed', status, options);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  Code?: string;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+const CREDENTIAL_NAMES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'Forbidden',
+  'InvalidToken',
+  'ExpiredToken',
+  'Unauthorized',
+]);
+
+function networkCode(err: unknown): string | undefined {
+  // Node wraps DNS/connect failures in AggregateError (happy eyeballs) or in `cause`.
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop() as (SdkLikeError & { cause?: unknown; errors?: unknown[] }) | undefined;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    if (e.code && NETWORK_CODES.has(e.code)) return e.code;
+    // The SDK wraps errors from another realm (e.g. a vm context) as "AWS SDK error wrapper for Error: connect …",
+    // keeping only the text.
+    const inText = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(e.message ?? '');
+    if (inText) return inText[1];
+    stack.push(e.cause, ...(e.errors ?? []));
+  }
+  return undefined;
+}
+
+export interface ErrorContext {
+  /** e.g. `s3://bucket/prefix at https://…` */
+  where: string;
+  endpoint: string;
+  bucket: string;
+  operation: string;
+  key?: string;
+  conditional?: boolean;
+}
+
+export function translateS3Error(err: unknown, ctx: ErrorContext): StoreError {
+  if (err instanceof StoreError) return err;
+  const e = (err ?? {}) as SdkLikeError;
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? e.Code ?? '';
+  const what = `${ctx.operation}${ctx.key ? ` ${JSON.stringify(ctx.key)}` : ''}`;
+  const detail = `${status ? `HTTP ${status} ` : ''}${name}`.trim();
+
+  if (ctx.conditional && (status === 412 || status === 409 || name === 'PreconditionFailed' || (status === 404 && name === 'NoSuchKey'))) {
+    return new PreconditionFailedError(
+      `Conditional write of ${JSON.stringify(ctx.key)} to ${ctx.where} lost a race (${detail}): the object changed since it was read`,
+      status,
+      { cause: err },
+    );
+  }
+  if (name === 'NoSuchBucket') {
+    return new StoreError(
+      `Bucket "${ctx.bucket}" does not exist at ${ctx.endpoint} (${what}): create it or set R2_BUCKET to an existing bucket`,
+      'no-such-bucket',
+      status,
+      { cause: err },
+    );
+  }
+  if (status === 401 || status === 403 || CREDENTIAL_NAMES.has(name)) {
+    return new StoreError(
+      `${ctx.endpoint} rejected the credentials for bucket "${ctx.bucket}" (${detail || 'forbidden'}) during ${what}: ` +
+        'check R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY and that the API token has Object Read & Write on this bucket',
+      'credentials',
+      status,
+      { cause: err },
+    );
+  }
+  const net = networkCode(err);
+  if (net) {
+    const hint = net === 'ENOTFOUND' || net === 'EAI_AGAIN' ? 'the host name does not resolve' : 'nothing answered';
+    return new StoreError(
+      `Cannot reach ${ctx.endpoint} for bucket "${ctx.bucket}" (${net}: ${hint}) during ${what}: check R2_ENDPOINT / R2_ACCOUNT_ID and the network`,
+      'unreachable',
+      status,
+      { cause: err },
+    );
+  }
+  return new StoreError(
+    `${what} on ${ctx.where} failed${detail ? ` (${detail})` : ''}: ${e.message ?? String(err)}`,
+    'failed',
+    status,
+    { cause: err },
+  );
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { StoreError } from './errors.js';
+import { publishObjects } from './publish.js';
+import { pruneVersion, versionKeyFilter } from './prune.js';
+import type { ObjectStore } from './store.js';
+import { peerStore, sha256, startS3Peer, tempDir, type S3Peer } from '../test/helpers.js';
+
+describe('publishObjects and pruneVersion against the S3 peer', () => {
+  let peer: S3Peer;
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  const files: Record<string, string> = {};
+  beforeAll(async () => {
+    peer = await startS3Peer();
+    tmp = await tempDir();
+    for (const name of ['alloy-1.2.3-amd64.raw', 'alloy-1.2.3-amd64.raw.sha256', 'alloy-1.2.3-amd64.raw.asc']) {
+      files[name] = path.join(tmp.dir, name);
+      await writeFile(files[name], `content of ${name}`);
+    }
+  });
+  afterAll(async () => {
+    await peer.stop();
+    await tmp.cleanup();
+  });
+  const objects = () => Object.entries(files).map(([name, p]) => ({ key: `alloy/${name}`, path: p }));
+
+  it('uploads with content types and immutable caching, verifies, and skips everything the second time', async () => {
+    const store = peerStore(peer, { prefix: 'pub' });
+    const lines: string[] = [];
+    const first = await publishObjects(store, objects(), { log: (l) => lines.push(l) });
+    expect(first.map((r) => [r.key, r.skipped, r.sha256])).toEqual(
+      objects().map((o) => [o.key, false, sha256(Buffer.from(`content of ${path.basename(o.path)}`))]),
+    );
+    expect(await store.head('alloy/alloy-1.2.3-amd64.raw')).toMatchObject({
+      contentType: 'application/octet-stream',
+      cacheControl: 'public, max-age=31536000, immutable',
+    });
+    expect((await store.head('alloy/alloy-1.2.3-amd64.raw.asc'))?.contentType).toBe('application/pgp-signature');
+    expect(lines.at(-1)).toMatch(/^verified 3 object\(s\) in s3:\/\/test-bucket\/pub at /);
+
+    const putsBefore = peer.requests.filter((r) => r.method === 'PUT').length;
+    const second = await publishObjects(store, objects());
+    expect(second.every((r) => r.skipped)).toBe(true);
+    expect(peer.requests.filter((r) => r.method === 'PUT').length).toBe(putsBefore);
+  });
+
+  it('refuses to return when an object changed between upload and re-check', async () => {
+    const store = peerStore(peer, { prefix: 'tampered' });
+    const other = peerStore(peer, { prefix: 'tampered' });
+    // Another publisher overwrites the image right after our upload.
+    const racing: ObjectStore = {
+      ...store,
+      async putFile(key, p, o) {
+        const r = await store.putFile(key, p, o);
+        if (key.endsWith('.raw')) await other.putBytes(key, Buffer.from('someone else'));
+        return r;
+      },
+    };
+    const err = (await publishObjects(racing, objects()).catch((e: unknown) => e)) as StoreError;
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.message).toContain('not safe to write the manifest');
+    expect(err.message).toContain('alloy/alloy-1.2.3-amd64.raw: size 12, expected');
+  });
+
+  it('prunes exactly one version, with a dry run first', async () => {
+    const store = peerStore(peer, { prefix: 'prune' });
+    for (const k of ['alloy-1.2.3-amd64.raw', 'alloy-1.2.3-amd64.raw.asc', 'alloy-1.2.3-arm64.raw.sha256', 'alloy-1.2.3.raw',
+      'alloy-1.2.30-amd64.raw', 'alloy-1.2.3-rc.1-amd64.raw', 'SHA256SUMS']) {
+      await store.putBytes(`alloy/${k}`, Buffer.from(k));
+    }
+    const selector = { prefix: 'alloy/', filter: versionKeyFilter('alloy', '1.2.3') };
+    const expected = ['alloy/alloy-1.2.3-amd64.raw', 'alloy/alloy-1.2.3-amd64.raw.asc', 'alloy/alloy-1.2.3-arm64.raw.sha256', 'alloy/alloy-1.2.3.raw'];
+    const deletesBefore = peer.requests.filter((r) => r.method === 'DELETE').length;
+    const dry = await pruneVersion(store, selector, { dryRun: true });
+    expect(dry).toEqual({ keys: expected, dryRun: true });
+    expect(peer.requests.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore);
+    expect(await pruneVersion(store, selector)).toEqual({ keys: expected, dryRun: false });
+    expect((await store.list('alloy/')).map((o) => o.key)).toEqual([
+      'alloy/SHA256SUMS', 'alloy/alloy-1.2.3-rc.1-amd64.raw', 'alloy/alloy-1.2.30-amd64.raw',
+    ]);
+    await expect(pruneVersion(store, ['alloy/SHA256SUMS'])).rejects.toThrow(/Refusing to delete alloy\/SHA256SUMS/);
+  });
+});

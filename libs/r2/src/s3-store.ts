@@ -1,0 +1,212 @@
+// ObjectStore on S3/R2. Large files go through lib-storage's Upload (multipart, parts buffered so the SDK can replay
+// them on retry, aborted on failure so nothing partial appears under the key); the SDK's standard retry strategy
+// provides backoff on 5xx, throttling and connection resets.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { translateS3Error } from './errors.js';
+import { sha256Bytes, sha256File } from './hash.js';
+import {
+  assertValidKey,
+  normalizePrefix,
+  type ListedObject,
+  type Log,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutBytesOptions,
+  type PutOptions,
+} from './store.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  prefix?: string;
+  /** Explicit endpoint, e.g. `https://<account>.r2.cloudflarestorage.com` or a loopback peer. */
+  endpoint?: string;
+  /** Cloudflare account id: the endpoint becomes `https://<accountId>.r2.cloudflarestorage.com`. */
+  accountId?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** R2 wants `auto` (the default). */
+  region?: string;
+  /** Path-style URLs (default true: works on R2 and on loopback peers without DNS). */
+  forcePathStyle?: boolean;
+  log?: Log;
+  /** Attempts per request including the first (SDK standard retry strategy, exponential backoff with jitter). */
+  maxAttempts?: number;
+  /** Multipart part size in bytes (default 8 MiB; S3 minimum 5 MiB). Files up to one part use a single PUT. */
+  partSize?: number;
+  /** Parts in flight per upload (default 4). Memory is roughly partSize × queueSize. */
+  queueSize?: number;
+}
+
+const SHA256_META = 'sha256';
+
+export function r2Endpoint(accountId: string): string {
+  if (!/^[a-f0-9]{32}$/i.test(accountId)) {
+    throw new Error(`R2 account id ${JSON.stringify(accountId)} is not 32 hex characters (Cloudflare dashboard → R2 → Account ID)`);
+  }
+  return `https://${accountId}.r2.cloudflarestorage.com`;
+}
+
+export function createS3Store(opts: S3StoreOptions): ObjectStore {
+  if (!opts.bucket) throw new Error('createS3Store: bucket is required');
+  if (!opts.accessKeyId || !opts.secretAccessKey) throw new Error(`createS3Store: credentials are required for bucket "${opts.bucket}"`);
+  const endpoint = opts.endpoint ?? (opts.accountId ? r2Endpoint(opts.accountId) : undefined);
+  const endpointLabel = endpoint ?? 'the AWS S3 default endpoint';
+  const prefix = normalizePrefix(opts.prefix);
+  const bucket = opts.bucket;
+  const log = opts.log ?? (() => {});
+  const where = `s3://${bucket}${prefix ? `/${prefix}` : ''} at ${endpointLabel}`;
+  const client = new S3Client({
+    region: opts.region ?? 'auto',
+    endpoint,
+    forcePathStyle: opts.forcePathStyle ?? true,
+    credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
+    // R2 (and s3rver) reject or ignore the flexible-checksum trailers newer SDKs add by default.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: opts.maxAttempts ?? 5,
+    // A stalled socket becomes a retryable timeout instead of a hang.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+  });
+  const partSize = opts.partSize ?? 8 * 1024 * 1024;
+  const queueSize = opts.queueSize ?? 4;
+
+  const fullKey = (key: string) => {
+    assertValidKey(key);
+    return prefix ? `${prefix}/${key}` : key;
+  };
+  const fail = (err: unknown, operation: string, key?: string, conditional = false) =>
+    translateS3Error(err, { where, endpoint: endpointLabel, bucket, operation, key, conditional });
+  const isNotFound = (err: unknown) => {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
+  };
+
+  async function head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      return {
+        size: r.ContentLength ?? 0,
+        sha256: r.Metadata?.[SHA256_META],
+        etag: r.ETag ?? '',
+        contentType: r.ContentType,
+        cacheControl: r.CacheControl,
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw fail(err, 'HEAD', key);
+    }
+  }
+
+  async function get(key: string): Promise<{ body: Buffer; etag: string } | null> {
+    try {
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      const body = Buffer.from(await r.Body!.transformToByteArray());
+      return { body, etag: r.ETag ?? '' };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw fail(err, 'GET', key);
+    }
+  }
+
+  async function putFile(key: string, path: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
+    const { size } = await stat(path);
+    const sha256 = o.sha256 ?? (await sha256File(path));
+    const existing = await head(key);
+    if (existing && existing.size === size && existing.sha256 === sha256) {
+      log(`skip ${key}: ${where} already has these bytes (sha256 ${sha256.slice(0, 12)}…)`);
+      o.onProgress?.({ key, loaded: size, total: size });
+      return { skipped: true, etag: existing.etag };
+    }
+    log(`upload ${key} (${size} bytes) to ${where}`);
+    const upload = new Upload({
+      client,
+      queueSize,
+      partSize,
+      // Abort the multipart upload on failure: S3 never shows an uncompleted multipart object under the key.
+      leavePartsOnError: false,
+      params: {
+        Bucket: bucket,
+        Key: fullKey(key),
+        Body: createReadStream(path, { highWaterMark: 1 << 20 }),
+        ContentType: o.contentType,
+        CacheControl: o.cacheControl,
+        Metadata: { [SHA256_META]: sha256 },
+      },
+    });
+    upload.on('httpUploadProgress', (p) => o.onProgress?.({ key, loaded: p.loaded ?? 0, total: size }));
+    try {
+      const r = await upload.done();
+      return { skipped: false, etag: r.ETag ?? '' };
+    } catch (err) {
+      throw fail(err, 'upload', key);
+    }
+  }
+
+  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
+    const sha256 = o.sha256 ?? sha256Bytes(bytes);
+    const conditional = o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
+    if (!conditional) {
+      const existing = await head(key);
+      if (existing && existing.size === bytes.length && existing.sha256 === sha256) {
+        log(`skip ${key}: ${where} already has these bytes`);
+        return { skipped: true, etag: existing.etag };
+      }
+    }
+    try {
+      const r = await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: fullKey(key),
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentType: o.contentType,
+          CacheControl: o.cacheControl,
+          Metadata: { [SHA256_META]: sha256 },
+          IfMatch: o.ifMatch,
+          IfNoneMatch: o.ifNoneMatch,
+        }),
+      );
+      o.onProgress?.({ key, loaded: bytes.length, total: bytes.length });
+      return { etag: r.ETag ?? '', skipped: false };
+    } catch (err) {
+      throw fail(err, 'PUT', key, conditional);
+    }
+  }
+
+  async function list(listPrefix: string): Promise<ListedObject[]> {
+    const base = prefix ? `${prefix}/` : '';
+    const out: ListedObject[] = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: base + listPrefix })) {
+        for (const o of page.Contents ?? []) {
+          if (!o.Key) continue;
+          out.push({ key: o.Key.slice(base.length), size: o.Size ?? 0, etag: o.ETag ?? '' });
+        }
+      }
+    } catch (err) {
+      throw fail(err, 'LIST', listPrefix);
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async function del(key: string): Promise<void> {
+    try {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw fail(err, 'DELETE', key);
+    }
+  }
+
+  return { describe: () => where, head, get, putFile, putBytes, list, delete: del };
+}

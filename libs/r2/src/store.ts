@@ -1,0 +1,76 @@
+// The one interface both backends (S3/R2 and a local directory) implement. Keys are relative to the store's prefix.
+
+export interface ObjectInfo {
+  size: number;
+  /** Hex sha256 of the bytes, recorded at upload time (S3 metadata `sha256`) or derived (directory store). */
+  sha256?: string;
+  /** Opaque entity tag to pass back as `ifMatch`. */
+  etag: string;
+  contentType?: string;
+  cacheControl?: string;
+}
+
+export interface Progress {
+  key: string;
+  loaded: number;
+  total: number;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  cacheControl?: string;
+  /** Hex sha256 of the content when the caller already knows it (saves a read of the file). */
+  sha256?: string;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface PutBytesOptions extends PutOptions {
+  /** Write only if the current object has this etag (412 → PreconditionFailedError). */
+  ifMatch?: string;
+  /** Write only if no object exists under the key. */
+  ifNoneMatch?: '*';
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface ObjectStore {
+  /** Where this store points, for messages: never contains a secret. */
+  describe(): string;
+  head(key: string): Promise<ObjectInfo | null>;
+  get(key: string): Promise<{ body: Buffer; etag: string } | null>;
+  /** Uploads a file unless an object with the same size and sha256 is already there (`skipped: true`). */
+  putFile(key: string, path: string, opts?: PutOptions): Promise<{ skipped: boolean; etag: string }>;
+  /**
+   * Writes bytes. Unconditional writes skip when identical (like putFile); conditional writes (ifMatch/ifNoneMatch)
+   * always write so the precondition is what decides.
+   */
+  putBytes(key: string, bytes: Uint8Array, opts?: PutBytesOptions): Promise<{ etag: string; skipped: boolean }>;
+  list(prefix: string): Promise<ListedObject[]>;
+  delete(key: string): Promise<void>;
+}
+
+export type Log = (line: string) => void;
+
+/** Rejects keys that could escape a directory store or that S3 would treat surprisingly. */
+export function assertValidKey(key: string): void {
+  if (
+    typeof key !== 'string' ||
+    key === '' ||
+    key.startsWith('/') ||
+    key.endsWith('/') ||
+    key.includes('\\') ||
+    key.includes('\0') ||
+    key.split('/').some((part) => part === '' || part === '.' || part === '..')
+  ) {
+    throw new Error(`Invalid object key ${JSON.stringify(key)}: expected a relative path like "alloy/alloy-1.2.3-amd64.raw"`);
+  }
+}
+
+/** "a/b/" or "/a/b" → "a/b"; "" stays "". */
+export function normalizePrefix(prefix: string | undefined): string {
+  return (prefix ?? '').replace(/^\/+|\/+$/g, '');
+}

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { startS3Peer, type S3Peer } from './s3.js';
+
+describe('S3 peer', () => {
+  let peer: S3Peer;
+  let client: S3Client;
+  beforeAll(async () => {
+    peer = await startS3Peer({ bucket: 'peer-test' });
+    client = new S3Client({
+      endpoint: peer.endpoint,
+      region: peer.region,
+      credentials: peer.credentials,
+      forcePathStyle: true,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await peer.stop();
+  });
+  const put = (Key: string, Body: string, extra: { IfMatch?: string; IfNoneMatch?: string } = {}) =>
+    client.send(new PutObjectCommand({ Bucket: peer.bucket, Key, Body, ...extra }));
+  const read = async (Key: string) =>
+    (await client.send(new GetObjectCommand({ Bucket: peer.bucket, Key }))).Body!.transformToString();
+
+  it('round-trips an object and records the requests it saw', async () => {
+    await put('a/b.txt', 'hello');
+    expect(await read('a/b.txt')).toBe('hello');
+    const seen = peer.requests.filter((r) => r.key === 'a/b.txt').map((r) => `${r.method} ${r.status}`);
+    expect(seen).toEqual(['PUT 200', 'GET 200']);
+  });
+
+  it('enforces If-Match and If-None-Match like S3', async () => {
+    const first = await put('cond.txt', 'one');
+    await expect(put('cond.txt', 'two', { IfMatch: '"0123456789abcdef0123456789abcdef"' })).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(put('cond.txt', 'two', { IfNoneMatch: '*' })).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    expect(await read('cond.txt')).toBe('one');
+    await put('cond.txt', 'two', { IfMatch: first.ETag! });
+    expect(await read('cond.txt')).toBe('two');
+    await expect(put('missing.txt', 'x', { IfMatch: first.ETag! })).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await put('fresh.txt', 'x', { IfNoneMatch: '*' });
+    expect(await read('fresh.txt')).toBe('x');
+  });
+
+  it('injects a 500 the client sees, then behaves again', async () => {
+    peer.failNext({ method: 'PUT', key: 'boom.txt', status: 500 });
+    await expect(put('boom.txt', 'x')).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+    await expect(client.send(new HeadObjectCommand({ Bucket: peer.bucket, Key: 'boom.txt' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    await put('boom.txt', 'y');
+    expect(await read('boom.txt')).toBe('y');
+    expect(peer.requests.filter((r) => r.key === 'boom.txt' && r.method === 'PUT').map((r) => r.status)).toEqual([500, 200]);
+  });
+
+  it('fails only the nth matching request', async () => {
+    peer.failNext({ method: 'GET', key: /^nth/, nth: 2, status: 503 });
+    await put('nth.txt', 'z');
+    await expect(read('nth.txt')).resolves.toBe('z');
+    await expect(read('nth.txt')).rejects.toMatchObject({ $metadata: { httpStatusCode: 503 } });
+    await expect(read('nth.txt')).resolves.toBe('z');
+  });
+
+  it('drops a connection mid-body and never exposes the partial object', async () => {
+    peer.failNext({ method: 'PUT', key: 'drop.bin', dropConnection: true });
+    await expect(
+      client.send(new PutObjectCommand({ Bucket: peer.bucket, Key: 'drop.bin', Body: Buffer.alloc(4 << 20, 7) })),
+    ).rejects.toThrow();
+    await expect(client.send(new HeadObjectCommand({ Bucket: peer.bucket, Key: 'drop.bin' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    // Over an existing object, the old bytes stay whole.
+    await put('drop.bin', 'v1');
+    peer.failNext({ method: 'PUT', key: 'drop.bin', dropConnection: true });
+    await expect(
+      client.send(new PutObjectCommand({ Bucket: peer.bucket, Key: 'drop.bin', Body: Buffer.alloc(4 << 20, 8) })),
+    ).rejects.toThrow();
+    expect(await read('drop.bin')).toBe('v1');
+    expect(peer.requests.filter((r) => r.key === 'drop.bin' && r.method === 'PUT').map((r) => r.status)).toEqual([0, 200, 0]);
+  });
+
+  it('aborts multipart uploads (s3rver alone answers 405) and enforces If-None-Match on complete', async () => {
+    const Bucket = peer.bucket;
+    const start = async (Key: string) => (await client.send(new CreateMultipartUploadCommand({ Bucket, Key }))).UploadId!;
+    const aborted = await start('mp.bin');
+    await client.send(new UploadPartCommand({ Bucket, Key: 'mp.bin', UploadId: aborted, PartNumber: 1, Body: Buffer.from('part') }));
+    await client.send(new AbortMultipartUploadCommand({ Bucket, Key: 'mp.bin', UploadId: aborted }));
+    await expect(
+      client.send(new AbortMultipartUploadCommand({ Bucket, Key: 'mp.bin', UploadId: aborted })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+
+    await put('mp.bin', 'existing');
+    const id = await start('mp.bin');
+    const part = await client.send(new UploadPartCommand({ Bucket, Key: 'mp.bin', UploadId: id, PartNumber: 1, Body: Buffer.from('new') }));
+    const complete = (extra: { IfNoneMatch?: string }) =>
+      client.send(new CompleteMultipartUploadCommand({
+        Bucket, Key: 'mp.bin', UploadId: id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] }, ...extra,
+      }));
+    await expect(complete({ IfNoneMatch: '*' })).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    expect(await read('mp.bin')).toBe('existing');
+    await complete({});
+    expect(await read('mp.bin')).toBe('new');
+  });
+});
