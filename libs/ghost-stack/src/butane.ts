@@ -1,0 +1,307 @@
+// Located edit of a Flatcar Butane config (or a Terraform template of one): bump the alloy sysext image's
+// version and hash without touching any other byte. In the style of release-please's updaters: one class,
+// a pure updateContent(text) → text.
+//
+// How it works: lines that are only Terraform template directives (`%{ if … }`, `%{ endif }`) or only an
+// interpolation (`${extra_files}`) are masked as YAML comments of the same length, so byte offsets are kept;
+// the masked text is parsed with `yaml` (CST source ranges); the values to change are located by walking
+// `storage.files[]` and `storage.links[]`; only the exact substrings inside those scalars' source ranges are
+// replaced (quoting style, comments and everything else stay as they were); the result is read back and
+// the new values are confirmed.
+import { parseDocument, isMap, isSeq, isScalar, type Scalar, type Node as YamlNode } from 'yaml';
+
+export type Arch = 'amd64' | 'arm64';
+export const ARCHES: readonly Arch[] = ['amd64', 'arm64'];
+
+export interface ButaneUpdaterOptions {
+  name: 'alloy';
+  version: string;
+  sha256: string;
+  arch: Arch;
+  /** URL of the image for a file name. When given, `contents.source` becomes imageUrl(file) unless the current
+   *  source is templated (contains `${`), in which case only the file name in it is swapped. */
+  imageUrl?: (file: string) => string;
+}
+
+/** What a consumer file pins for one image. */
+export interface Pinned {
+  name: string;
+  version: string;
+  sha256: string;
+  /** image file name, e.g. alloy-1.10.1-amd64.raw */
+  file: string;
+  arch: Arch;
+  /** `storage.files[].path` */
+  path: string;
+  /** `contents.source` */
+  source: string;
+  /** `storage.links[]` paths whose target is this image */
+  links: string[];
+  /** 1-based line of the files entry */
+  line: number;
+}
+
+export class ButaneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ButaneError';
+  }
+}
+
+const VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+interface ImageName {
+  version: string;
+  arch: Arch;
+  /** true for the amd64 compatibility name alloy-<version>.raw */
+  compat: boolean;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function basename(s: string): string {
+  const noQuery = s.replace(/[?#].*$/, '');
+  return noQuery.slice(noQuery.lastIndexOf('/') + 1);
+}
+
+/** Parse an image file name: `<name>-<version>-<arch>.raw`, or the amd64 compatibility name `<name>-<version>.raw`. */
+export function parseImageName(name: string, file: string): ImageName | undefined {
+  const withArch = new RegExp(`^${escapeRe(name)}-([0-9][^/]*)-(amd64|arm64)\\.raw$`).exec(file);
+  if (withArch && VERSION_RE.test(withArch[1]!)) return { version: withArch[1]!, arch: withArch[2] as Arch, compat: false };
+  const compat = new RegExp(`^${escapeRe(name)}-([0-9][^/]*)\\.raw$`).exec(file);
+  if (compat && VERSION_RE.test(compat[1]!)) return { version: compat[1]!, arch: 'amd64', compat: true };
+  return undefined;
+}
+
+export function imageFileName(name: string, version: string, arch: Arch, compat = false): string {
+  return compat ? `${name}-${version}.raw` : `${name}-${version}-${arch}.raw`;
+}
+
+/** Mask lines that are only Terraform template directives/interpolations as YAML comments of equal length. */
+export function maskTemplateLines(text: string): string {
+  return text.replace(/^([ \t]*)((?:(?:%|\$)\{.*?\}[ \t]*)+)$/gm, (_m, indent: string, body: string) =>
+    indent + '#' + ' '.repeat(body.length - 1),
+  );
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+interface Located {
+  pinned: Pinned;
+  image: ImageName;
+  pathNode: Scalar;
+  sourceNode: Scalar;
+  hashNode: Scalar;
+  linkTargets: Scalar[];
+}
+
+function getIn(node: unknown, key: string): YamlNode | undefined {
+  if (!isMap(node)) return undefined;
+  return node.get(key, true) as YamlNode | undefined;
+}
+
+function getAll(node: unknown, key: string): YamlNode[] {
+  if (!isMap(node)) return [];
+  return node.items.filter((p) => isScalar(p.key) && p.key.value === key && p.value).map((p) => p.value as YamlNode);
+}
+
+function scalarString(node: unknown): string | undefined {
+  return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+}
+
+function locateAll(text: string, name: string, label: string): Array<Omit<Located, 'linkTargets'> & { links: Array<{ node: Scalar; target: string; path: string }> }> {
+  const doc = parseDocument(maskTemplateLines(text), { uniqueKeys: false, keepSourceTokens: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.pos ? lineOf(text, e.pos[0]) : 0;
+    throw new ButaneError(`${label}: not readable as Butane YAML at line ${line}: ${e.message.split('\n')[0]}`);
+  }
+  const storage = getIn(doc.contents, 'storage');
+  const files = getIn(storage, 'files');
+  const links = getIn(storage, 'links');
+  const found: Array<Omit<Located, 'linkTargets'> & { links: Array<{ node: Scalar; target: string; path: string }> }> = [];
+  if (isSeq(files)) {
+    for (const item of files.items) {
+      const pathNode = getIn(item, 'path');
+      const contents = getIn(item, 'contents');
+      const sourceNode = getIn(contents, 'source');
+      const path = scalarString(pathNode);
+      const source = scalarString(sourceNode);
+      const fromPath = path !== undefined ? parseImageName(name, basename(path)) : undefined;
+      const fromSource = source !== undefined ? parseImageName(name, basename(source)) : undefined;
+      if (!fromPath && !fromSource) continue;
+      const line = lineOf(text, (item as YamlNode).range?.[0] ?? 0);
+      const image = (fromPath ?? fromSource)!;
+      const where = `${label}: storage.files entry at line ${line}`;
+      if (!fromPath || !isScalar(pathNode)) throw new ButaneError(`${where}: contents.source names ${name} image ${basename(source!)} but path ${JSON.stringify(path ?? null)} does not`);
+      if (!fromSource || !isScalar(sourceNode))
+        throw new ButaneError(`${where}: path names ${name} image ${basename(path!)} but contents.source ${JSON.stringify(source ?? null)} does not; expected a URL ending in ${basename(path!)}`);
+      if (fromPath.version !== fromSource.version || fromPath.arch !== fromSource.arch)
+        throw new ButaneError(`${where}: path names ${basename(path!)} but contents.source names ${basename(source!)}; they must name the same image`);
+      const hashNode = getIn(getIn(contents, 'verification'), 'hash');
+      const hash = scalarString(hashNode);
+      if (hash === undefined || !isScalar(hashNode))
+        throw new ButaneError(`${where} (${basename(path!)}) has no contents.verification.hash; expected "sha256-<64 hex>" so Ignition verifies the image`);
+      const m = /^sha256-([0-9a-f]{64})$/.exec(hash);
+      if (!m) throw new ButaneError(`${where} (${basename(path!)}): contents.verification.hash ${JSON.stringify(hash)} is not "sha256-<64 lowercase hex>"`);
+      found.push({
+        image,
+        pathNode: pathNode as Scalar,
+        sourceNode: sourceNode as Scalar,
+        hashNode: hashNode as Scalar,
+        links: [],
+        pinned: { name, version: image.version, sha256: m[1]!, file: basename(path!), arch: image.arch, path: path!, source: source!, links: [], line },
+      });
+    }
+  }
+  if (isSeq(links)) {
+    for (const item of links.items) {
+      // A template may hold several `target:` keys in one entry (one per `%{ if }` branch): consider each.
+      for (const targetNode of getAll(item, 'target')) {
+      const target = scalarString(targetNode);
+      if (target === undefined || !isScalar(targetNode)) continue;
+      const image = parseImageName(name, basename(target));
+      if (!image) continue;
+      const linkPath = scalarString(getIn(item, 'path')) ?? '';
+      const line = lineOf(text, targetNode.range?.[0] ?? 0);
+      const owner = found.find((f) => f.pinned.file === basename(target));
+      if (!owner) {
+        const sameArch = found.filter((f) => f.image.arch === image.arch);
+        if (sameArch.length > 0)
+          throw new ButaneError(
+            `${label}: storage.links target at line ${line} targets ${target} but the ${name} ${image.arch} image in storage.files is ${sameArch.map((f) => f.pinned.path).join(', ')}; fix the link target first`,
+          );
+        continue;
+      }
+      owner.links.push({ node: targetNode as Scalar, target, path: linkPath });
+      owner.pinned.links.push(linkPath);
+      }
+    }
+  }
+  return found;
+}
+
+function pick<T extends { image: ImageName; pinned: Pinned }>(found: T[], name: string, arch: Arch | undefined, label: string): T {
+  const candidates = arch ? found.filter((f) => f.image.arch === arch) : found;
+  if (candidates.length === 0) {
+    const others = found.map((f) => `${f.pinned.file} (line ${f.pinned.line})`).join(', ');
+    throw new ButaneError(
+      `${label}: no storage.files entry for the ${name}${arch ? ` ${arch}` : ''} image (path and contents.source naming ${imageFileName(name, '<version>', arch ?? 'amd64')})` +
+        (others ? `; found only ${others}` : ''),
+    );
+  }
+  if (candidates.length > 1)
+    throw new ButaneError(
+      `${label}: ambiguous: ${candidates.length} storage.files entries for the ${name}${arch ? ` ${arch}` : ''} image: ` +
+        candidates.map((f) => `${f.pinned.file} (line ${f.pinned.line})`).join(', ') +
+        (arch ? '; keep exactly one' : '; pass the arch'),
+    );
+  return candidates[0]!;
+}
+
+/** What the file pins for the image (exactly one entry for the arch, or exactly one entry overall when arch is omitted). */
+export function readPinned(text: string, opts: { name?: string; arch?: Arch; label?: string } = {}): Pinned {
+  const name = opts.name ?? 'alloy';
+  const label = opts.label ?? 'Butane file';
+  const found = pick(locateAll(text, name, label), name, opts.arch, label);
+  return found.pinned;
+}
+
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** Replace exactly one occurrence of `from` inside the scalar's source range (the last, for file names in URLs/paths). */
+function editInScalar(text: string, node: Scalar, from: string, to: string, what: string, label: string): Edit {
+  const [start, end] = node.range!;
+  const raw = text.slice(start, end);
+  const at = raw.lastIndexOf(from);
+  if (at < 0) throw new ButaneError(`${label}: cannot locate ${JSON.stringify(from)} in the source text of ${what} (line ${lineOf(text, start)}); is it escaped?`);
+  return { start: start + at, end: start + at + from.length, text: to };
+}
+
+export class ButaneUpdater {
+  readonly name: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly arch: Arch;
+  private readonly imageUrl?: (file: string) => string;
+
+  constructor(opts: ButaneUpdaterOptions) {
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(opts.name)) throw new ButaneError(`sysext name ${JSON.stringify(opts.name)} is not a valid image name`);
+    if (!VERSION_RE.test(opts.version)) throw new ButaneError(`version ${JSON.stringify(opts.version)} is not a semantic version like 1.10.1 (no leading "v")`);
+    if (!SHA256_RE.test(opts.sha256)) throw new ButaneError(`sha256 ${JSON.stringify(opts.sha256)} is not 64 lowercase hex digits`);
+    if (!ARCHES.includes(opts.arch)) throw new ButaneError(`arch ${JSON.stringify(opts.arch)} is not one of ${ARCHES.join(', ')}`);
+    this.name = opts.name;
+    this.version = opts.version;
+    this.sha256 = opts.sha256;
+    this.arch = opts.arch;
+    this.imageUrl = opts.imageUrl;
+  }
+
+  readPinned(text: string, label?: string): Pinned {
+    return readPinned(text, { name: this.name, arch: this.arch, label });
+  }
+
+  /** The file name the updated entry will use (keeps the compatibility form if the consumer uses it). */
+  targetFile(current: Pinned): string {
+    const compat = parseImageName(this.name, current.file)?.compat ?? false;
+    return imageFileName(this.name, this.version, this.arch, compat);
+  }
+
+  updateContent(text: string, label = 'Butane file'): string {
+    const found = pick(locateAll(text, this.name, label), this.name, this.arch, label);
+    const old = found.pinned;
+    const newFile = this.targetFile(old);
+    const edits: Edit[] = [];
+    if (old.file !== newFile) edits.push(editInScalar(text, found.pathNode, old.file, newFile, 'storage.files[].path', label));
+    const sourceBase = basename(old.source);
+    if (this.imageUrl && !old.source.includes('${')) {
+      const url = this.imageUrl(newFile);
+      if (basename(url) !== newFile) throw new ButaneError(`imageUrl(${newFile}) returned ${url}, which does not end in ${newFile}`);
+      if (url !== old.source) {
+        const [start, end] = found.sourceNode.range!;
+        const raw = text.slice(start, end);
+        const at = raw.indexOf(old.source);
+        if (at < 0) throw new ButaneError(`${label}: cannot locate contents.source ${JSON.stringify(old.source)} literally (line ${lineOf(text, start)})`);
+        if (found.sourceNode.type === 'PLAIN' && /[:#]\s|\s#|^[-?:,[\]{}#&*!|>'"%@`]/.test(url))
+          throw new ButaneError(`imageUrl ${url} cannot be written as a plain YAML scalar; quote contents.source in the consumer file`);
+        edits.push({ start: start + at, end: start + at + old.source.length, text: url });
+      }
+    } else if (sourceBase !== newFile) {
+      edits.push(editInScalar(text, found.sourceNode, sourceBase, newFile, 'contents.source', label));
+    }
+    if (old.sha256 !== this.sha256) edits.push(editInScalar(text, found.hashNode, old.sha256, this.sha256, 'contents.verification.hash', label));
+    if (old.file !== newFile)
+      for (const link of found.links) edits.push(editInScalar(text, link.node, old.file, newFile, 'storage.links[].target', label));
+
+    edits.sort((a, b) => b.start - a.start);
+    let out = text;
+    for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+
+    // Read back and confirm (Renovate style): the entry now names the new image and hash, links follow it,
+    // and the file still has exactly one entry for this arch.
+    let check: Pinned;
+    try {
+      check = this.readPinned(out, label);
+    } catch (e) {
+      throw new ButaneError(`${label}: the edited file does not read back: ${(e as Error).message}`);
+    }
+    const expectLinks = old.links.length;
+    if (check.version !== this.version || check.sha256 !== this.sha256 || check.file !== newFile || check.links.length !== expectLinks)
+      throw new ButaneError(
+        `${label}: the edited file reads back as ${check.file} sha256-${check.sha256} with ${check.links.length} link(s), ` +
+          `expected ${newFile} sha256-${this.sha256} with ${expectLinks} link(s); nothing was changed`,
+      );
+    return out;
+  }
+}

@@ -1,0 +1,168 @@
+import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { diffLines } from 'diff';
+import { ButaneUpdater, readPinned, ButaneError } from '../src/index.js';
+
+const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
+const GHOST = fixture('ghost.bu');
+const TFTPL = fixture('infisical.bu.tftpl');
+const NEW = 'c0ffee00'.repeat(8);
+const OLD_GHOST = '3f9a1c0e7b2d4c6a8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f';
+
+/** The line diff between two texts as [removed lines, added lines] hunks; asserts nothing else moved. */
+function changed(before: string, after: string): Array<[string[], string[]]> {
+  const hunks: Array<[string[], string[]]> = [];
+  let pending: [string[], string[]] | undefined;
+  for (const part of diffLines(before, after)) {
+    const lines = part.value.replace(/\n$/, '').split('\n');
+    if (part.removed) (pending ??= [[], []])[0].push(...lines);
+    else if (part.added) (pending ??= [[], []])[1].push(...lines);
+    else if (pending) {
+      hunks.push(pending);
+      pending = undefined;
+    }
+  }
+  if (pending) hunks.push(pending);
+  expect(after.split('\n').length).toBe(before.split('\n').length);
+  return hunks;
+}
+
+const updater = (o: Partial<ConstructorParameters<typeof ButaneUpdater>[0]> = {}) =>
+  new ButaneUpdater({ name: 'alloy', version: '1.11.0', sha256: NEW, arch: 'amd64', ...o });
+
+describe('ButaneUpdater on a Flatcar Butane config', () => {
+  it('reads what the file pins', () => {
+    expect(readPinned(GHOST, { arch: 'amd64' })).toEqual({
+      name: 'alloy',
+      version: '1.10.1',
+      sha256: OLD_GHOST,
+      file: 'alloy-1.10.1-amd64.raw',
+      arch: 'amd64',
+      path: '/opt/extensions/alloy/alloy-1.10.1-amd64.raw',
+      source: 'https://sysext.example.com/alloy/alloy-1.10.1-amd64.raw',
+      links: ['/etc/extensions/alloy.raw'],
+      line: 31,
+    });
+    expect(readPinned(GHOST).version).toBe('1.10.1');
+    expect(updater().readPinned(GHOST).file).toBe('alloy-1.10.1-amd64.raw');
+  });
+
+  it('changes exactly the path, source, hash and link target lines', () => {
+    const out = updater().updateContent(GHOST);
+    expect(changed(GHOST, out)).toEqual([
+      [['    - path: /opt/extensions/alloy/alloy-1.10.1-amd64.raw'], ['    - path: /opt/extensions/alloy/alloy-1.11.0-amd64.raw']],
+      [
+        ['        source: https://sysext.example.com/alloy/alloy-1.10.1-amd64.raw'],
+        ['        source: https://sysext.example.com/alloy/alloy-1.11.0-amd64.raw'],
+      ],
+      [[`          hash: sha256-${OLD_GHOST}   # alloy 1.10.1`], [`          hash: sha256-${NEW}   # alloy 1.10.1`]],
+      [['      target: /opt/extensions/alloy/alloy-1.10.1-amd64.raw'], ['      target: /opt/extensions/alloy/alloy-1.11.0-amd64.raw']],
+    ]);
+    // every other byte, including other sysexts' hashes, comments naming the old version and ${…} placeholders
+    expect(out.replaceAll('alloy-1.11.0-amd64', 'alloy-1.10.1-amd64').replace(NEW, OLD_GHOST)).toBe(GHOST);
+    expect(readPinned(out, { arch: 'amd64' })).toMatchObject({ version: '1.11.0', sha256: NEW, links: ['/etc/extensions/alloy.raw'] });
+  });
+
+  it('changes only the hash when the version is the same', () => {
+    const out = updater({ version: '1.10.1' }).updateContent(GHOST);
+    expect(changed(GHOST, out)).toEqual([[[`          hash: sha256-${OLD_GHOST}   # alloy 1.10.1`], [`          hash: sha256-${NEW}   # alloy 1.10.1`]]]);
+  });
+
+  it('returns the same bytes when the file already pins the version and hash', () => {
+    expect(updater({ version: '1.10.1', sha256: OLD_GHOST }).updateContent(GHOST)).toBe(GHOST);
+  });
+
+  it('keeps CRLF line endings', () => {
+    const crlf = GHOST.replaceAll('\n', '\r\n');
+    const out = updater().updateContent(crlf);
+    expect(out).toBe(updater().updateContent(GHOST).replaceAll('\n', '\r\n'));
+  });
+
+  it('writes imageUrl into a literal source, and swaps only the file name of a templated one', () => {
+    const moved = updater({ imageUrl: (f) => `https://r2.example.net/sysext/alloy/${f}` }).updateContent(GHOST);
+    expect(changed(GHOST, moved)[1]).toEqual([
+      ['        source: https://sysext.example.com/alloy/alloy-1.10.1-amd64.raw'],
+      ['        source: https://r2.example.net/sysext/alloy/alloy-1.11.0-amd64.raw'],
+    ]);
+    const tpl = updater({ imageUrl: (f) => `https://r2.example.net/sysext/alloy/${f}` }).updateContent(TFTPL);
+    expect(tpl).toContain('        source: "${sysext_base_url}/alloy/alloy-1.11.0-amd64.raw"\n');
+  });
+
+  it('keeps the compatibility file name form alloy-<version>.raw', () => {
+    const compat = GHOST.replaceAll('alloy-1.10.1-amd64.raw', 'alloy-1.10.1.raw');
+    const out = updater().updateContent(compat);
+    expect(changed(compat, out).map(([, added]) => added[0]!.trim())).toEqual([
+      '- path: /opt/extensions/alloy/alloy-1.11.0.raw',
+      'source: https://sysext.example.com/alloy/alloy-1.11.0.raw',
+      `hash: sha256-${NEW}   # alloy 1.10.1`,
+      'target: /opt/extensions/alloy/alloy-1.11.0.raw',
+    ]);
+  });
+});
+
+describe('ButaneUpdater on a Terraform template (.bu.tftpl, not valid YAML)', () => {
+  it('updates the amd64 branch only, keeping quotes, directives and placeholders', () => {
+    const out = updater().updateContent(TFTPL);
+    expect(changed(TFTPL, out)).toEqual([
+      [['    - path: "/opt/extensions/alloy/alloy-1.10.1-amd64.raw"'], ['    - path: "/opt/extensions/alloy/alloy-1.11.0-amd64.raw"']],
+      [
+        ['        source: "${sysext_base_url}/alloy/alloy-1.10.1-amd64.raw"'],
+        ['        source: "${sysext_base_url}/alloy/alloy-1.11.0-amd64.raw"'],
+      ],
+      [[`          hash: "sha256-${'b'.repeat(64)}"`], [`          hash: "sha256-${NEW}"`]],
+      [["      target: '/opt/extensions/alloy/alloy-1.10.1-amd64.raw'"], ["      target: '/opt/extensions/alloy/alloy-1.11.0-amd64.raw'"]],
+    ]);
+  });
+
+  it('updates the arm64 branch for an arm64 consumer', () => {
+    const out = updater({ arch: 'arm64' }).updateContent(TFTPL);
+    expect(changed(TFTPL, out).map(([, a]) => a[0]!.trim())).toEqual([
+      '- path: "/opt/extensions/alloy/alloy-1.11.0-arm64.raw"',
+      'source: "${sysext_base_url}/alloy/alloy-1.11.0-arm64.raw"',
+      `hash: "sha256-${NEW}"`,
+      "target: '/opt/extensions/alloy/alloy-1.11.0-arm64.raw'",
+    ]);
+  });
+
+  it('asks for the arch when both are pinned', () => {
+    expect(() => readPinned(TFTPL)).toThrow(/ambiguous: 2 storage.files entries for the alloy image.*pass the arch/);
+  });
+});
+
+describe('ButaneUpdater errors', () => {
+  it('names a missing alloy entry', () => {
+    const without = GHOST.replace(/    # Grafana Alloy[\s\S]*?# alloy 1\.10\.1\n/, '');
+    expect(() => updater().updateContent(without, 'ghost.bu')).toThrow(
+      'ghost.bu: no storage.files entry for the alloy amd64 image (path and contents.source naming alloy-<version>-amd64.raw)',
+    );
+    expect(() => updater({ arch: 'arm64' }).updateContent(GHOST, 'ghost.bu')).toThrow(/no storage.files entry for the alloy arm64 image.*found only alloy-1\.10\.1-amd64\.raw \(line 31\)/);
+  });
+
+  it('refuses two alloy entries for the arch', () => {
+    const twice = GHOST.replace('    - path: /etc/sysupdate.alloy.d/alloy.conf', GHOST.match(/    - path: \/opt\/extensions\/alloy\/[\s\S]*?# alloy 1\.10\.1\n/)![0].replaceAll('1.10.1', '1.9.0') + '    - path: /etc/sysupdate.alloy.d/alloy.conf');
+    expect(() => updater().updateContent(twice, 'ghost.bu')).toThrow(/ghost\.bu: ambiguous: 2 storage\.files entries for the alloy amd64 image: alloy-1\.10\.1-amd64\.raw \(line 31\), alloy-1\.9\.0-amd64\.raw \(line 37\); keep exactly one/);
+  });
+
+  it('refuses an alloy entry without a sha256 hash', () => {
+    const hashless = GHOST.replace(/        verification:\n          hash: sha256-3f9a[^\n]*\n/, '');
+    expect(() => updater().updateContent(hashless, 'ghost.bu')).toThrow(
+      'ghost.bu: storage.files entry at line 31 (alloy-1.10.1-amd64.raw) has no contents.verification.hash; expected "sha256-<64 hex>"',
+    );
+    const sha512 = GHOST.replace(`sha256-${OLD_GHOST}`, `sha512-${'ab'.repeat(64)}`);
+    expect(() => updater().updateContent(sha512)).toThrow(/contents\.verification\.hash "sha512-abab.*" is not "sha256-<64 lowercase hex>"/);
+  });
+
+  it('refuses a link to another alloy version and a source naming another image', () => {
+    const stale = GHOST.replace('target: /opt/extensions/alloy/alloy-1.10.1-amd64.raw', 'target: /opt/extensions/alloy/alloy-1.9.0-amd64.raw');
+    expect(() => updater().updateContent(stale)).toThrow(/storage\.links target at line 65 targets \/opt\/extensions\/alloy\/alloy-1\.9\.0-amd64\.raw but the alloy amd64 image/);
+    const mismatch = GHOST.replace('alloy/alloy-1.10.1-amd64.raw\n        verification', 'alloy/alloy-1.9.0-amd64.raw\n        verification');
+    expect(() => updater().updateContent(mismatch)).toThrow(/path names alloy-1\.10\.1-amd64\.raw but contents\.source names alloy-1\.9\.0-amd64\.raw/);
+  });
+
+  it('validates its inputs and reports unreadable files by line', () => {
+    expect(() => updater({ version: 'v1.11.0' })).toThrow('version "v1.11.0" is not a semantic version like 1.10.1 (no leading "v")');
+    expect(() => updater({ sha256: 'ABC' })).toThrow(ButaneError);
+    expect(() => updater().updateContent('storage:\n  files: [\n', 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line \d+/);
+  });
+});
