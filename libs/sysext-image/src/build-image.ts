@@ -1,0 +1,99 @@
+import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArch, type Arch } from './arch.js';
+import { commitAll } from './atomic.js';
+import { assertElfFor } from './elf.js';
+import { checkFormat, makeFilesystem, type Compressor, type ImageFormat } from './formats.js';
+import { sha256File } from './hash.js';
+import { EXTENSION_NAME, expectedEntries, stageTree, type TreeOptions } from './tree.js';
+import { normalizeVersion } from './version.js';
+
+export interface ImageOptions {
+  format: ImageFormat;
+  /** squashfs only; default zstd. */
+  compressor?: Compressor;
+  /** Also write alloy-<version>.raw for amd64, as the old pipeline published (default true). */
+  compatibilityCopy?: boolean;
+}
+
+export interface BuildImageOptions {
+  version: string;
+  arch: Arch;
+  /** The extracted upstream binary. */
+  binary: string;
+  tree: TreeOptions;
+  image: ImageOptions;
+  /** dist/alloy/<version>/images */
+  outDir: string;
+  log?: (line: string) => void;
+}
+
+export interface BuiltImage {
+  image: string;
+  sha256: string;
+  compatibilityCopy?: { image: string; sha256: string };
+}
+
+export function imageFileName(version: string, arch: Arch): string {
+  return `${EXTENSION_NAME}-${normalizeVersion(version, { allowPrerelease: true })}-${parseArch(arch)}.raw`;
+}
+
+export function compatibilityFileName(version: string): string {
+  return `${EXTENSION_NAME}-${normalizeVersion(version, { allowPrerelease: true })}.raw`;
+}
+
+export function sha256Line(sha256: string, image: string): string {
+  return `${sha256}  ${basename(image)}\n`;
+}
+
+/**
+ * Build the sysext image of one arch. The same inputs give the same bytes whatever the staging tree's mtimes, owners,
+ * umask or location. Writes `<image>` and `<image>.sha256` (and the compatibility copy) atomically: on any failure none of
+ * them exists under its final name.
+ */
+export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
+  const version = normalizeVersion(opts.version, { allowPrerelease: true });
+  const arch = parseArch(opts.arch);
+  const { format, compressor } = checkFormat(opts.image.format, opts.image.compressor);
+  if (format !== 'squashfs' && opts.image.compressor !== undefined) {
+    // the recipe's compressor stays set when a run overrides the format, so this is not an error
+    opts.log?.(`image.compressor ${opts.image.compressor} ignored: it applies to squashfs only, not ${format}`);
+  }
+  const entries = expectedEntries(opts.tree);
+  if (!(await stat(opts.binary).catch(() => undefined))?.isFile()) {
+    throw new Error(`binary ${opts.binary} does not exist or is not a file: fetch the upstream release first`);
+  }
+  await assertElfFor(opts.binary, arch, `binary ${opts.binary}`);
+
+  await mkdir(opts.outDir, { recursive: true });
+  const image = join(opts.outDir, imageFileName(version, arch));
+  const withCopy = arch === 'amd64' && (opts.image.compatibilityCopy ?? true);
+  const copy = join(opts.outDir, compatibilityFileName(version));
+  const finals = withCopy ? [image, `${image}.sha256`, copy, `${copy}.sha256`] : [image, `${image}.sha256`];
+
+  const work = await mkdtemp(join(tmpdir(), 'sysext-image-'));
+  try {
+    const root = join(work, 'root');
+    await mkdir(root);
+    await stageTree({ root, binary: opts.binary, arch, tree: opts.tree });
+    opts.log?.(`${arch}: building ${format}${compressor ? ` (${compressor})` : ''} image ${basename(image)}`);
+    const started = Date.now();
+    return await commitAll(finals, async ([tImage, tSum, tCopy, tCopySum]) => {
+      await makeFilesystem({ format, compressor, root, dest: tImage!, workDir: work, entries }).catch((err: Error & { code?: string }) => {
+        if (err.code === 'ENOSPC') throw new Error(`no space left building ${image}: free disk space in ${opts.outDir} and ${tmpdir()}`);
+        throw err;
+      });
+      const sha256 = await sha256File(tImage!);
+      await writeFile(tSum!, sha256Line(sha256, image));
+      const size = (await stat(tImage!)).size;
+      opts.log?.(`${arch}: ${basename(image)} ${size} bytes, sha256 ${sha256} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      if (!withCopy) return { image, sha256 };
+      await copyFile(tImage!, tCopy!);
+      await writeFile(tCopySum!, sha256Line(sha256, copy));
+      return { image, sha256, compatibilityCopy: { image: copy, sha256 } };
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,92 @@
+import { createWriteStream } from 'node:fs';
+import { chmod, rm } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const S_IFREG = 0o100000;
+
+/**
+ * Extract the one entry named `binary` from `zip` into `dest` (mode 0755). Everything else about the archive must be
+ * boring: no traversal or absolute names (yauzl refuses those), no symlinks, exactly one candidate, and no more than
+ * `maxBytes` uncompressed — checked against the declared size first and the actual stream by yauzl.
+ */
+export async function extractBinary(opts: { zip: string; binary: string; dest: string; maxBytes: number }): Promise<void> {
+  const { zip, binary } = opts;
+  const fail = (why: string) => new Error(`zip ${zip}: ${why}`);
+  let file: yauzl.ZipFile;
+  try {
+    file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+      yauzl.open(zip, { lazyEntries: true, autoClose: false, strictFileNames: true }, (err, f) => (err ? reject(err) : resolve(f))),
+    );
+  } catch (err) {
+    throw fail(`cannot be read as a zip archive (${(err as Error).message}): the download is corrupt or not a zip`);
+  }
+  try {
+    const entries = await readEntries(file).catch((err: Error) => {
+      throw fail(`refused: ${err.message}`);
+    });
+    const candidates: yauzl.Entry[] = [];
+    for (const entry of entries) {
+      const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
+      if (type === S_IFLNK) throw fail(`entry "${entry.fileName}" is a symlink; expected only a regular file "${binary}"`);
+      if (entry.fileName.endsWith('/')) continue;
+      if (posix.basename(entry.fileName) === binary) candidates.push(entry);
+    }
+    if (candidates.length === 0) {
+      const names = entries.map((e) => e.fileName).join(', ') || 'nothing';
+      throw fail(`has no entry "${binary}" (it holds ${names})`);
+    }
+    if (candidates.length > 1) {
+      throw fail(`has ${candidates.length} entries named "${binary}" (${candidates.map((e) => e.fileName).join(', ')}); expected exactly one`);
+    }
+    const entry = candidates[0]!;
+    const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
+    if (type !== 0 && type !== S_IFREG) throw fail(`entry "${entry.fileName}" is not a regular file (mode ${(entry.externalFileAttributes >>> 16).toString(8)})`);
+    if (entry.uncompressedSize > opts.maxBytes) {
+      throw fail(`entry "${entry.fileName}" is ${entry.uncompressedSize} bytes uncompressed, over the limit of ${opts.maxBytes} (upstream.maxBinaryBytes)`);
+    }
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+      file.openReadStream(entry, (err, s) => (err ? reject(fail(err.message)) : resolve(s))),
+    );
+    try {
+      // yauzl checks sizes but not the CRC-32; a stored entry with flipped bits would otherwise pass
+      let crc = 0;
+      const check = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          crc = crc32(chunk, crc);
+          done(null, chunk);
+        },
+        flush(done) {
+          done(crc === entry.crc32 ? null : new Error(`CRC-32 ${crc.toString(16)} does not match the recorded ${entry.crc32.toString(16)}`));
+        },
+      });
+      await pipeline(stream, check, createWriteStream(opts.dest, { mode: 0o755 }));
+      await chmod(opts.dest, 0o755);
+    } catch (err) {
+      await rm(opts.dest, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new Error(`no space left extracting ${opts.dest}: free disk space and retry`);
+      throw fail(`entry "${entry.fileName}" is corrupt (${(err as Error).message})`);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+function readEntries(file: yauzl.ZipFile): Promise<yauzl.Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: yauzl.Entry[] = [];
+    file.on('entry', (e: yauzl.Entry) => {
+      entries.push(e);
+      file.readEntry();
+    });
+    file.once('end', () => resolve(entries));
+    file.once('error', reject);
+    file.readEntry();
+  });
+}

@@ -1,0 +1,41 @@
+export interface RetryOptions {
+  /** Total attempts including the first (default 4). */
+  attempts?: number;
+  /** First backoff delay; doubles each attempt (default 1000 ms). */
+  baseDelayMs?: number;
+}
+
+/** An error worth another attempt: a 5xx/429 response, a reset connection or a body cut short. */
+export class TransientError extends Error {}
+
+export async function withRetries<T>(
+  what: string,
+  opts: RetryOptions,
+  log: ((line: string) => void) | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  const attempts = Math.max(1, opts.attempts ?? 4);
+  const base = opts.baseDelayMs ?? 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const transient = err instanceof TransientError || isNetworkError(err);
+      if (!transient || attempt >= attempts) {
+        if (transient) throw new Error(`${what} failed after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
+        throw err;
+      }
+      const delay = base * 2 ** (attempt - 1);
+      log?.(`${what}: ${(err as Error).message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+// undici reports resets and early EOF as TypeError("fetch failed"/"terminated") with a system error as cause
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
+  if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code)) return true;
+  return err.name === 'TypeError' && /fetch failed|terminated/.test(err.message);
+}

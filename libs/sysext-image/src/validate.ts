@@ -1,0 +1,131 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArch, systemdArchitecture, type Arch } from './arch.js';
+import { compatibilityFileName, imageFileName } from './build-image.js';
+import { assertElfFor } from './elf.js';
+import type { ImageFormat } from './formats.js';
+import { sha256File } from './hash.js';
+import { detectFormat, listAndExtract, walk, type ImageEntry } from './inspect.js';
+import { EXTENSION_RELEASE_PATH, expectedEntries, renderUnit, type TreeEntry, type TreeOptions } from './tree.js';
+import { normalizeVersion } from './version.js';
+
+export interface ValidateExpectation {
+  version: string;
+  arch: Arch;
+  tree: TreeOptions;
+  format?: ImageFormat;
+  /**
+   * The sha256 the image must have (from a manifest). squashfs, erofs and ext4 keep no checksums of file data, so a
+   * flipped bit inside the binary is caught only by this or by the `.sha256` beside the image.
+   */
+  sha256?: string;
+}
+
+const octal = (mode: number) => `0${mode.toString(8)}`;
+
+/**
+ * Check an image without root: file name, superblock type, the `.sha256` beside it if any, every file read in full, the
+ * exact file list with modes and root ownership, extension-release contents and arch, the unit, and the binary's ELF
+ * machine. Throws an error naming the first thing that is wrong.
+ */
+export async function validateImage(image: string, expect: ValidateExpectation): Promise<void> {
+  const version = normalizeVersion(expect.version, { allowPrerelease: true });
+  const arch = parseArch(expect.arch);
+  const expected = expectedEntries(expect.tree);
+  const st = await stat(image).catch(() => undefined);
+  if (!st?.isFile() || st.size === 0) throw new Error(`image ${image} does not exist or is empty`);
+
+  const names = [imageFileName(version, arch), ...(arch === 'amd64' ? [compatibilityFileName(version)] : [])];
+  if (!names.includes(basename(image))) {
+    throw new Error(`image ${image} is not named for version ${version} and arch ${arch}: expected ${names.join(' or ')}`);
+  }
+  const format = await detectFormat(image);
+  if (expect.format && expect.format !== format) throw new Error(`image ${image} is ${format}, expected ${expect.format}`);
+  await checkSidecar(image);
+  if (expect.sha256 !== undefined) {
+    const actual = await sha256File(image);
+    if (actual !== expect.sha256) throw new Error(`image ${image} has sha256 ${actual}, expected ${expect.sha256}: the image is corrupt or not the one expected`);
+  }
+
+  const work = await mkdtemp(join(tmpdir(), 'sysext-validate-'));
+  try {
+    const root = join(work, 'root');
+    if (format === 'ext4') await mkdir(root);
+    const listed = await listAndExtract(image, format, root).catch((err: Error) => {
+      throw new Error(`image ${image} is corrupt or truncated: ${err.message}`);
+    });
+    if (format === 'ext4') expected.set('lost+found', { type: 'dir', mode: 0o700 });
+    compareEntries(image, listed, expected);
+    await compareExtracted(image, root, listed);
+
+    const release = parseOsRelease(await readFile(join(root, EXTENSION_RELEASE_PATH), 'utf8'));
+    const wanted: Record<string, string> = { ...expect.tree.extensionRelease, ARCHITECTURE: systemdArchitecture(arch) };
+    for (const key of new Set([...Object.keys(wanted), ...Object.keys(release)])) {
+      if (release[key] !== wanted[key]) {
+        throw new Error(
+          `image ${image}: ${EXTENSION_RELEASE_PATH} has ${key}=${release[key] ?? '(missing)'}, expected ${wanted[key] ?? '(absent)'}`,
+        );
+      }
+    }
+    const unit = await readFile(join(root, expect.tree.unit.path), 'utf8');
+    if (unit !== (await renderUnit(expect.tree))) {
+      throw new Error(`image ${image}: ${expect.tree.unit.path} differs from ${expect.tree.unit.source} with {{binaryPath}} substituted`);
+    }
+    await assertElfFor(join(root, expect.tree.binaryPath), arch, `image ${image}: ${expect.tree.binaryPath}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function checkSidecar(image: string): Promise<void> {
+  const sidecar = await readFile(`${image}.sha256`, 'utf8').catch(() => undefined);
+  if (sidecar === undefined) return;
+  const m = /^([0-9a-f]{64}) [ *](.+)\n?$/.exec(sidecar);
+  if (!m || m[2] !== basename(image)) {
+    throw new Error(`${image}.sha256 is not one sha256sum line for ${basename(image)}: ${JSON.stringify(sidecar.slice(0, 120))}`);
+  }
+  const actual = await sha256File(image);
+  if (actual !== m[1]) throw new Error(`image ${image} has sha256 ${actual} but ${image}.sha256 says ${m[1]}: the image is corrupt`);
+}
+
+function compareEntries(image: string, listed: Map<string, ImageEntry>, expected: Map<string, TreeEntry>): void {
+  for (const [path, want] of [...expected].sort(([a], [b]) => a.localeCompare(b))) {
+    const got = listed.get(path);
+    if (!got) throw new Error(`image ${image} lacks ${path} (expected a ${want.type === 'dir' ? 'directory' : 'file'})`);
+    if (got.type !== want.type) throw new Error(`image ${image}: ${path} is a ${got.type}, expected a ${want.type}`);
+    if (got.mode !== want.mode) throw new Error(`image ${image}: ${path} has mode ${octal(got.mode)}, expected ${octal(want.mode)}`);
+    if (got.uid !== 0 || got.gid !== 0) throw new Error(`image ${image}: ${path} is owned by ${got.uid}:${got.gid}, expected 0:0 (root)`);
+  }
+  const extra = [...listed.keys()].filter((p) => !expected.has(p));
+  if (extra.length) throw new Error(`image ${image} has unexpected entries: ${extra.join(', ')}`);
+}
+
+/** Every listed file must have come out whole; reading each back to the end catches short reads. */
+async function compareExtracted(image: string, root: string, listed: Map<string, ImageEntry>): Promise<void> {
+  const found = await walk(root);
+  for (const [path, entry] of listed) {
+    if (entry.type !== 'file') continue;
+    const got = found.get(path);
+    let read = 0;
+    if (got?.type === 'file') for await (const chunk of createReadStream(join(root, path))) read += (chunk as Buffer).length;
+    if (!got || read !== entry.size) {
+      throw new Error(`image ${image}: ${path} should hold ${entry.size} bytes but ${got ? read : 'nothing'} could be read`);
+    }
+  }
+}
+
+/** os-release syntax: KEY=value, optionally quoted with shell-style escapes; comments and blank lines ignored. */
+export function parseOsRelease(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (!m) continue;
+    let value = m[2]!;
+    const q = /^"(.*)"$/.exec(value) ?? /^'(.*)'$/.exec(value);
+    if (q) value = q[1]!.replace(/\\(["\\$`])/g, '$1');
+    out[m[1]!] = value;
+  }
+  return out;
+}
