@@ -1,1 +1,6 @@
-export {};
+// @alloy-sysext/manifest: the SHA256SUMS that systemd-sysupdate reads, its merge for concurrent publishers, its signature.
+export { Manifest, type ManifestEntry } from './manifest.js';
+export { mergeManifest } from './merge.js';
+export { signManifest } from './sign.js';
+export { imageEntries, sha256File, type ImageEntriesOptions } from './entries.js';
+export { parseImageName, compareFiles, KNOWN_ARCHES, type ParsedName } from './names.js';

@@ -1,0 +1,183 @@
+import { describe, it, expect } from '@jest/globals';
+import { Manifest, compareFiles, mergeManifest, parseImageName } from './index.js';
+
+const h = (c: string) => c.repeat(64);
+
+describe('parseImageName', () => {
+  it.each([
+    ['alloy-1.2.3-amd64.raw', { name: 'alloy', version: '1.2.3', arch: 'amd64', suffix: '.raw' }],
+    ['alloy-1.2.3.raw', { name: 'alloy', version: '1.2.3', suffix: '.raw' }],
+    ['alloy-1.0.0-rc.1-arm64.raw', { name: 'alloy', version: '1.0.0-rc.1', arch: 'arm64', suffix: '.raw' }],
+    ['docker-compose-2.29.0-x86-64.raw', { name: 'docker-compose', version: '2.29.0', arch: 'x86-64', suffix: '.raw' }],
+    ['kubernetes-v1.29.2-x86-64.raw', { name: 'kubernetes', version: 'v1.29.2', arch: 'x86-64', suffix: '.raw' }],
+    ['alloy-1.2.3-amd64.img', { name: 'alloy', version: '1.2.3', arch: 'amd64', suffix: '.img' }],
+    ['alloy-1.2.3-rc.1+build.5-arm64.raw', { name: 'alloy', version: '1.2.3-rc.1+build.5', arch: 'arm64', suffix: '.raw' }],
+    ['alloy-1.2.3-beta.raw', { name: 'alloy', version: '1.2.3-beta', suffix: '.raw' }],
+  ])('%s', (file, expected) => {
+    expect(parseImageName(file)).toEqual(expected);
+  });
+  it.each(['alloy.raw', 'SHA256SUMS', 'alloy-1.2.3-amd64.raw.zst', 'alloy-latest-amd64.raw', 'alloy-1.2-amd64.raw', '-1.2.3.raw', 'alloy-01.2.3.raw', 'alloy-9999999999999999.0.0.raw'])(
+    '%s does not parse',
+    (file) => expect(parseImageName(file)).toBeUndefined(),
+  );
+});
+
+describe('Manifest.parse (strict)', () => {
+  it('reads two-space and space-asterisk lines and keeps other images untouched', () => {
+    const text = `${h('a')} *docker-compose-2.29.0-x86-64.raw\n${h('b')}  alloy-1.2.3-amd64.raw\n`;
+    const m = Manifest.parse(text);
+    expect(m.entries).toEqual([
+      { file: 'alloy-1.2.3-amd64.raw', sha256: h('b') },
+      { file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('a'), binary: true },
+    ]);
+    expect(m.serialize()).toBe(`${h('b')}  alloy-1.2.3-amd64.raw\n${h('a')} *docker-compose-2.29.0-x86-64.raw\n`);
+    expect(Manifest.parse('').serialize()).toBe('');
+    expect(Manifest.parse(`${h('b')}  x.raw`).serialize()).toBe(`${h('b')}  x.raw\n`); // missing final newline tolerated
+  });
+
+  it.each([
+    [`${h('a')}  ok.raw\n${'A'.repeat(64)}  upper.raw\n`, /line 2: expected "<64 lowercase hex>  <file name>", got "A{64}  upper.raw"/],
+    [`${h('a')} one-space.raw\n`, /line 1: expected/],
+    [`${h('a')}\ttab.raw\n`, /line 1: expected/],
+    [`${'a'.repeat(63)}  short.raw\n`, /line 1: expected/],
+    [`${h('a')}  a.raw\n\n${h('b')}  b.raw\n`, /line 2: expected .* got ""/],
+    [`${h('a')}  crlf.raw\r\n`, /line 1: ends in a carriage return; expected "\\n" line endings/],
+    [`${h('a')}  dir/x.raw\n`, /line 1: file name "dir\/x.raw" must be a bare file name/],
+    [`${h('a')}  x.raw\n${h('b')}  y.raw\n${h('c')}  x.raw\n`, /line 3: x.raw is already listed on line 1/],
+  ])('rejects bad input with its line number (%#)', (text, msg) => {
+    expect(() => Manifest.parse(text)).toThrow(msg);
+  });
+});
+
+describe('ordering and serialization', () => {
+  const files = [
+    'alloy-1.10.0-arm64.raw',
+    'zz-notes.txt',
+    'alloy-1.9.0-amd64.raw',
+    'alloy-1.10.0.raw',
+    'docker-compose-2.29.0-x86-64.raw',
+    'alloy-1.10.0-amd64.raw',
+    'alloy-1.10.0-rc.1-amd64.raw',
+    'alloy.raw',
+    'aaa-unparsed',
+    'docker-compose-2.3.0-x86-64.raw',
+  ];
+  const canonical = [
+    'aaa-unparsed',
+    'alloy-1.9.0-amd64.raw',
+    'alloy-1.10.0-rc.1-amd64.raw',
+    'alloy-1.10.0.raw',
+    'alloy-1.10.0-amd64.raw',
+    'alloy-1.10.0-arm64.raw',
+    'alloy.raw',
+    'docker-compose-2.3.0-x86-64.raw',
+    'docker-compose-2.29.0-x86-64.raw',
+    'zz-notes.txt',
+  ];
+
+  it('sorts by name stem, semver (not lexical), then arch; unparsed names by their full name', () => {
+    expect([...files].sort(compareFiles)).toEqual(canonical);
+    const m = Manifest.empty().upsert(files.map((file, i) => ({ file, sha256: i.toString(16).repeat(64) })));
+    expect(m.entries.map((e) => e.file)).toEqual(canonical);
+  });
+
+  it('same set gives the same bytes whatever the input order', () => {
+    const entries = files.map((file, i) => ({ file, sha256: i.toString(16).repeat(64) }));
+    const a = Manifest.empty().upsert(entries).serialize();
+    for (let seed = 1; seed <= 20; seed++) {
+      const shuffled = [...entries].sort((x, y) => ((x.file.length * seed * 7919) % 13) - ((y.file.length * seed * 7919) % 13) || (seed % 2 ? 1 : -1) * x.file.localeCompare(y.file));
+      expect(Manifest.empty().upsert(shuffled).serialize()).toBe(a);
+      expect(Manifest.parse(shuffled.map((e) => `${e.sha256}  ${e.file}\n`).join('')).serialize()).toBe(a);
+    }
+  });
+});
+
+describe('upsert, removeVersion, prune, versions', () => {
+  const base = Manifest.parse(
+    [
+      `${h('1')}  alloy-1.9.0-amd64.raw`,
+      `${h('2')}  alloy-1.9.0-arm64.raw`,
+      `${h('3')}  alloy-1.9.0.raw`,
+      `${h('4')}  alloy-1.10.0-amd64.raw`,
+      `${h('5')}  alloy-1.8.2-amd64.raw`,
+      `${h('6')} *docker-compose-2.29.0-x86-64.raw`,
+      `${h('7')}  docker-compose-2.28.0-x86-64.raw`,
+      '',
+    ].join('\n'),
+  );
+
+  it('versions are distinct and semver-ordered', () => {
+    expect(base.versions('alloy')).toEqual(['1.8.2', '1.9.0', '1.10.0']);
+    expect(base.versions('docker-compose')).toEqual(['2.28.0', '2.29.0']);
+    expect(base.versions('nope')).toEqual([]);
+  });
+
+  it('upsert replaces by file name, is immutable, and validates', () => {
+    const next = base.upsert([{ file: 'alloy-1.10.0-amd64.raw', sha256: h('9') }, { file: 'alloy-1.10.0-arm64.raw', sha256: h('8') }]);
+    expect(next.get('alloy-1.10.0-amd64.raw')?.sha256).toBe(h('9'));
+    expect(base.get('alloy-1.10.0-amd64.raw')?.sha256).toBe(h('4'));
+    expect(next.entries).toHaveLength(8);
+    expect(next.serialize()).toContain(`${h('6')} *docker-compose-2.29.0-x86-64.raw\n`);
+    expect(() => base.upsert([{ file: 'a.raw', sha256: 'ABC' }])).toThrow('upsert a.raw: sha256 "ABC" is not 64 lowercase hex digits');
+    expect(() => base.upsert([{ file: '../a.raw', sha256: h('a') }])).toThrow(/file name "..\/a.raw" must be a bare file name/);
+    expect(() => base.upsert([{ file: 'a.raw', sha256: h('a') }, { file: 'a.raw', sha256: h('b') }])).toThrow('upsert: a.raw is given twice');
+  });
+
+  it('removeVersion drops every arch and the compatibility copy of that version only', () => {
+    const m = base.removeVersion('alloy', '1.9.0');
+    expect(m.entries.map((e) => e.file)).toEqual([
+      'alloy-1.8.2-amd64.raw',
+      'alloy-1.10.0-amd64.raw',
+      'docker-compose-2.28.0-x86-64.raw',
+      'docker-compose-2.29.0-x86-64.raw',
+    ]);
+    expect(() => base.removeVersion('alloy', 'latest')).toThrow('removeVersion alloy: version "latest" is not semver');
+  });
+
+  it('prune keeps the newest N versions of one image and leaves others alone', () => {
+    expect(base.prune('alloy', 2).versions('alloy')).toEqual(['1.9.0', '1.10.0']);
+    expect(base.prune('alloy', 1).entries.map((e) => e.file)).toEqual([
+      'alloy-1.10.0-amd64.raw',
+      'docker-compose-2.28.0-x86-64.raw',
+      'docker-compose-2.29.0-x86-64.raw',
+    ]);
+    expect(base.prune('alloy', 10).serialize()).toBe(base.serialize());
+    expect(() => base.prune('alloy', 0)).toThrow('prune alloy: keep must be a whole number >= 1, got 0');
+  });
+});
+
+describe('mergeManifest', () => {
+  it('creates, merges and is idempotent', () => {
+    const v1 = [{ file: 'alloy-1.0.0-amd64.raw', sha256: h('a') }];
+    const first = mergeManifest(null, v1);
+    expect(first).toBe(`${h('a')}  alloy-1.0.0-amd64.raw\n`);
+    expect(mergeManifest(first, v1)).toBe(first);
+    expect(() => mergeManifest('garbage\n', v1)).toThrow(/SHA256SUMS line 1/);
+  });
+
+  it('two publishers of different versions both survive a compare-and-swap race', () => {
+    // A store with ETag semantics: a write succeeds only if the caller saw the current revision.
+    const store = { text: `${h('0')} *docker-compose-2.29.0-x86-64.raw\n` as string | null, rev: 1 };
+    const read = () => ({ text: store.text, rev: store.rev });
+    const write = (text: string, ifRev: number) => {
+      if (ifRev !== store.rev) return false;
+      store.text = text;
+      store.rev++;
+      return true;
+    };
+    const a = [{ file: 'alloy-1.1.0-amd64.raw', sha256: h('a') }, { file: 'alloy-1.1.0-arm64.raw', sha256: h('b') }];
+    const b = [{ file: 'alloy-1.2.0-amd64.raw', sha256: h('c') }, { file: 'alloy-1.2.0-arm64.raw', sha256: h('d') }];
+    // Both read the same revision; A lands first, B's conditional write fails, B re-reads and merges again.
+    const ra = read();
+    const rb = read();
+    expect(write(mergeManifest(ra.text, a), ra.rev)).toBe(true);
+    expect(write(mergeManifest(rb.text, b), rb.rev)).toBe(false);
+    const rb2 = read();
+    expect(write(mergeManifest(rb2.text, b), rb2.rev)).toBe(true);
+    const final = Manifest.parse(store.text!);
+    expect(final.versions('alloy')).toEqual(['1.1.0', '1.2.0']);
+    expect(final.get('docker-compose-2.29.0-x86-64.raw')).toEqual({ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('0'), binary: true });
+    // The other landing order gives the same bytes.
+    expect(mergeManifest(mergeManifest(`${h('0')} *docker-compose-2.29.0-x86-64.raw\n`, b), a)).toBe(store.text);
+  });
+});

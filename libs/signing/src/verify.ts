@@ -1,0 +1,51 @@
+// Verification of detached signatures against one public key (publish re-checks artifacts with it).
+import * as openpgp from 'openpgp';
+import { drain, fileWebStream } from './streams.js';
+
+export interface VerifyOptions {
+  /** A file path (streamed) or the signed bytes. */
+  data: string | Uint8Array;
+  /** Armored detached signature. */
+  signature: string;
+  /** Armored public key that must have made the signature. */
+  publicKey: string;
+}
+
+export async function verifyDetached(opts: VerifyOptions): Promise<{ fingerprint: string }> {
+  const what = typeof opts.data === 'string' ? opts.data : `${opts.data.length} bytes`;
+  let key: openpgp.Key;
+  try {
+    key = await openpgp.readKey({ armoredKey: opts.publicKey.trim() });
+  } catch (e) {
+    throw new Error(`verify ${what}: publicKey is not an armored OpenPGP key (${(e as Error).message})`);
+  }
+  const fpr = key.getFingerprint().toUpperCase();
+  let signature: openpgp.Signature;
+  try {
+    signature = await openpgp.readSignature({ armoredSignature: opts.signature.trim() });
+  } catch (e) {
+    throw new Error(`verify ${what}: signature is not an armored OpenPGP signature (${(e as Error).message})`);
+  }
+  const message =
+    typeof opts.data === 'string'
+      ? await openpgp.createMessage({ binary: (await fileWebStream(opts.data, 'verify')) as any, format: 'binary' })
+      : await openpgp.createMessage({ binary: opts.data, format: 'binary' });
+  const result = await openpgp.verify({ message, signature, verificationKeys: key, format: 'binary' });
+  // The verdict is only known once the data has been read through the hash.
+  await drain(result.data);
+  if (result.signatures.length === 0) throw new Error(`verify ${what}: the signature holds no signature packets`);
+  const keyIds = result.signatures.map((s) => s.keyID.toHex().toUpperCase());
+  const errors: string[] = [];
+  for (const s of result.signatures) {
+    try {
+      await s.verified;
+      return { fingerprint: fpr };
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (!keyIds.some((id) => key.getKeyIDs().some((k) => k.toHex().toUpperCase() === id))) {
+    throw new Error(`verify ${what}: signature was made by key ID ${keyIds.join(', ')}, not by the expected key ${fpr}`);
+  }
+  throw new Error(`verify ${what}: BAD signature by ${fpr}; the data does not match what was signed (${errors.join('; ')})`);
+}
