@@ -1,0 +1,31 @@
+// The Nx chain fetch → image → sign → manifest → publish → pr for one version, as a child process.
+import { spawn } from 'node:child_process';
+
+export interface ChainRun {
+  version: string;
+  dryRun: boolean;
+  root: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs the chain and resolves to its exit code. Injectable so `release` can be tested without building images. */
+export type ChainRunner = (run: ChainRun) => Promise<number>;
+
+/** `npx nx run alloy:pr -- --version=X [--dryRun]`: the `--` form passes the version past Nx's own --version. */
+export function chainCommand(version: string, dryRun: boolean): { command: string; args: string[] } {
+  return { command: 'npx', args: ['nx', 'run', 'alloy:pr', '--', `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])] };
+}
+
+/** The real runner: output inherited, so the user sees Nx's progress as it happens. */
+export const runNxChain: ChainRunner = ({ version, dryRun, root, env }) => {
+  const { command, args } = chainCommand(version, dryRun);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
+    child.once('error', (error) => reject(new Error(`cannot start \`${command} ${args.join(' ')}\`: ${error.message}`)));
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+  });
+};
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return ({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
+}

@@ -1,0 +1,78 @@
+// Argument parsing only: every command is a function of (ctx, options) returning an exit code.
+import { Command, CommanderError, Option } from 'commander';
+import { check } from './commands/check.js';
+import { keysGenerate } from './commands/keys.js';
+import { release } from './commands/release.js';
+import { status } from './commands/status.js';
+import type { ChainRunner } from './chain.js';
+import { DEFAULT_RECIPE, type Ctx } from './context.js';
+import { EXIT, EXIT_CODES_HELP, UsageError } from './exit-codes.js';
+
+export interface MainDeps {
+  /** Injected chain runner for `release` (tests); default the real `npx nx run alloy:pr`. */
+  runChain?: ChainRunner;
+}
+
+/** Parses `argv` (without node and script), runs the command and resolves to the exit code. Never calls process.exit. */
+export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: MainDeps = {}): Promise<number> {
+  let code: number = EXIT.OK;
+  const ctxFor = (cmd: Command): Ctx => ({ ...base, recipe: (cmd.optsWithGlobals() as { recipe?: string }).recipe });
+  const program = new Command('release-bot')
+    .description('Orchestrates alloy-sysext releases: checks upstream, runs the Nx chain, tags releases, reports status.')
+    .addOption(new Option('--recipe <file>', 'recipe file, relative to the workspace root').default(DEFAULT_RECIPE))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => base.stdout.write(s), writeErr: (s) => base.stderr.write(s) })
+    .showHelpAfterError('(run release-bot --help for usage)')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n`);
+
+  program
+    .command('check')
+    .description('compare the latest stable upstream release with the bucket; open (or reuse) its tracking issue')
+    .option('--dry-run', 'look, but write nothing on GitHub')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExit code 0: up to date; 10: a new version (printed, and version=/new= in $GITHUB_OUTPUT); 1: error.\n')
+    .action(async (o: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      code = await check(ctxFor(cmd), o);
+    });
+
+  program
+    .command('release')
+    .description('run the Nx chain (fetch → image → sign → manifest → publish → pr) for a version, then tag it and close its tracking issue')
+    .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--dry-run', 'run the chain with --dryRun and write nothing on GitHub')
+    .action(async (o: { version: string; dryRun?: boolean }, cmd: Command) => {
+      code = await release(ctxFor(cmd), { ...o, runChain: deps.runChain });
+    });
+
+  program
+    .command('status')
+    .description('table: upstream latest stable, versions in the bucket, what each consumer pins')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      code = await status(ctxFor(cmd), o);
+    });
+
+  const keys = program.command('keys').description('release signing key management');
+  keys
+    .command('generate')
+    .description('generate the release signing key (v4 RSA-4096) and print how to deploy it; never overwrites')
+    .option('--out <dir>', 'output directory (default: dist/release-key in the workspace, git-ignored)')
+    .option('--identity <identity>', 'user id "Name <email>" (default: signing.identity from the recipe)')
+    .option('--passphrase-env <var>', 'protect the private key with the passphrase in this environment variable')
+    .action(async (o: { out?: string; identity?: string; passphraseEnv?: string }, cmd: Command) => {
+      code = await keysGenerate(ctxFor(cmd), o);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.OK : EXIT.USAGE;
+    }
+    const command = argv.find((a) => !a.startsWith('-')) ?? 'release-bot';
+    base.stderr.write(`release-bot ${command}: ${(error as Error).message}\n`);
+    if (base.env.ALLOY_DEBUG) base.stderr.write(`${(error as Error).stack}\n`);
+    return error instanceof UsageError ? EXIT.USAGE : EXIT.ERROR;
+  }
+}

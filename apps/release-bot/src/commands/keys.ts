@@ -1,0 +1,70 @@
+// `keys generate`: a new release signing key and how to deploy it. Never prints key material.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { generateKey, KEY_FILES, type GeneratedKey } from '@alloy-sysext/signing';
+import { writeSummary } from '../actions.js';
+import { out, recipeFor, type Ctx } from '../context.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+
+/** Default output directory, relative to the workspace root: git-ignored (dist/), so the key cannot be committed by accident. */
+export const DEFAULT_KEY_DIR = 'dist/release-key';
+
+export interface KeysGenerateOptions {
+  /** Output directory (relative paths from ctx.cwd); default <root>/dist/release-key. */
+  out?: string;
+  /** Identity "Name <email>"; default the recipe's signing.identity. */
+  identity?: string;
+  /** Name of an environment variable holding a passphrase for the private key. */
+  passphraseEnv?: string;
+}
+
+export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Promise<number> {
+  const outDir = opts.out ? path.resolve(ctx.cwd, opts.out) : path.join(ctx.root, DEFAULT_KEY_DIR);
+  let passphrase: string | undefined;
+  if (opts.passphraseEnv) {
+    passphrase = ctx.env[opts.passphraseEnv];
+    if (!passphrase) throw new UsageError(`--passphrase-env ${opts.passphraseEnv}: that environment variable is not set or empty`);
+  }
+  const identity = opts.identity ?? (await recipeFor(ctx)).signing.identity;
+  let key: GeneratedKey;
+  try {
+    key = await generateKey({ identity, outDir, passphrase });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/already exists/.test(message)) throw new Error(`${message.replace(/^generateKey: /, '')}; pass --out with a new directory`);
+    if (/^identity /.test(message)) throw new UsageError(`--identity: ${message}`);
+    throw error;
+  }
+  const keyringB64 = (await readFile(key.keyringPath)).toString('base64');
+  const rel = (p: string) => {
+    const r = path.relative(ctx.cwd, p);
+    return r && !r.startsWith('..') ? r : p;
+  };
+  out(ctx, `Generated a v4 RSA-4096 release signing key for ${identity}`);
+  out(ctx, `fingerprint: ${key.fingerprint}`);
+  out(ctx);
+  out(ctx, `  ${rel(key.privateKeyPath)}  private key (mode 0600)${passphrase ? `, protected by the passphrase in ${opts.passphraseEnv}` : ''}`);
+  out(ctx, `  ${rel(key.publicKeyPath)}  public key (armored)`);
+  out(ctx, `  ${rel(key.keyringPath)}  keyring for hosts (binary, gpg --export form)`);
+  out(ctx);
+  out(ctx, '1. Store the private key as the ALLOY_SIGNING_KEY secret of the repository that runs the release workflow:');
+  out(ctx, `     gh secret set ALLOY_SIGNING_KEY < ${rel(key.privateKeyPath)}`);
+  if (passphrase) out(ctx, `     gh secret set ALLOY_SIGNING_KEY_PASSPHRASE   # paste the passphrase when asked`);
+  out(ctx, '   (or Settings → Secrets and variables → Actions → New repository secret, pasting the whole armored file;');
+  out(ctx, '   base64 of it is accepted too, as the old GPG_PRIVATE_KEY secret was).');
+  out(ctx, '2. Pin the public key in the recipe so publish refuses anything signed by another key:');
+  out(ctx, `     cp ${rel(key.publicKeyPath)} apps/alloy/${KEY_FILES.publicKey}   # then set "signing": { "publicKey": "${KEY_FILES.publicKey}" } in apps/alloy/sysext.json`);
+  out(ctx, '3. Install the keyring on hosts as /etc/systemd/import-pubring.gpg (systemd-sysupdate verifies SHA256SUMS.gpg with it).');
+  out(ctx, '   It replaces the default keyring: if other sysexts verify through it, import all their keys into one keyring.');
+  out(ctx, '   In Butane (storage.files):');
+  out(ctx, '     - path: /etc/systemd/import-pubring.gpg');
+  out(ctx, '       contents:');
+  out(ctx, `         source: data:;base64,${keyringB64}`);
+  out(ctx, `   or copy the file: install -m 0644 ${rel(key.keyringPath)} /etc/systemd/import-pubring.gpg`);
+  out(ctx, `4. Keep an offline copy of ${rel(key.privateKeyPath)}, then delete it here. Losing it means every host needs a new keyring.`);
+  await writeSummary(
+    ctx.env,
+    `### New release signing key\n\nFingerprint \`${key.fingerprint}\` (${identity}). Store the private key as the \`ALLOY_SIGNING_KEY\` secret; install \`${KEY_FILES.keyring}\` on hosts as \`/etc/systemd/import-pubring.gpg\`.\n`,
+  );
+  return EXIT.OK;
+}

@@ -1,0 +1,95 @@
+// `status`: upstream latest stable, what the bucket serves, and what each consumer pins.
+import semver from 'semver';
+import { markdownTable, writeSummary } from '../actions.js';
+import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
+import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { publishedVersions } from '../published.js';
+import { textTable } from '../table.js';
+import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
+
+export interface StatusReport {
+  name: string;
+  upstream: { repo: string; latest?: string; url?: string; error?: string };
+  published: { store: string; versions: string[]; error?: string };
+  consumers: Array<ConsumerPin & { state: string }>;
+}
+
+/** Every part is read independently: one that fails shows its reason in the table; the command still exits 0. */
+export async function status(ctx: Ctx, opts: { json?: boolean } = {}): Promise<number> {
+  const report = await collectStatus(ctx);
+  if (opts.json) out(ctx, JSON.stringify(report, null, 2));
+  else ctx.stdout.write(renderStatus(report));
+  await writeSummary(ctx.env, statusMarkdown(report));
+  return EXIT.OK;
+}
+
+export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
+  const recipe = await recipeFor(ctx);
+  const { repo, apiUrl } = recipe.upstream;
+  const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }).then(
+    (releases) => {
+      const latest = latestStable(releases);
+      return latest ? { repo, latest: latest.version, url: latest.url } : { repo, error: 'no stable release' };
+    },
+    (error: Error) => ({ repo, error: error.message }),
+  );
+  const published = (async () => {
+    let store = '(not configured)';
+    try {
+      const bucket = bucketFor(ctx, recipe);
+      store = bucket.describe();
+      return { store, versions: await publishedVersions(bucket, recipe.name) };
+    } catch (error) {
+      return { store, versions: [], error: (error as Error).message };
+    }
+  })();
+  const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, c)));
+  const [u, p, c] = await Promise.all([upstream, published, pins]);
+  const newest = p.versions.at(-1);
+  return { name: recipe.name, upstream: u, published: p, consumers: c.map((row) => ({ ...row, state: pinState(row, p.versions, newest) })) };
+}
+
+function pinState(row: ConsumerPin, published: string[], newest: string | undefined): string {
+  if (row.error) return `error: ${row.error}`;
+  const pinned = row.pinned!.version;
+  const notInBucket = published.length > 0 && !published.includes(pinned) ? ' (not in bucket)' : '';
+  if (!newest || !semver.valid(pinned)) return `pinned${notInBucket}`;
+  if (semver.eq(pinned, newest)) return 'up to date';
+  if (semver.lt(pinned, newest)) return `behind: ${newest} published${notInBucket}`;
+  return `ahead of bucket${notInBucket}`;
+}
+
+export function renderStatus(r: StatusReport): string {
+  const overview = textTable(
+    ['', r.name],
+    [
+      ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `${r.upstream.latest} (${r.upstream.repo})`],
+      ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+      ['bucket', r.published.store],
+    ],
+  );
+  const consumers = textTable(
+    ['consumer', 'repo', 'base', 'arch', 'pins', 'sha256', 'state'],
+    r.consumers.map((c) => [c.name, c.repo, c.base, c.arch, c.pinned?.version ?? '-', c.pinned ? c.pinned.sha256.slice(0, 12) : '-', c.state]),
+  );
+  return `${overview}\n${r.consumers.length ? consumers : '(no consumers in the recipe)\n'}`;
+}
+
+function statusMarkdown(r: StatusReport): string {
+  return [
+    `### ${r.name} status`,
+    '',
+    markdownTable(
+      ['', ''],
+      [
+        ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `[${r.upstream.latest}](${r.upstream.url})`],
+        ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+      ],
+    ),
+    markdownTable(
+      ['consumer', 'file', 'pins', 'state'],
+      r.consumers.map((c) => [c.name, `${c.repo}:${c.path}@${c.base}`, c.pinned ? `${c.pinned.version} (\`${c.pinned.sha256.slice(0, 12)}\`)` : '-', c.state]),
+    ),
+  ].join('\n');
+}

@@ -1,0 +1,73 @@
+// This repository on GitHub (tracking issues, release tags): GITHUB_REPOSITORY with ALLOY_GITHUB_TOKEN or GITHUB_TOKEN,
+// API base ALLOY_GITHUB_API_URL (the GitHub double in tests).
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/ghost-stack';
+import { githubApiUrl } from '@alloy-sysext/tools/pipeline/consumers';
+import type { Ctx } from './context.js';
+import { UsageError } from './exit-codes.js';
+
+export interface ThisRepo {
+  client: GitHubClient;
+  owner: string;
+  repo: string;
+  /** owner/name */
+  full: string;
+  baseUrl?: string;
+}
+
+export type ThisRepoResult = { ok: true; gh: ThisRepo } | { ok: false; reason: string };
+
+/**
+ * The GitHub client for this repository, or why there is none (GitHub steps are then skipped, with that reason).
+ * A GITHUB_REPOSITORY that is not owner/name is an error, not a skip.
+ */
+export async function thisRepo(ctx: Ctx): Promise<ThisRepoResult> {
+  const full = ctx.env.GITHUB_REPOSITORY?.trim();
+  const token = (ctx.env.ALLOY_GITHUB_TOKEN || ctx.env.GITHUB_TOKEN)?.trim();
+  if (full) {
+    try {
+      parseRepo(full);
+    } catch {
+      throw new UsageError(`GITHUB_REPOSITORY ${JSON.stringify(full)} is not "owner/name"`);
+    }
+  }
+  if (!full && !token) return { ok: false, reason: 'no GITHUB_REPOSITORY and no ALLOY_GITHUB_TOKEN/GITHUB_TOKEN set' };
+  if (!full) return { ok: false, reason: 'GITHUB_REPOSITORY (owner/name of this repository) is not set' };
+  if (!token) return { ok: false, reason: 'neither ALLOY_GITHUB_TOKEN nor GITHUB_TOKEN is set' };
+  const { owner, repo } = parseRepo(full);
+  const baseUrl = githubApiUrl(ctx.env);
+  const client = await createGitHubClient({
+    auth: { token },
+    repo: full,
+    baseUrl,
+    retry: ctx.octokit?.retry,
+    throttle: ctx.octokit?.throttle,
+    log: (line) => ctx.stderr.write(`${line}\n`),
+    userAgent: 'alloy-sysext-release-bot',
+  });
+  return { ok: true, gh: { client, owner, repo, full, baseUrl } };
+}
+
+/**
+ * Octokit reports a request that never got an answer (DNS, refused connection, timeout) as status 500 without a
+ * response; say that GitHub could not be reached rather than that it answered 500.
+ */
+export function unreachable(error: unknown, what: string, baseUrl: string | undefined): Error | undefined {
+  const e = error as { status?: number; response?: unknown; message?: string };
+  if (typeof e?.status === 'number' && e.status === 500 && !e.response) {
+    return new Error(`${what}: cannot reach the GitHub API at ${baseUrl ?? 'https://api.github.com'} (${e.message})`);
+  }
+  return undefined;
+}
+
+export function isStatus(error: unknown, status: number): boolean {
+  return (error as { status?: unknown })?.status === status;
+}
+
+/** Runs one GitHub call; failures become errors that say what was attempted and what to check (never the token). */
+export async function call<T>(gh: ThisRepo, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw unreachable(error, what, gh.baseUrl) ?? explainGitHubError(error, what, { kind: 'token', repo: gh.full });
+  }
+}
