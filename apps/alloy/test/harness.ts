@@ -3,7 +3,7 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,17 +31,34 @@ export async function copyWorkspace(parent: string, name: string): Promise<strin
     await mkdir(path.dirname(path.join(dest, file)), { recursive: true });
     await cp(from, path.join(dest, file), { preserveTimestamps: true, verbatimSymlinks: true });
   }
+  await linkNodeModules(dest);
+  return dest;
+}
+
+/**
+ * A second clone of the same sources: copies `copy` (made by copyWorkspace) without its node_modules, .nx and dist.
+ * Copying the checkout twice could pick up other people's edits made in between; two clones of one commit cannot.
+ */
+export async function cloneCopy(copy: string, parent: string, name: string): Promise<string> {
+  const dest = path.join(parent, name);
+  const skip = new Set(['node_modules', '.nx', 'dist', '.dev-keys'].map((d) => path.join(copy, d)));
+  await cp(copy, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, filter: (src) => !skip.has(src) });
+  await linkNodeModules(dest);
+  return dest;
+}
+
+async function linkNodeModules(dest: string): Promise<void> {
   const modules = path.join(dest, 'node_modules');
   await mkdir(path.join(modules, '@alloy-sysext'), { recursive: true });
   for (const entry of await readdir(path.join(SOURCE_ROOT, 'node_modules'))) {
     if (entry === '@alloy-sysext') continue;
     await symlink(path.join(SOURCE_ROOT, 'node_modules', entry), path.join(modules, entry));
   }
+  // relative links (../../libs/x): they resolve inside the copy
   for (const entry of await readdir(path.join(SOURCE_ROOT, 'node_modules/@alloy-sysext'))) {
-    const target = await import('node:fs/promises').then((fs) => fs.readlink(path.join(SOURCE_ROOT, 'node_modules/@alloy-sysext', entry)));
+    const target = await readlink(path.join(SOURCE_ROOT, 'node_modules/@alloy-sysext', entry));
     await symlink(target, path.join(modules, '@alloy-sysext', entry));
   }
-  return dest;
 }
 
 export async function tempDir(prefix: string): Promise<string> {
@@ -60,10 +77,10 @@ export function nxEnv(extra: Record<string, string | undefined>): Record<string,
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(NX_|ALLOY_|R2_|GPG_|GITHUB_TOKEN$|GHOST_STACK_|INFISICAL_STACK_|JEST_|npm_|NODE_OPTIONS$)/.test(k)) continue;
+    if (/^(NX_|ALLOY_|R2_|GPG_|GITHUB_TOKEN$|GHOST_STACK_|INFISICAL_STACK_|JEST_|npm_|NODE_OPTIONS$)/i.test(k)) continue;
     env[k] = v;
   }
-  Object.assign(env, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', NX_SKIP_NX_CACHE: undefined, FORCE_COLOR: '0' });
+  Object.assign(env, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0' });
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -73,17 +90,25 @@ export function nxEnv(extra: Record<string, string | undefined>): Record<string,
 
 /** `node <nx.js> ...args` in `cwd` (no npx, so .npmrc's preload does not apply: pass the version behind `--`). */
 export async function nx(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<NxRun> {
-  return run(cwd, process.execPath, [NX_BIN, ...args, '--output-style=static'], env);
+  return run(cwd, process.execPath, [NX_BIN, ...withStaticOutput(args)], env);
 }
 
 /** `npx nx ...args` in `cwd`: npm reads the copy's .npmrc, as for a user in the checkout. */
 export async function npxNx(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<NxRun> {
-  return run(cwd, 'npx', ['--no-install', 'nx', ...args, '--output-style=static'], env);
+  return run(cwd, 'npx', ['--no-install', 'nx', ...withStaticOutput(args)], env);
+}
+
+/** Nx's own flags go before `--` (after it they are passed to the task). */
+function withStaticOutput(args: string[]): string[] {
+  const end = args.indexOf('--') === -1 ? args.length : args.indexOf('--');
+  return [...args.slice(0, end), '--output-style=static', ...args.slice(end)];
 }
 
 async function run(cwd: string, file: string, args: string[], env: Record<string, string | undefined>): Promise<NxRun> {
   const started = Date.now();
-  const r = await execa(file, args, { cwd, env: nxEnv(env), extendEnv: false, all: true, reject: false, stdin: 'ignore' });
+  // the cache inside the copy, whatever nx.json says
+  const fullEnv = nxEnv({ NX_CACHE_DIRECTORY: path.join(cwd, '.nx/cache'), ...env });
+  const r = await execa(file, args, { cwd, env: fullEnv, extendEnv: false, all: true, reject: false, stdin: 'ignore' });
   return { code: r.exitCode ?? -1, output: r.all ?? '', ms: Date.now() - started, command: `${path.basename(file)} ${args.join(' ')}` };
 }
 
@@ -133,7 +158,7 @@ export async function sha256File(file: string): Promise<string> {
 export async function gpgVerify(keyring: Buffer, signature: Buffer, data: Buffer): Promise<{ ok: boolean; output: string }> {
   const home = await tempDir('e2e-gpg-');
   try {
-    const write = (name: string, b: Buffer) => import('node:fs/promises').then((fs) => fs.writeFile(path.join(home, name), b));
+    const write = (name: string, b: Buffer) => writeFile(path.join(home, name), b);
     await write('keyring', keyring);
     await write('data', data);
     await write('data.sig', signature);
