@@ -3,9 +3,20 @@
 // value and run with no version. Fail before any task runs, with the forms that work.
 exports.name = 'alloy-sysext';
 
+// Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
 exports.preTasksExecution = async (_options, context) => {
   const argv = context.argv;
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
+  // Behind `--` the value reaches the target, but Nx's parser first turns "1.10" into the number 1.1: check the text
+  // as typed, so the message names what the user wrote.
+  for (let i = end + 1; i < argv.length; i++) {
+    const value = argv[i].startsWith('--version=') ? argv[i].slice('--version='.length) : argv[i] === '--version' ? argv[i + 1] ?? '' : undefined;
+    if (value !== undefined && !SEMVER.test(value)) {
+      throw new Error(`version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2. Nothing was run.`);
+    }
+  }
   const flag = argv.slice(0, end).find((a) => a === '--version' || a.startsWith('--version='));
   if (!flag) return;
   const value = flag.includes('=') ? flag.slice('--version='.length) : '1.10.2';

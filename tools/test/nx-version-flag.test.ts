@@ -69,3 +69,17 @@ describe('plugin hook', () => {
     await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run-many', '-t', 'test'] })).resolves.toBeUndefined();
   });
 });
+
+describe('plugin hook: the version as typed', () => {
+  it.each(['1.10', '2', '1.10.2.1', '01.2.3', ''])('refuses --version=%s naming it before Nx turns it into a number', async (value) => {
+    await expect(
+      plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:publish', '--', `--version=${value}`] }),
+    ).rejects.toThrow(`version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH`);
+  });
+
+  it('accepts v-prefixed and prerelease versions (the target decides about prereleases)', async () => {
+    for (const value of ['v1.10.2', '1.11.0-rc.1']) {
+      await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:pr', '--', '--version', value] })).resolves.toBeUndefined();
+    }
+  });
+});

@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
+import { compareAndSwap, PreconditionFailedError, publishObjects, sha256File, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
@@ -66,6 +66,7 @@ export async function publishVersion(opts: {
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
 
+  await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   if (opts.dryRun) {
     for (const o of objects) log(`dry run: would upload ${o.key} to ${store.describe()}`);
     log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and sign it`);
@@ -91,6 +92,43 @@ export async function publishVersion(opts: {
     manifestChanged,
     signatureChanged,
   };
+}
+
+/**
+ * A published version is immutable: consumers pin its hash and a CDN keeps `immutable` objects for a year. Refuse, before
+ * any upload, when the bucket (an object's recorded sha256, its size, or its SHA256SUMS entry) already holds different
+ * bytes under one of this version's image names. Signatures may change (re-signing the same image is harmless).
+ */
+async function assertNotReplacingPublished(opts: {
+  store: ObjectStore;
+  version: string;
+  images: PublishObject[];
+  entries: { file: string; sha256: string }[];
+}): Promise<void> {
+  const { store } = opts;
+  const manifest = await store.get(MANIFEST);
+  const listed = manifest ? Manifest.parse(manifest.body.toString('utf8')) : undefined;
+  const problems: string[] = [];
+  for (const object of opts.images) {
+    const local = await sha256File(object.path);
+    const size = (await stat(object.path)).size;
+    const remote = await store.head(object.key);
+    if (remote && (remote.sha256 ? remote.sha256 !== local : remote.size !== size)) {
+      problems.push(`${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`);
+    }
+    const entry = listed?.get(object.key);
+    const expected = opts.entries.find((e) => e.file === object.key)?.sha256;
+    if (entry && expected && entry.sha256 !== expected) {
+      problems.push(`${MANIFEST} in the bucket lists ${object.key} with sha256 ${entry.sha256}, this build has ${expected}`);
+    }
+  }
+  if (problems.length) {
+    throw new Error(
+      `refusing to publish ${opts.version} to ${store.describe()}: it is already published with different bytes ` +
+        `(consumers pin the hash; published versions are immutable):\n  ${problems.join('\n  ')}\n` +
+        `Publish a new version instead, or remove ${opts.version} from the bucket deliberately first.`,
+    );
+  }
 }
 
 /**

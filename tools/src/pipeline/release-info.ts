@@ -6,10 +6,12 @@ export async function releaseInfo(opts: {
   token?: string;
   log: (line: string) => void;
 }): Promise<{ url: string; notes?: string }> {
+  // The token is GitHub's: never hand it to another host the API URL was pointed at.
+  const token = new URL(opts.apiUrl).hostname === 'api.github.com' ? opts.token : undefined;
   const fallback = { url: `https://github.com/${opts.repo}/releases/tag/v${opts.version}` };
   try {
     const res = await fetch(`${opts.apiUrl.replace(/\/+$/, '')}/repos/${opts.repo}/releases/tags/v${opts.version}`, {
-      headers: { accept: 'application/vnd.github+json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      headers: { accept: 'application/vnd.github+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       signal: AbortSignal.timeout(15000),
     });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);

@@ -20,7 +20,8 @@ export default async function fetchExecutor(options: FetchOptions, context: Exec
       arches: recipe.arches,
       upstream: recipe.upstream,
       outDir: layout.upstream,
-      token: process.env.GITHUB_TOKEN || undefined,
+      // GITHUB_TOKEN is GitHub's: not for an upstream API pointed elsewhere (a mirror, a test host).
+      token: new URL(recipe.upstream.apiUrl).hostname === 'api.github.com' ? process.env.GITHUB_TOKEN || undefined : undefined,
       localZips,
       pinnedSha256: recipe.upstream.sha256?.[version],
       log,
