@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { copyWorkspace, nx, SOURCE_ROOT, taskStatus, tempDir } from '../../apps/alloy/test/harness.js';
 import { makeSyntheticBinary, startUpstreamHost } from '../src/peers/upstream.js';
-import { startS3Peer } from '../src/peers/s3.js';
+import { r2Env, startS3Peer } from '../src/peers/s3.js';
 
 const VERSION = '1.10.2';
 const AWS = '/usr/bin/aws'; // Debian's awscli v2; the `aws` on PATH may be a different shim
@@ -103,11 +103,7 @@ async function main(): Promise<void> {
     await writeFile(recipeFile, JSON.stringify(recipe, null, 2));
     const env = {
       ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
-      R2_ENDPOINT: s3.endpoint,
-      R2_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      R2_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      R2_BUCKET: s3.bucket,
-      R2_REGION: s3.region,
+      ...r2Env(s3),
       R2_PREFIX: 'nx/',
       ALLOY_SIGNING_KEY: armoredKey,
     };

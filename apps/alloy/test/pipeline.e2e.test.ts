@@ -15,7 +15,7 @@ import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sy
 import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
 import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/tools/peers/upstream';
-import { startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
+import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
 import { runSysupdate, writeDefinitions } from '@alloy-sysext/tools/sysupdate';
 import { startBarrierProxy } from './barrier-proxy.js';
@@ -104,11 +104,7 @@ beforeAll(async () => {
   bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: PREFIX });
   env = {
     ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
-    R2_ENDPOINT: s3.endpoint,
-    R2_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    R2_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    R2_BUCKET: s3.bucket,
-    R2_REGION: s3.region,
+    ...r2Env(s3),
     ALLOY_SIGNING_KEY: await readFile(key.privateKeyPath, 'utf8'),
     ALLOY_GITHUB_API_URL: github.url,
     ALLOY_GITHUB_TOKEN: github.token(),
@@ -387,7 +383,8 @@ describe('alloy pipeline under real nx', () => {
         const s3Mark = s3.requests.length;
         const r = await run(B, 'publish', '1.10.2');
         expect(r.code).not.toBe(0);
-        expect(r.output).toContain(`refusing to publish: ${path.join(images(), 'alloy-1.10.2-amd64.raw')} has sha256`);
+        // sign reruns (its input changed) and refuses before the release key touches the image.
+        expect(r.output).toContain(`refusing to sign ${path.join(images(), 'alloy-1.10.2-amd64.raw')}: it has sha256`);
         expect(s3Writes(s3Mark)).toEqual([]);
       } finally {
         await writeFile(entry, original);
@@ -395,8 +392,8 @@ describe('alloy pipeline under real nx', () => {
     }, 300_000);
 
     it('an image and its .sha256 both rewritten in the cache entry of image', async () => {
-      // Consistent with each other, so only a check against something outside this cache entry can catch it: today
-      // sign reruns (its inputs changed) and signs the altered image with the release key (see /tmp/lead-requests.md).
+      // Consistent with each other, so only a check against something outside this cache entry can catch it: sign
+      // rebuilds the image from the fetched binary (builds are reproducible) and refuses a different sha256.
       const rel = 'dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw';
       const entry = await cacheEntryFile(rel);
       const original = await readFile(entry);
@@ -412,7 +409,7 @@ describe('alloy pipeline under real nx', () => {
         const r = await run(B, 'publish', '1.10.2');
         expect(s3Writes(s3Mark)).toEqual([]);
         expect(r.code).not.toBe(0);
-        expect(r.output).toContain(path.join(images(), 'alloy-1.10.2-amd64.raw'));
+        expect(r.output).toContain(`refusing to sign ${path.join(images(), 'alloy-1.10.2-amd64.raw')}: it has sha256 ${sha}`);
       } finally {
         await writeFile(entry, original);
         await writeFile(`${entry}.sha256`, originalSum);

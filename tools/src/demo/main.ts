@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createS3Store } from '@alloy-sysext/r2';
 import { readPinned } from '@alloy-sysext/ghost-stack';
 import { makeSyntheticBinary, startUpstreamHost } from '../peers/upstream.js';
-import { startS3Peer } from '../peers/s3.js';
+import { r2Env, startS3Peer } from '../peers/s3.js';
 import { startGitHubDouble } from '../peers/github.js';
 import { loadRecipe } from '../pipeline/recipe.js';
 
@@ -44,11 +44,7 @@ async function main() {
   const env = {
     ...process.env,
     ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
-    R2_ENDPOINT: s3.endpoint,
-    R2_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    R2_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    R2_BUCKET: s3.bucket,
-    R2_REGION: s3.region,
+    ...r2Env(s3),
     ALLOY_PUBLIC_URL: publicUrl,
     ALLOY_GITHUB_API_URL: github.url,
     ALLOY_GITHUB_TOKEN: github.token({ login: 'alloy-sysext[bot]' }),
@@ -64,7 +60,7 @@ async function main() {
       const line = await readFile(path.join(root, 'dist/alloy', version, 'images', `alloy-${version}-${arch}.raw.sha256`), 'utf8');
       console.log(`  ${line.trimEnd()}`);
     }
-    const store = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, accessKeyId: env.R2_ACCESS_KEY_ID, secretAccessKey: env.R2_SECRET_ACCESS_KEY, region: s3.region, forcePathStyle: true });
+    const store = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, forcePathStyle: true });
     console.log(`\nbucket s3://${s3.bucket}/:`);
     for (const o of await store.list('')) console.log(`  ${String(o.size).padStart(9)}  ${o.key}`);
     const manifest = await store.get(`${recipe.bucket.prefix}SHA256SUMS`);

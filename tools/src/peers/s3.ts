@@ -200,3 +200,14 @@ function s3ErrorXml(code: string, message: string, key: string): string {
     `<Key>${esc(key)}</Key><RequestId>peer</RequestId></Error>`
   );
 }
+
+/** The R2_* variables that point the pipeline (storeFromEnv) at this peer. */
+export function r2Env(peer: Pick<S3Peer, 'endpoint' | 'bucket' | 'credentials' | 'region'>): Record<string, string> {
+  return {
+    R2_ENDPOINT: peer.endpoint,
+    R2_ACCESS_KEY_ID: peer.credentials.accessKeyId,
+    R2_SECRET_ACCESS_KEY: peer.credentials.secretAccessKey,
+    R2_BUCKET: peer.bucket,
+    R2_REGION: peer.region,
+  };
+}
