@@ -22,14 +22,20 @@ export async function withRetries<T>(
     } catch (err) {
       const transient = err instanceof TransientError || isNetworkError(err);
       if (!transient || attempt >= attempts) {
-        if (transient) throw new Error(`${what} failed after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
+        if (transient) throw new Error(`${what} failed after ${attempt} attempts: ${describe(err as Error)}`, { cause: err });
         throw err;
       }
       const delay = base * 2 ** (attempt - 1);
-      log?.(`${what}: ${(err as Error).message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
+      log?.(`${what}: ${describe(err as Error)}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+// undici's "fetch failed" says nothing by itself; the system error behind it (ENOTFOUND host, ECONNREFUSED) does.
+function describe(err: Error): string {
+  const cause = err.cause as { code?: string; message?: string } | undefined;
+  return cause?.message && !err.message.includes(cause.message) ? `${err.message} (${cause.message})` : err.message;
 }
 
 // undici reports resets and early EOF as TypeError("fetch failed"/"terminated") with a system error as cause

@@ -26,6 +26,11 @@ export default async function fetchExecutor(options: FetchOptions, context: Exec
       pinnedSha256: recipe.upstream.sha256?.[version],
       log,
       onProgress: progressReporter(),
+    }).catch((error: Error) => {
+      if (!localZips && /failed after \d+ attempts/.test(error.message)) {
+        error.message += `\nThe upstream release could not be reached at ${recipe.upstream.apiUrl}. For air-gapped runs put the release zips in a directory and pass --zipDir=<dir>.`;
+      }
+      throw error;
     });
     for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
   });
