@@ -50,8 +50,9 @@ export async function publishVersion(opts: {
     objects.push({ key: `${image.file}.sha256`, path: `${image.path}.sha256` });
     objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
   }
+  const keyringBytes = key.publicKeyBinary();
   const keyring = path.join(layout.publish, KEYRING);
-  await writeFile(keyring, key.publicKeyBinary());
+  await writeFile(keyring, keyringBytes);
   objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
   for (const arch of recipe.arches) {
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
@@ -61,7 +62,7 @@ export async function publishVersion(opts: {
     const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
     await writeFile(
       snippet,
-      butaneSnippet({ recipe, version, arch, sha256, keyring: key.publicKeyBinary(), fingerprint: key.fingerprint }),
+      butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }),
     );
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
@@ -110,16 +111,17 @@ async function assertNotReplacingPublished(opts: {
   const listed = manifest ? Manifest.parse(manifest.body.toString('utf8')) : undefined;
   const problems: string[] = [];
   for (const object of opts.images) {
-    const local = await sha256File(object.path);
+    // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.
+    const verified = opts.entries.find((e) => e.file === object.key)?.sha256;
+    const local = verified ?? (await sha256File(object.path));
     const size = (await stat(object.path)).size;
     const remote = await store.head(object.key);
     if (remote && (remote.sha256 ? remote.sha256 !== local : remote.size !== size)) {
       problems.push(`${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`);
     }
     const entry = listed?.get(object.key);
-    const expected = opts.entries.find((e) => e.file === object.key)?.sha256;
-    if (entry && expected && entry.sha256 !== expected) {
-      problems.push(`${MANIFEST} in the bucket lists ${object.key} with sha256 ${entry.sha256}, this build has ${expected}`);
+    if (entry && verified && entry.sha256 !== verified) {
+      problems.push(`${MANIFEST} in the bucket lists ${object.key} with sha256 ${entry.sha256}, this build has ${verified}`);
     }
   }
   if (problems.length) {
