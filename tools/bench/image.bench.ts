@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { buildImage, stageTree, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
-import { makeSyntheticBinary } from '@alloy-sysext/tools/peers/upstream';
+import { makeSyntheticBinary } from '@alloy-sysext/test-peers/upstream';
 
 const MIB = 1024 * 1024;
 const size = Number(process.argv[2] ?? 300) * MIB;

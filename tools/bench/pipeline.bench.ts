@@ -9,9 +9,9 @@ import { execa } from 'execa';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { copyWorkspace, nx, SOURCE_ROOT, taskStatus, tempDir } from '../../apps/alloy/test/harness.js';
-import { makeSyntheticBinary, startUpstreamHost } from '../src/peers/upstream.js';
-import { r2Env, startS3Peer } from '../src/peers/s3.js';
+import { copyWorkspace, nx, SOURCE_ROOT, taskStatus, tempDir } from '@alloy-sysext/test-peers/nx-workspace';
+import { makeSyntheticBinary, startUpstreamHost } from '@alloy-sysext/test-peers/upstream';
+import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
 
 const VERSION = '1.10.2';
 const AWS = '/usr/bin/aws'; // Debian's awscli v2; the `aws` on PATH may be a different shim

@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { createS3Store } from '@alloy-sysext/r2';
+import { startS3Peer } from '@alloy-sysext/test-peers/s3';
 
 const self = fileURLToPath(import.meta.url);
 const PY = '/usr/bin/python3';
@@ -30,7 +32,6 @@ async function sha256Of(file: string): Promise<string> {
 
 // Child mode: one upload through libs/r2, prints the in-process upload time.
 async function child(endpoint: string, bucket: string, key: string, file: string): Promise<void> {
-  const { createS3Store } = await import('@alloy-sysext/r2');
   const store = createS3Store({ bucket, endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' });
   const t = performance.now();
   const r = await store.putFile(key, file);
@@ -47,7 +48,6 @@ async function measure(cmd: string[], env: Record<string, string>) {
 async function main(): Promise<void> {
   const mibArg = process.argv.indexOf('--mib');
   const mib = mibArg > 0 ? Number(process.argv[mibArg + 1]) : 300;
-  const { startS3Peer } = await import('@alloy-sysext/tools/peers/s3');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'r2-bench-'));
   const peer = await startS3Peer({ bucket: 'bench' });
   try {

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 bash tools/setup/setup.sh || exit $?
 rm -rf dist/test-results
-npx nx run-many -t typecheck test --output-style=static "$@"
+npx nx run-many -t lint typecheck test --output-style=static "$@"
 status=$?
 node tools/bin/test-summary.mjs || status=1
 exit $status

@@ -14,12 +14,12 @@ import path from 'node:path';
 import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
 import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
-import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/tools/peers/upstream';
-import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
-import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
-import { runSysupdate, writeDefinitions } from '@alloy-sysext/tools/sysupdate';
+import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
+import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
+import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
+import { runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 import { startBarrierProxy } from './barrier-proxy.js';
-import { cloneCopy, copyWorkspace, gpgVerify, hashTree, npxNx, nx, sha256File, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from './harness.js';
+import { cloneCopy, copyWorkspace, gpgVerify, hashTree, npxNx, nx, sha256File, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
 
 const MiB = 1024 * 1024;
 const VERSIONS = ['1.10.2', '1.10.3', '1.11.0', '1.11.1'];

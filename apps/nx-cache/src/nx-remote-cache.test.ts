@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createS3Store } from '@alloy-sysext/r2';
-import { startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
+import { startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startNxCacheServer, type NxCacheServer } from './server.js';
 import { parseTokens } from './tokens.js';
 

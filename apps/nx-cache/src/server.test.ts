@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createS3Store } from '@alloy-sysext/r2';
-import { startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
+import { startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startNxCacheServer, type NxCacheServer } from './server.js';
 import { parseTokens } from './tokens.js';
 

@@ -1,7 +1,7 @@
 // What each consumer's Butane file pins on its base branch, read through the Contents API with the consumer's auth.
 import { createGitHubClient, explainGitHubError, parseRepo, readPinned, type Pinned } from '@alloy-sysext/ghost-stack';
-import { githubApiUrl, toConsumer } from '@alloy-sysext/tools/pipeline/consumers';
-import type { ConsumerRecipe } from '@alloy-sysext/tools/pipeline/recipe';
+import { githubApiUrl, toConsumer } from '@alloy-sysext/pipeline';
+import type { ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { unreachable } from './github.js';
 

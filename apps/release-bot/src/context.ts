@@ -3,8 +3,8 @@
 import path from 'node:path';
 import type { RetryOptions, ThrottleOptions } from '@alloy-sysext/ghost-stack';
 import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
-import { localBucketDir } from '@alloy-sysext/tools/pipeline/layout';
-import { loadRecipe, type Recipe } from '@alloy-sysext/tools/pipeline/recipe';
+import { localBucketDir } from '@alloy-sysext/pipeline';
+import { loadRecipe, type Recipe } from '@alloy-sysext/pipeline';
 
 export interface Writer {
   write(text: string): unknown;
@@ -24,7 +24,8 @@ export interface Ctx {
   octokit?: { retry?: RetryOptions; throttle?: ThrottleOptions };
 }
 
-export const DEFAULT_RECIPE = 'apps/alloy/sysext.json';
+export { DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
+import { DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
 
 export function out(ctx: Ctx, line = ''): void {
   ctx.stdout.write(`${line}\n`);

@@ -1,7 +1,7 @@
 // This repository on GitHub (tracking issues, release tags): GITHUB_REPOSITORY with ALLOY_GITHUB_TOKEN or GITHUB_TOKEN,
 // API base ALLOY_GITHUB_API_URL (the GitHub double in tests).
 import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/ghost-stack';
-import { githubApiUrl } from '@alloy-sysext/tools/pipeline/consumers';
+import { githubApiUrl } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { UsageError } from './exit-codes.js';
 

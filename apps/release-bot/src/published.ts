@@ -1,7 +1,7 @@
 // What the bucket serves: the versions listed in its SHA256SUMS.
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
-import { MANIFEST } from '@alloy-sysext/tools/pipeline/publish';
+import { MANIFEST } from '@alloy-sysext/pipeline';
 
 /** Versions of image `name` in the bucket's SHA256SUMS, oldest first; none when there is no manifest yet. */
 export async function publishedVersions(store: ObjectStore, name: string): Promise<string[]> {

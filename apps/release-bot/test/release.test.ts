@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { Manifest } from '@alloy-sysext/manifest';
-import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
+import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { chainCommand, EXIT, main, release, type ChainRun, type ChainRunner } from '../src/index.js';
 import { capture, tempWorkspace } from './helpers.js';
 

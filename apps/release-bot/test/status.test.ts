@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
-import { startUpstreamHost, type UpstreamHost } from '@alloy-sysext/tools/peers/upstream';
+import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
+import { startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { EXIT, status, type StatusReport } from '../src/index.js';
 import { butane, capture, seedBucket, tempWorkspace } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync } from 'node:crypto';
-import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
+import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { updateConsumer, type Consumer, type UpdateConsumerOptions } from '../src/index.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
+import { startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { createS3Store, type S3StoreOptions } from '../src/s3-store.js';
 
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { makeSyntheticBinary, makeZip, type ZipEntry } from '@alloy-sysext/tools/peers/upstream';
+import { makeSyntheticBinary, makeZip, type ZipEntry } from '@alloy-sysext/test-peers/upstream';
 import { extractBinary } from '../src/extract.js';
 import { listDir, removeAll, tempDir } from './helpers.js';
 

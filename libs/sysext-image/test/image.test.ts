@@ -2,7 +2,7 @@ import { chmod, chown, copyFile, mkdir, readFile, utimes, writeFile } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { makeSyntheticBinary } from '@alloy-sysext/tools/peers/upstream';
+import { makeSyntheticBinary } from '@alloy-sysext/test-peers/upstream';
 import { buildImage, sha256File, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
 import { listDir, makeTree, removeAll, tempDir, UNIT_TEMPLATE } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, open, readFile, rm, stat, truncate, writeFile }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { makeSyntheticBinary } from '@alloy-sysext/tools/peers/upstream';
+import { makeSyntheticBinary } from '@alloy-sysext/test-peers/upstream';
 import { buildImage, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
 import { stageTree } from '../src/tree.js';
 import { makeTree, removeAll, tempDir } from './helpers.js';

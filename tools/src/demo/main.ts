@@ -8,10 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createS3Store } from '@alloy-sysext/r2';
 import { readPinned } from '@alloy-sysext/ghost-stack';
-import { makeSyntheticBinary, startUpstreamHost } from '../peers/upstream.js';
-import { r2Env, startS3Peer } from '../peers/s3.js';
-import { startGitHubDouble } from '../peers/github.js';
-import { loadRecipe } from '../pipeline/recipe.js';
+import { makeSyntheticBinary, startUpstreamHost } from '@alloy-sysext/test-peers/upstream';
+import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
+import { startGitHubDouble } from '@alloy-sysext/test-peers/github';
+import { loadRecipe } from '@alloy-sysext/pipeline';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const version = process.env.DEMO_VERSION ?? '1.10.2';

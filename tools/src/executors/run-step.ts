@@ -1,38 +1,22 @@
-import path from 'node:path';
+// The one place executors meet Nx: turn options into one libs/pipeline step call and its error into a failed task.
 import type { ExecutorContext } from '@nx/devkit';
-import { loadRecipe, type Recipe } from '../pipeline/recipe.js';
-import { resolveVersion } from '../pipeline/version.js';
-import { versionLayout } from '../pipeline/layout.js';
+import { prepareStep, type StepContext, type StepOptions } from '@alloy-sysext/pipeline';
 
-export interface StepOptions {
-  version?: string;
-  recipe?: string;
-  allowPrerelease?: boolean;
-}
-
-export interface Step {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  root: string;
-  log: (line: string) => void;
-}
+export type { StepOptions };
 
 /**
- * The one place executors meet Nx: resolve recipe and version (before any I/O, so a bad version never builds a
- * path), run the step, and turn an error into a failed task with its message, not a stack trace.
+ * Resolves recipe and version (before any I/O, so a bad version never builds a path), runs the step, and turns an error
+ * into a failed task with its message, not a stack trace.
  */
 export async function runStep(
   name: string,
   options: StepOptions,
   context: ExecutorContext,
-  body: (step: Step) => Promise<void>,
+  body: (step: StepContext) => Promise<void>,
 ): Promise<{ success: boolean }> {
   const log = (line: string) => console.log(line);
   try {
-    const version = resolveVersion(options.version, { allowPrerelease: options.allowPrerelease });
-    const recipe = await loadRecipe(path.resolve(context.root, options.recipe ?? 'apps/alloy/sysext.json'));
-    await body({ recipe, version, layout: versionLayout(context.root, recipe, version), root: context.root, log });
+    await body(await prepareStep(options, { root: context.root, log }));
     return { success: true };
   } catch (error) {
     console.error(`${name} failed: ${(error as Error).message}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startGitHubDouble, type GitHubDouble } from '../src/peers/github.js';
-import { mirrorFiles } from '../src/pipeline/mirror.js';
+import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
+import { mirrorFiles } from './mirror.js';
 
 let github: GitHubDouble;
 const log = () => {};

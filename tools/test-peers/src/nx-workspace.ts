@@ -1,5 +1,5 @@
 // End-to-end harness: temp copies of this workspace in which real `nx` runs the alloy targets against loopback peers.
-// Used by the e2e tests next to it and by tools/bench/pipeline.bench.ts.
+// Used by apps/alloy's e2e tests and by tools/bench/pipeline.bench.ts.
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The real checkout these tests live in (apps/alloy/test/harness.ts → four levels up). */
+/** The real checkout these tests live in (tools/test-peers/src/nx-workspace.ts → three levels up). */
 export const SOURCE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const NX_BIN = path.join(SOURCE_ROOT, 'node_modules/nx/dist/bin/nx.js');
 

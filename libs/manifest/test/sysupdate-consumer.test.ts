@@ -6,9 +6,9 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
-import { mergeManifest, sha256File, signManifest } from '@alloy-sysext/manifest';
-import { startStaticServer, type StaticServer } from './peers/static-http.js';
-import { locateSystemd254, runSysupdate, writeDefinitions } from './sysupdate.js';
+import { mergeManifest, sha256File, signManifest } from '../src/index.js';
+import { startStaticServer, type StaticServer } from '@alloy-sysext/test-peers/static-http';
+import { locateSystemd254, runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 
 let dir: string;
 let gen: GeneratedKey;

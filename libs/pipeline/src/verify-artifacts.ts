@@ -4,6 +4,7 @@ import { Manifest } from '@alloy-sysext/manifest';
 import { sha256File } from '@alloy-sysext/sysext-image';
 import { verifyDetached } from '@alloy-sysext/signing';
 import { readChecksumFile, type VersionImage } from './artifacts.js';
+import { MANIFEST } from './names.js';
 
 /**
  * Publish trusts nothing it finds in dist/ (it may come from a cache): every image must hash to its .sha256 and to this
@@ -14,7 +15,7 @@ export async function verifyArtifacts(opts: {
   manifestDir: string;
   publicKey: string;
 }): Promise<{ file: string; sha256: string }[]> {
-  const manifestFile = path.join(opts.manifestDir, 'SHA256SUMS');
+  const manifestFile = path.join(opts.manifestDir, MANIFEST);
   const manifestText = await readFile(manifestFile, 'utf8').catch(() => {
     throw new Error(`${manifestFile} is missing: run the manifest target for this version first`);
   });

@@ -11,9 +11,7 @@ import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 
-export const MANIFEST = 'SHA256SUMS';
-export const MANIFEST_SIGNATURE = 'SHA256SUMS.gpg';
-export const KEYRING = 'import-pubring.gpg';
+import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
 export interface PublishResult {
   entries: { file: string; sha256: string }[];

@@ -14,7 +14,6 @@ import { KeyLocks } from './s3-locks.js';
 
 const require = createRequire(import.meta.url);
 // s3rver is CommonJS without types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const S3rver: any = require('s3rver');
 
 export interface S3PeerRequest {

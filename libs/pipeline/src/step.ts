@@ -1,0 +1,33 @@
+// What every release step gets: the validated recipe, the checked version, where its files go, and a log line sink.
+import path from 'node:path';
+import { versionLayout } from './layout.js';
+import { DEFAULT_RECIPE } from './names.js';
+import { loadRecipe, type Recipe } from './recipe.js';
+import { resolveVersion } from './version.js';
+
+export interface StepOptions {
+  version?: unknown;
+  recipe?: string;
+  allowPrerelease?: boolean;
+}
+
+export interface StepContext {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  /** Workspace root: dist/, the dev key and the local bucket resolve from here. */
+  root: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+/** Resolves recipe and version before any I/O, so a bad version never builds a path or a URL. */
+export async function prepareStep(
+  options: StepOptions,
+  opts: { root: string; env?: NodeJS.ProcessEnv; log: (line: string) => void },
+): Promise<StepContext> {
+  const env = opts.env ?? process.env;
+  const version = resolveVersion(options.version, { allowPrerelease: options.allowPrerelease });
+  const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
+  return { recipe, version, layout: versionLayout(opts.root, recipe, version), root: opts.root, env, log: opts.log };
+}

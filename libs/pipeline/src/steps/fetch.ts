@@ -1,0 +1,36 @@
+// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary.
+import path from 'node:path';
+import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
+import { progressReporter } from '../progress.js';
+import type { StepContext } from '../step.js';
+
+export interface FetchStepOptions {
+  /** Directory holding the release zips (air-gapped runs). */
+  zipDir?: string;
+}
+
+export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions = {}): Promise<void> {
+  const localZips = options.zipDir
+    ? (Object.fromEntries(
+        recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, recipe.upstream.asset.replace('{arch}', arch))]),
+      ) as Partial<Record<Arch, string>>)
+    : undefined;
+  const fetched = await fetchUpstream({
+    version,
+    arches: recipe.arches,
+    upstream: recipe.upstream,
+    outDir: layout.upstream,
+    // GITHUB_TOKEN is GitHub's: not for an upstream API pointed elsewhere (a mirror, a test host).
+    token: new URL(recipe.upstream.apiUrl).hostname === 'api.github.com' ? env.GITHUB_TOKEN || undefined : undefined,
+    localZips,
+    pinnedSha256: recipe.upstream.sha256?.[version],
+    log,
+    onProgress: progressReporter(),
+  }).catch((error: Error) => {
+    if (!localZips && /failed after \d+ attempts/.test(error.message)) {
+      error.message += `\nThe upstream release could not be reached at ${recipe.upstream.apiUrl}. For air-gapped runs put the release zips in a directory and pass --zipDir=<dir>.`;
+    }
+    throw error;
+  });
+  for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
+}
