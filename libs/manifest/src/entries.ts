@@ -1,10 +1,7 @@
 // This version's manifest entries, from the `<image>.sha256` files the build step writes beside each image.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Manifest } from './manifest.js';
-import { parseImageName } from './names.js';
+import { parseChecksumLine, parseImageName, sha256File } from '@alloy-sysext/common';
 
 export interface ImageEntriesOptions {
   /** Only images of this name (default: any name). */
@@ -30,28 +27,13 @@ export async function imageEntries(dir: string, version: string, opts: ImageEntr
     const p = parseImageName(image);
     if (!p || p.version !== version || (opts.name !== undefined && p.name !== opts.name)) continue;
     const path = join(dir, sumFile);
-    let parsed: Manifest;
-    try {
-      parsed = Manifest.parse(await readFile(path, 'utf8'));
-    } catch (e) {
-      throw new Error(`${path}: ${(e as Error).message}`);
-    }
-    const entry = parsed.entries.length === 1 ? parsed.entries[0] : undefined;
-    if (!entry || entry.file !== image) {
-      throw new Error(`${path}: expected exactly one line "<sha256>  ${image}", found ${parsed.entries.map((x) => x.file).join(', ') || 'none'}`);
-    }
+    const sha256 = parseChecksumLine(await readFile(path, 'utf8'), image, path);
     if (opts.verify) {
       const actual = await sha256File(join(dir, image));
-      if (actual !== entry.sha256) throw new Error(`${join(dir, image)}: sha256 is ${actual}, but ${sumFile} says ${entry.sha256}`);
+      if (actual !== sha256) throw new Error(`${join(dir, image)}: sha256 is ${actual}, but ${sumFile} says ${sha256}`);
     }
-    out.push({ file: image, sha256: entry.sha256 });
+    out.push({ file: image, sha256 });
   }
   if (out.length === 0) throw new Error(`imageEntries: no <image>.sha256 files for version ${version} in ${dir}`);
   return out;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }

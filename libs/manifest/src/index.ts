@@ -2,5 +2,6 @@
 export { Manifest, type ManifestEntry } from './manifest.js';
 export { mergeManifest } from './merge.js';
 export { signManifest } from './sign.js';
-export { imageEntries, sha256File, type ImageEntriesOptions } from './entries.js';
-export { parseImageName, compareFiles, KNOWN_ARCHES, type ParsedName } from './names.js';
+export { imageEntries, type ImageEntriesOptions } from './entries.js';
+export { compareFiles } from './names.js';
+

@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { Manifest, compareFiles, mergeManifest, parseImageName } from './index.js';
+import { parseImageName } from '@alloy-sysext/common';
+import { Manifest, compareFiles, mergeManifest } from './index.js';
 
 const h = (c: string) => c.repeat(64);
 

@@ -85,7 +85,7 @@ describe('published manifest', () => {
     const d = await buildImages('odd', '2.0.0');
     await writeFile(join(d, 'alloy-2.0.0-arm64.raw.sha256'), `${'0'.repeat(64)}  alloy-2.0.0-amd64.raw\n`);
     await expect(imageEntries(d, '2.0.0')).rejects.toThrow(
-      `${join(d, 'alloy-2.0.0-arm64.raw.sha256')}: expected exactly one line "<sha256>  alloy-2.0.0-arm64.raw", found alloy-2.0.0-amd64.raw`,
+      `${join(d, 'alloy-2.0.0-arm64.raw.sha256')} is not a sha256sum line for alloy-2.0.0-arm64.raw (got "${'0'.repeat(64)}  alloy-2.0.0-amd64.raw\\n")`,
     );
     await writeFile(join(d, 'alloy-2.0.0-arm64.raw.sha256'), `${'0'.repeat(64)}  alloy-2.0.0-arm64.raw\n`);
     expect((await imageEntries(d, '2.0.0')).find((e) => e.file === 'alloy-2.0.0-arm64.raw')?.sha256).toBe('0'.repeat(64));

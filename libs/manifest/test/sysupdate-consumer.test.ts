@@ -6,7 +6,8 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
-import { mergeManifest, sha256File, signManifest } from '../src/index.js';
+import { sha256File } from '@alloy-sysext/common';
+import { mergeManifest, signManifest } from '../src/index.js';
 import { startStaticServer, type StaticServer } from '@alloy-sysext/test-peers/static-http';
 import { locateSystemd254, runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 

@@ -1,4 +1,6 @@
+// The images one version consists of and their checksum files, as the recipe defines them.
 import { readFile } from 'node:fs/promises';
+import { parseChecksumLine } from '@alloy-sysext/common';
 import path from 'node:path';
 import type { Arch, Recipe } from './recipe.js';
 import { imageFile } from './recipe.js';
@@ -30,9 +32,5 @@ export async function readChecksumFile(image: VersionImage): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => {
     throw new Error(`${file} is missing: run the image target for this version first`);
   });
-  const match = /^([0-9a-f]{64}) [ *](\S+)\n?$/.exec(text);
-  if (!match || match[2] !== image.file) {
-    throw new Error(`${file} is not a sha256sum line for ${image.file} (got ${JSON.stringify(text.slice(0, 100))})`);
-  }
-  return match[1];
+  return parseChecksumLine(text, image.file, file);
 }

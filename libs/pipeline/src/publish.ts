@@ -1,7 +1,8 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { compareAndSwap, PreconditionFailedError, publishObjects, sha256File, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
+import { sha256File } from '@alloy-sysext/common';
+import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';

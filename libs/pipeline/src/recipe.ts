@@ -7,7 +7,9 @@ const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default as typeof import('ajv').default;
 const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
 
-export type Arch = 'amd64' | 'arm64';
+import { imageFileName, type Arch } from '@alloy-sysext/common';
+
+export type { Arch };
 
 export interface AuthRef {
   app?: { idEnv: string; privateKeyEnv: string };
@@ -97,5 +99,5 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
 
 /** Image file name as consumers and the manifest know it. */
 export function imageFile(recipe: Pick<Recipe, 'name'>, version: string, arch?: Arch): string {
-  return arch ? `${recipe.name}-${version}-${arch}.raw` : `${recipe.name}-${version}.raw`;
+  return imageFileName(recipe.name, version, arch);
 }

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildImage, sha256File, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
+import { sha256File } from '@alloy-sysext/common';
+import { buildImage, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
 import type { VersionImage } from './artifacts.js';
 import type { Recipe } from './recipe.js';
 

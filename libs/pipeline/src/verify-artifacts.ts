@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
-import { sha256File } from '@alloy-sysext/sysext-image';
+import { sha256File } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
 import { readChecksumFile, type VersionImage } from './artifacts.js';
 import { MANIFEST } from './names.js';

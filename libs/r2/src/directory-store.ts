@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PreconditionFailedError, StoreError } from './errors.js';
-import { sha256Bytes, sha256File } from './hash.js';
+import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
   normalizePrefix,

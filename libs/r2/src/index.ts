@@ -8,4 +8,3 @@ export { compareAndSwap, type CompareAndSwapOptions } from './cas.js';
 export { publishObjects, type PublishObject, type PublishedObject } from './publish.js';
 export { pruneVersion, deleteObjects, versionKeyFilter, type PruneSelector, type PruneOptions } from './prune.js';
 export { cacheControlFor, contentTypeFor, isManifestKey } from './content-types.js';
-export { sha256File, sha256Bytes } from './hash.js';

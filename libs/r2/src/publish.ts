@@ -3,7 +3,7 @@
 // that are really there.
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
-import { sha256File } from './hash.js';
+import { sha256File } from '@alloy-sysext/common';
 import { cacheControlFor, contentTypeFor } from './content-types.js';
 import type { Log, ObjectStore, Progress } from './store.js';
 

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { translateS3Error } from './errors.js';
-import { sha256Bytes, sha256File } from './hash.js';
+import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
   normalizePrefix,

@@ -3,7 +3,7 @@ import * as openpgp from 'openpgp';
 import { mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SIGNING_CONFIG } from './policy.js';
-import { writeFileAtomic } from './sign.js';
+import { KEYRING, writeFileAtomic } from '@alloy-sysext/common';
 
 export interface GeneratedKey {
   /** Armored private key, mode 0600. */
@@ -19,7 +19,7 @@ export interface GeneratedKey {
 export const KEY_FILES = {
   privateKey: 'signing-key.asc',
   publicKey: 'signing-key.pub.asc',
-  keyring: 'import-pubring.gpg',
+  keyring: KEYRING,
 } as const;
 
 /** "Name <email>" with a non-empty name and a plausible address. */

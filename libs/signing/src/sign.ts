@@ -1,7 +1,6 @@
 // Detached, armored OpenPGP signatures (SHA-256) with memory bounded independently of the input size.
 import * as openpgp from 'openpgp';
-import { open, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '@alloy-sysext/common';
 import { unlockedKey, type SigningKey } from './key.js';
 import { SIGNING_CONFIG } from './policy.js';
 import { collect, drain, fileWebStream } from './streams.js';
@@ -43,22 +42,4 @@ export async function writeSignature(path: string, key: SigningKey): Promise<str
   const target = `${path}.asc`;
   await writeFileAtomic(target, armored);
   return target;
-}
-
-/** @internal */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }

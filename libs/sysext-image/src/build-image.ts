@@ -1,13 +1,10 @@
+import { parseArch, type Arch, commitAll, sha256File, normalizeVersion, formatChecksumLine, imageFileName as commonImageFileName } from '@alloy-sysext/common';
 import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseArch, type Arch } from './arch.js';
-import { commitAll } from './atomic.js';
 import { assertElfFor } from './elf.js';
 import { checkFormat, makeFilesystem, type Compressor, type ImageFormat } from './formats.js';
-import { sha256File } from './hash.js';
 import { EXTENSION_NAME, expectedEntries, stageTree, type TreeOptions } from './tree.js';
-import { normalizeVersion } from './version.js';
 
 export interface ImageOptions {
   format: ImageFormat;
@@ -36,15 +33,11 @@ export interface BuiltImage {
 }
 
 export function imageFileName(version: string, arch: Arch): string {
-  return `${EXTENSION_NAME}-${normalizeVersion(version, { allowPrerelease: true })}-${parseArch(arch)}.raw`;
+  return commonImageFileName(EXTENSION_NAME, normalizeVersion(version, { allowPrerelease: true }), parseArch(arch));
 }
 
 export function compatibilityFileName(version: string): string {
-  return `${EXTENSION_NAME}-${normalizeVersion(version, { allowPrerelease: true })}.raw`;
-}
-
-export function sha256Line(sha256: string, image: string): string {
-  return `${sha256}  ${basename(image)}\n`;
+  return commonImageFileName(EXTENSION_NAME, normalizeVersion(version, { allowPrerelease: true }));
 }
 
 /**
@@ -85,12 +78,12 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
         throw err;
       });
       const sha256 = await sha256File(tImage!);
-      await writeFile(tSum!, sha256Line(sha256, image));
+      await writeFile(tSum!, formatChecksumLine(sha256, basename(image)));
       const size = (await stat(tImage!)).size;
       opts.log?.(`${arch}: ${basename(image)} ${size} bytes, sha256 ${sha256} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       if (!withCopy) return { image, sha256 };
       await copyFile(tImage!, tCopy!);
-      await writeFile(tCopySum!, sha256Line(sha256, copy));
+      await writeFile(tCopySum!, formatChecksumLine(sha256, basename(copy)));
       return { image, sha256, compatibilityCopy: { image: copy, sha256 } };
     });
   } finally {

@@ -1,5 +1,5 @@
+import { elfMachine, type Arch } from '@alloy-sysext/common';
 import { open } from 'node:fs/promises';
-import { elfMachine, type Arch } from './arch.js';
 
 const MACHINE_NAMES: Record<number, string> = { 3: 'x86', 40: 'arm', 62: 'x86-64', 183: 'aarch64' };
 

@@ -1,13 +1,10 @@
+import { parseArch, type Arch, tempPathFor, sha256File, normalizeVersion } from '@alloy-sysext/common';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArch, type Arch } from './arch.js';
-import { tempPathFor } from './atomic.js';
 import { download, type Progress } from './download.js';
 import { extractBinary } from './extract.js';
-import { sha256File } from './hash.js';
 import { getRelease, type ReleaseAsset } from './release.js';
 import type { RetryOptions } from './retry.js';
-import { normalizeVersion } from './version.js';
 
 export interface UpstreamOptions {
   /** owner/name of the GitHub repository, e.g. grafana/alloy. */

@@ -1,6 +1,5 @@
-export { ARCHES, parseArch, systemdArchitecture, elfMachine, type Arch } from './arch.js';
-export { normalizeVersion } from './version.js';
-export { sha256File } from './hash.js';
+// Verified upstream fetch, safe extraction, reproducible sysext images and their validation.
+export { ARCHES, parseArch, systemdArchitecture, elfMachine, normalizeVersion, type Arch } from '@alloy-sysext/common';
 export { fetchUpstream, type FetchUpstreamOptions, type FetchedArch, type UpstreamOptions } from './fetch-upstream.js';
 export type { Progress } from './download.js';
 export type { RetryOptions } from './retry.js';

@@ -1,6 +1,6 @@
+import { systemdArchitecture, type Arch } from '@alloy-sysext/common';
 import { chmod, copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { systemdArchitecture, type Arch } from './arch.js';
 
 export interface TreeOptions {
   /** Where the binary lives in the image, relative: usr/bin/alloy. */

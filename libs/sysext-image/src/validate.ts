@@ -1,15 +1,13 @@
+import { parseArch, systemdArchitecture, type Arch, sha256File, normalizeVersion } from '@alloy-sysext/common';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseArch, systemdArchitecture, type Arch } from './arch.js';
 import { compatibilityFileName, imageFileName } from './build-image.js';
 import { assertElfFor } from './elf.js';
 import type { ImageFormat } from './formats.js';
-import { sha256File } from './hash.js';
 import { detectFormat, listAndExtract, walk, type ImageEntry } from './inspect.js';
 import { EXTENSION_RELEASE_PATH, expectedEntries, renderUnit, type TreeEntry, type TreeOptions } from './tree.js';
-import { normalizeVersion } from './version.js';
 
 export interface ValidateExpectation {
   version: string;

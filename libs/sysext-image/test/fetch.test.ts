@@ -3,7 +3,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
-import { fetchUpstream, sha256File, type Arch, type FetchUpstreamOptions } from '../src/index.js';
+import { sha256File } from '@alloy-sysext/common';
+import { fetchUpstream, type Arch, type FetchUpstreamOptions } from '../src/index.js';
 import { listDir, removeAll, tempDir } from './helpers.js';
 
 const dirs: string[] = [];

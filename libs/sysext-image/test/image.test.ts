@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { makeSyntheticBinary } from '@alloy-sysext/test-peers/upstream';
-import { buildImage, sha256File, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
+import { sha256File } from '@alloy-sysext/common';
+import { buildImage, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
 import { listDir, makeTree, removeAll, tempDir, UNIT_TEMPLATE } from './helpers.js';
 
 const dirs: string[] = [];

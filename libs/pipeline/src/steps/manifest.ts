@@ -1,5 +1,6 @@
 // Step `manifest`: this version's SHA256SUMS entries, signed, under dist/<name>/<version>/manifest.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '@alloy-sysext/common';
 import path from 'node:path';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { readChecksumFile, versionImages } from '../artifacts.js';
@@ -16,12 +17,8 @@ export async function manifestStep({ recipe, version, layout, root, env, log }: 
   const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
   const signature = await signManifest(text, key);
   await mkdir(layout.manifest, { recursive: true });
-  await writeAtomic(path.join(layout.manifest, MANIFEST), text);
-  await writeAtomic(path.join(layout.manifest, MANIFEST_SIGNATURE), signature);
+  await writeFileAtomic(path.join(layout.manifest, MANIFEST), text);
+  await writeFileAtomic(path.join(layout.manifest, MANIFEST_SIGNATURE), signature);
   log(text.trimEnd());
 }
 
-async function writeAtomic(file: string, data: string): Promise<void> {
-  await writeFile(`${file}.tmp`, data);
-  await rename(`${file}.tmp`, file);
-}

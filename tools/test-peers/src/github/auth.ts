@@ -1,7 +1,7 @@
 // Credentials the double accepts: minted personal-access-style tokens, GitHub App JWTs (RS256, verified with the
 // registered public key) and installation tokens minted from them, each scoped the way GitHub scopes it.
 import { createPublicKey, createVerify, randomBytes, type KeyObject } from 'node:crypto';
-import { HttpError } from './http.js';
+import { HttpError } from './errors.js';
 
 /** permissions: GitHub App permission name → level; when omitted the installation may read and write everything served. */
 export interface InstallationRec { id: number; owner: string; repos?: string[]; appId: number; permissions?: Record<string, 'read' | 'write'> }

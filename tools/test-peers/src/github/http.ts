@@ -2,13 +2,10 @@
 import type { State } from './state.js';
 import type { AuthState, Actor } from './auth.js';
 
+export { HttpError, notFound, validationFailed } from './errors.js';
+
 export interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
 
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
-    super(message);
-  }
-}
 
 export interface Ctx {
   method: string; pathname: string; baseUrl: string; docsUrl: string;
@@ -22,12 +19,6 @@ export interface Ctx {
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 export type Routes = Record<string, Handler>;
 
-export const notFound = (): HttpError => new HttpError(404, 'Not Found');
-
-/** GitHub's 422 for semantic failures: message 'Validation Failed' plus an errors array. */
-export function validationFailed(errors: Array<Record<string, unknown>>, message = 'Validation Failed'): HttpError {
-  return new HttpError(422, message, { errors });
-}
 
 export function json(status: number, body: unknown, headers?: Record<string, string>): Reply {
   return { status, body, headers };

@@ -1,3 +1,4 @@
+// The one strict-semver rule for versions that become paths, URLs and object keys.
 import semver from 'semver';
 
 /**
