@@ -66,7 +66,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
   if (!opts.accessKeyId || !opts.secretAccessKey) throw new Error(`createS3Store: credentials are required for bucket "${opts.bucket}"`);
   const endpoint = opts.endpoint ?? (opts.accountId ? r2Endpoint(opts.accountId) : undefined);
   const endpointLabel = endpoint ?? 'the AWS S3 default endpoint';
-  const prefix = normalizePrefix(opts.prefix);
+  const prefix = normalizePrefix(opts.prefix, 'S3 store prefix');
   const bucket = opts.bucket;
   const log = opts.log ?? (() => {});
   const where = `s3://${bucket}${prefix ? `/${prefix}` : ''} at ${endpointLabel}`;
