@@ -108,6 +108,15 @@ describe('every S3 request has a deadline that fails, not warns', () => {
       expect(mine.filter((r) => r.method === 'PUT' && r.query.includes('partNumber=2&')).map((r) => r.status)).toEqual([0, 0]);
       expect(mine.filter((r) => r.method === 'DELETE' && r.query.includes('uploadId=')).map((r) => r.status)).toEqual([204]);
     });
+
+    it('a connection reset is not reported as a timeout (the SDK names both TimeoutError)', async () => {
+      const store = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, maxAttempts: 2 });
+      s3.failNext({ method: 'PUT', key: 'reset.txt', dropConnection: true, times: 2 });
+      const { err } = await timed(() => store.putBytes('reset.txt', Buffer.alloc(64 * 1024, 1)));
+      expect(err.kind).not.toBe('timeout');
+      expect(err.message).not.toContain('stopped answering');
+      expect(err.message).toContain('"reset.txt"');
+    });
   });
 
   describe('configured from the environment', () => {

@@ -74,7 +74,10 @@ export interface ErrorContext {
   deadlines?: Deadlines;
 }
 
-/** Which deadline an SDK error reports, if any (the handler throws `TimeoutError` for connect, request and idle body). */
+/**
+ * Which of our deadlines an SDK error reports, if any. Judged by the message: the handler names its own connect, request
+ * and idle-body timeouts, but it also renames every ECONNRESET/EPIPE/ETIMEDOUT socket error to `TimeoutError`.
+ */
 function deadlineHit(err: unknown): 'connect' | 'request' | undefined {
   const seen = new Set<unknown>();
   const stack: unknown[] = [err];
@@ -82,7 +85,8 @@ function deadlineHit(err: unknown): 'connect' | 'request' | undefined {
     const e = stack.pop() as (SdkLikeError & { cause?: unknown }) | undefined;
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
-    if (e.name === 'TimeoutError') return /establish a connection/.test(e.message ?? '') ? 'connect' : 'request';
+    if (/did not establish a connection with the server within/.test(e.message ?? '')) return 'connect';
+    if (/exceeded the configured \d+ ms requestTimeout|request socket timed out after \d+ ms of inactivity/.test(e.message ?? '')) return 'request';
     stack.push(e.cause);
   }
   return undefined;
