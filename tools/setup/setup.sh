@@ -5,8 +5,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
-# Tools the pipeline runs (image formats, signatures) and the tests verify with (gpg, sqop, aws for the benchmark).
-packages=(squashfs-tools erofs-utils e2fsprogs gnupg sqop awscli zip unzip ca-certificates)
+# Tools the pipeline runs (image formats, signatures) and the tests verify with (gpg, sqop, aws for the benchmark,
+# python3 for the test peer that never accepts a connection).
+packages=(squashfs-tools erofs-utils e2fsprogs gnupg sqop awscli zip unzip ca-certificates python3)
 backports_list=/etc/apt/sources.list.d/bookworm-backports.sources
 sysupdate_dir="$root/.cache/systemd-254"
 

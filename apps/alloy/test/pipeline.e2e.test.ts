@@ -340,6 +340,33 @@ describe('alloy pipeline under real nx', () => {
     );
   }, 180_000);
 
+  it('a publish cut off between SHA256SUMS and SHA256SUMS.gpg (the endpoint hangs) says hosts cannot verify until a rerun; the rerun it names converges', async () => {
+    // The bucket as it was before 1.11.0's publish: its lines gone, no signature yet.
+    const { text } = await bucketManifest();
+    await bucket.putBytes('SHA256SUMS', Buffer.from(text.split('\n').filter((l) => !l.includes('alloy-1.11.0')).join('\n')));
+    await bucket.delete('SHA256SUMS.gpg');
+    // Every attempt at the signature write gets no answer at all.
+    s3.failNext({ method: 'PUT', key: `${PREFIX}SHA256SUMS.gpg`, stall: true, times: 5 });
+    const cut = await npxNx(A, ['run', 'alloy:publish', '--version=1.11.0'], { ...env, R2_REQUEST_TIMEOUT_MS: '1000' });
+    expect(cut.code).not.toBe(0);
+    expect(cut.output).toContain(
+      `SHA256SUMS in s3://${s3.bucket}/alloy at ${s3.endpoint} was updated but SHA256SUMS.gpg could not be made to match it ` +
+        `(${s3.endpoint} accepted the connection but stopped answering (no response within 1000 ms, R2_REQUEST_TIMEOUT_MS) ` +
+        `during PUT "SHA256SUMS.gpg"`,
+    );
+    expect(cut.output).toContain(
+      'hosts cannot verify SHA256SUMS and systemd-sysupdate refuses every update until this is repaired. ' +
+        'Rerun the publish (npx nx run alloy:publish --version=1.11.0); it converges.',
+    );
+    expect((await bucketManifest()).text).toBe(text);
+    expect(await bucket.get('SHA256SUMS.gpg')).toBeNull();
+    // Follow the message.
+    const rerun = await npxNx(A, ['run', 'alloy:publish', '--version=1.11.0'], env);
+    expectOk(rerun);
+    expect((await bucketManifest()).text).toBe(text);
+    await expectSignedManifest();
+  }, 420_000);
+
   describe('Done 7: publish refuses tampered artifacts, naming the file', () => {
     const images = () => path.join(B, 'dist/alloy/1.10.2/images');
     /** The file of clone B's local Nx cache entry that holds `rel` (a path under the workspace). */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { startStallPeer } from '@alloy-sysext/test-peers/stall';
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 const RW = 'cli-rw-0123456789abcdef';
@@ -40,6 +41,44 @@ describe('nx-cache CLI', () => {
     } finally {
       child.kill('SIGTERM');
       await child;
+    }
+  });
+
+  it('answers 500 in bounded time when its store hangs, logging the endpoint and the key', async () => {
+    const hung = await startStallPeer('silent');
+    const child = execa(process.execPath, ['--import', 'tsx', main, '--port', '0', '--bucket', 'cache-bucket'], {
+      env: {
+        ...cleanEnv(),
+        NX_CACHE_TOKENS: `read-write:${RW}`,
+        R2_ENDPOINT: hung.endpoint,
+        R2_ACCESS_KEY_ID: 'id',
+        R2_SECRET_ACCESS_KEY: 'secret',
+        R2_REQUEST_TIMEOUT_MS: '200',
+      },
+      extendEnv: false,
+      reject: false,
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const look = () => {
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        };
+        child.stdout!.on('data', look);
+        child.once('exit', () => reject(new Error(`exited early: ${out}`)));
+      });
+      const start = Date.now();
+      const got = await fetch(`${url}/v1/cache/4242`, { headers: { authorization: `Bearer ${RW}` } });
+      expect(got.status).toBe(500);
+      expect(Date.now() - start).toBeLessThan(15_000);
+      expect(out).toContain(`${hung.endpoint} accepted the connection but stopped answering (no response within 200 ms, R2_REQUEST_TIMEOUT_MS) during GET "nx-cache/4242"`);
+      expect(hung.requests[0]).toBe('GET /cache-bucket/nx-cache/4242?x-id=GetObject HTTP/1.1');
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+      await hung.stop();
     }
   });
 

@@ -3,21 +3,14 @@
 // README block (CI → shared Nx cache):
 //
 //   The cache server is a small HTTP process each CI job starts next to Nx (it holds the R2 credentials; Nx never sees
-//   them). Nx talks to it through its built-in self-hosted cache client, which needs no plugin and no activation key.
-//
-//     export NX_CACHE_TOKENS="read-write:$NX_CACHE_RW_TOKEN,read-only:$NX_CACHE_RO_TOKEN"   # R2_* as for publishing
-//     node --import tsx apps/nx-cache/src/main.ts --port 4555 &
-//     export NX_SELF_HOSTED_REMOTE_CACHE_SERVER=http://127.0.0.1:4555
-//     export NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=$NX_CACHE_RW_TOKEN    # pull requests: $NX_CACHE_RO_TOKEN
-//     npx nx affected -t typecheck test
-//
-//   Entries are stored at <bucket>/<R2_PREFIX>/nx-cache/<hash> and are immutable (a second PUT of a hash gets 409).
-//   Pull-request runners get the read-only token: they read main's entries but cannot write. A PR can change what a
-//   task does (its scripts, its dependencies) and would otherwise upload arbitrary outputs under a hash that a later
-//   main or release build trusts and restores without running the task — cache poisoning. Nx ignores the 403 on
-//   upload, so PR runs still pass. Keep the read-write token in a secret only available to pushes on main (GitHub
-//   does not expose secrets to workflows from forks). If the server is down, Nx fails the run: start it before Nx
-//   and stop it after.
+//   them) with tools/ci/start-nx-cache.sh. Nx talks to it through its built-in self-hosted cache client, which needs no
+//   plugin and no activation key. Entries live in the cache's own bucket (NX_CACHE_BUCKET → --bucket), apart from the
+//   release objects, at <bucket>/nx-cache/<hash>, and are immutable (a second PUT of a hash gets 409).
+//   Pull-request runners get the read-only token and a read-only R2 token for the cache bucket: a PR can change what a
+//   task does and would otherwise upload arbitrary outputs under a hash that a later main or release build trusts and
+//   restores without running the task — cache poisoning. Nx ignores the 403 on upload, so PR runs still pass. If the
+//   server is down, Nx fails the run: start it before Nx. Every store request has a deadline (R2_CONNECT_TIMEOUT_MS,
+//   R2_REQUEST_TIMEOUT_MS): a hung store answers 500, never hangs Nx.
 //
 //   NX_CACHE_TOKENS  comma-separated "read-write:<token>" / "read-only:<token>" (tokens ≥ 16 chars, e.g. `openssl rand -hex 32`)
 //   R2_*             as for publishing; without them the cache goes to the local directory store (--directory)

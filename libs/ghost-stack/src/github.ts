@@ -41,6 +41,8 @@ export interface CreateGitHubClientOptions {
   throttle?: ThrottleOptions;
   log?: (line: string) => void;
   userAgent?: string;
+  /** Deadline per GitHub request, headers and body (default 60000 ms); a request past it fails and is retried. */
+  timeoutMs?: number;
 }
 
 export type AuthKind = 'app' | 'token' | 'none';
@@ -81,6 +83,25 @@ export function normalizePrivateKey(key: string, label = 'GitHub App private key
   return k + '\n';
 }
 
+/**
+ * fetch() with a deadline over headers and body: Octokit sets none (a GitHub that accepts and never answers would hang
+ * the step), and it reads a body that breaks off as an empty one, so the body is read here, within the deadline.
+ */
+export function fetchWithDeadline(ms: number): typeof fetch {
+  return async (input, init) => {
+    const deadline = AbortSignal.timeout(ms);
+    try {
+      const res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+      const body = res.body ? await res.arrayBuffer() : null;
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    } catch (err) {
+      if (!deadline.aborted) throw err;
+      const url = input instanceof Request ? input.url : String(input);
+      throw new Error(`${init?.method ?? 'GET'} ${url}: no answer within ${ms} ms`, { cause: err });
+    }
+  };
+}
+
 function pluginOptions(opts: CreateGitHubClientOptions) {
   const log = opts.log ?? (() => {});
   const maxRetries = opts.throttle?.maxRetries ?? 3;
@@ -88,6 +109,7 @@ function pluginOptions(opts: CreateGitHubClientOptions) {
   return {
     baseUrl: (opts.baseUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
     userAgent: opts.userAgent ?? 'alloy-sysext',
+    request: { fetch: fetchWithDeadline(opts.timeoutMs ?? 60_000) },
     retry: { ...opts.retry },
     throttle: {
       ...throttle,

@@ -83,7 +83,15 @@ export async function publishVersion(opts: {
     },
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
-  const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log });
+  const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log }).catch((error: unknown) => {
+    // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
+    throw new Error(
+      `${MANIFEST} in ${store.describe()} ${manifestChanged ? 'was updated' : 'is in place'} but ${MANIFEST_SIGNATURE} ` +
+        `could not be made to match it (${(error as Error).message}): hosts cannot verify ${MANIFEST} and systemd-sysupdate ` +
+        `refuses every update until this is repaired. Rerun the publish (npx nx run alloy:publish --version=${version}); it converges.`,
+      { cause: error },
+    );
+  });
   if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
   return {
     entries,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDirectoryStore } from './directory-store.js';
 import { PreconditionFailedError } from './errors.js';
@@ -73,5 +73,37 @@ describe('directory store', () => {
     const store = createDirectoryStore(path.join(tmp.dir, 'esc'));
     await expect(store.putBytes('../x', Buffer.from('x'))).rejects.toThrow(/Invalid object key "\.\.\/x"/);
     await expect(store.head('/etc/passwd')).rejects.toThrow(/Invalid object key/);
+  });
+
+  it('refuses a prefix with ".", ".." or empty segments or a leading "/", naming the value', () => {
+    for (const bad of ['..', '../escape', 'a/../../b', './a', 'a//b', '/abs', 'a/./b', 'bad\\seg', 'sp ace']) {
+      expect(() => createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: bad })).toThrow(
+        `directory store prefix ${JSON.stringify(bad)} is not a key prefix: expected "" or path segments of letters, digits, "_", "-" and "." joined by "/"`,
+      );
+    }
+    expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: 'alloy/' }).describe()).toBe(`dir:${path.join(tmp.dir, 'pfx', 'alloy')}`);
+    expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: '..a/b.c' }).describe()).toBe(`dir:${path.join(tmp.dir, 'pfx', '..a', 'b.c')}`);
+  });
+
+  it('never writes or deletes through a symbolic link that leads outside its root', async () => {
+    const root = path.join(tmp.dir, 'linked');
+    const outside = path.join(tmp.dir, 'outside');
+    await mkdir(outside, { recursive: true });
+    await writeFile(path.join(outside, 'victim.raw'), 'not yours');
+    await mkdir(root, { recursive: true });
+    await symlink(outside, path.join(root, 'alloy'));
+    const store = createDirectoryStore(root);
+    await expect(store.putBytes('alloy/evil.raw', Buffer.from('x'))).rejects.toThrow(
+      `object key "alloy/evil.raw" leads through a symbolic link to ${outside}, outside ${root}: refusing to write or delete there`,
+    );
+    await expect(store.putBytes('alloy/deeper/evil.raw', Buffer.from('x'))).rejects.toThrow(/leads through a symbolic link/);
+    await expect(store.delete('alloy/victim.raw')).rejects.toThrow(/leads through a symbolic link/);
+    expect(await readdir(outside)).toEqual(['victim.raw']);
+    expect(await readFile(path.join(outside, 'victim.raw'), 'utf8')).toBe('not yours');
+    // A link that stays inside the root is fine.
+    await mkdir(path.join(root, 'real'), { recursive: true });
+    await symlink(path.join(root, 'real'), path.join(root, 'inner'));
+    await store.putBytes('inner/ok.raw', Buffer.from('ok'));
+    expect(await readFile(path.join(root, 'real', 'ok.raw'), 'utf8')).toBe('ok');
   });
 });

@@ -7,7 +7,7 @@
 // serialised across processes with a lock directory so conditional writes are check-then-rename atomically.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -47,7 +47,7 @@ const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$
 export function createDirectoryStore(root: string, opts: DirectoryStoreOptions = {}): ObjectStore {
   const rootDir = path.resolve(root);
   const metaDir = path.resolve(opts.metadataDir ?? `${rootDir}.meta`);
-  const prefix = normalizePrefix(opts.prefix);
+  const prefix = normalizePrefix(opts.prefix, 'directory store prefix');
   const log = opts.log ?? (() => {});
   const lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
   const where = `dir:${prefix ? path.join(rootDir, prefix) : rootDir}`;
@@ -56,8 +56,34 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     assertValidKey(key);
     return prefix ? `${prefix}/${key}` : key;
   };
-  const dataPath = (key: string) => path.join(rootDir, ...rel(key).split('/'));
-  const sidecarPath = (key: string) => path.join(metaDir, 'objects', ...rel(key).split('/')) + '.json';
+  // Defence in depth behind assertValidKey and normalizePrefix: every path is resolved and must stay under its base.
+  const dataPath = (key: string) => inside(rootDir, path.resolve(rootDir, ...rel(key).split('/')), key);
+  const sidecarPath = (key: string) => inside(metaDir, path.resolve(metaDir, 'objects', ...rel(key).split('/')) + '.json', key);
+  function inside(base: string, p: string, key: string): string {
+    const r = path.relative(base, p);
+    if (r === '' || r === '..' || r.startsWith(`..${path.sep}`) || path.isAbsolute(r)) {
+      throw new StoreError(`object key ${JSON.stringify(key)} resolves to ${p}, outside ${base}: refusing to touch it`, 'failed');
+    }
+    return p;
+  }
+  /**
+   * Checks that `dir`, symbolic links followed, is still under `base` (judged by its deepest existing ancestor, before
+   * anything is created), so a linked directory inside the tree cannot carry a write or a delete outside it.
+   */
+  async function assertRealInside(base: string, dir: string, key: string): Promise<void> {
+    await mkdir(base, { recursive: true });
+    let existing = dir;
+    while (existing !== base && !(await stat(existing).then(() => true, () => false))) existing = path.dirname(existing);
+    const [realBase, real] = await Promise.all([realpath(base), realpath(existing)]);
+    const r = path.relative(realBase, real);
+    if (r === '..' || r.startsWith(`..${path.sep}`) || path.isAbsolute(r)) {
+      throw new StoreError(`object key ${JSON.stringify(key)} leads through a symbolic link to ${real}, outside ${realBase}: refusing to write or delete there`, 'failed');
+    }
+  }
+  const mkdirInside = async (base: string, dir: string, key: string) => {
+    await assertRealInside(base, dir, key);
+    await mkdir(dir, { recursive: true });
+  };
   const tmpPath = () => path.join(metaDir, 'tmp', randomBytes(8).toString('hex'));
 
   async function readSidecar(key: string): Promise<Sidecar | null> {
@@ -70,7 +96,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
 
   async function writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
     const target = sidecarPath(key);
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdirInside(metaDir, path.dirname(target), key);
     const tmp = tmpPath();
     await mkdir(path.dirname(tmp), { recursive: true });
     await writeFile(tmp, JSON.stringify(sidecar));
@@ -137,7 +163,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
   /** Copies `source` (file path or bytes) into place atomically and records its sidecar. */
   async function install(key: string, source: string | Uint8Array, sha256: string, o: PutOptions): Promise<string> {
     const target = dataPath(key);
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdirInside(rootDir, path.dirname(target), key);
     const tmp = tmpPath();
     await mkdir(path.dirname(tmp), { recursive: true });
     try {
@@ -235,7 +261,10 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
 
   async function del(key: string): Promise<void> {
     await withLock(key, async () => {
-      await rm(dataPath(key), { force: true });
+      const target = dataPath(key);
+      await assertRealInside(rootDir, path.dirname(target), key);
+      await assertRealInside(metaDir, path.dirname(sidecarPath(key)), key);
+      await rm(target, { force: true });
       await rm(sidecarPath(key), { force: true });
     });
   }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { storeFromEnv } from './env.js';
 import { startS3Peer, tempDir, type S3Peer } from '../test/helpers.js';
@@ -60,5 +61,17 @@ describe('storeFromEnv', () => {
     }
     expect(message).toContain('R2_ACCESS_KEY_ID');
     expect(message).not.toContain('topsecret');
+  });
+
+  it('R2_PREFIX and the recipe prefix follow one rule, and a bad one names its source and the value', async () => {
+    for (const bad of ['../', '..', 'alloy/../..', '/alloy', 'a//b', './']) {
+      expect(() => storeFromEnv({ R2_PREFIX: bad }, defaults())).toThrow(`R2_PREFIX ${JSON.stringify(bad)} is not a key prefix: expected`);
+      expect(() => storeFromEnv({}, { ...defaults(), prefix: bad })).toThrow(`the recipe's bucket.prefix ${JSON.stringify(bad)} is not a key prefix`);
+    }
+    // An explicit empty R2_PREFIX is the bucket's root; "sysext/" is "sysext".
+    expect(storeFromEnv({ R2_PREFIX: '' }, defaults()).describe()).toBe(`dir:${path.join(tmp.dir, 'bucket')}`);
+    expect(storeFromEnv({ R2_PREFIX: 'sysext/' }, defaults()).describe()).toBe(`dir:${path.join(tmp.dir, 'bucket', 'sysext')}`);
+    // Nothing was written next to the bucket directory.
+    expect((await readdir(tmp.dir)).sort()).toEqual(['bucket', 'bucket.meta']);
   });
 });

@@ -9,16 +9,23 @@
 // | `R2_ACCESS_KEY_ID`     | R2 API token's access key id (Object Read & Write on the bucket).                         |
 // | `R2_SECRET_ACCESS_KEY` | …and its secret. Never logged; errors name only the endpoint and bucket.                   |
 // | `R2_BUCKET`            | Bucket name; overrides the recipe's `bucket`.                                             |
-// | `R2_PREFIX`            | Optional key prefix inside the bucket; overrides the recipe's prefix.                     |
+// | `R2_PREFIX`            | Optional key prefix inside the bucket; overrides the recipe's prefix (same rule: segments  |
+// |                        | of `A-Za-z0-9_.-` joined by `/`, none empty, `.` or `..`, no leading `/`; "" = bucket root). |
 // | `R2_REGION`            | Optional, default `auto` (what R2 expects).                                               |
+// | `R2_CONNECT_TIMEOUT_MS`| Optional, default 10000: a connection not made in time fails the attempt.                 |
+// | `R2_REQUEST_TIMEOUT_MS`| Optional, default 120000: no response headers (or a body stalled) this long fails it.     |
+//
+// Each request is tried up to 5 times (backoff with jitter), so a hung endpoint fails a command in bounded time with
+// an error naming the endpoint and the object key.
 //
 // With none of `R2_ACCOUNT_ID`, `R2_ENDPOINT`, `R2_ACCESS_KEY_ID`, `R2_SECRET_ACCESS_KEY` set, publishing goes to a local
 // directory laid out exactly like the bucket (metadata in a sibling `<dir>.meta`), which can be served over HTTP to
 // systemd-sysupdate. Setting only some of them is an error that names the missing ones, so a typo never silently
 // publishes to the local directory.
+import { deadlinesFromEnv } from './deadlines.js';
 import { createDirectoryStore } from './directory-store.js';
 import { createS3Store } from './s3-store.js';
-import type { Log, ObjectStore } from './store.js';
+import { normalizePrefix, type Log, type ObjectStore } from './store.js';
 
 export interface StoreDefaults {
   bucket: string;
@@ -39,7 +46,9 @@ export function storeFromEnv(
   const endpoint = v('R2_ENDPOINT');
   const accessKeyId = v('R2_ACCESS_KEY_ID');
   const secretAccessKey = v('R2_SECRET_ACCESS_KEY');
-  const prefix = env.R2_PREFIX !== undefined ? env.R2_PREFIX : defaults.prefix;
+  // Checked here so the error names where the value came from; "" (set but empty) means the bucket's root.
+  const prefix =
+    env.R2_PREFIX !== undefined ? normalizePrefix(env.R2_PREFIX, 'R2_PREFIX') : normalizePrefix(defaults.prefix, 'the recipe\'s bucket.prefix');
   const anyConfigured = Boolean(accountId || endpoint || accessKeyId || secretAccessKey);
   if (!anyConfigured) {
     opts.log?.(`no R2 credentials configured: using the local directory store at ${defaults.directory}`);
@@ -52,7 +61,9 @@ export function storeFromEnv(
   if (missing.length) {
     throw new Error(`R2 is partly configured: set ${missing.join(', ')} (or unset all R2_* variables to publish to ${defaults.directory})`);
   }
+  const deadlines = deadlinesFromEnv(env);
   return createS3Store({
+    ...deadlines,
     bucket: v('R2_BUCKET') ?? defaults.bucket,
     prefix,
     endpoint,

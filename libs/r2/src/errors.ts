@@ -1,7 +1,9 @@
 // Turns SDK and file-system failures into messages that say what to fix, naming the endpoint and bucket
 // (never a credential). `kind` lets callers branch without parsing text.
 
-export type StoreErrorKind = 'credentials' | 'no-such-bucket' | 'unreachable' | 'precondition-failed' | 'failed';
+import { DEADLINE_VARIABLES, type Deadlines } from './deadlines.js';
+
+export type StoreErrorKind = 'credentials' | 'no-such-bucket' | 'unreachable' | 'timeout' | 'precondition-failed' | 'failed';
 
 export class StoreError extends Error {
   constructor(
@@ -68,6 +70,26 @@ export interface ErrorContext {
   operation: string;
   key?: string;
   conditional?: boolean;
+  /** The deadlines in force, so a timeout names its limit and the variable that sets it. */
+  deadlines?: Deadlines;
+}
+
+/**
+ * Which of our deadlines an SDK error reports, if any. Judged by the message: the handler names its own connect, request
+ * and idle-body timeouts, but it also renames every ECONNRESET/EPIPE/ETIMEDOUT socket error to `TimeoutError`.
+ */
+function deadlineHit(err: unknown): 'connect' | 'request' | undefined {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop() as (SdkLikeError & { cause?: unknown }) | undefined;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    if (/did not establish a connection with the server within/.test(e.message ?? '')) return 'connect';
+    if (/exceeded the configured \d+ ms requestTimeout|request socket timed out after \d+ ms of inactivity/.test(e.message ?? '')) return 'request';
+    stack.push(e.cause);
+  }
+  return undefined;
 }
 
 export function translateS3Error(err: unknown, ctx: ErrorContext): StoreError {
@@ -98,6 +120,24 @@ export function translateS3Error(err: unknown, ctx: ErrorContext): StoreError {
       `${ctx.endpoint} rejected the credentials for bucket "${ctx.bucket}" (${detail || 'forbidden'}) during ${what}: ` +
         'check R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY and that the API token has Object Read & Write on this bucket',
       'credentials',
+      status,
+      { cause: err },
+    );
+  }
+  const hit = deadlineHit(err);
+  if (hit) {
+    const field = hit === 'connect' ? 'connectTimeoutMs' : 'requestTimeoutMs';
+    const variable = DEADLINE_VARIABLES[field];
+    const ms = ctx.deadlines?.[field];
+    const failure =
+      hit === 'connect'
+        ? `did not accept a connection${ms ? ` within ${ms} ms (${variable})` : ''}`
+        : `accepted the connection but stopped answering${ms ? ` (no response within ${ms} ms, ${variable})` : ''}`;
+    const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+    return new StoreError(
+      `${ctx.endpoint} ${failure} during ${what} on bucket "${ctx.bucket}"${attempts ? `, ${attempts} attempt(s)` : ''}: ` +
+        `check the endpoint and the network, or raise ${variable} for a slow link`,
+      'timeout',
       status,
       { cause: err },
     );

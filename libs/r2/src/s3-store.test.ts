@@ -18,7 +18,7 @@ describe('S3 store against the S3 peer', () => {
   });
 
   it('round-trips bytes, metadata, listing and delete under the prefix', async () => {
-    const store = peerStore(peer, { prefix: '/sysext/' });
+    const store = peerStore(peer, { prefix: 'sysext/' });
     expect(store.describe()).toBe(`s3://alloy-test/sysext at ${peer.endpoint}`);
     const body = Buffer.from('alloy bytes\n');
     const put = await store.putBytes('alloy/a.raw', body, { contentType: 'application/octet-stream', cacheControl: 'no-cache' });

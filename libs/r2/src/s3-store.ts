@@ -12,6 +12,7 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { DEFAULT_DEADLINES, checkDeadline, requestHandlerOptions, type Deadlines } from './deadlines.js';
 import { translateS3Error } from './errors.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
@@ -45,6 +46,10 @@ export interface S3StoreOptions {
   partSize?: number;
   /** Parts in flight per upload (default 4). Memory is roughly partSize × queueSize. */
   queueSize?: number;
+  /** Connect timeout per attempt in ms (default 10 s); exceeding it fails the attempt. */
+  connectTimeoutMs?: number;
+  /** Request timeout per attempt in ms (default 120 s): until response headers, and the longest a body may stall. */
+  requestTimeoutMs?: number;
 }
 
 const SHA256_META = 'sha256';
@@ -61,10 +66,14 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
   if (!opts.accessKeyId || !opts.secretAccessKey) throw new Error(`createS3Store: credentials are required for bucket "${opts.bucket}"`);
   const endpoint = opts.endpoint ?? (opts.accountId ? r2Endpoint(opts.accountId) : undefined);
   const endpointLabel = endpoint ?? 'the AWS S3 default endpoint';
-  const prefix = normalizePrefix(opts.prefix);
+  const prefix = normalizePrefix(opts.prefix, 'S3 store prefix');
   const bucket = opts.bucket;
   const log = opts.log ?? (() => {});
   const where = `s3://${bucket}${prefix ? `/${prefix}` : ''} at ${endpointLabel}`;
+  const deadlines: Deadlines = {
+    connectTimeoutMs: checkDeadline(opts.connectTimeoutMs ?? DEFAULT_DEADLINES.connectTimeoutMs, 'connectTimeoutMs'),
+    requestTimeoutMs: checkDeadline(opts.requestTimeoutMs ?? DEFAULT_DEADLINES.requestTimeoutMs, 'requestTimeoutMs'),
+  };
   const client = new S3Client({
     region: opts.region ?? 'auto',
     endpoint,
@@ -74,8 +83,9 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: opts.maxAttempts ?? 5,
-    // A stalled socket becomes a retryable timeout instead of a hang.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // A peer that never connects, never answers or stalls mid-body fails the attempt (TimeoutError, retried like a
+    // reset) instead of hanging: bounded by maxAttempts × (connect + request timeout) plus backoff.
+    requestHandler: requestHandlerOptions(deadlines),
   });
   const partSize = opts.partSize ?? 8 * 1024 * 1024;
   const queueSize = opts.queueSize ?? 4;
@@ -85,7 +95,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     return prefix ? `${prefix}/${key}` : key;
   };
   const fail = (err: unknown, operation: string, key?: string, conditional = false) =>
-    translateS3Error(err, { where, endpoint: endpointLabel, bucket, operation, key, conditional });
+    translateS3Error(err, { where, endpoint: endpointLabel, bucket, operation, key, conditional, deadlines });
   const isNotFound = (err: unknown) => {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');

@@ -70,7 +70,23 @@ export function assertValidKey(key: string): void {
   }
 }
 
-/** "a/b/" or "/a/b" → "a/b"; "" stays "". */
-export function normalizePrefix(prefix: string | undefined): string {
-  return (prefix ?? '').replace(/^\/+|\/+$/g, '');
+const PREFIX_SEGMENT = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * The one rule for key prefixes (recipe `bucket.prefix`, `R2_PREFIX`, both stores): empty, or segments of letters,
+ * digits, `_`, `-`, `.` joined by `/`, none empty, `.` or `..`, no leading `/`; one trailing `/` is allowed.
+ * "alloy/" → "alloy"; "" → "". `label` names the setting in the error.
+ */
+export function normalizePrefix(prefix: string | undefined, label = 'key prefix'): string {
+  const value = prefix ?? '';
+  if (value === '') return '';
+  const body = value.endsWith('/') ? value.slice(0, -1) : value;
+  const segments = body.split('/');
+  if (value.startsWith('/') || segments.some((s) => s === '.' || s === '..' || !PREFIX_SEGMENT.test(s))) {
+    throw new Error(
+      `${label} ${JSON.stringify(value)} is not a key prefix: expected "" or path segments of letters, digits, "_", "-" and "." ` +
+        'joined by "/" (none empty, "." or "..", no leading "/"), e.g. "alloy/"',
+    );
+  }
+  return body;
 }

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TransientError, withRetries, type RetryOptions } from './retry.js';
+import { DEFAULT_STALL_TIMEOUT_MS, TransientError, stallDeadline, withRetries, type RetryOptions } from './retry.js';
 
 export interface Progress {
   received: number;
@@ -12,7 +12,7 @@ export interface Progress {
 
 /**
  * Stream `url` into `dest` (a temporary name chosen by the caller), returning the sha256 of what was written. Retried on
- * 5xx and broken connections; a body shorter than announced counts as broken.
+ * 5xx, broken connections and silence (no byte for `retry.stallTimeoutMs`); a body shorter than announced counts as broken.
  */
 export async function download(opts: {
   url: string;
@@ -23,7 +23,16 @@ export async function download(opts: {
   onProgress?: (p: Progress) => void;
 }): Promise<{ sha256: string; size: number }> {
   return withRetries(`download ${opts.url}`, opts.retry ?? {}, opts.log, async () => {
-    const res = await fetch(opts.url, { redirect: 'follow' });
+    const deadline = stallDeadline(`download ${opts.url}`, opts.retry?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
+    try {
+      return await attempt(deadline);
+    } finally {
+      deadline.clear();
+    }
+  });
+
+  async function attempt(deadline: ReturnType<typeof stallDeadline>): Promise<{ sha256: string; size: number }> {
+    const res = await fetch(opts.url, { redirect: 'follow', signal: deadline.signal });
     if (res.status >= 500 || res.status === 429) throw new TransientError(`HTTP ${res.status}`);
     if (!res.ok || !res.body) throw new Error(`download ${opts.url} → HTTP ${res.status}: expected 200 with the asset`);
     const announced = Number(res.headers.get('content-length') ?? NaN);
@@ -33,6 +42,7 @@ export async function download(opts: {
     let lastReport = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
+        deadline.progress();
         hash.update(chunk);
         received += chunk.length;
         if (opts.onProgress && (received - lastReport >= 1 << 20 || received === total)) {
@@ -58,5 +68,5 @@ export async function download(opts: {
     }
     opts.onProgress?.({ received, total });
     return { sha256: hash.digest('hex'), size: received };
-  });
+  }
 }

@@ -1,4 +1,4 @@
-import { TransientError, withRetries, type RetryOptions } from './retry.js';
+import { DEFAULT_STALL_TIMEOUT_MS, TransientError, stallDeadline, withRetries, type RetryOptions } from './retry.js';
 
 export interface ReleaseAsset {
   name: string;
@@ -26,7 +26,18 @@ export async function getRelease(opts: {
   if (!/^[\w.-]+\/[\w.-]+$/.test(opts.repo)) throw new Error(`upstream repo "${opts.repo}" is not owner/name`);
   const url = `${opts.apiUrl.replace(/\/+$/, '')}/repos/${opts.repo}/releases/tags/v${encodeURIComponent(opts.version)}`;
   return withRetries(`GET ${url}`, opts.retry ?? {}, opts.log, async () => {
+    // The answer is a small JSON document: the deadline covers the whole request, headers and body.
+    const deadline = stallDeadline(`GET ${url}`, opts.retry?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
+    try {
+      return await readRelease(deadline.signal);
+    } finally {
+      deadline.clear();
+    }
+  });
+
+  async function readRelease(signal: AbortSignal): Promise<Release> {
     const res = await fetch(url, {
+      signal,
       headers: {
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
@@ -41,5 +52,5 @@ export async function getRelease(opts: {
     const body = (await res.json()) as Release;
     if (!Array.isArray(body.assets)) throw new Error(`GET ${url}: response has no assets array`);
     return body;
-  });
+  }
 }

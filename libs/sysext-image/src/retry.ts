@@ -3,6 +3,26 @@ export interface RetryOptions {
   attempts?: number;
   /** First backoff delay; doubles each attempt (default 1000 ms). */
   baseDelayMs?: number;
+  /** An attempt that receives nothing for this long fails and is retried (default 30000 ms). */
+  stallTimeoutMs?: number;
+}
+
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/**
+ * A deadline on silence for one attempt: `signal` aborts with a TransientError once `ms` pass without `progress()`.
+ * fetch() alone waits 300 s for headers and forever for a body that stalls; a deadline on silence still lets a large
+ * download take as long as it keeps moving.
+ */
+export function stallDeadline(what: string, ms: number): { signal: AbortSignal; progress(): void; clear(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new TransientError(`${what}: no data for ${ms} ms`)), ms);
+  };
+  arm();
+  return { signal: controller.signal, progress: arm, clear: () => clearTimeout(timer) };
 }
 
 /** An error worth another attempt: a 5xx/429 response, a reset connection or a body cut short. */

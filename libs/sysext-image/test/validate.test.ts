@@ -2,6 +2,7 @@ import { chmod, copyFile, mkdir, open, readFile, rm, stat, truncate, writeFile }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
+import { sha256File } from '@alloy-sysext/common';
 import { makeSyntheticBinary } from '@alloy-sysext/test-peers/upstream';
 import { buildImage, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
 import { stageTree } from '../src/tree.js';
@@ -80,7 +81,6 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('validateImage on %s',
 
   it('rejects a flipped bit against an expected sha256 when no .sha256 is beside it', async () => {
     const image = await copyOf(images[format], false);
-    const { sha256File } = await import('@alloy-sysext/common');
     const good = await sha256File(image);
     await validateImage(image, { ...expectation(format), sha256: good });
     await flipByte(image, Math.floor((await stat(image)).size / 3));

@@ -1,7 +1,7 @@
 // Loopback S3 peer: s3rver 3.7.1 behind a front handler that adds what s3rver lacks and tests need:
 //  - S3 conditional writes (If-Match / If-None-Match → 412) on PutObject and CompleteMultipartUpload,
 //  - atomic object writes (s3rver streams straight into the final file; S3 never shows a partial object),
-//  - a request log and fault injection (status codes, connections dropped mid-body).
+//  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered).
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +33,8 @@ export interface FailNextOptions {
   status?: number;
   /** Destroy the socket after part of the request body arrived instead of answering. */
   dropConnection?: boolean;
+  /** Read the request and never answer, as a hung endpoint would (the client's deadline must end it). */
+  stall?: boolean;
   /** Fail the nth matching request (1-based, default 1). */
   nth?: number;
   /** How many consecutive matching requests fail, starting at nth (default 1). */
@@ -100,6 +102,10 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
     });
 
     const fault = takeFault(method, key, query);
+    if (fault?.stall) {
+      req.resume();
+      return;
+    }
     if (fault?.dropConnection) {
       // The request goes on to s3rver as usual, but the connection is cut once body bytes have arrived, as a network
       // reset mid-upload would: s3rver sees a truncated, aborted body.
