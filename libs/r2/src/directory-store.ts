@@ -1,7 +1,7 @@
 // ObjectStore on a local directory laid out exactly like the bucket (<root>/<prefix>/<key>), so the tree can be served
-// over HTTP to systemd-sysupdate as is. Metadata (sha256, content type, cache control) lives in a sidecar tree
-// (<root>.meta by default) outside the served tree: nothing but published objects is ever served, and the sidecar is
-// only a cache — when a file's size or mtime no longer matches its sidecar (someone copied a file in), the sha256 is
+// over HTTP to systemd-sysupdate as is. Metadata (sha256, content type, cache control) lives in a metadata tree
+// (<root>.meta by default) outside the served tree: nothing but published objects is ever served, and the metadata is
+// only a cache — when a file's size or mtime no longer matches its metadata (someone copied a file in), the sha256 is
 // recomputed from the bytes. ETags are the quoted sha256, so they are stable across processes and restarts.
 // Writes go to a temp file and are renamed into place (readers never see partial files); writes to one key are
 // serialised across processes with a lock directory so conditional writes are check-then-rename atomically.

@@ -1,4 +1,4 @@
-import { parseArch, systemdArchitecture, type Arch, sha256File, normalizeVersion } from '@alloy-sysext/common';
+import { parseArch, systemdArchitecture, type Arch, sha256File, normalizeVersion, parseChecksumLine } from '@alloy-sysext/common';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ export async function validateImage(image: string, expect: ValidateExpectation):
   }
   const format = await detectFormat(image);
   if (expect.format && expect.format !== format) throw new Error(`image ${image} is ${format}, expected ${expect.format}`);
-  await checkSidecar(image);
+  await checkChecksumFile(image);
   if (expect.sha256 !== undefined) {
     const actual = await sha256File(image);
     if (actual !== expect.sha256) throw new Error(`image ${image} has sha256 ${actual}, expected ${expect.sha256}: the image is corrupt or not the one expected`);
@@ -77,15 +77,12 @@ export async function validateImage(image: string, expect: ValidateExpectation):
   }
 }
 
-async function checkSidecar(image: string): Promise<void> {
-  const sidecar = await readFile(`${image}.sha256`, 'utf8').catch(() => undefined);
-  if (sidecar === undefined) return;
-  const m = /^([0-9a-f]{64}) [ *](.+)\n?$/.exec(sidecar);
-  if (!m || m[2] !== basename(image)) {
-    throw new Error(`${image}.sha256 is not one sha256sum line for ${basename(image)}: ${JSON.stringify(sidecar.slice(0, 120))}`);
-  }
+async function checkChecksumFile(image: string): Promise<void> {
+  const text = await readFile(`${image}.sha256`, 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  const recorded = parseChecksumLine(text, basename(image), `${image}.sha256`);
   const actual = await sha256File(image);
-  if (actual !== m[1]) throw new Error(`image ${image} has sha256 ${actual} but ${image}.sha256 says ${m[1]}: the image is corrupt`);
+  if (actual !== recorded) throw new Error(`image ${image} has sha256 ${actual} but ${image}.sha256 says ${recorded}: the image is corrupt`);
 }
 
 function compareEntries(image: string, listed: Map<string, ImageEntry>, expected: Map<string, TreeEntry>): void {
