@@ -89,8 +89,8 @@ interface PullLike {
 
 interface BranchCommit {
   sha: string;
-  author?: { login: string } | null;
-  committer?: { login: string } | null;
+  author?: { login?: string } | null;
+  committer?: { login?: string } | null;
   commit: { message: string; author?: { name?: string } | null };
 }
 
