@@ -108,7 +108,7 @@ async function assertNotReplacingPublished(opts: {
 }): Promise<void> {
   const { store } = opts;
   const manifest = await store.get(MANIFEST);
-  const listed = manifest ? Manifest.parse(manifest.body.toString('utf8')) : undefined;
+  const listed = manifest ? Manifest.parse(manifest.body) : undefined;
   const problems: string[] = [];
   for (const object of opts.images) {
     // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.
