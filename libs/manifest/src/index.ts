@@ -4,3 +4,4 @@ export { mergeManifest } from './merge.js';
 export { signManifest } from './sign.js';
 export { imageEntries, sha256File, type ImageEntriesOptions } from './entries.js';
 export { parseImageName, compareFiles, KNOWN_ARCHES, type ParsedName } from './names.js';
+export { planRetention, type Pin, type RetentionPlan } from './retention.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { Manifest, compareFiles, mergeManifest, parseImageName } from './index.js';
+import { Manifest, compareFiles, mergeManifest, parseImageName, planRetention } from './index.js';
 
 const h = (c: string) => c.repeat(64);
 
@@ -206,5 +206,28 @@ describe('mergeManifest', () => {
     expect(final.get('docker-compose-2.29.0-x86-64.raw')).toEqual({ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('0') });
     // The other landing order gives the same bytes.
     expect(mergeManifest(mergeManifest(`${h('0')}  docker-compose-2.29.0-x86-64.raw\n`, b), a)).toBe(store.text);
+  });
+});
+
+describe('planRetention', () => {
+  const m = Manifest.empty().upsert(
+    ['1.8.0', '1.9.0', '1.10.0', '1.11.0', '1.9.5'].flatMap((v) => [
+      { file: `alloy-${v}-amd64.raw`, sha256: h('a') },
+      { file: `alloy-${v}-arm64.raw`, sha256: h('b') },
+    ]).concat([{ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('c') }]),
+  );
+
+  it('keeps the newest N (semver) and every pinned version, saying why; removes the rest oldest first', () => {
+    const plan = planRetention(m, 'alloy', { keep: 2, pins: [{ version: '1.8.0', by: 'ghost-stack on develop' }, { version: '1.11.0', by: 'pull request #4 of ghost-stack' }, { version: '0.1.0', by: 'someone (not in the bucket)' }] });
+    expect(plan).toEqual({
+      keep: [
+        { version: '1.11.0', reasons: ['newest 2 (#1)', 'pinned by pull request #4 of ghost-stack'] },
+        { version: '1.10.0', reasons: ['newest 2 (#2)'] },
+        { version: '1.8.0', reasons: ['pinned by ghost-stack on develop'] },
+      ],
+      remove: ['1.9.0', '1.9.5'],
+    });
+    expect(planRetention(m, 'alloy', { keep: 10, pins: [] }).remove).toEqual([]);
+    expect(() => planRetention(m, 'alloy', { keep: 0, pins: [] })).toThrow('keep must be a whole number >= 1, got 0');
   });
 });
