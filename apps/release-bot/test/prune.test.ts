@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import * as openpgp from 'openpgp';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
 import { loadPrivateKey, verifyDetached } from '@alloy-sysext/signing';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
-import { EXIT, main } from '../src/index.js';
+import { EXIT, main, release } from '../src/index.js';
 import { butane, capture, tempWorkspace } from './helpers.js';
 
 const VERSIONS = ['1.7.0', '1.8.0', '1.9.0', '1.10.0', '1.11.0'];
@@ -139,5 +141,22 @@ describe('release-bot prune --keep N', () => {
     expect(await main(['prune'], usage.ctx)).toBe(EXIT.USAGE);
     expect(usage.stderr()).toContain('--keep "0" is not a whole number >= 1');
     expect(usage.stderr()).toContain('--keep <n> is required (the recipe sets no bucket.keep)');
+  }, 60_000);
+
+  it("the recipe's bucket.keep follows the same rule: release prunes after the chain, keeping pinned versions", async () => {
+    await seed(VERSIONS);
+    const recipe = JSON.parse(await readFile(path.join(ws.root, 'apps/alloy/sysext.json'), 'utf8'));
+    const keepWs = await tempWorkspace({ consumers: recipe.consumers, bucket: { ...recipe.bucket, keep: 1 } });
+    try {
+      const c = capture(keepWs.root, env);
+      expect(await release(c.ctx, { version: '1.11.0', runChain: async () => 0 })).toBe(EXIT.OK);
+      expect(c.stdout()).toContain('keep   1.8.0: pinned by ghost-stack');
+      expect(c.stdout()).toContain('keep   1.9.0: pinned by open pull request #1 of ghost-stack');
+      expect(Manifest.parse((await store.get('SHA256SUMS'))!.body).versions('alloy')).toEqual(['1.8.0', '1.9.0', '1.11.0']);
+      expect((await keys()).some((k) => k.includes('-1.10.0'))).toBe(false);
+      expect((await keys()).some((k) => k.includes('-1.8.0'))).toBe(true);
+    } finally {
+      await keepWs.cleanup();
+    }
   }, 60_000);
 });

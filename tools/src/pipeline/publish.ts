@@ -78,12 +78,11 @@ export async function publishVersion(opts: {
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,
-    (current) => {
-      const merged = mergeManifest(current, entries);
-      return recipe.bucket.keep ? Manifest.parse(merged).prune(recipe.name, recipe.bucket.keep).serialize() : merged;
-    },
+    // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
+    (current) => mergeManifest(current, entries),
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
+  if (recipe.bucket.keep) log(`bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`);
   const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log });
   if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
   return {
