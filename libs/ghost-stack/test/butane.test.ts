@@ -151,6 +151,28 @@ describe('ButaneUpdater on a template with directives inside block scalars', () 
     expect(updater().updateContent(crlf)).toBe(out.replaceAll('\n', '\r\n'));
   });
 
+  it('reads compact sequences (items at the key\'s indent) and ignores entries elsewhere in the file', () => {
+    const compact = [
+      'systemd:',
+      '  units:',
+      '  - name: files',
+      '    contents: |',
+      '      path: /opt/extensions/alloy/alloy-0.0.1-amd64.raw',
+      'storage:',
+      '  files:',
+      '  - path: /opt/extensions/alloy/alloy-1.10.1-amd64.raw',
+      '    contents:',
+      '%{ if true ~}',
+      '      source: https://sysext.example.com/alloy/alloy-1.10.1-amd64.raw',
+      '%{ endif ~}',
+      '      verification: { hash: "sha256-' + OLD + '" }',
+      '  links: []',
+      '',
+    ].join('\n');
+    expect(readPinned(compact, { arch: 'amd64' })).toMatchObject({ version: '1.10.1', line: 8, links: [] });
+    expect(updater().updateContent(compact)).toBe(compact.replaceAll('alloy-1.10.1-amd64', 'alloy-1.11.0-amd64').replace(OLD, NEW));
+  });
+
   it('reports an unreadable alloy entry by its line', () => {
     const broken = DIRECTIVES.replace('      mode: 0644\n      contents:\n        source: https', '      mode: [0644\n      contents:\n        source: https');
     expect(() => updater().updateContent(broken, 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line 2[0-9]/);
