@@ -475,7 +475,7 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     await writeFile(diffFile, createTwoFilesPatch(`a/${consumer.path}`, `b/${consumer.path}`, baseText, newText, consumer.base, branch));
     await writeFile(bodyFile, `# ${title}\n\n${body}`);
     log(`${tag} [dry-run] wrote ${diffFile} and ${bodyFile} (${fakeSeq} write(s) skipped; would be: ${status})`);
-    return { status: 'dry-run', consumer: consumer.name, pinned, branch, diffFile, bodyFile, ...(superseded.length ? { superseded } : {}) };
+    return { status: 'dry-run', consumer: consumer.name, pinned, branch, diffFile, bodyFile, ...(superseded.length ? { superseded } : {}), ...(keptOpen.length ? { keptOpen } : {}) };
   }
   log(`${tag} ${status} #${prNumber} ${pr.html_url}${superseded.length ? `; superseded ${superseded.map((n) => `#${n}`).join(', ')}` : ''}`);
   return result;
