@@ -50,7 +50,7 @@ const merged = mergeManifest(text, version);
 if (Manifest.parse(merged).entries.length !== n + 3 || mergeManifest(merged, version) !== merged) throw new Error('merge is not an idempotent upsert');
 
 const rows: [string, number][] = [
-  ['Manifest.parse (sort included)', median(() => Manifest.parse(text), runs)],
+  ['Manifest.parse (file order kept)', median(() => Manifest.parse(text), runs)],
   ['upsert 3 entries (one version)', median(() => parsed.upsert(version), runs)],
   ['serialize', median(() => parsed.serialize(), runs)],
   ['prune(alloy, keep 5)', median(() => parsed.prune('alloy', 5), runs)],

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
 import { keysGenerate } from './commands/keys.js';
+import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
 import { status } from './commands/status.js';
 import type { ChainRunner } from './chain.js';
@@ -50,6 +51,16 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       code = await status(ctxFor(cmd), o);
+    });
+
+  program
+    .command('prune')
+    .description('remove old versions from SHA256SUMS (re-signed) and delete their objects, keeping the newest N and every version a consumer pins')
+    .option('--keep <n>', 'how many newest versions to keep (default: bucket.keep from the recipe)')
+    .option('--dry-run', 'print what would be kept and removed; change nothing')
+    .addHelpText('after', '\nA version a consumer pins on its base branch or in an open bot pull request is always kept (new hosts download it at first boot).\n')
+    .action(async (o: { keep?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await prune(ctxFor(cmd), o);
     });
 
   const keys = program.command('keys').description('release signing key management');

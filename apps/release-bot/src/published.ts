@@ -8,7 +8,7 @@ export async function publishedVersions(store: ObjectStore, name: string): Promi
   const object = await store.get(MANIFEST);
   if (!object) return [];
   try {
-    return Manifest.parse(object.body.toString('utf8')).versions(name);
+    return Manifest.parse(object.body).versions(name);
   } catch (error) {
     throw new Error(`${MANIFEST} in ${store.describe()} is malformed: ${(error as Error).message}`);
   }

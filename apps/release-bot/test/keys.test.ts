@@ -39,6 +39,9 @@ describe('keys generate', () => {
 
     expect(c.stdout()).toContain('gh secret set ALLOY_SIGNING_KEY < keys/signing-key.asc');
     expect(c.stdout()).toContain('/etc/systemd/import-pubring.gpg');
+    // never "replace the host keyring with this key": add it beside the others (as the Butane snippet does)
+    expect(c.stdout()).not.toMatch(/install -m 0644 \S+ \/etc\/systemd\/import-pubring\.gpg/);
+    expect(c.stdout()).toContain('install -m 0644 keys/import-pubring.gpg /etc/alloy-sysext/alloy-release-key.gpg');
     expect(c.stdout()).not.toContain('PRIVATE KEY BLOCK');
 
     const before = await readFile(path.join(dir, 'signing-key.asc'), 'utf8');

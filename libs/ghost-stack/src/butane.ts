@@ -2,12 +2,12 @@
 // version and hash without touching any other byte. In the style of release-please's updaters: one class,
 // a pure updateContent(text) → text.
 //
-// How it works: lines that are only Terraform template directives (`%{ if … }`, `%{ endif }`) or only an
-// interpolation (`${extra_files}`) are masked as YAML comments of the same length, so byte offsets are kept;
-// the masked text is parsed with `yaml` (CST source ranges); the values to change are located by walking
-// `storage.files[]` and `storage.links[]`; only the exact substrings inside those scalars' source ranges are
-// replaced (quoting style, comments and everything else stay as they were); the result is read back and
-// the new values are confirmed.
+// How it works: templates are not YAML, so the file is never parsed as a whole. A line scan finds the block
+// sequences `storage.files` and `storage.links` by indentation (lines that are only template directives such as
+// `%{ for … ~}` or interpolations such as `${extra_files}` are transparent, wherever they sit); each `- …` item is
+// parsed on its own with `yaml` after blanking those lines, and its scalars' source ranges are mapped back to the
+// original text; only the exact substrings inside those ranges are replaced (quoting style, comments and
+// everything else stay as they were); the result is read back and the new values are confirmed.
 import { parseDocument, isMap, isSeq, isScalar, type Scalar, type Node as YamlNode } from 'yaml';
 
 export type Arch = 'amd64' | 'arm64';
@@ -80,11 +80,34 @@ export function imageFileName(name: string, version: string, arch: Arch, compat 
   return compat ? `${name}-${version}.raw` : `${name}-${version}-${arch}.raw`;
 }
 
-/** Mask lines that are only Terraform template directives/interpolations as YAML comments of equal length. */
-export function maskTemplateLines(text: string): string {
-  return text.replace(/^([ \t]*)((?:(?:%|\$)\{.*?\}[ \t]*)+)$/gm, (_m, indent: string, body: string) =>
-    indent + '#' + ' '.repeat(body.length - 1),
-  );
+/** A line of the file: its offsets in the original text (end excludes `\r\n`), text, indent and kind. */
+interface Line {
+  start: number;
+  end: number;
+  text: string;
+  indent: number;
+  /** template: only Terraform directives/interpolations (`%{ for … ~}`, `${extra}`); transparent to the structure */
+  kind: 'blank' | 'comment' | 'template' | 'content';
+  /** 1-based */
+  number: number;
+}
+
+const TEMPLATE_LINE_RE = /^[ \t]*(?:(?:%|\$)\{.*?\}[ \t]*)+$/;
+
+function splitLines(text: string): Line[] {
+  const lines: Line[] = [];
+  let start = 0;
+  for (let number = 1; start <= text.length; number++) {
+    let nl = text.indexOf('\n', start);
+    if (nl < 0) nl = text.length;
+    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const line = text.slice(start, end);
+    const trimmed = line.trimStart();
+    const kind = trimmed === '' ? 'blank' : trimmed.startsWith('#') ? 'comment' : TEMPLATE_LINE_RE.test(line) ? 'template' : 'content';
+    lines.push({ start, end, text: line, indent: line.length - trimmed.length, kind, number });
+    start = nl + 1;
+  }
+  return lines;
 }
 
 function lineOf(text: string, offset: number): number {
@@ -93,13 +116,17 @@ function lineOf(text: string, offset: number): number {
   return line;
 }
 
+type Range = [start: number, end: number];
+
 interface Located {
   pinned: Pinned;
   image: ImageName;
-  pathNode: Scalar;
-  sourceNode: Scalar;
-  hashNode: Scalar;
-  linkTargets: Scalar[];
+  path: Range;
+  source: Range;
+  /** contents.source is a plain (unquoted) scalar */
+  sourcePlain: boolean;
+  hash: Range;
+  links: Array<{ range: Range; target: string; path: string }>;
 }
 
 function getIn(node: unknown, key: string): YamlNode | undefined {
@@ -116,61 +143,140 @@ function scalarString(node: unknown): string | undefined {
   return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
 }
 
-function locateAll(text: string, name: string, label: string): Array<Omit<Located, 'linkTargets'> & { links: Array<{ node: Scalar; target: string; path: string }> }> {
-  const doc = parseDocument(maskTemplateLines(text), { uniqueKeys: false, keepSourceTokens: false, prettyErrors: false });
+/** The lines below a block key `<key>:` (indexes [from, to)): up to the next content line at or left of the key,
+ *  except `- ` items at the key's own indent (a compact sequence). Blank, comment and template lines never end it. */
+function blockBody(lines: Line[], keyIdx: number, to: number): [number, number] {
+  const key = lines[keyIdx]!;
+  let i = keyIdx + 1;
+  for (; i < to; i++) {
+    const l = lines[i]!;
+    if (l.kind !== 'content' || l.indent > key.indent) continue;
+    if (l.indent === key.indent && /^-(?:\s|$)/.test(l.text.slice(l.indent))) continue;
+    break;
+  }
+  return [keyIdx + 1, i];
+}
+
+/** The line index of the block key `<key>:` among the least-indented content lines of [from, to), if any. */
+function findKey(lines: Line[], from: number, to: number, key: string, label: string, what: string): number | undefined {
+  let indent = Infinity;
+  for (let i = from; i < to; i++) if (lines[i]!.kind === 'content') indent = Math.min(indent, lines[i]!.indent);
+  const re = new RegExp(`^${key}:(?:\\s+(.*?))?\\s*$`);
+  for (let i = from; i < to; i++) {
+    const l = lines[i]!;
+    if (l.kind !== 'content' || l.indent !== indent) continue;
+    const m = re.exec(l.text.slice(l.indent).replace(/\s+#.*$/, ''));
+    if (!m) continue;
+    const inline = m[1] ?? '';
+    if (inline === '') return i;
+    if (inline === '[]' || inline === '{}' || inline === '~' || inline === 'null') return undefined;
+    throw new ButaneError(`${label}: ${what} at line ${l.number} is written inline (${JSON.stringify(inline.slice(0, 40))}); only a block sequence ("- …" items) can be edited in place`);
+  }
+  return undefined;
+}
+
+/** One `- …` item of a block sequence, parsed on its own: template lines become empty lines, so a directive at
+ *  column 0 inside a `|` block scalar cannot end it, and nothing outside the item has to be YAML. */
+function parseItem(text: string, lines: Line[], from: number, to: number, name: string, label: string) {
+  const masked: string[] = [];
+  const maskedStart: number[] = [];
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const l = lines[i]!;
+    const t = l.kind === 'template' ? '' : l.text;
+    maskedStart.push(at);
+    masked.push(t);
+    at += t.length + 1;
+  }
+  const source = masked.join('\n');
+  const toOriginal = (offset: number): number => {
+    let k = maskedStart.length - 1;
+    while (k > 0 && maskedStart[k]! > offset) k--;
+    return lines[from + k]!.start + (offset - maskedStart[k]!);
+  };
+  const doc = parseDocument(source, { uniqueKeys: false, keepSourceTokens: false, prettyErrors: false });
   if (doc.errors.length > 0) {
+    // Only an item that names our image has to be readable; anything else is the template's business.
+    if (!new RegExp(`${escapeRe(name)}-[0-9]`).test(text.slice(lines[from]!.start, lines[to - 1]!.end))) return undefined;
     const e = doc.errors[0]!;
-    const line = e.pos ? lineOf(text, e.pos[0]) : 0;
+    const line = e.pos ? lineOf(text, toOriginal(e.pos[0])) : lines[from]!.number;
     throw new ButaneError(`${label}: not readable as Butane YAML at line ${line}: ${e.message.split('\n')[0]}`);
   }
-  const storage = getIn(doc.contents, 'storage');
-  const files = getIn(storage, 'files');
-  const links = getIn(storage, 'links');
-  const found: Array<Omit<Located, 'linkTargets'> & { links: Array<{ node: Scalar; target: string; path: string }> }> = [];
-  if (isSeq(files)) {
-    for (const item of files.items) {
-      const pathNode = getIn(item, 'path');
-      const contents = getIn(item, 'contents');
-      const sourceNode = getIn(contents, 'source');
-      const path = scalarString(pathNode);
-      const source = scalarString(sourceNode);
-      const fromPath = path !== undefined ? parseImageName(name, basename(path)) : undefined;
-      const fromSource = source !== undefined ? parseImageName(name, basename(source)) : undefined;
-      if (!fromPath && !fromSource) continue;
-      const line = lineOf(text, (item as YamlNode).range?.[0] ?? 0);
-      const image = (fromPath ?? fromSource)!;
-      const where = `${label}: storage.files entry at line ${line}`;
-      if (!fromPath || !isScalar(pathNode)) throw new ButaneError(`${where}: contents.source names ${name} image ${basename(source!)} but path ${JSON.stringify(path ?? null)} does not`);
-      if (!fromSource || !isScalar(sourceNode))
-        throw new ButaneError(`${where}: path names ${name} image ${basename(path!)} but contents.source ${JSON.stringify(source ?? null)} does not; expected a URL ending in ${basename(path!)}`);
-      if (fromPath.version !== fromSource.version || fromPath.arch !== fromSource.arch)
-        throw new ButaneError(`${where}: path names ${basename(path!)} but contents.source names ${basename(source!)}; they must name the same image`);
-      const hashNode = getIn(getIn(contents, 'verification'), 'hash');
-      const hash = scalarString(hashNode);
-      if (hash === undefined || !isScalar(hashNode))
-        throw new ButaneError(`${where} (${basename(path!)}) has no contents.verification.hash; expected "sha256-<64 hex>" so Ignition verifies the image`);
-      const m = /^sha256-([0-9a-f]{64})$/.exec(hash);
-      if (!m) throw new ButaneError(`${where} (${basename(path!)}): contents.verification.hash ${JSON.stringify(hash)} is not "sha256-<64 lowercase hex>"`);
-      found.push({
-        image,
-        pathNode: pathNode as Scalar,
-        sourceNode: sourceNode as Scalar,
-        hashNode: hashNode as Scalar,
-        links: [],
-        pinned: { name, version: image.version, sha256: m[1]!, file: basename(path!), arch: image.arch, path: path!, source: source!, links: [], line },
-      });
-    }
+  const seq = doc.contents;
+  const item = isSeq(seq) && seq.items.length === 1 ? seq.items[0] : undefined;
+  const range = (node: Scalar): Range => [toOriginal(node.range![0]), toOriginal(node.range![1])];
+  return { item, range };
+}
+
+/** The `- …` items of the block sequence under `storage.<key>`, each parsed on its own. */
+function sequenceItems(text: string, lines: Line[], key: 'files' | 'links', name: string, label: string) {
+  const storageKey = findKey(lines, 0, lines.length, 'storage', label, 'storage');
+  if (storageKey === undefined) return [];
+  const [sFrom, sTo] = blockBody(lines, storageKey, lines.length);
+  const seqKey = findKey(lines, sFrom, sTo, key, label, `storage.${key}`);
+  if (seqKey === undefined) return [];
+  const [from, to] = blockBody(lines, seqKey, sTo);
+  const starts: number[] = [];
+  let itemIndent: number | undefined;
+  for (let i = from; i < to; i++) {
+    const l = lines[i]!;
+    if (l.kind !== 'content') continue;
+    itemIndent ??= l.indent;
+    if (l.indent === itemIndent && /^-(?:\s|$)/.test(l.text.slice(l.indent))) starts.push(i);
   }
-  if (isSeq(links)) {
-    for (const item of links.items) {
-      // A template may hold several `target:` keys in one entry (one per `%{ if }` branch): consider each.
-      for (const targetNode of getAll(item, 'target')) {
+  const items = [];
+  for (let k = 0; k < starts.length; k++) {
+    const parsed = parseItem(text, lines, starts[k]!, starts[k + 1] ?? to, name, label);
+    if (parsed) items.push({ ...parsed, line: lines[starts[k]!]!.number });
+  }
+  return items;
+}
+
+function locateAll(text: string, name: string, label: string): Located[] {
+  const lines = splitLines(text);
+  const found: Located[] = [];
+  for (const { item, range, line } of sequenceItems(text, lines, 'files', name, label)) {
+    const pathNode = getIn(item, 'path');
+    const contents = getIn(item, 'contents');
+    const sourceNode = getIn(contents, 'source');
+    const path = scalarString(pathNode);
+    const source = scalarString(sourceNode);
+    const fromPath = path !== undefined ? parseImageName(name, basename(path)) : undefined;
+    const fromSource = source !== undefined ? parseImageName(name, basename(source)) : undefined;
+    if (!fromPath && !fromSource) continue;
+    const image = (fromPath ?? fromSource)!;
+    const where = `${label}: storage.files entry at line ${line}`;
+    if (!fromPath || !isScalar(pathNode)) throw new ButaneError(`${where}: contents.source names ${name} image ${basename(source!)} but path ${JSON.stringify(path ?? null)} does not`);
+    if (!fromSource || !isScalar(sourceNode))
+      throw new ButaneError(`${where}: path names ${name} image ${basename(path!)} but contents.source ${JSON.stringify(source ?? null)} does not; expected a URL ending in ${basename(path!)}`);
+    if (fromPath.version !== fromSource.version || fromPath.arch !== fromSource.arch)
+      throw new ButaneError(`${where}: path names ${basename(path!)} but contents.source names ${basename(source!)}; they must name the same image`);
+    const hashNode = getIn(getIn(contents, 'verification'), 'hash');
+    const hash = scalarString(hashNode);
+    if (hash === undefined || !isScalar(hashNode))
+      throw new ButaneError(`${where} (${basename(path!)}) has no contents.verification.hash; expected "sha256-<64 hex>" so Ignition verifies the image`);
+    const m = /^sha256-([0-9a-f]{64})$/.exec(hash);
+    if (!m) throw new ButaneError(`${where} (${basename(path!)}): contents.verification.hash ${JSON.stringify(hash)} is not "sha256-<64 lowercase hex>"`);
+    found.push({
+      image,
+      path: range(pathNode as Scalar),
+      source: range(sourceNode as Scalar),
+      sourcePlain: (sourceNode as Scalar).type === 'PLAIN',
+      hash: range(hashNode as Scalar),
+      links: [],
+      pinned: { name, version: image.version, sha256: m[1]!, file: basename(path!), arch: image.arch, path: path!, source: source!, links: [], line },
+    });
+  }
+  for (const { item, range } of sequenceItems(text, lines, 'links', name, label)) {
+    // A template may hold several `target:` keys in one entry (one per `%{ if }` branch): consider each.
+    for (const targetNode of getAll(item, 'target')) {
       const target = scalarString(targetNode);
       if (target === undefined || !isScalar(targetNode)) continue;
       const image = parseImageName(name, basename(target));
       if (!image) continue;
       const linkPath = scalarString(getIn(item, 'path')) ?? '';
-      const line = lineOf(text, targetNode.range?.[0] ?? 0);
+      const targetRange = range(targetNode as Scalar);
+      const line = lineOf(text, targetRange[0]);
       const owner = found.find((f) => f.pinned.file === basename(target));
       if (!owner) {
         const sameArch = found.filter((f) => f.image.arch === image.arch);
@@ -180,9 +286,8 @@ function locateAll(text: string, name: string, label: string): Array<Omit<Locate
           );
         continue;
       }
-      owner.links.push({ node: targetNode as Scalar, target, path: linkPath });
+      owner.links.push({ range: targetRange, target, path: linkPath });
       owner.pinned.links.push(linkPath);
-      }
     }
   }
   return found;
@@ -221,8 +326,7 @@ interface Edit {
 }
 
 /** Replace exactly one occurrence of `from` inside the scalar's source range (the last, for file names in URLs/paths). */
-function editInScalar(text: string, node: Scalar, from: string, to: string, what: string, label: string): Edit {
-  const [start, end] = node.range!;
+function editInScalar(text: string, [start, end]: Range, from: string, to: string, what: string, label: string): Edit {
   const raw = text.slice(start, end);
   const at = raw.lastIndexOf(from);
   if (at < 0) throw new ButaneError(`${label}: cannot locate ${JSON.stringify(from)} in the source text of ${what} (line ${lineOf(text, start)}); is it escaped?`);
@@ -263,26 +367,26 @@ export class ButaneUpdater {
     const old = found.pinned;
     const newFile = this.targetFile(old);
     const edits: Edit[] = [];
-    if (old.file !== newFile) edits.push(editInScalar(text, found.pathNode, old.file, newFile, 'storage.files[].path', label));
+    if (old.file !== newFile) edits.push(editInScalar(text, found.path, old.file, newFile, 'storage.files[].path', label));
     const sourceBase = basename(old.source);
     if (this.imageUrl && !old.source.includes('${')) {
       const url = this.imageUrl(newFile);
       if (basename(url) !== newFile) throw new ButaneError(`imageUrl(${newFile}) returned ${url}, which does not end in ${newFile}`);
       if (url !== old.source) {
-        const [start, end] = found.sourceNode.range!;
+        const [start, end] = found.source;
         const raw = text.slice(start, end);
         const at = raw.indexOf(old.source);
         if (at < 0) throw new ButaneError(`${label}: cannot locate contents.source ${JSON.stringify(old.source)} literally (line ${lineOf(text, start)})`);
-        if (found.sourceNode.type === 'PLAIN' && /[:#]\s|\s#|^[-?:,[\]{}#&*!|>'"%@`]/.test(url))
+        if (found.sourcePlain && /[:#]\s|\s#|^[-?:,[\]{}#&*!|>'"%@`]/.test(url))
           throw new ButaneError(`imageUrl ${url} cannot be written as a plain YAML scalar; quote contents.source in the consumer file`);
         edits.push({ start: start + at, end: start + at + old.source.length, text: url });
       }
     } else if (sourceBase !== newFile) {
-      edits.push(editInScalar(text, found.sourceNode, sourceBase, newFile, 'contents.source', label));
+      edits.push(editInScalar(text, found.source, sourceBase, newFile, 'contents.source', label));
     }
-    if (old.sha256 !== this.sha256) edits.push(editInScalar(text, found.hashNode, old.sha256, this.sha256, 'contents.verification.hash', label));
+    if (old.sha256 !== this.sha256) edits.push(editInScalar(text, found.hash, old.sha256, this.sha256, 'contents.verification.hash', label));
     if (old.file !== newFile)
-      for (const link of found.links) edits.push(editInScalar(text, link.node, old.file, newFile, 'storage.links[].target', label));
+      for (const link of found.links) edits.push(editInScalar(text, link.range, old.file, newFile, 'storage.links[].target', label));
 
     edits.sort((a, b) => b.start - a.start);
     let out = text;

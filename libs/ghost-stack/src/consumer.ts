@@ -63,6 +63,8 @@ export interface UpdateConsumerResult {
   consumer: string;
   pr?: { number: number; url: string };
   superseded?: number[];
+  /** older bot pull requests not superseded because someone else pushed commits to their branch */
+  keptOpen?: number[];
   /** what the base branch pinned */
   pinned?: Pinned;
   branch?: string;
@@ -84,6 +86,15 @@ interface PullLike {
   requested_reviewers?: Array<{ login: string }> | null;
   requested_teams?: Array<{ slug: string }> | null;
 }
+
+interface BranchCommit {
+  sha: string;
+  author?: { login?: string } | null;
+  committer?: { login?: string } | null;
+  commit: { message: string; author?: { name?: string } | null };
+}
+
+const commitAuthors = (commits: BranchCommit[]) => [...new Set(commits.map((c) => c.author?.login ?? c.commit.author?.name ?? 'unknown'))];
 
 function imageUrlFor(imageUrl: string, file: string): string {
   if (/\.raw$/.test(new URL(imageUrl).pathname)) {
@@ -157,8 +168,62 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     }
   }
 
+  /** The commits on `branch` (at `head`) that are not on the base and not this bot's: someone else pushed there. */
+  async function foreignCommits(branch: string, head: string): Promise<BranchCommit[]> {
+    const cmp = await read(`comparing ${branch} with ${consumer.base} in ${full}`, async () =>
+      (await client.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner, repo, basehead: `${baseSha}...${head}` })).data,
+    );
+    me ??= await clientLogin(client);
+    return (cmp.commits ?? []).filter((c) => {
+      const login = c.author?.login ?? c.committer?.login;
+      if (me) return login !== me;
+      return !c.commit.message.includes(`Alloy-Sysext-Consumer: ${consumer.name}`);
+    });
+  }
+
+  /** Close this bot's older pull requests for this consumer and delete their branches; one with someone else's
+   *  commits stays open, branch and all (closing it would throw away their work). */
+  async function closeSuperseded(older: PullLike[], by: string): Promise<{ closed: number[]; keptOpen: number[] }> {
+    const closed: number[] = [];
+    const keptOpen: number[] = [];
+    for (const old of older) {
+      const foreign = await foreignCommits(old.head.ref, old.head.sha);
+      if (foreign.length > 0) {
+        log(`${tag} not superseding #${old.number}: ${old.head.ref} has commits by ${commitAuthors(foreign).join(', ')}; leaving it open`);
+        keptOpen.push(old.number);
+        continue;
+      }
+      await write(`comment "Superseded by ${by}" on #${old.number}`, 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner,
+        repo,
+        issue_number: old.number,
+        body: `Superseded by ${by}.`,
+      }, {});
+      await write(`close #${old.number}`, 'PATCH /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: old.number, state: 'closed' }, {});
+      await deleteBranch(old.head.ref);
+      closed.push(old.number);
+    }
+    return { closed, keptOpen };
+  }
+
+  /** Delete a branch of ours; one already gone (422) is the outcome we wanted. */
+  async function deleteBranch(branch: string): Promise<void> {
+    try {
+      await write(`delete branch ${branch}`, `DELETE /repos/{owner}/{repo}/git/refs/heads/${enc(branch)}`, { owner, repo }, {});
+    } catch (e) {
+      if (e instanceof GitHubError && e.status === 422) {
+        log(`${tag} branch ${branch} was already deleted`);
+        return;
+      }
+      throw e;
+    }
+  }
+
+  let me: string | undefined;
+  let baseSha = '';
+
   // 1. The base branch and the file on it.
-  const baseSha = await read(
+  baseSha = await read(
     `reading base branch ${consumer.base} of ${full}`,
     async () => (await client.request(`GET /repos/{owner}/{repo}/git/ref/heads/${enc(consumer.base)}`, { owner, repo })).data.object.sha,
     `base branch "${consumer.base}" does not exist in ${full}`,
@@ -220,7 +285,6 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
   const openPulls = (await read(`listing open pull requests of ${full}`, () =>
     client.paginate('GET /repos/{owner}/{repo}/pulls', { owner, repo, state: 'open', base: consumer.base, per_page: 100 }),
   )) as PullLike[];
-  let me: string | undefined;
   const isOurs = (pr: PullLike) => {
     const marker = parseMarker(pr.body);
     return (
@@ -265,17 +329,9 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
       if (branchText === newText) needCommit = false;
     }
     if (needCommit) {
-      const cmp = await read(`comparing ${branch} with ${consumer.base} in ${full}`, async () =>
-        (await client.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner, repo, basehead: `${baseSha}...${branchSha}` })).data,
-      );
-      me ??= await clientLogin(client);
-      const foreign = (cmp.commits ?? []).filter((c) => {
-        const login = c.author?.login ?? c.committer?.login;
-        if (me) return login !== me;
-        return !c.commit.message.includes(`Alloy-Sysext-Consumer: ${consumer.name}`);
-      });
+      const foreign = await foreignCommits(branch, branchSha);
       if (foreign.length > 0) {
-        const authors = [...new Set(foreign.map((c) => c.author?.login ?? c.commit.author?.name ?? 'unknown'))];
+        const authors = commitAuthors(foreign);
         log(`${tag} ${branch} has commits by ${authors.join(', ')} (${foreign.map((c) => c.sha.slice(0, 7)).join(', ')}); leaving it alone`);
         if (pr) {
           const prNumber = pr.number;
@@ -399,19 +455,9 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
       );
   }
 
-  // 6. Close this bot's older pull requests for this consumer.
-  const superseded: number[] = [];
-  for (const old of ours) {
-    if (old.number === prNumber || old.head.ref === branch) continue;
-    await write(`comment "Superseded by ${prRef}" on #${old.number}`, 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-      owner,
-      repo,
-      issue_number: old.number,
-      body: `Superseded by #${prNumber}.`,
-    }, {});
-    await write(`close #${old.number}`, 'PATCH /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: old.number, state: 'closed' }, {});
-    superseded.push(old.number);
-  }
+  // 6. Close this bot's older pull requests for this consumer, unless someone else pushed to them.
+  const older = ours.filter((old) => old.number !== prNumber && old.head.ref !== branch);
+  const { closed: superseded, keptOpen } = await closeSuperseded(older, prNumber ? `#${prNumber}` : 'the new pull request');
 
   const result: UpdateConsumerResult = {
     status,
@@ -420,6 +466,7 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     branch,
     pr: { number: prNumber, url: pr.html_url },
     ...(superseded.length ? { superseded } : {}),
+    ...(keptOpen.length ? { keptOpen } : {}),
   };
   if (dry) {
     await mkdir(opts.outDir, { recursive: true });
@@ -428,7 +475,7 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     await writeFile(diffFile, createTwoFilesPatch(`a/${consumer.path}`, `b/${consumer.path}`, baseText, newText, consumer.base, branch));
     await writeFile(bodyFile, `# ${title}\n\n${body}`);
     log(`${tag} [dry-run] wrote ${diffFile} and ${bodyFile} (${fakeSeq} write(s) skipped; would be: ${status})`);
-    return { status: 'dry-run', consumer: consumer.name, pinned, branch, diffFile, bodyFile, ...(superseded.length ? { superseded } : {}) };
+    return { status: 'dry-run', consumer: consumer.name, pinned, branch, diffFile, bodyFile, ...(superseded.length ? { superseded } : {}), ...(keptOpen.length ? { keptOpen } : {}) };
   }
   log(`${tag} ${status} #${prNumber} ${pr.html_url}${superseded.length ? `; superseded ${superseded.map((n) => `#${n}`).join(', ')}` : ''}`);
   return result;

@@ -57,8 +57,8 @@ const infos = new WeakMap<object, ClientInfo>();
 
 export class GitHubError extends Error {
   readonly status?: number;
-  constructor(message: string, status?: number) {
-    super(message);
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'GitHubError';
     this.status = status;
   }
@@ -229,5 +229,5 @@ export function explainGitHubError(
     default:
       hint = `GitHub answered ${err.status}`;
   }
-  return new GitHubError(`${what}: ${hint} (HTTP ${err.status}${gh ? `: ${gh}` : ''})`, err.status);
+  return new GitHubError(`${what}: ${hint} (HTTP ${err.status}${gh ? `: ${gh}` : ''})`, err.status, { cause: e });
 }

@@ -7,6 +7,7 @@ import { ButaneUpdater, readPinned, ButaneError } from '../src/index.js';
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
 const GHOST = fixture('ghost.bu');
 const TFTPL = fixture('infisical.bu.tftpl');
+const DIRECTIVES = fixture('directives.bu.tftpl');
 const NEW = 'c0ffee00'.repeat(8);
 const OLD_GHOST = '3f9a1c0e7b2d4c6a8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f';
 
@@ -130,6 +131,54 @@ describe('ButaneUpdater on a Terraform template (.bu.tftpl, not valid YAML)', ()
   });
 });
 
+describe('ButaneUpdater on a template with directives inside block scalars', () => {
+  const OLD = 'd'.repeat(64);
+  it('edits the alloy entry when %{ for } … %{ endfor } sit at column 0 inside an inline | block, and other entries are not YAML', () => {
+    expect(readPinned(DIRECTIVES, { arch: 'amd64' })).toMatchObject({ version: '1.10.1', sha256: OLD, links: ['/etc/extensions/alloy.raw'], line: 20 });
+    const out = updater().updateContent(DIRECTIVES, 'directives.bu.tftpl');
+    expect(changed(DIRECTIVES, out)).toEqual([
+      [['    - path: /opt/extensions/alloy/alloy-1.10.1-amd64.raw'], ['    - path: /opt/extensions/alloy/alloy-1.11.0-amd64.raw']],
+      [
+        ['        source: https://sysext.example.com/alloy/alloy-1.10.1-amd64.raw'],
+        ['        source: https://sysext.example.com/alloy/alloy-1.11.0-amd64.raw'],
+      ],
+      [[`          hash: sha256-${OLD}`], [`          hash: sha256-${NEW}`]],
+      [['      target: /opt/extensions/alloy/alloy-1.10.1-amd64.raw'], ['      target: /opt/extensions/alloy/alloy-1.11.0-amd64.raw']],
+    ]);
+    expect(out.replaceAll('alloy-1.11.0-amd64', 'alloy-1.10.1-amd64').replace(NEW, OLD)).toBe(DIRECTIVES);
+    // and the same with CRLF line endings
+    const crlf = DIRECTIVES.replaceAll('\n', '\r\n');
+    expect(updater().updateContent(crlf)).toBe(out.replaceAll('\n', '\r\n'));
+  });
+
+  it('reads compact sequences (items at the key\'s indent) and ignores entries elsewhere in the file', () => {
+    const compact = [
+      'systemd:',
+      '  units:',
+      '  - name: files',
+      '    contents: |',
+      '      path: /opt/extensions/alloy/alloy-0.0.1-amd64.raw',
+      'storage:',
+      '  files:',
+      '  - path: /opt/extensions/alloy/alloy-1.10.1-amd64.raw',
+      '    contents:',
+      '%{ if true ~}',
+      '      source: https://sysext.example.com/alloy/alloy-1.10.1-amd64.raw',
+      '%{ endif ~}',
+      '      verification: { hash: "sha256-' + OLD + '" }',
+      '  links: []',
+      '',
+    ].join('\n');
+    expect(readPinned(compact, { arch: 'amd64' })).toMatchObject({ version: '1.10.1', line: 8, links: [] });
+    expect(updater().updateContent(compact)).toBe(compact.replaceAll('alloy-1.10.1-amd64', 'alloy-1.11.0-amd64').replace(OLD, NEW));
+  });
+
+  it('reports an unreadable alloy entry by its line', () => {
+    const broken = DIRECTIVES.replace('      mode: 0644\n      contents:\n        source: https', '      mode: [0644\n      contents:\n        source: https');
+    expect(() => updater().updateContent(broken, 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line 2[0-9]/);
+  });
+});
+
 describe('ButaneUpdater errors', () => {
   it('names a missing alloy entry', () => {
     const without = GHOST.replace(/    # Grafana Alloy[\s\S]*?# alloy 1\.10\.1\n/, '');
@@ -163,6 +212,7 @@ describe('ButaneUpdater errors', () => {
   it('validates its inputs and reports unreadable files by line', () => {
     expect(() => updater({ version: 'v1.11.0' })).toThrow('version "v1.11.0" is not a semantic version like 1.10.1 (no leading "v")');
     expect(() => updater({ sha256: 'ABC' })).toThrow(ButaneError);
-    expect(() => updater().updateContent('storage:\n  files: [\n', 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line \d+/);
+    expect(() => updater().updateContent('storage:\n  files: [\n', 'x.bu')).toThrow(/^x\.bu: storage\.files at line 2 is written inline \("\["\); only a block sequence/);
+    expect(() => updater().updateContent('storage:\n  files:\n  - path: /x/alloy-1.0.0-amd64.raw\n    contents: {\n', 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line [3-5]: /);
   });
 });

@@ -160,6 +160,13 @@ describe('updateConsumer against the GitHub double', () => {
     expect(old).toMatchObject({ number: 1, state: 'closed', comments: [{ body: 'Superseded by #2.', user: 'alloy-bot' }] });
     expect(fresh).toMatchObject({ number: 2, state: 'open', head: 'feature/update-alloy-sysext-to-1.12.0' });
     expect(gh.readFile(owner, repo, 'feature/update-alloy-sysext-to-1.12.0', GHOST_PATH)).toBe(ghostAt('1.12.0', H3));
+    // the superseded bot branch is deleted after its pull request is closed
+    expect(gh.branchHead(owner, repo, 'feature/update-alloy-sysext-to-1.11.0')).toBeUndefined();
+    expect(shape(writesTo(full), full).slice(-3)).toEqual([
+      'POST /issues/1/comments',
+      'PATCH /pulls/1',
+      'DELETE /git/refs/heads/feature/update-alloy-sysext-to-1.11.0',
+    ]);
     // rerunning the newer version is a no-op (the closed older PR stays closed)
     const mark = writesTo(full).length;
     expect((await run(consumer, '1.12.0', H3)).status).toBe('unchanged');
@@ -190,6 +197,30 @@ describe('updateConsumer against the GitHub double', () => {
     const again = await run(consumer, '1.11.0', H2);
     expect(again.status).toBe('blocked-by-human-commit');
     expect(writesTo(full).length).toBe(mark + 1);
+  });
+
+  it('never supersedes an older bot pull request a human pushed to, and still closes and deletes the untouched one', async () => {
+    const { owner, repo, full } = seedGhost();
+    const consumer = consumerFor(full, { token: gh.token() });
+    await run(consumer, '1.11.0', H1);
+    const touched = 'feature/update-alloy-sysext-to-1.11.0';
+    const human = gh.commitAs(owner, repo, touched, { 'NOTES.md': 'pinned for staging\n' }, { message: 'Staging notes', login: 'noahwhite' });
+    const second = await run(consumer, '1.11.1', H2);
+    expect(second).toMatchObject({ status: 'opened', pr: { number: 2 }, keptOpen: [1] });
+    expect(second.superseded).toBeUndefined();
+    expect(second.lines.join('\n')).toContain(`not superseding #1: ${touched} has commits by noahwhite; leaving it open`);
+    const third = await run(consumer, '1.12.0', H3);
+    expect(third).toMatchObject({ status: 'opened', pr: { number: 3 }, superseded: [2], keptOpen: [1] });
+    const [first, middle, newest] = gh.pulls(owner, repo);
+    expect(first).toMatchObject({ number: 1, state: 'open', comments: [] });
+    expect(gh.branchHead(owner, repo, touched)).toBe(human);
+    expect(middle).toMatchObject({ number: 2, state: 'closed', comments: [{ body: 'Superseded by #3.' }] });
+    expect(gh.branchHead(owner, repo, 'feature/update-alloy-sysext-to-1.11.1')).toBeUndefined();
+    expect(newest).toMatchObject({ number: 3, state: 'open' });
+    expect(shape(writesTo(full), full).filter((w) => /DELETE|PATCH \/pulls/.test(w))).toEqual([
+      'PATCH /pulls/2',
+      'DELETE /git/refs/heads/feature/update-alloy-sysext-to-1.11.1',
+    ]);
   });
 
   it('gives two consumers two pull requests', async () => {

@@ -4,4 +4,4 @@ export { mergeManifest } from './merge.js';
 export { signManifest } from './sign.js';
 export { imageEntries, type ImageEntriesOptions } from './entries.js';
 export { compareFiles } from './names.js';
-
+export { planRetention, type Pin, type RetentionPlan } from './retention.js';

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { parseImageName } from '@alloy-sysext/common';
-import { Manifest, compareFiles, mergeManifest } from './index.js';
+import { Manifest, compareFiles, mergeManifest, planRetention } from './index.js';
 
 const h = (c: string) => c.repeat(64);
 
@@ -24,16 +24,27 @@ describe('parseImageName', () => {
 });
 
 describe('Manifest.parse (strict)', () => {
-  it('reads two-space and space-asterisk lines and keeps other images untouched', () => {
-    const text = `${h('a')} *docker-compose-2.29.0-x86-64.raw\n${h('b')}  alloy-1.2.3-amd64.raw\n`;
+  it('keeps the file order, so an unchanged manifest reserializes byte for byte', () => {
+    const text = `${h('a')}  docker-compose-2.29.0-x86-64.raw\n${h('b')}  alloy-1.2.3-amd64.raw\n${h('c')}  alloy-1.10.0-amd64.raw\n${h('d')}  alloy-1.9.0-amd64.raw\n`;
     const m = Manifest.parse(text);
-    expect(m.entries).toEqual([
-      { file: 'alloy-1.2.3-amd64.raw', sha256: h('b') },
-      { file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('a'), binary: true },
-    ]);
-    expect(m.serialize()).toBe(`${h('b')}  alloy-1.2.3-amd64.raw\n${h('a')} *docker-compose-2.29.0-x86-64.raw\n`);
+    expect(m.entries.map((e) => e.file)).toEqual(['docker-compose-2.29.0-x86-64.raw', 'alloy-1.2.3-amd64.raw', 'alloy-1.10.0-amd64.raw', 'alloy-1.9.0-amd64.raw']);
+    expect(m.serialize()).toBe(text);
+    expect(Manifest.parse(Buffer.from(text)).serialize()).toBe(text);
+    expect(m.versions('alloy')).toEqual(['1.2.3', '1.9.0', '1.10.0']);
+    // a no-op change keeps the bytes; a real change writes the canonical order
+    expect(m.upsert([{ file: 'alloy-1.9.0-amd64.raw', sha256: h('d') }]).serialize()).toBe(text);
+    expect(m.prune('alloy', 5).serialize()).toBe(text);
+    expect(m.upsert([{ file: 'alloy-1.9.0-amd64.raw', sha256: h('e') }]).serialize()).toBe(
+      `${h('b')}  alloy-1.2.3-amd64.raw\n${h('e')}  alloy-1.9.0-amd64.raw\n${h('c')}  alloy-1.10.0-amd64.raw\n${h('a')}  docker-compose-2.29.0-x86-64.raw\n`,
+    );
     expect(Manifest.parse('').serialize()).toBe('');
-    expect(Manifest.parse(`${h('b')}  x.raw`).serialize()).toBe(`${h('b')}  x.raw\n`); // missing final newline tolerated
+  });
+
+  it('accepts a UTF-8 name of exactly 255 bytes', () => {
+    const name = 'é'.repeat(125) + 'x.raw'; // 250 + 5 bytes
+    expect(Buffer.byteLength(name)).toBe(255);
+    const text = `${h('a')}  ${name}\n`;
+    expect(Manifest.parse(Buffer.from(text)).serialize()).toBe(text);
   });
 
   it.each([
@@ -45,8 +56,21 @@ describe('Manifest.parse (strict)', () => {
     [`${h('a')}  crlf.raw\r\n`, /line 1: ends in a carriage return; expected "\\n" line endings/],
     [`${h('a')}  dir/x.raw\n`, /line 1: file name "dir\/x.raw" must be a bare file name/],
     [`${h('a')}  x.raw\n${h('b')}  y.raw\n${h('c')}  x.raw\n`, /line 3: x.raw is already listed on line 1/],
+    [`${h('a')}  x.raw\n${h('b')}  y.raw`, /line 2: the file ends without a final newline \(truncated\?\)/],
+    [`${h('a')}  x.raw\n${h('b')} *y.raw\n`, /line 2: uses the binary-mode marker " \*"; expected the canonical "<64 lowercase hex>  <file name>" \(two spaces\)/],
+    [`${h('a')}  ${'x'.repeat(252)}.raw\n`, /line 1: file name "x{40}…" is 256 bytes; at most 255 are allowed/],
+    [`${h('a')}  ${'é'.repeat(126)}x.raw\n`, /line 1: file name ".*" is 257 bytes; at most 255 are allowed/],
+    [`${h('a')}  x.raw\n${h('b')}  caf\uFFFD.raw\n`, /line 2: file name "caf\uFFFD.raw" is not valid UTF-8 .*decoded lossily/],
+    [`${h('a')}  x\uD800.raw\n`, /line 1: file name .* is not valid UTF-8/],
   ])('rejects bad input with its line number (%#)', (text, msg) => {
     expect(() => Manifest.parse(text)).toThrow(msg);
+  });
+
+  it('refuses bytes that are not UTF-8, naming the line, instead of decoding them to U+FFFD', () => {
+    const bytes = Buffer.concat([Buffer.from(`${h('a')}  x.raw\n${h('b')}  caf`), Buffer.from([0xe9]), Buffer.from('.raw\n')]);
+    expect(() => Manifest.parse(bytes)).toThrow(/^SHA256SUMS line 2: is not valid UTF-8; expected a UTF-8 file name$/);
+    // and the lossy decoding a caller might have done is caught too
+    expect(() => Manifest.parse(bytes.toString('utf8'))).toThrow(/line 2: file name "caf\uFFFD.raw" is not valid UTF-8/);
   });
 });
 
@@ -88,7 +112,9 @@ describe('ordering and serialization', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const shuffled = [...entries].sort((x, y) => ((x.file.length * seed * 7919) % 13) - ((y.file.length * seed * 7919) % 13) || (seed % 2 ? 1 : -1) * x.file.localeCompare(y.file));
       expect(Manifest.empty().upsert(shuffled).serialize()).toBe(a);
-      expect(Manifest.parse(shuffled.map((e) => `${e.sha256}  ${e.file}\n`).join('')).serialize()).toBe(a);
+      const read = Manifest.parse(shuffled.map((e) => `${e.sha256}  ${e.file}\n`).join(''));
+      expect(read.upsert([{ file: 'new-1.0.0.raw', sha256: h('f') }]).serialize()).toBe(Manifest.parse(a).upsert([{ file: 'new-1.0.0.raw', sha256: h('f') }]).serialize());
+      expect(read.removeVersion('alloy', '1.9.0').serialize()).toBe(Manifest.parse(a).removeVersion('alloy', '1.9.0').serialize());
     }
   });
 });
@@ -101,7 +127,7 @@ describe('upsert, removeVersion, prune, versions', () => {
       `${h('3')}  alloy-1.9.0.raw`,
       `${h('4')}  alloy-1.10.0-amd64.raw`,
       `${h('5')}  alloy-1.8.2-amd64.raw`,
-      `${h('6')} *docker-compose-2.29.0-x86-64.raw`,
+      `${h('6')}  docker-compose-2.29.0-x86-64.raw`,
       `${h('7')}  docker-compose-2.28.0-x86-64.raw`,
       '',
     ].join('\n'),
@@ -118,7 +144,8 @@ describe('upsert, removeVersion, prune, versions', () => {
     expect(next.get('alloy-1.10.0-amd64.raw')?.sha256).toBe(h('9'));
     expect(base.get('alloy-1.10.0-amd64.raw')?.sha256).toBe(h('4'));
     expect(next.entries).toHaveLength(8);
-    expect(next.serialize()).toContain(`${h('6')} *docker-compose-2.29.0-x86-64.raw\n`);
+    expect(next.serialize()).toContain(`${h('6')}  docker-compose-2.29.0-x86-64.raw\n`);
+    expect(next.serialize()).not.toContain(' *');
     expect(() => base.upsert([{ file: 'a.raw', sha256: 'ABC' }])).toThrow('upsert a.raw: sha256 "ABC" is not 64 lowercase hex digits');
     expect(() => base.upsert([{ file: '../a.raw', sha256: h('a') }])).toThrow(/file name "..\/a.raw" must be a bare file name/);
     expect(() => base.upsert([{ file: 'a.raw', sha256: h('a') }, { file: 'a.raw', sha256: h('b') }])).toThrow('upsert: a.raw is given twice');
@@ -158,7 +185,7 @@ describe('mergeManifest', () => {
 
   it('two publishers of different versions both survive a compare-and-swap race', () => {
     // A store with ETag semantics: a write succeeds only if the caller saw the current revision.
-    const store = { text: `${h('0')} *docker-compose-2.29.0-x86-64.raw\n` as string | null, rev: 1 };
+    const store = { text: `${h('0')}  docker-compose-2.29.0-x86-64.raw\n` as string | null, rev: 1 };
     const read = () => ({ text: store.text, rev: store.rev });
     const write = (text: string, ifRev: number) => {
       if (ifRev !== store.rev) return false;
@@ -177,8 +204,31 @@ describe('mergeManifest', () => {
     expect(write(mergeManifest(rb2.text, b), rb2.rev)).toBe(true);
     const final = Manifest.parse(store.text!);
     expect(final.versions('alloy')).toEqual(['1.1.0', '1.2.0']);
-    expect(final.get('docker-compose-2.29.0-x86-64.raw')).toEqual({ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('0'), binary: true });
+    expect(final.get('docker-compose-2.29.0-x86-64.raw')).toEqual({ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('0') });
     // The other landing order gives the same bytes.
-    expect(mergeManifest(mergeManifest(`${h('0')} *docker-compose-2.29.0-x86-64.raw\n`, b), a)).toBe(store.text);
+    expect(mergeManifest(mergeManifest(`${h('0')}  docker-compose-2.29.0-x86-64.raw\n`, b), a)).toBe(store.text);
+  });
+});
+
+describe('planRetention', () => {
+  const m = Manifest.empty().upsert(
+    ['1.8.0', '1.9.0', '1.10.0', '1.11.0', '1.9.5'].flatMap((v) => [
+      { file: `alloy-${v}-amd64.raw`, sha256: h('a') },
+      { file: `alloy-${v}-arm64.raw`, sha256: h('b') },
+    ]).concat([{ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('c') }]),
+  );
+
+  it('keeps the newest N (semver) and every pinned version, saying why; removes the rest oldest first', () => {
+    const plan = planRetention(m, 'alloy', { keep: 2, pins: [{ version: '1.8.0', by: 'ghost-stack on develop' }, { version: '1.11.0', by: 'pull request #4 of ghost-stack' }, { version: '0.1.0', by: 'someone (not in the bucket)' }] });
+    expect(plan).toEqual({
+      keep: [
+        { version: '1.11.0', reasons: ['newest 2 (#1)', 'pinned by pull request #4 of ghost-stack'] },
+        { version: '1.10.0', reasons: ['newest 2 (#2)'] },
+        { version: '1.8.0', reasons: ['pinned by ghost-stack on develop'] },
+      ],
+      remove: ['1.9.0', '1.9.5'],
+    });
+    expect(planRetention(m, 'alloy', { keep: 10, pins: [] }).remove).toEqual([]);
+    expect(() => planRetention(m, 'alloy', { keep: 0, pins: [] })).toThrow('keep must be a whole number >= 1, got 0');
   });
 });

@@ -1,6 +1,8 @@
 // The SHA256SUMS model. Immutable: every operation returns a new Manifest, so a compare-and-swap loop can retry from
-// the remote text without undoing anything. Serialization is canonical (sorted by compareFiles, "\n" line ends), so the
-// same set of entries always yields the same bytes, whatever order they were read or added in.
+// the remote text without undoing anything. Reading is strict and keeps the file's order, so an unchanged manifest
+// serializes to the bytes it was read from; a manifest we change is written canonically (sorted by compareFiles,
+// "<hash>  <file>\n"), so the same set of entries always yields the same bytes. What we could not write back
+// unchanged (" *" markers, no final newline, names that are not UTF-8) is refused, never silently altered.
 import semver from 'semver';
 import { compareKeys, sortKey, type SortKey } from './names.js';
 
@@ -9,20 +11,28 @@ export interface ManifestEntry {
   readonly file: string;
   /** 64 lowercase hex digits. */
   readonly sha256: string;
-  /** `sha256sum` binary-mode marker ("<hash> *<file>"): kept as read for entries we did not write. */
-  readonly binary?: boolean;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const LINE = /^([0-9a-f]{64}) ([ *])(.+)$/;
+const LINE = /^([0-9a-f]{64})  (.+)$/;
+/** NAME_MAX: systemd-sysupdate (filename_is_valid) refuses longer names. */
+const MAX_NAME_BYTES = 255;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class Manifest {
   readonly entries: readonly ManifestEntry[];
 
+  /** Entries in the given order: a parse keeps the file's order; every change goes through `canonical`. */
   private constructor(entries: ManifestEntry[]) {
-    const keyed = entries.map((e) => ({ e: Object.freeze(e), k: keyOf(e) }));
+    this.entries = Object.freeze(entries.map((e) => Object.freeze(e)));
+  }
+
+  /** The canonical (sorted) manifest of these entries. */
+  private static canonical(entries: ManifestEntry[]): Manifest {
+    const keyed = entries.map((e) => ({ e, k: keyOf(e) }));
     keyed.sort((a, b) => compareKeys(a.k, b.k));
-    this.entries = Object.freeze(keyed.map(({ e }) => e));
+    return new Manifest(keyed.map(({ e }) => e));
   }
 
   static empty(): Manifest {
@@ -30,35 +40,42 @@ export class Manifest {
   }
 
   /**
-   * Strict parse: each line is `<64 lowercase hex><two spaces | space-asterisk><file name>`, lines end in "\n" (a missing
-   * final newline is tolerated), no blank lines, no CR, no paths, no duplicate names. Errors name the line number.
+   * Strict parse of the bytes (or already decoded text): each line is `<64 lowercase hex><two spaces><file name>\n`;
+   * the file ends in "\n"; no blank lines, no CR, no " *" binary markers, no paths, names valid UTF-8 of at most
+   * 255 bytes, no duplicates. The file's order is kept. Errors name the line number.
    */
-  static parse(text: string): Manifest {
+  static parse(input: string | Uint8Array): Manifest {
+    const text = typeof input === 'string' ? input : decodeStrict(input);
     if (text === '') return new Manifest([]);
     const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
+    if (lines[lines.length - 1] !== '')
+      throw new Error(`SHA256SUMS line ${lines.length}: the file ends without a final newline (truncated?); every line must end in "\\n"`);
+    lines.pop();
     const seen = new Map<string, number>();
     const entries = lines.map((line, i) => {
       const n = i + 1;
       if (line.endsWith('\r')) throw new Error(`SHA256SUMS line ${n}: ends in a carriage return; expected "\\n" line endings`);
+      if (/^[0-9a-f]{64} \*/.test(line))
+        throw new Error(`SHA256SUMS line ${n}: uses the binary-mode marker " *"; expected the canonical "<64 lowercase hex>  <file name>" (two spaces)`);
       const m = LINE.exec(line);
       if (!m) {
         throw new Error(`SHA256SUMS line ${n}: expected "<64 lowercase hex>  <file name>", got ${JSON.stringify(line.slice(0, 120))}`);
       }
-      const [, sha256, mode, file] = m;
+      const [, sha256, file] = m;
       checkFileName(file, `SHA256SUMS line ${n}`);
       const prev = seen.get(file);
       if (prev !== undefined) throw new Error(`SHA256SUMS line ${n}: ${file} is already listed on line ${prev}`);
       seen.set(file, n);
-      return mode === '*' ? { file, sha256, binary: true } : { file, sha256 };
+      return { file, sha256 };
     });
     return new Manifest(entries);
   }
 
-  /** Adds or replaces entries by file name; replaced entries take the two-space (text-mode) form. */
+  /** Adds or replaces entries by file name; the result is canonical, or this manifest itself when nothing changes. */
   upsert(entries: readonly { file: string; sha256: string }[]): Manifest {
     const byFile = new Map(this.entries.map((e) => [e.file, e] as const));
     const added = new Set<string>();
+    let changed = false;
     for (const e of entries) {
       checkFileName(e.file, 'upsert');
       if (!HEX64.test(e.sha256)) {
@@ -66,16 +83,17 @@ export class Manifest {
       }
       if (added.has(e.file)) throw new Error(`upsert: ${e.file} is given twice`);
       added.add(e.file);
+      if (byFile.get(e.file)?.sha256 !== e.sha256) changed = true;
       byFile.set(e.file, { file: e.file, sha256: e.sha256 });
     }
-    return new Manifest([...byFile.values()]);
+    return changed ? Manifest.canonical([...byFile.values()]) : this;
   }
 
   /** Removes every entry of image `name` at `version` (all arches, and the arch-less copy). */
   removeVersion(name: string, version: string): Manifest {
     const v = semver.valid(version);
     if (v === null) throw new Error(`removeVersion ${name}: version ${JSON.stringify(version)} is not semver`);
-    return new Manifest(this.entries.filter((e) => cleanVersionOf(e, name) !== v));
+    return this.without((e) => cleanVersionOf(e, name) === v);
   }
 
   /** Keeps the newest `keep` versions of image `name` (semver order); other images' entries are untouched. */
@@ -84,7 +102,13 @@ export class Manifest {
       throw new Error(`prune ${name}: keep must be a whole number >= 1, got ${keep}`);
     }
     const drop = new Set(this.versionKeys(name).slice(0, -keep).map(([clean]) => clean));
-    return new Manifest(this.entries.filter((e) => !drop.has(cleanVersionOf(e, name) ?? '')));
+    return this.without((e) => drop.has(cleanVersionOf(e, name) ?? ''));
+  }
+
+  /** Without the matching entries: canonical, or this manifest itself when none match. */
+  private without(drop: (e: ManifestEntry) => boolean): Manifest {
+    const kept = this.entries.filter((e) => !drop(e));
+    return kept.length === this.entries.length ? this : Manifest.canonical(kept);
   }
 
   /** Distinct versions of image `name`, oldest first (semver), as written in the file names. */
@@ -92,13 +116,12 @@ export class Manifest {
     return this.versionKeys(name).map(([, raw]) => raw);
   }
 
-  /** [normalized, as written] per distinct version of `name`, semver ascending. Entries are already in that order. */
+  /** [normalized, as written] per distinct version of `name`, semver ascending (the first spelling in canonical order). */
   private versionKeys(name: string): [string, string][] {
+    const keyed = this.entries.map(keyOf).filter((k) => k.stem === name && k.version);
+    keyed.sort(compareKeys);
     const byClean = new Map<string, string>();
-    for (const e of this.entries) {
-      const k = keyOf(e);
-      if (k.stem === name && k.version && !byClean.has(k.version.version)) byClean.set(k.version.version, k.rawVersion!);
-    }
+    for (const k of keyed) if (!byClean.has(k.version!.version)) byClean.set(k.version!.version, k.rawVersion!);
     return [...byClean.entries()];
   }
 
@@ -106,9 +129,9 @@ export class Manifest {
     return this.entries.find((e) => e.file === file);
   }
 
-  /** `sha256sum` format, canonical order, "\n" after every line; "" when empty. */
+  /** `sha256sum` format "<hash>  <file>\n" per entry, in this manifest's order (canonical after any change); "" when empty. */
   serialize(): string {
-    return this.entries.map((e) => `${e.sha256} ${e.binary ? '*' : ' '}${e.file}\n`).join('');
+    return this.entries.map((e) => `${e.sha256}  ${e.file}\n`).join('');
   }
 }
 
@@ -127,9 +150,39 @@ function cleanVersionOf(e: ManifestEntry, name: string): string | undefined {
   return k.stem === name ? k.version?.version : undefined;
 }
 
-/** A bare file name sysupdate can match: no directories, no control characters, no leading/trailing space. */
+/** A bare file name sysupdate can match: no directories, no control characters, no leading/trailing space, valid
+ *  UTF-8 of at most 255 bytes (systemd's filename_is_valid and utf8_is_valid). */
 function checkFileName(file: string, where: string): void {
   if (file === '' || file === '.' || file === '..' || /[/\\\x00-\x1f\x7f]/.test(file) || file.trim() !== file) {
     throw new Error(`${where}: file name ${JSON.stringify(file)} must be a bare file name (no "/", "\\\\", control characters or surrounding spaces)`);
+  }
+  if (LONE_SURROGATE.test(file) || file.includes('\uFFFD')) {
+    throw new Error(
+      `${where}: file name ${JSON.stringify(file)} is not valid UTF-8 (it holds U+FFFD or a lone surrogate: ` +
+        `the bytes were not UTF-8, or were decoded lossily); expected a UTF-8 file name`,
+    );
+  }
+  const bytes = Buffer.byteLength(file, 'utf8');
+  if (bytes > MAX_NAME_BYTES) throw new Error(`${where}: file name ${JSON.stringify(file.slice(0, 40) + '…')} is ${bytes} bytes; at most ${MAX_NAME_BYTES} are allowed`);
+}
+
+/** Decode the file's bytes as UTF-8, refusing (with the line number) any byte sequence that is not UTF-8. */
+function decodeStrict(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        utf8.decode(bytes.subarray(start, i));
+      } catch {
+        throw new Error(`SHA256SUMS line ${line}: is not valid UTF-8; expected a UTF-8 file name`, { cause });
+      }
+      line++;
+      start = i + 1;
+    }
+    throw new Error('SHA256SUMS is not valid UTF-8', { cause });
   }
 }

@@ -77,12 +77,11 @@ export async function publishVersion(opts: {
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,
-    (current) => {
-      const merged = mergeManifest(current, entries);
-      return recipe.bucket.keep ? Manifest.parse(merged).prune(recipe.name, recipe.bucket.keep).serialize() : merged;
-    },
+    // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
+    (current) => mergeManifest(current, entries),
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
+  if (recipe.bucket.keep) log(`bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`);
   const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log }).catch((error: unknown) => {
     // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
     throw new Error(
@@ -115,7 +114,7 @@ async function assertNotReplacingPublished(opts: {
 }): Promise<void> {
   const { store } = opts;
   const manifest = await store.get(MANIFEST);
-  const listed = manifest ? Manifest.parse(manifest.body.toString('utf8')) : undefined;
+  const listed = manifest ? Manifest.parse(manifest.body) : undefined;
   const problems: string[] = [];
   for (const object of opts.images) {
     // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.

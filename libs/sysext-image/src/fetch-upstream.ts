@@ -1,7 +1,9 @@
+// Fetch each arch's upstream release zip, verify it against the published digest (or a pin), and extract its binary.
 import { parseArch, type Arch, tempPathFor, sha256File, normalizeVersion } from '@alloy-sysext/common';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { download, type Progress } from './download.js';
+import { assertElfFor } from './elf.js';
 import { extractBinary } from './extract.js';
 import { getRelease, type ReleaseAsset } from './release.js';
 import type { RetryOptions } from './retry.js';
@@ -90,6 +92,8 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     const temp = tempPathFor(binary);
     try {
       await extractBinary({ zip, binary: binaryName, dest: temp, maxBytes: upstream.maxBinaryBytes });
+      // Refuse here what `image` would refuse later, so a wrong binary is never kept (or cached) as fetched.
+      await assertElfFor(temp, arch, `${binaryName} in ${assetName}`);
       await rename(temp, binary);
     } catch (err) {
       await rm(temp, { force: true });

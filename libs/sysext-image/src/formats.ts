@@ -106,8 +106,9 @@ async function makeExt4(opts: { root: string; dest: string; workDir: string; ent
     { env, extendEnv: false },
   );
   const inodes = ['/', '/lost+found', ...[...opts.entries.keys()].map((p) => `/${p}`)];
+  // debugfs reads a bare number as a date string (315532800 became 2066): "@<seconds>" is its epoch form
   const script = inodes
-    .flatMap((p) => ['atime', 'mtime', 'ctime', 'crtime'].map((f) => `sif "${p}" ${f} ${FIXED_TIME}`).concat([`sif "${p}" uid 0`, `sif "${p}" gid 0`]))
+    .flatMap((p) => ['atime', 'mtime', 'ctime', 'crtime'].map((f) => `sif "${p}" ${f} @${FIXED_TIME}`).concat([`sif "${p}" uid 0`, `sif "${p}" gid 0`]))
     .join('\n');
   const cmds = join(opts.workDir, 'debugfs.cmds');
   await writeFile(cmds, `${script}\n`);

@@ -1,4 +1,6 @@
-import { lstat, open, readdir } from 'node:fs/promises';
+// Reading an image back: its format, its entries with modes and owners, its timestamps, and every file's bytes.
+import { lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageFormat } from './formats.js';
 import { runTool } from './tools.js';
@@ -131,4 +133,85 @@ export async function walk(root: string, prefix = ''): Promise<Map<string, Image
     if (type === 'dir') for (const [k, v] of await walk(root, rel)) out.set(k, v);
   }
   return out;
+}
+
+/** Every timestamp an image records, in seconds since the epoch: the filesystem's own, and each path's ('' is the root). */
+export interface ImageTimes {
+  filesystem: Record<string, number>;
+  paths: Map<string, Record<string, number>>;
+}
+
+const UTC = { env: { TZ: 'UTC' } };
+/** "Tue Jan  1 00:00:00 1980" or "1980-01-01 00:00:00.000000000", printed in UTC → seconds. */
+function utcSeconds(text: string, what: string): number {
+  const iso = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)/.exec(text.trim());
+  const ms = iso ? Date.parse(`${iso[1]}T${iso[2]}Z`) : Date.parse(`${text.trim()} UTC`);
+  if (Number.isNaN(ms)) throw new Error(`cannot read the time ${JSON.stringify(text)} of ${what}`);
+  return ms / 1000;
+}
+
+/** Read back the timestamps of an image (for checking that they all equal the fixed build time). */
+export async function imageTimes(image: string, format: ImageFormat): Promise<ImageTimes> {
+  const paths = new Map<string, Record<string, number>>();
+  switch (format) {
+    case 'squashfs': {
+      // squashfs keeps one mtime per inode; unsquashfs sets it on what it extracts, to the second
+      const fs = Number((await runTool('unsquashfs', ['-mkfs-time', image])).stdout.trim());
+      const dest = await mkdtemp(join(tmpdir(), 'image-times-'));
+      try {
+        await runTool('unsquashfs', ['-n', '-f', '-d', dest, image]);
+        paths.set('', { mtime: Math.floor((await lstat(dest)).mtimeMs / 1000) });
+        for (const path of (await walk(dest)).keys()) paths.set(path, { mtime: Math.floor((await lstat(join(dest, path))).mtimeMs / 1000) });
+      } finally {
+        await rm(dest, { recursive: true, force: true });
+      }
+      return { filesystem: { mkfs: fs }, paths };
+    }
+    case 'erofs': {
+      const sb = (await runTool('dump.erofs', ['-s', image], UTC)).stdout;
+      const created = /Filesystem created:\s*(.+)/.exec(sb)?.[1];
+      const listing = await imageEntriesOf(image, format);
+      for (const path of ['', ...listing]) {
+        const out = (await runTool('dump.erofs', [`--path=/${path}`, image], UTC)).stdout;
+        const t = /Timestamp: (.+)/.exec(out)?.[1];
+        if (!t) throw new Error(`dump.erofs gave no timestamp for /${path} in ${image}`);
+        paths.set(path, { mtime: utcSeconds(t, `/${path} in ${image}`) });
+      }
+      return { filesystem: created ? { created: utcSeconds(created, `${image}'s superblock`) } : {}, paths };
+    }
+    case 'ext4': {
+      const sb = (await runTool('debugfs', ['-R', 'stats', image], UTC)).stdout;
+      const filesystem: Record<string, number> = {};
+      for (const [key, label] of [['created', 'Filesystem created'], ['lastWrite', 'Last write time'], ['lastMount', 'Last mount time']] as const) {
+        const v = new RegExp(`^${label}:\\s*(.+)$`, 'm').exec(sb)?.[1];
+        if (v && v.trim() !== 'n/a') filesystem[key] = utcSeconds(v, `${image}'s superblock ${label}`);
+      }
+      const listing = await imageEntriesOf(image, format);
+      for (const path of ['', ...listing]) {
+        const out = (await runTool('debugfs', ['-R', `stat "/${path}"`, image])).stdout;
+        const times: Record<string, number> = {};
+        // " mtime: 0x12cea600:00000000 -- …": seconds (signed 32 bits) plus the epoch bits of the extra field
+        for (const m of out.matchAll(/^\s*(a|c|m|cr)time: 0x([0-9a-f]{8})(?::([0-9a-f]{8}))?/gm)) {
+          const low = parseInt(m[2]!, 16) | 0;
+          const epoch = m[3] ? parseInt(m[3], 16) & 3 : 0;
+          times[`${m[1]}time`] = low + epoch * 2 ** 32;
+        }
+        if (!times.mtime) throw new Error(`debugfs gave no mtime for /${path} in ${image}`);
+        paths.set(path, times);
+      }
+      return { filesystem, paths };
+    }
+  }
+}
+
+/** The paths in an image (without extracting file contents where the format allows). */
+async function imageEntriesOf(image: string, format: ImageFormat): Promise<string[]> {
+  const dest = await mkdtemp(join(tmpdir(), 'image-list-'));
+  try {
+    const root = join(dest, 'root');
+    if (format === 'ext4') await mkdir(root);
+    return [...(await listAndExtract(image, format, root)).keys()];
+  } finally {
+    await rm(dest, { recursive: true, force: true });
+  }
 }

