@@ -1,7 +1,9 @@
 export { ARCHES, parseArch, systemdArchitecture, elfMachine, type Arch } from './arch.js';
 export { normalizeVersion } from './version.js';
 export { sha256File } from './hash.js';
-export { fetchUpstream, type FetchUpstreamOptions, type FetchedArch, type UpstreamOptions } from './fetch-upstream.js';
+export { fetchUpstream, type DigestSource, type FetchUpstreamOptions, type FetchedArch, type UpstreamOptions } from './fetch-upstream.js';
+export { imageParameters, type ImageParameters } from './image-parameters.js';
+export { toolVersions, type ToolVersions } from './tool-versions.js';
 export type { Progress } from './download.js';
 export type { RetryOptions } from './retry.js';
 export {

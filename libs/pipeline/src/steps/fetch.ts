@@ -1,6 +1,7 @@
 // Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary.
 import path from 'node:path';
 import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
+import { writeFetchRecord } from '../fetch-record.js';
 import { progressReporter } from '../progress.js';
 import type { StepContext } from '../step.js';
 
@@ -33,4 +34,5 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     throw error;
   });
   for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
+  await writeFetchRecord(layout.upstream, version, fetched);
 }
