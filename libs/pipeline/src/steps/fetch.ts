@@ -8,6 +8,8 @@ import type { StepContext } from '../step.js';
 export interface FetchStepOptions {
   /** Directory holding the release zips (air-gapped runs). */
   zipDir?: string;
+  /** Where download progress goes (default stdout; `release-bot verify` keeps stdout for its table). */
+  progress?: NodeJS.WriteStream;
 }
 
 export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions = {}): Promise<void> {
@@ -26,7 +28,7 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     localZips,
     pinnedSha256: recipe.upstream.sha256?.[version],
     log,
-    onProgress: progressReporter(),
+    onProgress: progressReporter(options.progress),
   }).catch((error: Error) => {
     if (!localZips && /failed after \d+ attempts/.test(error.message)) {
       error.message += `\nThe upstream release could not be reached at ${recipe.upstream.apiUrl}. For air-gapped runs put the release zips in a directory and pass --zipDir=<dir>.`;
