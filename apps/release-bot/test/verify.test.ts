@@ -1,13 +1,15 @@
 // `release-bot verify` against a version published to the S3 peer (fetch → … → publish with the libs/pipeline steps,
 // upstream from the release host peer). Each attack is applied to the bucket (or the recipe), verified, then undone.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createS3Store, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, signBytes, type GeneratedKey } from '@alloy-sysext/signing';
 import { fetchStep, imageStep, manifestStep, prepareStep, publishStep, signStep } from '@alloy-sysext/pipeline';
 import { startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
+import { startStaticServer } from '@alloy-sysext/test-peers/static-http';
 import { EXIT, main } from '../src/index.js';
 import { capture, WORKSPACE, tempWorkspace } from './helpers.js';
 
@@ -169,4 +171,52 @@ describe('release-bot verify', () => {
       await bare.cleanup();
     }
   });
+
+  it('README "Verify a release yourself": the gpg/sha256sum commands and `npm run release-bot -- verify` work as written', async () => {
+    const readme = await readFile(path.join(WORKSPACE, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Verify a release yourself'));
+    const [manual, rebuild] = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(rebuild!.trim()).toBe(`npm run release-bot -- verify --version ${VERSION} --key release-key.asc`);
+
+    // The bucket as its public URL serves it.
+    const served = path.join(ws.root, 'served');
+    for (const o of await bucket.list('')) {
+      await mkdir(path.dirname(path.join(served, o.key)), { recursive: true });
+      await writeFile(path.join(served, o.key), (await bucket.get(o.key))!.body);
+    }
+    const http = await startStaticServer({ root: served });
+    // Where the user types the commands: inside the clone (dist/ is git-ignored), holding the release key.
+    await mkdir(path.join(WORKSPACE, 'dist'), { recursive: true });
+    const here = await mkdtemp(path.join(WORKSPACE, 'dist', 'readme-verify-'));
+    try {
+      await copyFile(key.publicKeyPath, path.join(here, 'release-key.asc'));
+      await mkdir(path.join(here, 'gnupg'), { mode: 0o700 });
+      const shell = (script: string) =>
+        execa('bash', ['-euo', 'pipefail', '-c', script.replace('https://sysext.example.com/alloy', http.url.replace(/\/$/, ''))], {
+          cwd: here, env: { PATH: process.env.PATH, GNUPGHOME: path.join(here, 'gnupg') }, extendEnv: false, reject: false, all: true,
+        });
+      const good = await shell(manual!);
+      expect({ code: good.exitCode, out: good.all }).toEqual({ code: 0, out: expect.stringContaining(`alloy-${VERSION}-amd64.raw: OK`) });
+      expect(good.all!.match(/Good signature from "Verify test <v@example\.org>"/g)).toHaveLength(3);
+
+      const image = path.join(served, `alloy-${VERSION}-amd64.raw`);
+      const bytes = await readFile(image);
+      bytes[4096] ^= 0xff;
+      await writeFile(image, bytes);
+      await rm(path.join(here, `alloy-${VERSION}-amd64.raw`));
+      const bad = await shell(manual!);
+      expect(bad.exitCode).not.toBe(0);
+      expect(bad.all).toContain(`alloy-${VERSION}-amd64.raw: FAILED`);
+
+      const cli = await execa('bash', ['-c', rebuild!], {
+        cwd: here, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, extendEnv: false, reject: false, all: true,
+      });
+      expect({ code: cli.exitCode, out: cli.exitCode === 0 ? '' : cli.all }).toEqual({ code: 0, out: '' });
+      expect(cli.stdout).toMatch(new RegExp(`rebuild alloy-${VERSION.replaceAll('.', '\\.')}-amd64\\.raw\\s+ok\\s+identical bytes`));
+      expect(cli.stdout).toContain(`(--key release-key.asc)`);
+    } finally {
+      await http.close();
+      await rm(here, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
