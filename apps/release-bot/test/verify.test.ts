@@ -160,6 +160,15 @@ describe('release-bot verify', () => {
     expect(upstream.requests.slice(before)).toEqual([]);
   }, 120_000);
 
+  it('a version that is not published fails without downloading upstream', async () => {
+    const before = upstream.requests.length;
+    const c = capture(ws.root, env);
+    expect(await main(['verify', '--version', '1.10.3'], c.ctx)).toBe(EXIT.VERIFY_FAILED);
+    expect(c.stdout()).toMatch(/SHA256SUMS lists 1\.10\.3\s+FAIL\s+missing alloy-1\.10\.3-amd64\.raw, alloy-1\.10\.3-arm64\.raw, alloy-1\.10\.3\.raw/);
+    expect(c.stdout()).toMatch(/rebuild\s+FAIL\s+skipped: s3:\/\/\S+ at http:\/\/127\.0\.0\.1:\d+ holds no image of 1\.10\.3/);
+    expect(upstream.requests.slice(before)).toEqual([]);
+  });
+
   it('without a trusted key (no --key, no recipe signing.publicKey) it is a usage error that says where to put one', async () => {
     const bare = await tempWorkspace();
     try {

@@ -41,7 +41,12 @@ export async function verify(ctx: Ctx, opts: VerifyOptions): Promise<number> {
   rows.push(...images.rows);
   const provenance = await checkProvenance({ store, recipe, version, key, entries: manifest.entries, actual: images.actual });
   rows.push(...provenance.rows);
-  rows.push(...(await rebuildChecks(ctx, { recipe, version, zipDir: opts.zipDir, statement: provenance.statement, published: images.actual, log })));
+  // Nothing published to compare with: don't download the upstream release for nothing.
+  rows.push(
+    ...(images.actual.size === 0
+      ? [fail('rebuild', `skipped: ${store.describe()} holds no image of ${version}`)]
+      : await rebuildChecks(ctx, { recipe, version, zipDir: opts.zipDir, statement: provenance.statement, published: images.actual, log })),
+  );
 
   const failed = rows.filter((r) => r.result !== 'ok');
   ctx.stdout.write(textTable(['check', 'result', 'detail'], rows.map((r) => [r.check, r.result, r.detail])));
