@@ -5,6 +5,7 @@ import { keysGenerate } from './commands/keys.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
 import { status } from './commands/status.js';
+import { verify } from './commands/verify.js';
 import type { ChainRunner } from './chain.js';
 import { DEFAULT_RECIPE, type Ctx } from './context.js';
 import { EXIT, EXIT_CODES_HELP, UsageError } from './exit-codes.js';
@@ -61,6 +62,20 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .addHelpText('after', '\nA version a consumer pins on its base branch or in an open bot pull request is always kept (new hosts download it at first boot).\n')
     .action(async (o: { keep?: string; dryRun?: boolean }, cmd: Command) => {
       code = await prune(ctxFor(cmd), o);
+    });
+
+  program
+    .command('verify')
+    .description(
+      'check a published version: SHA256SUMS.gpg, each image against SHA256SUMS, its .sha256 and .asc, the signed provenance; ' +
+        'then rebuild it from upstream in a temp directory (no cache) and compare the bytes',
+    )
+    .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--zipDir <dir>', 'rebuild from the release zips in this directory instead of downloading them')
+    .option('--key <file>', "armored public key to trust (default: the recipe's signing.publicKey; never the bucket's keyring)")
+    .addHelpText('after', '\nExit code 0: every check holds; 4: a check failed (the table says which); 1: error; 2: usage.\n')
+    .action(async (o: { version: string; zipDir?: string; key?: string }, cmd: Command) => {
+      code = await verify(ctxFor(cmd), o);
     });
 
   const keys = program.command('keys').description('release signing key management');

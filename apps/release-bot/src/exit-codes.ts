@@ -5,15 +5,17 @@
  *  1  error (network, GitHub, bucket, recipe, key files …)
  *  2  usage error: unknown command or option, missing or invalid value
  *  3  `release` only: the Nx chain (fetch → … → pr) failed; nothing was tagged and the tracking issue stays open
+ *  4  `verify` only: at least one check failed (the table names each one)
  */
-export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHAIN_FAILED: 3, NEW_VERSION: 10 } as const;
+export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHAIN_FAILED: 3, VERIFY_FAILED: 4, NEW_VERSION: 10 } as const;
 
 export const EXIT_CODES_HELP = `Exit codes:
   0   success (check: the latest stable upstream release is already published)
   10  check: a new stable upstream release is not published yet
   1   error
   2   usage error (unknown option, missing or invalid value)
-  3   release: the Nx chain failed (nothing tagged)`;
+  3   release: the Nx chain failed (nothing tagged)
+  4   verify: at least one check failed (see the table)`;
 
 /** A mistake in what the user typed; reported with exit code 2. */
 export class UsageError extends Error {

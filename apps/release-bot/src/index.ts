@@ -4,6 +4,7 @@ export { check, checkUpstream, type CheckOptions, type CheckResult } from './com
 export { release, type ReleaseOptions } from './commands/release.js';
 export { prune, type PruneOptions } from './commands/prune.js';
 export { status, collectStatus, renderStatus, type StatusReport } from './commands/status.js';
+export { verify, type VerifyOptions } from './commands/verify.js';
 export { keysGenerate, DEFAULT_KEY_DIR, type KeysGenerateOptions } from './commands/keys.js';
 export { chainCommand, runNxChain, type ChainRunner, type ChainRun } from './chain.js';
 export { EXIT, UsageError } from './exit-codes.js';

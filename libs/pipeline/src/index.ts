@@ -2,11 +2,14 @@
 // published names and snippets, signing-key loading, the mirror). No Nx here: tools/src/executors call these.
 export * from './artifacts.js';
 export * from './consumers.js';
+export * from './fetch-record.js';
 export * from './layout.js';
 export * from './mirror.js';
 export * from './names.js';
 export * from './progress.js';
+export * from './provenance.js';
 export * from './publish.js';
+export * from './publish-provenance.js';
 export * from './recipe.js';
 export * from './release-info.js';
 export * from './reproduce.js';

@@ -7,6 +7,7 @@ import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
+import { provenanceObjects } from './publish-provenance.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
@@ -35,6 +36,8 @@ export async function publishVersion(opts: {
   key: SigningKey;
   publicKey: string;
   dryRun?: boolean;
+  /** Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details). */
+  provenance: { root: string; env: NodeJS.ProcessEnv };
   log: (line: string) => void;
 }): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
@@ -65,6 +68,7 @@ export async function publishVersion(opts: {
     );
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
+  objects.push(...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })));
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   if (opts.dryRun) {

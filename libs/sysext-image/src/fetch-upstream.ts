@@ -42,7 +42,19 @@ export interface FetchedArch {
   zip: string;
   zipSha256: string;
   binary: string;
+  /** Where the zip came from: the asset's download URL, or `file:<name>` for a local zip. */
+  uri: string;
+  /** What the sha256 was checked against (recorded in provenance). */
+  digestSource: DigestSource;
+  /** A recipe pin matched too. */
+  pinned: boolean;
 }
+
+/**
+ * What vouched for an upstream zip's sha256, strongest first: GitHub's asset digest fetched live, a `SHA256SUMS` in
+ * sha256sum format beside local zips, a recipe pin, or nothing (a local zip without a pin).
+ */
+export type DigestSource = 'github-asset-digest' | 'sha256sums' | 'pin' | 'unverified';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -74,6 +86,8 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     const zip = join(opts.outDir, assetName);
     const pinned = opts.pinnedSha256?.[arch];
     let zipSha256: string;
+    let uri = `file:${assetName}`;
+    let digestSource: DigestSource = pinned ? 'pin' : 'unverified';
     const local = opts.localZips?.[arch];
     if (local) {
       zipSha256 = await placeLocalZip(local, zip, pinned, log);
@@ -85,6 +99,8 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       }
       const expected = expectedDigest(asset, pinned, version);
       zipSha256 = await fetchAsset(asset, zip, expected, arch, opts);
+      uri = asset.browser_download_url;
+      if (asset.digest) digestSource = 'github-asset-digest';
     }
     const binaryDir = join(opts.outDir, arch);
     await mkdir(binaryDir, { recursive: true });
@@ -100,7 +116,7 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       throw err;
     }
     log?.(`${arch}: ${assetName} sha256 ${zipSha256} verified, extracted ${binaryName}`);
-    result[arch] = { zip, zipSha256, binary };
+    result[arch] = { zip, zipSha256, binary, uri, digestSource, pinned: pinned !== undefined };
   }
   return result;
 }

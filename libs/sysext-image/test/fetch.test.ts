@@ -57,6 +57,7 @@ describe('fetchUpstream', () => {
       expect(r.zipSha256).toBe(await assetDigest(host, '1.10.2', arch));
       expect(await sha256File(r.zip)).toBe(r.zipSha256);
       expect(r.binary).toBe(join(outDir, arch, `alloy-linux-${arch}`));
+      expect([r.uri, r.digestSource, r.pinned]).toEqual([`${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-${arch}.zip`, 'github-asset-digest', false]);
       expect((await readFile(r.binary)).equals(binaries[arch])).toBe(true);
       expect((await stat(r.binary)).mode & 0o777).toBe(0o755);
       const size = (await stat(r.zip)).size;
@@ -143,6 +144,7 @@ describe('fetchUpstream', () => {
     const zip = Buffer.from(await (await fetch(`${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-arm64.zip`)).arrayBuffer());
     const r = await fetchUpstream(opts({ arches: ['arm64'], pinnedSha256: { arm64: sha(zip) } }));
     expect(r.arm64.zipSha256).toBe(sha(zip));
+    expect([r.arm64.digestSource, r.arm64.pinned]).toEqual(['pin', true]);
   });
 
   it('names a missing asset, a missing release and a corrupt zip', async () => {
@@ -176,10 +178,12 @@ describe('fetchUpstream', () => {
     const r = await fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, pinnedSha256: { amd64: sha(zip) }, log: (l) => lines.push(l) }));
     expect((await readFile(r.amd64.binary)).equals(binaries.amd64)).toBe(true);
     expect(host.requests).toEqual([]);
+    expect([r.amd64.uri, r.amd64.digestSource, r.amd64.pinned]).toEqual(['file:alloy-linux-amd64.zip', 'pin', true]);
     await expect(
       fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, pinnedSha256: { amd64: 'c'.repeat(64) } })),
     ).rejects.toThrow(`local zip ${local} has sha256 ${sha(zip)}, expected the pinned ${'c'.repeat(64)}`);
-    await fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, log: (l) => lines.push(l) }));
+    const unpinned = await fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, log: (l) => lines.push(l) }));
+    expect([unpinned.amd64.digestSource, unpinned.amd64.pinned]).toEqual(['unverified', false]);
     expect(lines.some((l) => l.startsWith(`warning: local zip ${local} has no pinned sha256`))).toBe(true);
   });
 });

@@ -1,12 +1,15 @@
 // Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary.
 import path from 'node:path';
 import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
+import { writeFetchRecord } from '../fetch-record.js';
 import { progressReporter } from '../progress.js';
 import type { StepContext } from '../step.js';
 
 export interface FetchStepOptions {
   /** Directory holding the release zips (air-gapped runs). */
   zipDir?: string;
+  /** Where download progress goes (default stdout; `release-bot verify` keeps stdout for its table). */
+  progress?: NodeJS.WriteStream;
 }
 
 export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions = {}): Promise<void> {
@@ -25,7 +28,7 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     localZips,
     pinnedSha256: recipe.upstream.sha256?.[version],
     log,
-    onProgress: progressReporter(),
+    onProgress: progressReporter(options.progress),
   }).catch((error: Error) => {
     if (!localZips && /failed after \d+ attempts/.test(error.message)) {
       error.message += `\nThe upstream release could not be reached at ${recipe.upstream.apiUrl}. For air-gapped runs put the release zips in a directory and pass --zipDir=<dir>.`;
@@ -33,4 +36,5 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     throw error;
   });
   for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
+  await writeFetchRecord(layout.upstream, version, fetched);
 }

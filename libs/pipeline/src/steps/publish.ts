@@ -20,6 +20,7 @@ export async function publishStep({ recipe, version, layout, root, env, log }: S
     key,
     publicKey: await expectedPublicKey(recipe.signing.publicKey, key),
     dryRun: options.dryRun,
+    provenance: { root, env },
     log,
   });
   log(

@@ -1,0 +1,36 @@
+// The independent half of `verify`: fetch the upstream release again and rebuild the images in a temp directory with
+// the libs/pipeline steps (no Nx, no cache), then compare with what the bucket serves.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fetchStep, imageStep, readFetchRecord, versionImages, versionLayout, type FetchedZip, type Recipe } from '@alloy-sysext/pipeline';
+import { sha256File } from '@alloy-sysext/common';
+import { type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
+
+export interface Rebuilt {
+  /** sha256 of each rebuilt image by file name. */
+  images: Map<string, string>;
+  zips: FetchedZip[];
+}
+
+export async function rebuildVersion(opts: {
+  recipe: Recipe;
+  version: string;
+  env: NodeJS.ProcessEnv;
+  zipDir?: string;
+  image: { format: ImageFormat; compressor?: Compressor };
+  log: (line: string) => void;
+}): Promise<Rebuilt> {
+  const { recipe, version } = opts;
+  const root = await mkdtemp(path.join(os.tmpdir(), 'alloy-verify-'));
+  try {
+    const step = { recipe, version, layout: versionLayout(root, recipe, version), root, env: opts.env, log: opts.log };
+    await fetchStep(step, { zipDir: opts.zipDir, progress: process.stderr });
+    await imageStep(step, opts.image);
+    const images = new Map<string, string>();
+    for (const image of versionImages(recipe, version, step.layout.images)) images.set(image.file, await sha256File(image.path));
+    return { images, zips: (await readFetchRecord(step.layout.upstream, version, recipe.arches)).zips };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
