@@ -7,3 +7,4 @@ export { normalizeVersion } from './version.js';
 export { KNOWN_ARCHES, imageFileName, parseImageName, parseOwnImageName, type OwnImageName, type ParsedName } from './image-name.js';
 export { formatChecksumLine, parseChecksumLine } from './checksum-line.js';
 export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
+export { githubTokenFor } from './github-token.js';

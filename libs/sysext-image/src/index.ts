@@ -3,6 +3,7 @@ export { ARCHES, parseArch, systemdArchitecture, elfMachine, normalizeVersion, t
 export { fetchUpstream, type FetchUpstreamOptions, type DigestSource, type FetchedArch, type UpstreamOptions } from './fetch-upstream.js';
 export { imageParameters, type ImageParameters } from './image-parameters.js';
 export { toolVersions, type ToolVersions } from './tool-versions.js';
+export { getRelease, listReleases, type Release, type ReleaseAsset, type ReleaseSource } from './release.js';
 export type { Progress } from './download.js';
 export type { RetryOptions } from './retry.js';
 export {

@@ -1,5 +1,6 @@
 // Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary.
 import path from 'node:path';
+import { githubTokenFor } from '@alloy-sysext/common';
 import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
 import { writeFetchRecord } from '../fetch-record.js';
 import { progressReporter } from '../progress.js';
@@ -23,8 +24,7 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     arches: recipe.arches,
     upstream: recipe.upstream,
     outDir: layout.upstream,
-    // GITHUB_TOKEN is GitHub's: not for an upstream API pointed elsewhere (a mirror, a test host).
-    token: new URL(recipe.upstream.apiUrl).hostname === 'api.github.com' ? env.GITHUB_TOKEN || undefined : undefined,
+    token: githubTokenFor(recipe.upstream.apiUrl, env.GITHUB_TOKEN, env),
     localZips,
     pinnedSha256: recipe.upstream.sha256?.[version],
     log,

@@ -17,7 +17,7 @@ export async function prStep({ recipe, version, layout, env, log }: StepContext,
     throw new Error(`no consumer named "${options.consumer}" in ${recipe.file}; expected one of: ${recipe.consumers.map((c) => c.name).join(', ')}`);
   }
   const images = versionImages(recipe, version, layout.images);
-  const release = await releaseInfo({ apiUrl: recipe.upstream.apiUrl, repo: recipe.upstream.repo, version, token: env.GITHUB_TOKEN, log });
+  const release = await releaseInfo({ apiUrl: recipe.upstream.apiUrl, repo: recipe.upstream.repo, version, token: env.GITHUB_TOKEN, env, log });
   for (const entry of consumers) {
     const image = images.find((i) => i.arch === entry.arch && !i.compatibilityCopy);
     if (!image) throw new Error(`consumer ${entry.name} wants arch ${entry.arch}, which the recipe does not build (${recipe.arches.join(', ')})`);
