@@ -14,7 +14,10 @@ export interface UpstreamRelease {
 /** Every release of `repo` whose tag is a version (`v1.2.3` or `1.2.3`), through the one upstream release reader. */
 export async function listUpstreamReleases(opts: { apiUrl: string; repo: string; token?: string }): Promise<UpstreamRelease[]> {
   const releases: UpstreamRelease[] = [];
-  for (const r of await listReleases({ ...opts, retry: { attempts: 2 } })) {
+  const all = await listReleases({ ...opts, retry: { attempts: 2 } }).catch((error: Error) => {
+    throw new Error(`cannot list releases of ${opts.repo} at ${opts.apiUrl.replace(/\/+$/, '')}: ${error.message}`, { cause: error });
+  });
+  for (const r of all) {
     const version = typeof r.tag_name === 'string' ? semver.valid(r.tag_name.replace(/^v/, '')) : null;
     if (!version || semver.parse(version)!.build.length) continue;
     releases.push({

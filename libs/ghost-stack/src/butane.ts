@@ -8,10 +8,10 @@
 // parsed on its own with `yaml` after blanking those lines, and its scalars' source ranges are mapped back to the
 // original text; only the exact substrings inside those ranges are replaced (quoting style, comments and
 // everything else stay as they were); the result is read back and the new values are confirmed.
+import { ARCHES, imageFileName, normalizeVersion, parseOwnImageName, type Arch, type OwnImageName } from '@alloy-sysext/common';
 import { parseDocument, isMap, isSeq, isScalar, type Scalar, type Node as YamlNode } from 'yaml';
 
-export type Arch = 'amd64' | 'arm64';
-export const ARCHES: readonly Arch[] = ['amd64', 'arm64'];
+export type { Arch };
 
 export interface ButaneUpdaterOptions {
   name: 'alloy';
@@ -48,15 +48,9 @@ export class ButaneError extends Error {
   }
 }
 
-const VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
-interface ImageName {
-  version: string;
-  arch: Arch;
-  /** true for the amd64 compatibility name alloy-<version>.raw */
-  compat: boolean;
-}
+type ImageName = OwnImageName;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -67,18 +61,6 @@ function basename(s: string): string {
   return noQuery.slice(noQuery.lastIndexOf('/') + 1);
 }
 
-/** Parse an image file name: `<name>-<version>-<arch>.raw`, or the amd64 compatibility name `<name>-<version>.raw`. */
-export function parseImageName(name: string, file: string): ImageName | undefined {
-  const withArch = new RegExp(`^${escapeRe(name)}-([0-9][^/]*)-(amd64|arm64)\\.raw$`).exec(file);
-  if (withArch && VERSION_RE.test(withArch[1]!)) return { version: withArch[1]!, arch: withArch[2] as Arch, compat: false };
-  const compat = new RegExp(`^${escapeRe(name)}-([0-9][^/]*)\\.raw$`).exec(file);
-  if (compat && VERSION_RE.test(compat[1]!)) return { version: compat[1]!, arch: 'amd64', compat: true };
-  return undefined;
-}
-
-export function imageFileName(name: string, version: string, arch: Arch, compat = false): string {
-  return compat ? `${name}-${version}.raw` : `${name}-${version}-${arch}.raw`;
-}
 
 /** A line of the file: its offsets in the original text (end excludes `\r\n`), text, indent and kind. */
 interface Line {
@@ -241,8 +223,8 @@ function locateAll(text: string, name: string, label: string): Located[] {
     const sourceNode = getIn(contents, 'source');
     const path = scalarString(pathNode);
     const source = scalarString(sourceNode);
-    const fromPath = path !== undefined ? parseImageName(name, basename(path)) : undefined;
-    const fromSource = source !== undefined ? parseImageName(name, basename(source)) : undefined;
+    const fromPath = path !== undefined ? parseOwnImageName(name, basename(path)) : undefined;
+    const fromSource = source !== undefined ? parseOwnImageName(name, basename(source)) : undefined;
     if (!fromPath && !fromSource) continue;
     const image = (fromPath ?? fromSource)!;
     const where = `${label}: storage.files entry at line ${line}`;
@@ -272,7 +254,7 @@ function locateAll(text: string, name: string, label: string): Located[] {
     for (const targetNode of getAll(item, 'target')) {
       const target = scalarString(targetNode);
       if (target === undefined || !isScalar(targetNode)) continue;
-      const image = parseImageName(name, basename(target));
+      const image = parseOwnImageName(name, basename(target));
       if (!image) continue;
       const linkPath = scalarString(getIn(item, 'path')) ?? '';
       const targetRange = range(targetNode as Scalar);
@@ -342,7 +324,7 @@ export class ButaneUpdater {
 
   constructor(opts: ButaneUpdaterOptions) {
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(opts.name)) throw new ButaneError(`sysext name ${JSON.stringify(opts.name)} is not a valid image name`);
-    if (!VERSION_RE.test(opts.version)) throw new ButaneError(`version ${JSON.stringify(opts.version)} is not a semantic version like 1.10.1 (no leading "v")`);
+    if (!isPlainVersion(opts.version)) throw new ButaneError(`version ${JSON.stringify(opts.version)} is not a semantic version like 1.10.1 (no leading "v")`);
     if (!SHA256_RE.test(opts.sha256)) throw new ButaneError(`sha256 ${JSON.stringify(opts.sha256)} is not 64 lowercase hex digits`);
     if (!ARCHES.includes(opts.arch)) throw new ButaneError(`arch ${JSON.stringify(opts.arch)} is not one of ${ARCHES.join(', ')}`);
     this.name = opts.name;
@@ -358,8 +340,8 @@ export class ButaneUpdater {
 
   /** The file name the updated entry will use (keeps the compatibility form if the consumer uses it). */
   targetFile(current: Pinned): string {
-    const compat = parseImageName(this.name, current.file)?.compat ?? false;
-    return imageFileName(this.name, this.version, this.arch, compat);
+    const compat = parseOwnImageName(this.name, current.file)?.compat ?? false;
+    return imageFileName(this.name, this.version, compat ? undefined : this.arch);
   }
 
   updateContent(text: string, label = 'Butane file'): string {
@@ -407,5 +389,14 @@ export class ButaneUpdater {
           `expected ${newFile} sha256-${this.sha256} with ${expectLinks} link(s); nothing was changed`,
       );
     return out;
+  }
+}
+
+/** A version as image names carry it: strict semver, no leading "v". */
+function isPlainVersion(version: string): boolean {
+  try {
+    return normalizeVersion(version, { allowPrerelease: true }) === version;
+  } catch {
+    return false;
   }
 }

@@ -3,7 +3,7 @@
 //   ButaneUpdater / readPinned — pure located edit of a Butane file or .bu.tftpl template
 //   updateConsumer             — the GitHub flow for one consumer (branch, git-data commit, PR, supersede, dry-run)
 //   createGitHubClient         — Octokit + retry + throttling, GitHub App installation or token auth
-export { ButaneUpdater, ButaneError, readPinned, parseImageName, imageFileName, ARCHES } from './butane.js';
+export { ButaneUpdater, ButaneError, readPinned } from './butane.js';
 export type { Arch, Pinned, ButaneUpdaterOptions } from './butane.js';
 export { updateConsumer } from './consumer.js';
 export type { Consumer, ConsumerStatus, UpdateConsumerOptions, UpdateConsumerResult } from './consumer.js';
