@@ -98,7 +98,9 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       await rm(temp, { force: true });
       throw err;
     }
-    log?.(`${arch}: ${assetName} sha256 ${zipSha256} verified, extracted ${binaryName}`);
+    // A local zip without a pin was not checked against anything: say so once (placeLocalZip warned), never "verified".
+    const checked = !local || pinned ? 'verified' : 'unverified';
+    log?.(`${arch}: ${assetName} sha256 ${zipSha256} ${checked}, extracted ${binaryName}`);
     result[arch] = { zip, zipSha256, binary };
   }
   return result;

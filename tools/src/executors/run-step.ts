@@ -5,6 +5,9 @@ import { resolveVersion } from '../pipeline/version.js';
 import { versionLayout } from '../pipeline/layout.js';
 
 export interface StepOptions {
+  /** The version as `--version=X` reaches the target under npx (.npmrc renames the flag Nx reserves), or typed as is. */
+  alloyVersion?: string;
+  /** The version behind `--` (`nx run alloy:publish -- --version=X`), where Nx passes the reserved name through. */
   version?: string;
   recipe?: string;
   allowPrerelease?: boolean;
@@ -30,7 +33,7 @@ export async function runStep(
 ): Promise<{ success: boolean }> {
   const log = (line: string) => console.log(line);
   try {
-    const version = resolveVersion(options.version, { allowPrerelease: options.allowPrerelease });
+    const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
     const recipe = await loadRecipe(path.resolve(context.root, options.recipe ?? 'apps/alloy/sysext.json'));
     await body({ recipe, version, layout: versionLayout(context.root, recipe, version), root: context.root, log });
     return { success: true };
@@ -39,4 +42,13 @@ export async function runStep(
     if (process.env.ALLOY_DEBUG) console.error(error);
     return { success: false };
   }
+}
+
+/** The one version option a target got: `alloyVersion` (the natural form) or `version` (behind `--`), not two different ones. */
+export function versionOption(options: StepOptions): unknown {
+  const { alloyVersion, version } = options;
+  if (alloyVersion !== undefined && version !== undefined && String(alloyVersion) !== String(version)) {
+    throw new Error(`two different versions given (alloyVersion ${alloyVersion}, version ${version}): give --version once`);
+  }
+  return alloyVersion ?? version;
 }

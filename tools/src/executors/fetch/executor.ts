@@ -17,6 +17,7 @@ export default async function fetchExecutor(options: FetchOptions, context: Exec
       : undefined;
     const fetched = await fetchUpstream({
       version,
+      allowPrerelease: options.allowPrerelease,
       arches: recipe.arches,
       upstream: recipe.upstream,
       outDir: layout.upstream,
