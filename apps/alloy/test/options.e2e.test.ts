@@ -147,7 +147,7 @@ describe('dry runs write nothing', () => {
   it('without R2 (the local bucket): `npx nx run alloy:publish --version=1.10.2 --dryRun` creates no bucket directory', async () => {
     const noR2 = { ...env, R2_ENDPOINT: undefined, R2_ACCESS_KEY_ID: undefined, R2_SECRET_ACCESS_KEY: undefined, R2_BUCKET: undefined, R2_REGION: undefined, R2_PREFIX: undefined };
     const m = mark();
-    const r = await npxNx(A, ["run", "alloy:publish", "--version=1.10.2", "--dryRun"], noR2);
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun'], noR2);
     expectOk(r);
     expect(r.output).toContain('dry run: would upload alloy-1.10.2-amd64.raw');
     expect(existsSync(path.join(A, 'dist/bucket'))).toBe(false);
