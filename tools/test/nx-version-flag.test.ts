@@ -59,6 +59,26 @@ describe('.npmrc preload for npx nx', () => {
 
 const hook = (...args: string[]) => plugin.preTasksExecution(undefined, { argv: ['node', 'nx', ...args] });
 
+describe('.npmrc preload: exit code', () => {
+  const exitCodeOf = async (code: string) => {
+    // a stand-in nx CLI that ends the way Nx 23.2.1 ends a run whose dependency task failed
+    const script = path.join(dir, 'exit', 'node_modules', '.bin', 'nx');
+    await mkdir(path.dirname(script), { recursive: true });
+    await writeFile(script, code);
+    const options = /^node-options=(.*)$/m.exec(npmrcContent())![1];
+    return promisify(execFile)(process.execPath, [...options.split(' '), script]).then(() => 0, (e: { code: number }) => e.code);
+  };
+
+  it("turns Nx's 130 for a failed dependency task into 1", async () => {
+    expect(await exitCodeOf('process.exit(130)\n')).toBe(1);
+    expect(await exitCodeOf('process.exit(2)\n')).toBe(2);
+  });
+
+  it('keeps 130 when the run really was interrupted', async () => {
+    expect(await exitCodeOf("process.on('SIGINT', () => process.exit(130)); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 5000)\n")).toBe(130);
+  });
+});
+
 describe('plugin hook', () => {
   it('fails loudly, with the working forms, when --version reached Nx unrenamed (nx not started through npx)', async () => {
     await expect(hook('run', 'alloy:publish', '--version=1.10.2')).rejects.toThrow(

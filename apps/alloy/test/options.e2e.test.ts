@@ -182,6 +182,15 @@ describe('placements that cannot work fail before any task runs, naming the work
   }, 60_000);
 });
 
+describe('exit codes', () => {
+  it('a failed dependency task: `npx nx run alloy:publish --version=1.10.9` (no such release) exits 1, not 130', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.9'], env);
+    expect({ code: r.code, failed: /fetch failed: .*1\.10\.9/.test(r.output) }).toEqual({ code: 1, failed: true });
+    expect(m.s3Writes()).toEqual([]);
+  }, 120_000);
+});
+
 describe('each documented option, as typed', () => {
   it('`npx nx run alloy:publish --version=1.10.3 --zipDir=DIR --dryRun`: fetch uses DIR and never contacts the upstream host', async () => {
     const m = mark();
