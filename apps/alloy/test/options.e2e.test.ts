@@ -14,11 +14,13 @@ import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
 import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/tools/peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/tools/peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/tools/peers/github';
-import { copyWorkspace, npxNx, nx, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from './harness.js';
+import { execa } from 'execa';
+import { copyWorkspace, npxNx, nx, nxEnv, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from './harness.js';
 
 const KiB = 1024;
 const GHOST = { owner: 'noahwhite', repo: 'ghost-stack' };
 const INFISICAL = { owner: 'officina-pub', repo: 'infisical-stack' };
+const THIS_REPO = { owner: 'acme', repo: 'alloy-sysext' };
 
 /** A tiny distinct "binary" per version and arch. */
 function binary(arch: 'amd64' | 'arm64', version: string): Buffer {
@@ -71,6 +73,7 @@ beforeAll(async () => {
     ...GHOST, defaultBranch: 'develop',
     branches: { develop: { 'opentofu/modules/vultr/instance/userdata/ghost.bu': await readFile(path.join(fixtures, 'ghost.bu'), 'utf8') } },
   });
+  github.seedRepo({ ...THIS_REPO });
   github.seedRepo({
     ...INFISICAL, defaultBranch: 'main',
     branches: { main: { 'opentofu/modules/server/userdata/infisical.bu.tftpl': await readFile(path.join(fixtures, 'infisical.bu.tftpl'), 'utf8') } },
@@ -241,6 +244,36 @@ describe('each documented option, as typed', () => {
     expect(github.pulls(GHOST.owner, GHOST.repo).map((p) => p.state)).toEqual(['open']);
     expect(github.pulls(INFISICAL.owner, INFISICAL.repo)).toEqual([]);
     expect(m.ghWrites().every((w) => w.includes(`/repos/${GHOST.owner}/${GHOST.repo}/`))).toBe(true);
+  }, 300_000);
+});
+
+describe('release-bot --dry-run writes nothing', () => {
+  /** `npm run release-bot -- <args>` in the copy, as a user types it. */
+  const releaseBot = async (args: string[]) => {
+    const fullEnv = nxEnv({ NX_CACHE_DIRECTORY: path.join(A, '.nx/cache'), ...env, GITHUB_REPOSITORY: `${THIS_REPO.owner}/${THIS_REPO.repo}` });
+    const r = await execa('npm', ['run', 'release-bot', '--', ...args], { cwd: A, env: fullEnv, extendEnv: false, all: true, reject: false, stdin: 'ignore' });
+    return { code: r.exitCode ?? -1, output: r.all ?? '', ms: 0, command: `npm run release-bot -- ${args.join(' ')}` };
+  };
+
+  it('`npm run release-bot -- check --dry-run`: finds 1.10.3 unpublished (exit 10), opens no issue', async () => {
+    const m = mark();
+    const r = await releaseBot(['check', '--dry-run']);
+    expect({ code: r.code, out: r.code === 10 ? '' : tail(r) }).toEqual({ code: 10, out: '' });
+    expect(r.output).toContain('1.10.3');
+    expect(m.ghWrites()).toEqual([]);
+    expect(m.s3Writes()).toEqual([]);
+    expect(github.issues(THIS_REPO.owner, THIS_REPO.repo)).toEqual([]);
+  }, 120_000);
+
+  it('`npm run release-bot -- release --version 1.10.3 --dry-run`: runs the whole chain; no S3 write, no GitHub write', async () => {
+    const m = mark();
+    const r = await releaseBot(['release', '--version', '1.10.3', '--dry-run']);
+    expect({ code: r.code, out: r.code === 0 ? '' : tail(r) }).toEqual({ code: 0, out: '' });
+    expect(r.output).toContain('dry run: would upload alloy-1.10.3-amd64.raw');
+    expect(r.output).toContain('dry run: would create release alloy-v1.10.3');
+    expect(m.s3Writes()).toEqual([]);
+    expect(m.ghWrites()).toEqual([]);
+    expect(github.releases(THIS_REPO.owner, THIS_REPO.repo)).toEqual([]);
   }, 300_000);
 });
 
