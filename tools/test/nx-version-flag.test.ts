@@ -79,6 +79,29 @@ describe('.npmrc preload: exit code', () => {
   });
 });
 
+describe('.npmrc preload: output style', () => {
+  const styleSeenByNx = async (args: string[], env: Record<string, string> = {}) => {
+    const script = path.join(dir, 'style', 'node_modules', '.bin', 'nx');
+    await mkdir(path.dirname(script), { recursive: true });
+    await writeFile(script, 'console.log(process.env.NX_DEFAULT_OUTPUT_STYLE ?? "(unset)")\n');
+    const options = /^node-options=(.*)$/m.exec(npmrcContent())![1];
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    if (!env.NX_DEFAULT_OUTPUT_STYLE) delete childEnv.NX_DEFAULT_OUTPUT_STYLE;
+    const { stdout } = await promisify(execFile)(process.execPath, [...options.split(' '), script, ...args], { env: childEnv });
+    return stdout.trim();
+  };
+
+  it('streams the alloy targets off a TTY (static output would hold a long transfer until it ends)', async () => {
+    expect(await styleSeenByNx(['run', 'alloy:publish', '--version=1.10.2'])).toBe('stream');
+  });
+
+  it("leaves the user's choice and other projects alone", async () => {
+    expect(await styleSeenByNx(['run', 'alloy:publish', '--output-style=static'])).toBe('(unset)');
+    expect(await styleSeenByNx(['run', 'alloy:publish'], { NX_DEFAULT_OUTPUT_STYLE: 'static' })).toBe('static');
+    expect(await styleSeenByNx(['run-many', '-t', 'test'])).toBe('(unset)');
+  });
+});
+
 describe('plugin hook', () => {
   it('fails loudly, with the working forms, when --version reached Nx unrenamed (nx not started through npx)', async () => {
     await expect(hook('run', 'alloy:publish', '--version=1.10.2')).rejects.toThrow(

@@ -6,6 +6,7 @@ import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
+import { progressReporter } from './progress.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
@@ -74,7 +75,8 @@ export async function publishVersion(opts: {
     return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
   }
 
-  const published = await publishObjects(store, objects, { log });
+  const report = progressReporter();
+  const published = await publishObjects(store, objects, { log, onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }) });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,

@@ -15,6 +15,7 @@ export default async function fetchExecutor(options: FetchOptions, context: Exec
           recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, recipe.upstream.asset.replace('{arch}', arch))]),
         ) as Partial<Record<Arch, string>>)
       : undefined;
+    const report = progressReporter();
     const fetched = await fetchUpstream({
       version,
       allowPrerelease: options.allowPrerelease,
@@ -26,7 +27,7 @@ export default async function fetchExecutor(options: FetchOptions, context: Exec
       localZips,
       pinnedSha256: recipe.upstream.sha256?.[version],
       log,
-      onProgress: progressReporter(),
+      onProgress: (p) => report({ name: p.asset, done: p.received, total: p.total }),
     }).catch((error: Error) => {
       if (!localZips && /failed after \d+ attempts/.test(error.message)) {
         error.message += `\nThe upstream release could not be reached at ${recipe.upstream.apiUrl}. For air-gapped runs put the release zips in a directory and pass --zipDir=<dir>.`;
