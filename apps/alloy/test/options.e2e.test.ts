@@ -247,6 +247,20 @@ describe('each documented option, as typed', () => {
   }, 300_000);
 });
 
+describe('pr: every consumer is attempted', () => {
+  it('the first consumer failing (malformed App key) does not stop the second; a table at the end; exit 1', async () => {
+    const badKey = '-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5\n-----END RSA PRIVATE KEY-----\n';
+    const r = await npxNx(A, ['run', 'alloy:pr', '--version=1.10.2'], { ...env, GHOST_STACK_APP_ID: '12345', GHOST_STACK_APP_PRIVATE_KEY: badKey });
+    expect(r.code).toBe(1);
+    expect(github.pulls(INFISICAL.owner, INFISICAL.repo).map((p) => p.state)).toEqual(['open']);
+    expect(r.output).toMatch(/consumer\s+status\s+pull request or error/);
+    expect(r.output).toMatch(/ghost-stack\s+failed\s+consumer ghost-stack \(noahwhite\/ghost-stack, credentials: GHOST_STACK_APP_ID \+ GHOST_STACK_APP_PRIVATE_KEY\): GHOST_STACK_APP_PRIVATE_KEY is not a usable GitHub App private key/);
+    expect(r.output).toMatch(/infisical-stack\s+opened\s+\S+\/officina-pub\/infisical-stack\/pull\/\d+/);
+    expect(r.output).toContain('1 of 2 consumers failed: ghost-stack');
+    expect(r.output).not.toContain('bm90IGEga2V5');
+  }, 300_000);
+});
+
 describe('release-bot --dry-run writes nothing', () => {
   /** `npm run release-bot -- <args>` in the copy, as a user types it. */
   const releaseBot = async (args: string[]) => {
