@@ -39,6 +39,8 @@ let env: Record<string, string>;
 let A: string;
 let zipDir: string;
 
+/** No R2 and no public URL: the embedded default (local bucket, served by `release-bot serve`). */
+const noR2 = () => ({ ...env, R2_ENDPOINT: undefined, R2_ACCESS_KEY_ID: undefined, R2_SECRET_ACCESS_KEY: undefined, R2_BUCKET: undefined, R2_REGION: undefined, ALLOY_PUBLIC_URL: undefined });
 const s3Writes = (from: number) => s3.requests.slice(from).filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
 const ghWrites = (from: number) => github.writes().slice(from);
 const expectOk = (run: NxRun) => expect({ code: run.code, run: run.code === 0 ? '' : tail(run) }).toEqual({ code: 0, run: '' });
@@ -148,9 +150,8 @@ describe('dry runs write nothing', () => {
   }, 120_000);
 
   it('without R2 (the local bucket): `npx nx run alloy:publish --version=1.10.2 --dryRun` creates no bucket directory', async () => {
-    const noR2 = { ...env, R2_ENDPOINT: undefined, R2_ACCESS_KEY_ID: undefined, R2_SECRET_ACCESS_KEY: undefined, R2_BUCKET: undefined, R2_REGION: undefined, R2_PREFIX: undefined };
     const m = mark();
-    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun'], noR2);
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun'], noR2());
     expectOk(r);
     expect(r.output).toContain('dry run: would upload alloy-1.10.2-amd64.raw');
     expect(existsSync(path.join(A, 'dist/bucket'))).toBe(false);
@@ -261,6 +262,42 @@ describe('pr: every consumer is attempted', () => {
   }, 300_000);
 });
 
+describe('the public URL', () => {
+  it('R2 configured without a public URL: `npx nx run alloy:publish --version=1.10.2` refuses before uploading', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], { ...env, ALLOY_PUBLIC_URL: undefined });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('R2 is configured but no public URL is set: set ALLOY_PUBLIC_URL');
+    expect(m.s3Writes()).toEqual([]);
+  }, 120_000);
+
+  it('without R2: what publish writes points at `npm run release-bot -- serve`, which serves those very bytes', async () => {
+    const port = await freePort();
+    const local = { ...noR2(), ALLOY_SERVE_PORT: String(port) };
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], local);
+    expectOk(r);
+    const bucketDir = path.join(A, 'dist/bucket/alloy');
+    const snippet = await readFile(path.join(bucketDir, 'alloy-1.10.2-amd64.bu'), 'utf8');
+    const conf = await readFile(path.join(bucketDir, 'alloy-amd64.conf'), 'utf8');
+    const imageUrl = /source: (\S+alloy-1\.10\.2-amd64\.raw)/.exec(snippet)?.[1];
+    expect(imageUrl).toBe(`http://127.0.0.1:${port}/alloy/alloy-1.10.2-amd64.raw`);
+    expect(conf).toContain(`Path=http://127.0.0.1:${port}/alloy/`);
+
+    // its own process group, so stopping it stops npm and the server it started
+    const server = execa('npm', ['run', 'release-bot', '--', 'serve'], { cwd: A, env: nxEnv(local), extendEnv: false, all: true, reject: false, stdin: 'ignore', detached: true });
+    try {
+      await waitFor(() => fetch(`http://127.0.0.1:${port}/alloy/SHA256SUMS`).then((res) => res.ok, () => false), 60_000);
+      const image = Buffer.from(await (await fetch(imageUrl!)).arrayBuffer());
+      expect(image.equals(await readFile(dist('1.10.2/images/alloy-1.10.2-amd64.raw')))).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/alloy/../bucket.meta/objects`)).status).toBe(404);
+    } finally {
+      process.kill(-server.pid!, 'SIGTERM');
+      await server;
+    }
+    expect((await server).all).toContain(`serving ${path.join(A, 'dist/bucket')} at http://127.0.0.1:${port}/alloy/`);
+  }, 300_000);
+});
+
 describe('release-bot --dry-run writes nothing', () => {
   /** `npm run release-bot -- <args>` in the copy, as a user types it. */
   const releaseBot = async (args: string[]) => {
@@ -290,6 +327,23 @@ describe('release-bot --dry-run writes nothing', () => {
     expect(github.releases(THIS_REPO.owner, THIS_REPO.repo)).toEqual([]);
   }, 300_000);
 });
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+async function waitFor(ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 async function readAt(file: string, position: number, length: number): Promise<Buffer> {
   const fh = await open(file, 'r');

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
 import { keysGenerate } from './commands/keys.js';
 import { release } from './commands/release.js';
+import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
 import type { ChainRunner } from './chain.js';
 import { DEFAULT_RECIPE, type Ctx } from './context.js';
@@ -50,6 +51,13 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       code = await status(ctxFor(cmd), o);
+    });
+
+  program
+    .command('serve')
+    .description('serve the local bucket (used when R2 is not configured) on 127.0.0.1:$ALLOY_SERVE_PORT (default 8080), the public URL publish writes in that case')
+    .action(async (_o: unknown, cmd: Command) => {
+      code = await serve(ctxFor(cmd));
     });
 
   const keys = program.command('keys').description('release signing key management');

@@ -7,6 +7,7 @@ import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { progressReporter } from './progress.js';
+import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
@@ -40,6 +41,7 @@ export async function publishVersion(opts: {
   log: (line: string) => void;
 }): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
+  requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
   const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);

@@ -4,6 +4,7 @@ import { updateConsumer } from '@alloy-sysext/ghost-stack';
 import { readChecksumFile, versionImages } from './artifacts.js';
 import { credentialSource, githubApiUrl, toConsumer } from './consumers.js';
 import type { versionLayout } from './layout.js';
+import { requirePublicUrl } from './public-url.js';
 import type { ConsumerRecipe, Recipe } from './recipe.js';
 import { releaseInfo } from './release-info.js';
 
@@ -24,6 +25,7 @@ export async function updateConsumers(opts: {
   log: (line: string) => void;
 }): Promise<ConsumerOutcome[]> {
   const { recipe, version, layout, log } = opts;
+  const publicUrl = requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
   const release = await releaseInfo({ apiUrl: recipe.upstream.apiUrl, repo: recipe.upstream.repo, version, token: process.env.GITHUB_TOKEN, log });
   const outcomes: ConsumerOutcome[] = [];
@@ -36,7 +38,7 @@ export async function updateConsumers(opts: {
         version,
         sha256: await readChecksumFile(image),
         release,
-        imageUrl: `${recipe.bucket.publicUrl}/${image.file}`,
+        imageUrl: `${publicUrl}/${image.file}`,
         githubUrl: githubApiUrl(),
         dryRun: opts.dryRun,
         outDir: layout.pr,
