@@ -104,7 +104,7 @@ afterAll(async () => {
   await Promise.allSettled([upstream?.stop(), s3?.stop(), github?.stop()]);
   if (root && !process.env.ALLOY_E2E_KEEP) await rm(root, { recursive: true, force: true });
   else if (root) console.log(`kept ${root}`);
-}, 60_000);
+}, 180_000);
 
 describe('dry runs write nothing', () => {
   it('`npx nx run alloy:publish --version=1.10.2 --dryRun`: the version reaches fetch..manifest; no S3 write', async () => {
@@ -130,7 +130,7 @@ describe('dry runs write nothing', () => {
     for (const t of ['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest']) expect([t, status[t]]).toEqual([t, expect.stringMatching(/^(local|existing)$/)]);
     expect(r.output).toContain('dry run: would upload');
     expect(m.s3Writes()).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('`npx nx run alloy:pr --version=1.10.2 --dryRun`: no S3 write, no GitHub write', async () => {
     const m = mark();
@@ -141,7 +141,7 @@ describe('dry runs write nothing', () => {
     expect(m.s3Writes()).toEqual([]);
     expect(m.ghWrites()).toEqual([]);
     expect(github.pulls(GHOST.owner, GHOST.repo)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('`nx run alloy:publish -- --version=1.10.2 --dryRun` (the fallback without npx): no S3 write', async () => {
     const m = mark();
@@ -149,7 +149,7 @@ describe('dry runs write nothing', () => {
     expectOk(r);
     expect(r.output).toContain('dry run: would upload alloy-1.10.2-amd64.raw');
     expect(m.s3Writes()).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('without R2 (the local bucket): `npx nx run alloy:publish --version=1.10.2 --dryRun` creates no bucket directory', async () => {
     const m = mark();
@@ -159,7 +159,7 @@ describe('dry runs write nothing', () => {
     expect(existsSync(path.join(A, 'dist/bucket'))).toBe(false);
     expect(existsSync(path.join(A, 'dist/bucket.meta'))).toBe(false);
     expect(m.s3Requests()).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('placements that cannot work fail before any task runs, naming the working form', () => {
@@ -176,7 +176,7 @@ describe('placements that cannot work fail before any task runs, naming the work
     nothingRan(r, m);
     expect(r.output).toContain('--dryRun is written before "--"');
     expect(r.output).toContain('npx nx run alloy:publish --dryRun --output-style=static --version=1.10.2');
-  }, 60_000);
+  }, 180_000);
 
   it('`nx run alloy:publish --version=1.10.2 --dryRun` without npx (Nx would drop the version): refused', async () => {
     const m = mark();
@@ -185,7 +185,7 @@ describe('placements that cannot work fail before any task runs, naming the work
     expect(r.output).toContain('Nx reserves --version');
     expect(r.output).toContain('npx nx run alloy:publish --version=1.10.2');
     expect(r.output).toContain('nx run alloy:publish --alloyVersion=1.10.2');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('exit codes', () => {
@@ -194,7 +194,7 @@ describe('exit codes', () => {
     const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.9'], env);
     expect({ code: r.code, failed: /fetch failed: .*1\.10\.9/.test(r.output) }).toEqual({ code: 1, failed: true });
     expect(m.s3Writes()).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('each documented option, as typed', () => {
@@ -271,7 +271,7 @@ describe('the public URL', () => {
     expect(r.code).toBe(1);
     expect(r.output).toContain('R2 is configured but no public URL is set: set ALLOY_PUBLIC_URL');
     expect(m.s3Writes()).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('without R2: what publish writes points at `npm run release-bot -- serve`, which serves those very bytes', async () => {
     const port = await freePort();
@@ -316,7 +316,7 @@ describe('release-bot --dry-run writes nothing', () => {
     expect(m.ghWrites()).toEqual([]);
     expect(m.s3Writes()).toEqual([]);
     expect(github.issues(THIS_REPO.owner, THIS_REPO.repo)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('`npm run release-bot -- release --version 1.10.3 --dry-run`: runs the whole chain; no S3 write, no GitHub write', async () => {
     const m = mark();
