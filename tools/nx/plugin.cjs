@@ -1,29 +1,94 @@
-// Nx plugin of this workspace. Its one hook guards the alloy targets against Nx's reserved `--version` flag: when the
-// nx CLI was not started through npx (so .npmrc's preload did not move the flag behind `--`), Nx would silently drop the
-// value and run with no version. Fail before any task runs, with the forms that work.
+// Nx plugin of this workspace. Its one hook checks, before any task runs, that the alloy targets' options reach them as
+// typed: Nx reserves `--version` (renamed to `--alloyVersion` by the .npmrc preload under npx) and drops every target
+// option written before a `--`. Any placement that cannot work fails here, naming the form that does.
+const fs = require('node:fs');
+const path = require('node:path');
+
 exports.name = 'alloy-sysext';
 
 // Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+const VERSION_FLAGS = ['version', 'alloyVersion'];
+
+/** Option names the alloy executors declare (their schema.json files), version flags aside. */
+function targetOptionNames() {
+  const tools = path.join(__dirname, '..');
+  const { executors } = JSON.parse(fs.readFileSync(path.join(tools, 'executors.json'), 'utf8'));
+  const names = new Set();
+  for (const e of Object.values(executors)) {
+    for (const name of Object.keys(JSON.parse(fs.readFileSync(path.join(tools, e.schema), 'utf8')).properties ?? {})) names.add(name);
+  }
+  for (const v of VERSION_FLAGS) names.delete(v);
+  return names;
+}
+
+const camelCase = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
+/** `--name=value` / `--name value` / `--name` at argv[i] → { name, value, next } (value undefined for a bare flag). */
+function flagAt(argv, i) {
+  const m = /^--([A-Za-z][\w-]*)(=(.*))?$/.exec(argv[i]);
+  if (!m) return undefined;
+  const name = camelCase(m[1]);
+  if (m[2] !== undefined) return { name, value: m[3], next: i + 1 };
+  if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) return { name, value: argv[i + 1], next: i + 2 };
+  return { name, value: undefined, next: i + 1 };
+}
+
+/** The command as the user should type it: everything in one place, the version flag spelled --version. */
+function oneArgumentList(argv, end) {
+  return argv
+    .slice(2)
+    .filter((_, i) => i + 2 !== end)
+    .map((a) => a.replace(/^--alloyVersion(?==|$)/, '--version'));
+}
 
 exports.preTasksExecution = async (_options, context) => {
   const argv = context.argv;
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
-  // Behind `--` the value reaches the target, but Nx's parser first turns "1.10" into the number 1.1: check the text
-  // as typed, so the message names what the user wrote.
-  for (let i = end + 1; i < argv.length; i++) {
-    const value = argv[i].startsWith('--version=') ? argv[i].slice('--version='.length) : argv[i] === '--version' ? argv[i + 1] ?? '' : undefined;
-    if (value !== undefined && !SEMVER.test(value)) {
-      throw new Error(`version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2. Nothing was run.`);
+
+  // 1. Target options before a `--`: Nx passes only what follows `--` to the target and silently drops them.
+  if (end < argv.length) {
+    const options = targetOptionNames();
+    const dropped = argv.slice(2, end).filter((a) => {
+      const m = /^--(?:no-)?([A-Za-z][\w-]*)/.exec(a);
+      return m && (options.has(camelCase(m[1])) || VERSION_FLAGS.includes(camelCase(m[1])));
+    });
+    if (dropped.length) {
+      const args = oneArgumentList(argv, end).join(' ');
+      throw new Error(
+        `${dropped.join(' ')} is written before "--", and Nx passes only what follows "--" to the target: it would be ` +
+          `silently ignored, so nothing was run. Write every option in one place:\n  npx nx ${args}`,
+      );
     }
   }
-  const flag = argv.slice(0, end).find((a) => a === '--version' || a.startsWith('--version='));
-  if (!flag) return;
-  const value = flag.includes('=') ? flag.slice('--version='.length) : '1.10.2';
-  throw new Error(
-    `Nx reserves --version and drops its value ("${flag}"), so nothing was run. Use one of:\n` +
-      `  npx nx run alloy:publish --version=${value}      (npx loads .npmrc, which passes the flag through)\n` +
-      `  nx run alloy:publish -- --version=${value}\n` +
-      `  npm run release-bot -- release --version ${value}`,
-  );
+
+  // 2. The version, as typed (Nx's parser would turn "1.10" into the number 1.1 before the target sees it).
+  const versions = [];
+  for (let i = 2; i < argv.length; i++) {
+    if (i === end) continue;
+    const flag = flagAt(argv, i);
+    if (!flag || !VERSION_FLAGS.includes(flag.name)) continue;
+    if (flag.name === 'version' && i < end) {
+      // Not renamed by the preload: nx was not started through npx, and Nx drops the value.
+      const value = flag.value || '1.10.2';
+      throw new Error(
+        `Nx reserves --version and drops its value ("${argv.slice(i, flag.next).join(' ')}"), so nothing was run. Use one of:\n` +
+          `  npx nx run alloy:publish --version=${value}      (npx loads .npmrc, which passes the flag through)\n` +
+          `  nx run alloy:publish --alloyVersion=${value}\n` +
+          `  nx run alloy:publish -- --version=${value}\n` +
+          `  npm run release-bot -- release --version ${value}`,
+      );
+    }
+    if (!flag.value) {
+      throw new Error('--version needs a value: expected MAJOR.MINOR.PATCH such as --version=1.10.2. Nothing was run.');
+    }
+    if (!SEMVER.test(flag.value)) {
+      throw new Error(`version "${flag.value}" is not a strict semver version: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2. Nothing was run.`);
+    }
+    versions.push(flag.value);
+    i = flag.next - 1;
+  }
+  if (new Set(versions.map((v) => v.replace(/^v/, ''))).size > 1) {
+    throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
+  }
 };

@@ -37,16 +37,16 @@ describe('.npmrc preload for npx nx', () => {
     expect(await readFile(path.join(root, '.npmrc'), 'utf8')).toBe(npmrcContent());
   });
 
-  it('moves --version=X behind -- so Nx hands it to the target', async () => {
-    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=1.10.2', '--output-style=static'])).toEqual([
-      'run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2',
+  it('renames --version=X in place to --alloyVersion=X, so every other option stays where Nx parses it', async () => {
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=1.10.2', '--dryRun', '--output-style=static'])).toEqual([
+      'run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun', '--output-style=static',
     ]);
   });
 
-  it('handles the space form and an existing --', async () => {
-    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '1.10.2', '--', '--dryRun'])).toEqual([
-      'run', 'alloy:pr', '--', '--version=1.10.2', '--dryRun',
-    ]);
+  it('handles the space form, a bare flag, and the version behind --', async () => {
+    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '1.10.2', '--dryRun'])).toEqual(['run', 'alloy:pr', '--alloyVersion=1.10.2', '--dryRun']);
+    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '--dryRun'])).toEqual(['run', 'alloy:pr', '--alloyVersion=', '--dryRun']);
+    expect(await argvSeenByNx(['run', 'alloy:pr', '--', '--version=1.10.2', '--dryRun'])).toEqual(['run', 'alloy:pr', '--', '--alloyVersion=1.10.2', '--dryRun']);
   });
 
   it("leaves `nx --version` and other programs alone", async () => {
@@ -57,24 +57,88 @@ describe('.npmrc preload for npx nx', () => {
   });
 });
 
-describe('plugin hook', () => {
-  it('fails loudly, with the working forms, when --version reached Nx unmoved', async () => {
-    await expect(
-      plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:publish', '--version=1.10.2'] }),
-    ).rejects.toThrow(/Nx reserves --version[\s\S]*npx nx run alloy:publish --version=1.10.2[\s\S]*-- --version=1.10.2/);
+const hook = (...args: string[]) => plugin.preTasksExecution(undefined, { argv: ['node', 'nx', ...args] });
+
+describe('.npmrc preload: exit code', () => {
+  const exitCodeOf = async (code: string) => {
+    // a stand-in nx CLI that ends the way Nx 23.2.1 ends a run whose dependency task failed
+    const script = path.join(dir, 'exit', 'node_modules', '.bin', 'nx');
+    await mkdir(path.dirname(script), { recursive: true });
+    await writeFile(script, code);
+    const options = /^node-options=(.*)$/m.exec(npmrcContent())![1];
+    return promisify(execFile)(process.execPath, [...options.split(' '), script]).then(() => 0, (e: { code: number }) => e.code);
+  };
+
+  it("turns Nx's 130 for a failed dependency task into 1", async () => {
+    expect(await exitCodeOf('process.exit(130)\n')).toBe(1);
+    expect(await exitCodeOf('process.exit(2)\n')).toBe(2);
   });
 
-  it('lets runs with the version behind -- (or no version flag) through', async () => {
-    await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:publish', '--', '--version=1.10.2'] })).resolves.toBeUndefined();
-    await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run-many', '-t', 'test'] })).resolves.toBeUndefined();
+  it('keeps 130 when the run really was interrupted', async () => {
+    expect(await exitCodeOf("process.on('SIGINT', () => process.exit(130)); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 5000)\n")).toBe(130);
+  });
+});
+
+describe('.npmrc preload: output style', () => {
+  const styleSeenByNx = async (args: string[], env: Record<string, string> = {}) => {
+    const script = path.join(dir, 'style', 'node_modules', '.bin', 'nx');
+    await mkdir(path.dirname(script), { recursive: true });
+    await writeFile(script, 'console.log(process.env.NX_DEFAULT_OUTPUT_STYLE ?? "(unset)")\n');
+    const options = /^node-options=(.*)$/m.exec(npmrcContent())![1];
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    if (!env.NX_DEFAULT_OUTPUT_STYLE) delete childEnv.NX_DEFAULT_OUTPUT_STYLE;
+    const { stdout } = await promisify(execFile)(process.execPath, [...options.split(' '), script, ...args], { env: childEnv });
+    return stdout.trim();
+  };
+
+  it('streams the alloy targets off a TTY (static output would hold a long transfer until it ends)', async () => {
+    expect(await styleSeenByNx(['run', 'alloy:publish', '--version=1.10.2'])).toBe('stream');
+  });
+
+  it("leaves the user's choice and other projects alone", async () => {
+    expect(await styleSeenByNx(['run', 'alloy:publish', '--output-style=static'])).toBe('(unset)');
+    expect(await styleSeenByNx(['run', 'alloy:publish'], { NX_DEFAULT_OUTPUT_STYLE: 'static' })).toBe('static');
+    expect(await styleSeenByNx(['run-many', '-t', 'test'])).toBe('(unset)');
+  });
+});
+
+describe('plugin hook', () => {
+  it('fails loudly, with the working forms, when --version reached Nx unrenamed (nx not started through npx)', async () => {
+    await expect(hook('run', 'alloy:publish', '--version=1.10.2')).rejects.toThrow(
+      /Nx reserves --version[\s\S]*npx nx run alloy:publish --version=1.10.2[\s\S]*nx run alloy:publish --alloyVersion=1.10.2[\s\S]*-- --version=1.10.2/,
+    );
+  });
+
+  it('lets the renamed flag, the version behind -- (or no version flag) through', async () => {
+    await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toBeUndefined();
+    await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toBeUndefined();
+    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toBeUndefined();
+    await expect(hook('run-many', '-t', 'test')).resolves.toBeUndefined();
+  });
+
+  it.each([['--dryRun'], ['--dry-run'], ['--zipDir=/z'], ['--consumer', 'ghost-stack'], ['--allowPrerelease'], ['--format=erofs']])(
+    'refuses a target option (%s) written before --, where Nx drops it, naming the one-place form',
+    async (...option) => {
+      await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
+        `${option.join(' ').split(' ')[0]} is written before "--"`,
+      );
+      await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
+        `npx nx run alloy:publish ${option.join(' ')} --version=1.10.2`,
+      );
+    },
+  );
+
+  it('refuses a bare --version and two different versions', async () => {
+    await expect(hook('run', 'alloy:publish', '--alloyVersion=')).rejects.toThrow('--version needs a value');
+    await expect(hook('run', 'alloy:publish', '--', '--alloyVersion=1.10.2', '--version=1.10.3')).rejects.toThrow('two different versions');
   });
 });
 
 describe('plugin hook: the version as typed', () => {
-  it.each(['1.10', '2', '1.10.2.1', '01.2.3', ''])('refuses --version=%s naming it before Nx turns it into a number', async (value) => {
-    await expect(
-      plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:publish', '--', `--version=${value}`] }),
-    ).rejects.toThrow(`version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH`);
+  it.each(['1.10', '2', '1.10.2.1', '01.2.3'])('refuses --version=%s naming it before Nx turns it into a number', async (value) => {
+    for (const argv of [['--', `--version=${value}`], [`--alloyVersion=${value}`], ['--alloyVersion', value]]) {
+      await expect(hook('run', 'alloy:publish', ...argv)).rejects.toThrow(`version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH`);
+    }
   });
 
   it('accepts v-prefixed and prerelease versions (the target decides about prereleases)', async () => {

@@ -76,8 +76,9 @@ async function expectVersionInManifest(ws: string, version: string): Promise<voi
   }
 }
 
+/** The documented form, `npx nx run alloy:<target> --version=X [extra]` (the `--` fallback has its own cache identity). */
 const run = (ws: string, target: string, version: string, extra: string[] = []) =>
-  nx(ws, ['run', `alloy:${target}`, ...extra, '--', `--version=${version}`], env);
+  npxNx(ws, ['run', `alloy:${target}`, `--version=${version}`, ...extra], env);
 
 beforeAll(async () => {
   root = await tempDir('alloy-e2e-');

@@ -11,9 +11,9 @@ export interface ChainRun {
 /** Runs the chain and resolves to its exit code. Injectable so `release` can be tested without building images. */
 export type ChainRunner = (run: ChainRun) => Promise<number>;
 
-/** `npx nx run alloy:pr -- --version=X [--dryRun]`: the `--` form passes the version past Nx's own --version. */
+/** `npx nx run alloy:pr --version=X [--dryRun]`, the documented form (npx loads .npmrc, which passes --version through). */
 export function chainCommand(version: string, dryRun: boolean): { command: string; args: string[] } {
-  return { command: 'npx', args: ['nx', 'run', 'alloy:pr', '--', `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])] };
+  return { command: 'npx', args: ['nx', 'run', 'alloy:pr', `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])] };
 }
 
 /** The real runner: output inherited, so the user sees Nx's progress as it happens. */

@@ -4,6 +4,7 @@ import { check } from './commands/check.js';
 import { keysGenerate } from './commands/keys.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
+import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
 import { verify } from './commands/verify.js';
 import type { ChainRunner } from './chain.js';
@@ -76,6 +77,13 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .addHelpText('after', '\nExit code 0: every check holds; 4: a check failed (the table says which); 1: error; 2: usage.\n')
     .action(async (o: { version: string; zipDir?: string; key?: string }, cmd: Command) => {
       code = await verify(ctxFor(cmd), o);
+    });
+
+  program
+    .command('serve')
+    .description('serve the local bucket (used when R2 is not configured) on 127.0.0.1:$ALLOY_SERVE_PORT (default 8080), the public URL publish writes in that case')
+    .action(async (_o: unknown, cmd: Command) => {
+      code = await serve(ctxFor(cmd));
     });
 
   const keys = program.command('keys').description('release signing key management');

@@ -1,5 +1,5 @@
 /**
- * Exit codes of release-bot (documented in `release-bot --help` and apps/release-bot/README.md).
+ * Exit codes of release-bot (documented in `release-bot --help` and the README's release bot section).
  *  0  success; for `check`: the latest stable upstream release is already published
  * 10  `check` only: a stable upstream release is not published yet (the version is printed and written to GITHUB_OUTPUT)
  *  1  error (network, GitHub, bucket, recipe, key files …)

@@ -55,7 +55,7 @@ describe('release', () => {
 
     const [rel] = gh.releases(OWNER, REPO);
     expect(rel).toMatchObject({ tag: 'alloy-v1.10.2', name: 'alloy 1.10.2', draft: false });
-    expect(rel!.body).toContain(`| [alloy-1.10.2-amd64.raw](https://sysext.example.com/alloy/alloy-1.10.2-amd64.raw) | \`${SHA}\` |`);
+    expect(rel!.body).toContain(`| [alloy-1.10.2-amd64.raw](http://127.0.0.1:8080/alloy/alloy-1.10.2-amd64.raw) | \`${SHA}\` |`);
     expect(gh.tags(OWNER, REPO)['alloy-v1.10.2']).toBe(gh.branchHead(OWNER, REPO, 'main'));
     const issue = gh.issues(OWNER, REPO).find((i) => i.number === number)!;
     expect(issue.state).toBe('closed');
@@ -118,7 +118,7 @@ describe('release', () => {
   });
 
   it('the default runner is the real Nx chain with the version past Nx\'s own --version', () => {
-    expect(chainCommand('1.10.2', false)).toEqual({ command: 'npx', args: ['nx', 'run', 'alloy:pr', '--', '--version=1.10.2'] });
+    expect(chainCommand('1.10.2', false)).toEqual({ command: 'npx', args: ['nx', 'run', 'alloy:pr', '--version=1.10.2'] });
     expect(chainCommand('1.10.2', true).args.slice(-2)).toEqual(['--version=1.10.2', '--dryRun']);
   });
 });

@@ -18,6 +18,7 @@ import {
   type RetryOptions,
   type ThrottleOptions,
 } from './github.js';
+import { readRepoFile } from './read-file.js';
 import { blockedComment, branchName, commitMessage, parseMarker, prBody, prTitle } from './pr-body.js';
 
 export interface Consumer {
@@ -231,21 +232,8 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
   const baseTree = await read(`reading commit ${baseSha} of ${full}`, async () =>
     (await client.request('GET /repos/{owner}/{repo}/git/commits/{commit_sha}', { owner, repo, commit_sha: baseSha })).data.tree.sha,
   );
-  const readFileAt = async (ref: string, what: string, notFound?: string): Promise<string> => {
-    const data = await read(
-      what,
-      async () => (await client.request(`GET /repos/{owner}/{repo}/contents/${enc(consumer.path)}`, { owner, repo, ref })).data,
-      notFound,
-    );
-    if (Array.isArray(data) || data.type !== 'file')
-      throw new GitHubError(`${tag} ${consumer.path} in ${full} is a ${Array.isArray(data) ? 'directory' : data.type}, expected the Butane file`);
-    if ('encoding' in data && data.encoding === 'base64' && data.content) return Buffer.from(data.content, 'base64').toString('utf8');
-    // files over 1 MB come without content: fetch the blob
-    const blob = await read(`reading blob ${data.sha} of ${full}`, async () =>
-      (await client.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', { owner, repo, file_sha: data.sha })).data,
-    );
-    return Buffer.from(blob.content, 'base64').toString('utf8');
-  };
+  const readFileAt = async (ref: string, what: string, notFound?: string): Promise<string> =>
+    read(what, () => readRepoFile(client, { owner, repo, path: consumer.path, ref }), notFound);
   const baseText = await readFileAt(
     baseSha,
     `reading ${consumer.path} on ${consumer.base} of ${full}`,

@@ -1,4 +1,5 @@
-import type { Consumer } from '@alloy-sysext/ghost-stack';
+import { createPrivateKey } from 'node:crypto';
+import { normalizePrivateKey, type Consumer } from '@alloy-sysext/ghost-stack';
 import type { AuthRef, ConsumerRecipe } from './recipe.js';
 
 /**
@@ -9,13 +10,39 @@ export function consumerAuth(auth: AuthRef | undefined, env: NodeJS.ProcessEnv =
   if (auth?.app) {
     const id = env[auth.app.idEnv]?.trim();
     const privateKey = env[auth.app.privateKeyEnv];
-    if (id && privateKey) return { app: { id, privateKey } };
+    if (id && privateKey) return { app: { id: checkAppId(id, auth.app.idEnv), privateKey: checkPrivateKey(privateKey, auth.app.privateKeyEnv) } };
     if (id || privateKey) {
       throw new Error(`GitHub App for this consumer is partly configured: set both ${auth.app.idEnv} and ${auth.app.privateKeyEnv}`);
     }
   }
   const token = (auth?.tokenEnv && env[auth.tokenEnv]) || env.ALLOY_GITHUB_TOKEN;
   return token ? { token } : {};
+}
+
+function checkAppId(id: string, variable: string): string {
+  if (!/^[0-9]+$/.test(id)) throw new Error(`${variable} must be the GitHub App's numeric id, got ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** A key OpenSSL cannot load fails here, naming the variable, rather than later as a bare OpenSSL error. Never echoes it. */
+function checkPrivateKey(value: string, variable: string): string {
+  const pem = normalizePrivateKey(value, variable); // not a PEM nor base64 of one: says so, naming the variable
+  try {
+    createPrivateKey(pem);
+    return value;
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^error:[0-9A-F]+:/i, '');
+    throw new Error(`${variable} is not a usable GitHub App private key (expected the PEM GitHub generated for the App, or base64 of it): ${reason}`, { cause: error });
+  }
+}
+
+/** Which environment variables a consumer's credentials come from, for error messages (names only, never values). */
+export function credentialSource(auth: AuthRef | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (auth?.app && (env[auth.app.idEnv]?.trim() || env[auth.app.privateKeyEnv])) return `${auth.app.idEnv} + ${auth.app.privateKeyEnv}`;
+  if (auth?.tokenEnv && env[auth.tokenEnv]) return auth.tokenEnv;
+  if (env.ALLOY_GITHUB_TOKEN) return 'ALLOY_GITHUB_TOKEN';
+  const names = [auth?.app && `${auth.app.idEnv} + ${auth.app.privateKeyEnv}`, auth?.tokenEnv, 'ALLOY_GITHUB_TOKEN'].filter(Boolean);
+  return `none (set ${names.join(' or ')})`;
 }
 
 export function toConsumer(recipe: ConsumerRecipe, env: NodeJS.ProcessEnv = process.env): Consumer {

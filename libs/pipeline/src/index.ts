@@ -24,3 +24,6 @@ export { signStep } from './steps/sign.js';
 export { manifestStep } from './steps/manifest.js';
 export { publishStep, type PublishStepOptions } from './steps/publish.js';
 export { prStep, type PrStepOptions } from './steps/pr.js';
+export * from './public-url.js';
+export * from './serve-bucket.js';
+export * from './update-consumers.js';

@@ -8,6 +8,8 @@ import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { provenanceObjects } from './publish-provenance.js';
+import { progressReporter } from './progress.js';
+import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
@@ -41,6 +43,7 @@ export async function publishVersion(opts: {
   log: (line: string) => void;
 }): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
+  requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
   const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
@@ -77,7 +80,8 @@ export async function publishVersion(opts: {
     return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
   }
 
-  const published = await publishObjects(store, objects, { log });
+  const report = progressReporter();
+  const published = await publishObjects(store, objects, { log, onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }) });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { resolvePublicUrl } from './public-url.js';
 
 const require = createRequire(import.meta.url);
 // ajv ships CommonJS with a default export object; createRequire keeps that shape stable under tsx and jest.
@@ -48,7 +49,8 @@ export interface Recipe {
     extensionRelease: Record<string, string>;
   };
   image: { format: 'squashfs' | 'erofs' | 'ext4'; compressor?: 'zstd' | 'xz' | 'gzip'; compatibilityCopy?: boolean };
-  bucket: { name: string; prefix: string; publicUrl: string; keep?: number };
+  /** publicUrl: resolved by resolvePublicUrl (public-url.ts); undefined only when R2 is configured without one. */
+  bucket: { name: string; prefix: string; publicUrl?: string; keep?: number };
   signing: { identity: string; publicKey?: string };
   mirror?: { repo: string; branch: string; path: string; auth?: AuthRef };
   consumers: ConsumerRecipe[];
@@ -91,7 +93,7 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
     bucket: {
       ...recipe.bucket,
       name: env.R2_BUCKET || recipe.bucket.name,
-      publicUrl: (env.ALLOY_PUBLIC_URL || recipe.bucket.publicUrl).replace(/\/+$/, ''),
+      publicUrl: resolvePublicUrl(recipe.bucket, env),
     },
     signing: {
       ...recipe.signing,

@@ -6,6 +6,9 @@ import { loadRecipe, type Recipe } from './recipe.js';
 import { resolveVersion } from './version.js';
 
 export interface StepOptions {
+  /** The version as `--version=X` reaches the target under npx (.npmrc renames the flag Nx reserves), or typed as is. */
+  alloyVersion?: unknown;
+  /** The version behind `--` (`nx run alloy:publish -- --version=X`), where Nx passes the reserved name through. */
   version?: unknown;
   recipe?: string;
   allowPrerelease?: boolean;
@@ -27,7 +30,16 @@ export async function prepareStep(
   opts: { root: string; env?: NodeJS.ProcessEnv; log: (line: string) => void },
 ): Promise<StepContext> {
   const env = opts.env ?? process.env;
-  const version = resolveVersion(options.version, { allowPrerelease: options.allowPrerelease });
+  const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
   return { recipe, version, layout: versionLayout(opts.root, recipe, version), root: opts.root, env, log: opts.log };
+}
+
+/** The one version option a target got: `alloyVersion` (the natural form) or `version` (behind `--`), not two different ones. */
+export function versionOption(options: StepOptions): unknown {
+  const { alloyVersion, version } = options;
+  if (alloyVersion !== undefined && version !== undefined && String(alloyVersion) !== String(version)) {
+    throw new Error(`two different versions given (alloyVersion ${alloyVersion}, version ${version}): give --version once`);
+  }
+  return alloyVersion ?? version;
 }

@@ -9,7 +9,7 @@ export function resolveVersion(option: unknown, opts: { allowPrerelease?: boolea
   if (option === undefined || option === null || option === '' || option === true) {
     throw new VersionError(
       'no version given. Run e.g. `npx nx run alloy:publish --version=1.10.2` ' +
-        '(or `nx run alloy:publish -- --version=1.10.2` when nx is not started through npx).',
+        '(or `nx run alloy:publish --alloyVersion=1.10.2` when nx is not started through npx).',
     );
   }
   return normalizeVersion(String(option), opts);

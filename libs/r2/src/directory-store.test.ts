@@ -107,3 +107,26 @@ describe('directory store', () => {
     expect(await readFile(path.join(root, 'real', 'ok.raw'), 'utf8')).toBe('ok');
   });
 });
+
+describe('directory store under umask 077', () => {
+  it('serves files 0644 and directories 0755 (readable by the web server serving the bucket)', async () => {
+    const tmp = await tempDir();
+    try {
+      const root = path.join(tmp.dir, 'bucket');
+      const { execFile } = await import('node:child_process');
+      const { promisify } = await import('node:util');
+      const code = `import { createDirectoryStore } from './directory-store.ts';
+        const store = createDirectoryStore(${JSON.stringify(root)}, { prefix: 'alloy/' });
+        await store.putBytes('SHA256SUMS', Buffer.from('sums\\n'));
+        await store.putFile('sub/alloy-1.0.0-amd64.raw', ${JSON.stringify(path.join(tmp.dir, 'img.raw'))});`;
+      await writeFile(path.join(tmp.dir, 'img.raw'), 'image bytes');
+      const script = `umask 077 && exec "${process.execPath}" --import tsx --input-type=module -e "$0"`;
+      await promisify(execFile)('sh', ['-c', script, code], { cwd: path.dirname(new URL(import.meta.url).pathname) });
+      const mode = async (p: string) => ((await stat(path.join(root, p))).mode & 0o777).toString(8);
+      expect(await Promise.all(['.', 'alloy', 'alloy/sub'].map(mode))).toEqual(['755', '755', '755']);
+      expect(await Promise.all(['alloy/SHA256SUMS', 'alloy/sub/alloy-1.0.0-amd64.raw'].map(mode))).toEqual(['644', '644']);
+    } finally {
+      await tmp.cleanup();
+    }
+  }, 30_000);
+});

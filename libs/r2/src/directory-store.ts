@@ -7,7 +7,7 @@
 // serialised across processes with a lock directory so conditional writes are check-then-rename atomically.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -160,10 +160,23 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     }
   }
 
+  /**
+   * The served tree is read by a web server running as another user: directories 0755 and files 0644 whatever the
+   * umask (under umask 077 they would be 0700/0600 and unreadable once served).
+   */
+  async function servedDirectory(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    for (let d = dir; ; d = path.dirname(d)) {
+      await chmod(d, 0o755);
+      if (d === rootDir || path.dirname(d) === d || !d.startsWith(rootDir)) break;
+    }
+  }
+
   /** Copies `source` (file path or bytes) into place atomically and records its sidecar. */
   async function install(key: string, source: string | Uint8Array, sha256: string, o: PutOptions): Promise<string> {
     const target = dataPath(key);
     await mkdirInside(rootDir, path.dirname(target), key);
+    await servedDirectory(path.dirname(target));
     const tmp = tmpPath();
     await mkdir(path.dirname(tmp), { recursive: true });
     try {
@@ -185,6 +198,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
         await writeFile(tmp, source);
         o.onProgress?.({ key, loaded: source.length, total: source.length });
       }
+      await chmod(tmp, 0o644);
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });

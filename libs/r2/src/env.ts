@@ -33,6 +33,11 @@ export interface StoreDefaults {
   directory: string;
 }
 
+/** Whether any R2 variable is set (then all the required ones must be: storeFromEnv names the missing ones). */
+export function r2Configured(env: Record<string, string | undefined>): boolean {
+  return ['R2_ACCOUNT_ID', 'R2_ENDPOINT', 'R2_ACCESS_KEY_ID', 'R2_SECRET_ACCESS_KEY'].some((name) => Boolean(env[name]?.trim()));
+}
+
 export function storeFromEnv(
   env: Record<string, string | undefined>,
   defaults: StoreDefaults,
@@ -49,8 +54,7 @@ export function storeFromEnv(
   // Checked here so the error names where the value came from; "" (set but empty) means the bucket's root.
   const prefix =
     env.R2_PREFIX !== undefined ? normalizePrefix(env.R2_PREFIX, 'R2_PREFIX') : normalizePrefix(defaults.prefix, 'the recipe\'s bucket.prefix');
-  const anyConfigured = Boolean(accountId || endpoint || accessKeyId || secretAccessKey);
-  if (!anyConfigured) {
+  if (!r2Configured(env)) {
     opts.log?.(`no R2 credentials configured: using the local directory store at ${defaults.directory}`);
     return createDirectoryStore(defaults.directory, { prefix, log: opts.log });
   }

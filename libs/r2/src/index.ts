@@ -3,7 +3,7 @@ export { assertValidKey } from './store.js';
 export { StoreError, PreconditionFailedError, type StoreErrorKind } from './errors.js';
 export { createS3Store, r2Endpoint, type S3StoreOptions } from './s3-store.js';
 export { createDirectoryStore, type DirectoryStoreOptions } from './directory-store.js';
-export { storeFromEnv, type StoreDefaults } from './env.js';
+export { r2Configured, storeFromEnv, type StoreDefaults } from './env.js';
 export { compareAndSwap, type CompareAndSwapOptions } from './cas.js';
 export { publishObjects, type PublishObject, type PublishedObject } from './publish.js';
 export { pruneVersion, deleteObjects, versionKeyFilter, type PruneSelector, type PruneOptions } from './prune.js';

@@ -166,3 +166,26 @@ describe('S3 store against the S3 peer', () => {
     });
   });
 });
+
+describe("the SDK's Node-version notice", () => {
+  // Run in a child process: the SDK prints the notice once per process, through process.emitWarning.
+  const stderrOf = async (code: string) => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const env = { ...process.env };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    const { stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, cwd: path.dirname(new URL(import.meta.url).pathname) });
+    return stderr;
+  };
+  const store = `createS3Store({ bucket: 'b', accessKeyId: 'a', secretAccessKey: 's', endpoint: 'http://127.0.0.1:9' })`;
+
+  it('is not printed when a store is created (nothing a user can act on; see silenceNodeVersionSupportWarning)', async () => {
+    expect(await stderrOf(`import { createS3Store } from './s3-store.ts'; ${store};`)).not.toContain('NodeVersionSupportWarning');
+  }, 30_000);
+
+  it('would be printed on Node < 22 by the bare SDK client (so the test above can fail)', async () => {
+    const bare = await stderrOf(`import { S3Client } from '@aws-sdk/client-s3'; new S3Client({ region: 'auto' });`);
+    if (Number(process.versions.node.split('.')[0]) < 22) expect(bare).toContain('NodeVersionSupportWarning');
+    else expect(bare).not.toContain('NodeVersionSupportWarning');
+  }, 30_000);
+});

@@ -115,7 +115,8 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       await rm(temp, { force: true });
       throw err;
     }
-    log?.(`${arch}: ${assetName} sha256 ${zipSha256} verified, extracted ${binaryName}`);
+    // A local zip without a pin was not checked against anything: say so once (placeLocalZip warned), never "verified".
+    log?.(`${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName}`);
     result[arch] = { zip, zipSha256, binary, uri, digestSource, pinned: pinned !== undefined };
   }
   return result;

@@ -206,9 +206,13 @@ function s3ErrorXml(code: string, message: string, key: string): string {
   );
 }
 
-/** The R2_* variables that point the pipeline (storeFromEnv) at this peer. */
-export function r2Env(peer: Pick<S3Peer, 'endpoint' | 'bucket' | 'credentials' | 'region'>): Record<string, string> {
+/**
+ * The R2_* variables that point the pipeline (storeFromEnv) at this peer, and ALLOY_PUBLIC_URL: s3rver answers anonymous
+ * GETs, so `<endpoint>/<bucket>/<prefix>` plays R2's public bucket URL (publish refuses R2 without a public URL).
+ */
+export function r2Env(peer: Pick<S3Peer, 'endpoint' | 'bucket' | 'credentials' | 'region'>, prefix = 'alloy/'): Record<string, string> {
   return {
+    ALLOY_PUBLIC_URL: `${peer.endpoint}/${peer.bucket}/${prefix.replace(/\/+$/, '')}`,
     R2_ENDPOINT: peer.endpoint,
     R2_ACCESS_KEY_ID: peer.credentials.accessKeyId,
     R2_SECRET_ACCESS_KEY: peer.credentials.secretAccessKey,

@@ -18,7 +18,7 @@ import { closeTrackingIssue, findTrackingIssue } from '../tracking-issue.js';
 export interface ReleaseOptions {
   version: string;
   dryRun?: boolean;
-  /** Default: `npx nx run alloy:pr -- --version=X` with inherited output. */
+  /** Default: `npx nx run alloy:pr --version=X` with inherited output. */
   runChain?: ChainRunner;
 }
 

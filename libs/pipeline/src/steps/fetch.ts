@@ -13,14 +13,16 @@ export interface FetchStepOptions {
   progress?: NodeJS.WriteStream;
 }
 
-export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions = {}): Promise<void> {
+export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions & { allowPrerelease?: boolean } = {}): Promise<void> {
   const localZips = options.zipDir
     ? (Object.fromEntries(
         recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, recipe.upstream.asset.replace('{arch}', arch))]),
       ) as Partial<Record<Arch, string>>)
     : undefined;
+  const report = progressReporter({ stream: options.progress });
   const fetched = await fetchUpstream({
     version,
+    allowPrerelease: options.allowPrerelease,
     arches: recipe.arches,
     upstream: recipe.upstream,
     outDir: layout.upstream,
@@ -28,7 +30,7 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     localZips,
     pinnedSha256: recipe.upstream.sha256?.[version],
     log,
-    onProgress: progressReporter(options.progress),
+    onProgress: (p) => report({ name: p.asset, done: p.received, total: p.total }),
   }).catch((error: Error) => {
     if (!localZips && /failed after \d+ attempts/.test(error.message)) {
       error.message += `\nThe upstream release could not be reached at ${recipe.upstream.apiUrl}. For air-gapped runs put the release zips in a directory and pass --zipDir=<dir>.`;

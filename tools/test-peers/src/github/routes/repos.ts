@@ -7,6 +7,7 @@ import { apiCommitIdentity } from './git.js';
 import type { CommitObject } from '../git-objects.js';
 
 const P = '/repos/{owner}/{repo}';
+const CONTENTS_MAX_BYTES = 1024 * 1024;
 function api(ctx: Ctx, r: RepoRec): string { return `${ctx.baseUrl}/repos/${r.owner}/${r.name}`; }
 function html(ctx: Ctx, r: RepoRec): string { return `${ctx.baseUrl}/${r.owner}/${r.name}`; }
 
@@ -161,6 +162,16 @@ export const repoRoutes: Routes = {
     }
     const blob = r.git.blob(entry.sha)!;
     if (wantsRaw(ctx)) return { status: 200, body: blob.content, headers: { 'content-type': 'application/vnd.github.raw; charset=utf-8' } };
+    // GitHub: files over 1 MB only through the raw or object media types (object: empty content, encoding "none");
+    // the default media type answers 403 too_large and points at the git blobs API.
+    if (blob.content.length > CONTENTS_MAX_BYTES) {
+      if (/application\/vnd\.github(\.v3)?\.object/.test(String(ctx.headers['accept'] ?? ''))) {
+        return json(200, { ...fileEntry(ctx, r, ref, path, blob.sha, 'file', blob.content.length), content: '', encoding: 'none' });
+      }
+      throw new HttpError(403, 'This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.', {
+        errors: [{ resource: 'Blob', field: 'data', code: 'too_large' }],
+      });
+    }
     return json(200, {
       ...fileEntry(ctx, r, ref, path, blob.sha, 'file', blob.content.length),
       // GitHub wraps base64 at 60 columns; clients must strip newlines before decoding.
