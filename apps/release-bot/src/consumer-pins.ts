@@ -1,5 +1,5 @@
 // What each consumer's Butane file pins on its base branch, read through the Contents API with the consumer's auth.
-import { branchName, createGitHubClient, explainGitHubError, parseRepo, readPinned, type GitHubClient, type Pinned } from '@alloy-sysext/ghost-stack';
+import { branchName, createGitHubClient, explainGitHubError, parseRepo, readPinned, readRepoFile, type GitHubClient, type Pinned } from '@alloy-sysext/ghost-stack';
 import { githubApiUrl, toConsumer, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { unreachable } from './github.js';
@@ -35,9 +35,7 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
   const pinnedAt = async (ref: string, refName: string): Promise<Pinned> => {
     let text: string;
     try {
-      const { data } = await client.rest.repos.getContent({ owner, repo, path: entry.path, ref, mediaType: { format: 'raw' } });
-      if (typeof data !== 'string') throw new Error(`${entry.path} on ${refName} is not a file`);
-      text = data;
+      text = await readRepoFile(client, { owner, repo, path: entry.path, ref });
     } catch (error) {
       throw explain(error, `reading ${entry.path} on ${refName}`, `${entry.path} does not exist on branch ${refName}`);
     }

@@ -19,3 +19,4 @@ export {
 export type { GitHubAuth, GitHubClient, CreateGitHubClientOptions, RetryOptions, ThrottleOptions, AuthKind } from './github.js';
 export { branchName, prTitle, prBody, parseMarker, renderMarker } from './pr-body.js';
 export type { Marker } from './pr-body.js';
+export { readRepoFile, readRepoFileBytes, MAX_CONSUMER_FILE_BYTES } from './read-file.js';

@@ -19,6 +19,17 @@ interface FileEntry {
 
 /** The text of `path` at `ref`; errors from GitHub propagate (the caller explains them). */
 export async function readRepoFile(client: GitHubClient, at: { owner: string; repo: string; path: string; ref: string }): Promise<string> {
+  return (await readRepoFileBytes(client, at)).content.toString('utf8');
+}
+
+/**
+ * The one way this project reads a file from a GitHub repository: its bytes and blob sha (what the Contents API wants
+ * back to update it). Errors from GitHub propagate (the caller explains them; a 404 means path or ref is missing).
+ */
+export async function readRepoFileBytes(
+  client: GitHubClient,
+  at: { owner: string; repo: string; path: string; ref: string },
+): Promise<{ content: Buffer; sha: string }> {
   const { owner, repo, path, ref } = at;
   const where = `${path} in ${owner}/${repo}`;
   let data: FileEntry | FileEntry[];
@@ -30,7 +41,9 @@ export async function readRepoFile(client: GitHubClient, at: { owner: string; re
   }
   if (Array.isArray(data)) throw new GitHubError(`${where} is a directory, expected the Butane file`);
   if (data.type !== undefined && data.type !== 'file') throw new GitHubError(`${where} is a ${data.type}, expected the Butane file`);
-  if (data.encoding === 'base64' && data.content) return Buffer.from(data.content, 'base64').toString('utf8');
+  if (data.encoding === 'base64' && typeof data.content === 'string' && data.sha && (data.content || data.size === 0)) {
+    return { content: Buffer.from(data.content, 'base64'), sha: data.sha };
+  }
   return readLargeFile(client, at);
 }
 
@@ -40,7 +53,7 @@ function isTooLarge(e: unknown): boolean {
   return err?.status === 403 && Boolean(err.response?.data?.errors?.some((x) => x.code === 'too_large'));
 }
 
-async function readLargeFile(client: GitHubClient, at: { owner: string; repo: string; path: string; ref: string }): Promise<string> {
+async function readLargeFile(client: GitHubClient, at: { owner: string; repo: string; path: string; ref: string }): Promise<{ content: Buffer; sha: string }> {
   const { owner, repo, path, ref } = at;
   const slash = path.lastIndexOf('/');
   const dir = slash === -1 ? '' : path.slice(0, slash);
@@ -57,5 +70,5 @@ async function readLargeFile(client: GitHubClient, at: { owner: string; repo: st
   if (blob.encoding !== 'base64' || typeof blob.content !== 'string') {
     throw new GitHubError(`blob ${entry.sha} of ${path} in ${owner}/${repo} came back with encoding ${JSON.stringify(blob.encoding)}, expected base64`);
   }
-  return Buffer.from(blob.content, 'base64').toString('utf8');
+  return { content: Buffer.from(blob.content, 'base64'), sha: entry.sha };
 }

@@ -1,4 +1,5 @@
-import { createGitHubClient, explainGitHubError, parseRepo, type GitHubAuth } from '@alloy-sysext/ghost-stack';
+// The mirror: the published SHA256SUMS and SHA256SUMS.gpg committed into a git repository through the Contents API.
+import { createGitHubClient, explainGitHubError, parseRepo, readRepoFileBytes, type GitHubAuth } from '@alloy-sysext/ghost-stack';
 
 export interface MirrorFile {
   /** Path in the repository. */
@@ -63,9 +64,7 @@ async function readFile(
   path: string,
 ): Promise<{ content: Buffer; sha: string } | undefined> {
   try {
-    const { data } = await client.rest.repos.getContent({ owner, repo, ref, path });
-    if (Array.isArray(data) || data.type !== 'file') throw new Error(`${path} on ${owner}/${repo}@${ref} is not a file`);
-    return { content: Buffer.from((data as { content: string }).content, 'base64'), sha: data.sha };
+    return await readRepoFileBytes(client, { owner, repo, ref, path });
   } catch (e) {
     if ((e as { status?: number }).status === 404) {
       // A missing branch must not look like a missing file (we would then try to create it on a branch that isn't there).
