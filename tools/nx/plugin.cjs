@@ -3,6 +3,34 @@
 // value and run with no version. Fail before any task runs, with the forms that work.
 exports.name = 'alloy-sysext';
 
+const { createHash } = require('node:crypto');
+const { readdirSync, readFileSync } = require('node:fs');
+const path = require('node:path');
+
+// --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
+function zipDirArg(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--zipDir=')) return argv[i].slice('--zipDir='.length);
+    if (argv[i] === '--zipDir') return argv[i + 1];
+  }
+  return undefined;
+}
+
+// The content of a --zipDir (each file's name and sha256) for fetch's Nx hash, as ALLOY_ZIP_DIR_CONTENT: with the path
+// alone, replaced zips would restore the old fetch output. An unreadable directory hashes as such; fetch then names it.
+function zipDirContent(dir, cwd) {
+  const hash = createHash('sha256');
+  try {
+    const abs = path.resolve(cwd, dir);
+    for (const entry of readdirSync(abs, { withFileTypes: true }).filter((e) => e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      hash.update(`${entry.name}\0${createHash('sha256').update(readFileSync(path.join(abs, entry.name))).digest('hex')}\n`);
+    }
+  } catch (error) {
+    hash.update(`unreadable ${dir}: ${error.code}`);
+  }
+  return hash.digest('hex');
+}
+
 // Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 
@@ -18,7 +46,9 @@ exports.preTasksExecution = async (_options, context) => {
     }
   }
   const flag = argv.slice(0, end).find((a) => a === '--version' || a.startsWith('--version='));
-  if (!flag) return;
+  const zipDir = zipDirArg(argv);
+  const envs = { ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none' };
+  if (!flag) return envs;
   const value = flag.includes('=') ? flag.slice('--version='.length) : '1.10.2';
   throw new Error(
     `Nx reserves --version and drops its value ("${flag}"), so nothing was run. Use one of:\n` +

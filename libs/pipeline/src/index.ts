@@ -13,6 +13,7 @@ export * from './reproduce.js';
 export * from './signing-key.js';
 export * from './snippets.js';
 export * from './step.js';
+export * from './upstream-trust.js';
 export * from './verify-artifacts.js';
 export * from './version.js';
 export { fetchStep, type FetchStepOptions } from './steps/fetch.js';

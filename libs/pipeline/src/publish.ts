@@ -9,6 +9,7 @@ import { mirrorFiles } from './mirror.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
+import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
@@ -38,7 +39,10 @@ export async function publishVersion(opts: {
 }): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
   const images = versionImages(recipe, version, layout.images);
-  const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey });
+  const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey }).catch((error: Error) => {
+    error.message += `\n${recoveryAdvice(version)}`;
+    throw error;
+  });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
 
   await mkdir(layout.publish, { recursive: true });

@@ -43,6 +43,8 @@ export interface FetchedArch {
   zip: string;
   zipSha256: string;
   binary: string;
+  /** What the zip's sha256 was checked against: the release's asset digest, the pin, or nothing (local zip, no pin). */
+  verifiedBy: 'asset-digest' | 'pin' | 'none';
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -75,9 +77,11 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     const zip = join(opts.outDir, assetName);
     const pinned = opts.pinnedSha256?.[arch];
     let zipSha256: string;
+    let verifiedBy: FetchedArch['verifiedBy'];
     const local = opts.localZips?.[arch];
     if (local) {
       zipSha256 = await placeLocalZip(local, zip, pinned, log);
+      verifiedBy = pinned ? 'pin' : 'none';
     } else {
       const asset = release!.assets.find((a) => a.name === assetName);
       if (!asset) {
@@ -86,6 +90,7 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       }
       const expected = expectedDigest(asset, pinned, version);
       zipSha256 = await fetchAsset(asset, zip, expected, arch, opts);
+      verifiedBy = asset.digest ? 'asset-digest' : 'pin';
     }
     const binaryDir = join(opts.outDir, arch);
     await mkdir(binaryDir, { recursive: true });
@@ -98,8 +103,9 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       await rm(temp, { force: true });
       throw err;
     }
-    log?.(`${arch}: ${assetName} sha256 ${zipSha256} verified, extracted ${binaryName}`);
-    result[arch] = { zip, zipSha256, binary };
+    const check = verifiedBy === 'none' ? 'checked against NO digest' : `matches the ${verifiedBy === 'pin' ? 'pinned sha256' : "release's asset digest"}`;
+    log?.(`${arch}: ${assetName} sha256 ${zipSha256} ${check}, extracted ${binaryName}`);
+    result[arch] = { zip, zipSha256, binary, verifiedBy };
   }
   return result;
 }

@@ -2,6 +2,8 @@ export { ARCHES, parseArch, systemdArchitecture, elfMachine, type Arch } from '.
 export { normalizeVersion } from './version.js';
 export { sha256File } from './hash.js';
 export { fetchUpstream, type FetchUpstreamOptions, type FetchedArch, type UpstreamOptions } from './fetch-upstream.js';
+export { extractBinary } from './extract.js';
+export { getRelease, type Release, type ReleaseAsset } from './release.js';
 export type { Progress } from './download.js';
 export type { RetryOptions } from './retry.js';
 export {

@@ -32,6 +32,8 @@ export async function getRelease(opts: {
         'x-github-api-version': '2022-11-28',
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
       },
+      // a release API that accepts and never answers must not hang the run
+      signal: AbortSignal.timeout(30_000),
     });
     if (res.status >= 500 || res.status === 429) throw new TransientError(`HTTP ${res.status}`);
     if (res.status === 404) {

@@ -66,7 +66,7 @@ describe('fetchUpstream', () => {
       '200 /grafana/alloy/releases/download/v1.10.2/alloy-linux-amd64.zip',
       '200 /grafana/alloy/releases/download/v1.10.2/alloy-linux-arm64.zip',
     ]);
-    expect(lines.some((l) => l.includes('verified'))).toBe(true);
+    expect(lines.some((l) => l.includes("matches the release's asset digest"))).toBe(true);
     expect(await listDir(outDir)).toEqual(['alloy-linux-amd64.zip', 'alloy-linux-arm64.zip', 'amd64', 'arm64']);
 
     // a second run reuses the verified zips instead of downloading again

@@ -1,20 +1,23 @@
-// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary.
+// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary, and
+// record what each zip was verified against (fetched.json; image and sign re-check it all, see upstream-trust.ts).
 import path from 'node:path';
 import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
 import { progressReporter } from '../progress.js';
 import type { StepContext } from '../step.js';
+import { assetName, digestRoots, writeFetchRecord, type FetchRecord, type UpstreamTrustOptions } from '../upstream-trust.js';
 
-export interface FetchStepOptions {
-  /** Directory holding the release zips (air-gapped runs). */
-  zipDir?: string;
-}
+export type FetchStepOptions = UpstreamTrustOptions;
 
-export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions = {}): Promise<void> {
+export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}): Promise<void> {
+  const { recipe, version, layout, env, log } = ctx;
   const localZips = options.zipDir
-    ? (Object.fromEntries(
-        recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, recipe.upstream.asset.replace('{arch}', arch))]),
-      ) as Partial<Record<Arch, string>>)
+    ? (Object.fromEntries(recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, assetName(recipe, arch))])) as Partial<Record<Arch, string>>)
     : undefined;
+  // Air-gapped: the digests come from SHA256SUMS beside the zips or the pin (refused without one unless allowUnverified).
+  const roots = localZips ? await digestRoots(ctx, options) : undefined;
+  const pinned = roots
+    ? Object.fromEntries(Object.entries(roots).filter(([, r]) => r.sha256).map(([arch, r]) => [arch, r.sha256]))
+    : recipe.upstream.sha256?.[version];
   const fetched = await fetchUpstream({
     version,
     arches: recipe.arches,
@@ -23,7 +26,7 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     // GITHUB_TOKEN is GitHub's: not for an upstream API pointed elsewhere (a mirror, a test host).
     token: new URL(recipe.upstream.apiUrl).hostname === 'api.github.com' ? env.GITHUB_TOKEN || undefined : undefined,
     localZips,
-    pinnedSha256: recipe.upstream.sha256?.[version],
+    pinnedSha256: pinned,
     log,
     onProgress: progressReporter(),
   }).catch((error: Error) => {
@@ -32,5 +35,15 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     }
     throw error;
   });
-  for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
+  const record: FetchRecord = { version, arches: {} };
+  for (const [arch, f] of Object.entries(fetched) as [Arch, (typeof fetched)[Arch]][]) {
+    const source = roots ? roots[arch].source : f.verifiedBy === 'asset-digest' ? 'github-asset-digest' : 'recipe-pin';
+    record.arches[arch] = { asset: path.basename(f.zip), zipSha256: f.zipSha256, digestSource: source };
+    log(
+      source === 'unverified'
+        ? `${arch}: UNVERIFIED (--allowUnverified): ${path.basename(f.zip)} sha256 ${f.zipSha256} was checked against no digest`
+        : `${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256} (checked against ${roots ? roots[arch].label : source} when fetched; image and sign check again)`,
+    );
+  }
+  await writeFetchRecord(layout.upstream, record);
 }
