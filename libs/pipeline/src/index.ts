@@ -16,6 +16,7 @@ export * from './step.js';
 export * from './upstream-trust.js';
 export * from './verify-artifacts.js';
 export * from './version.js';
+export * from './vouch.js';
 export { fetchStep, type FetchStepOptions } from './steps/fetch.js';
 export { imageStep, imageSettings, type ImageStepOptions } from './steps/image.js';
 export { signStep } from './steps/sign.js';

@@ -2,7 +2,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { compareAndSwap, PreconditionFailedError, publishObjects, sha256File, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
-import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
@@ -11,6 +11,7 @@ import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
 import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
+import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
@@ -34,6 +35,8 @@ export async function publishVersion(opts: {
   store: ObjectStore;
   key: SigningKey;
   publicKey: string;
+  /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey). */
+  trustedKeys?: string[];
   dryRun?: boolean;
   log: (line: string) => void;
 }): Promise<PublishResult> {
@@ -56,6 +59,9 @@ export async function publishVersion(opts: {
   const keyring = path.join(layout.publish, KEYRING);
   await writeFile(keyring, keyringBytes);
   objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
+  // This version's signed fragment: what later publishes vouch for its lines by (vouch.ts).
+  objects.push({ key: fragmentKey(recipe, version), path: path.join(layout.manifest, MANIFEST), cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
+  objects.push({ key: `${fragmentKey(recipe, version)}.gpg`, path: path.join(layout.manifest, MANIFEST_SIGNATURE), cacheControl: 'no-cache', contentType: 'application/pgp-signature' });
   for (const arch of recipe.arches) {
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
     await writeFile(conf, sysupdateTransfer(recipe, arch));
@@ -77,16 +83,30 @@ export async function publishVersion(opts: {
   }
 
   const published = await publishObjects(store, objects, { log });
+  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,
-    (current) => {
+    async (current) => {
+      // Merge only into a SHA256SUMS whose every line a trusted key vouches for (see vouch.ts).
+      if (current !== null) {
+        const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+        const missing = await voucher.unvouched(current, signature);
+        if (missing.length) throw unvouchedError(store, recipe, missing);
+      }
       const merged = mergeManifest(current, entries);
       return recipe.bucket.keep ? Manifest.parse(merged).prune(recipe.name, recipe.bucket.keep).serialize() : merged;
     },
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
-  const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log });
+  const signatureChanged = await signCurrentManifest({ store, key, voucher, recipe, log }).catch((error: Error) => {
+    if (manifestChanged) {
+      error.message =
+        `${MANIFEST} in ${store.describe()} was updated but ${MANIFEST_SIGNATURE} was not: hosts cannot verify the bucket ` +
+        `(systemd-sysupdate refuses every update) until publish is rerun and converges.\n${error.message}`;
+    }
+    throw error;
+  });
   if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
   return {
     entries,
@@ -137,12 +157,14 @@ async function assertNotReplacingPublished(opts: {
 
 /**
  * SHA256SUMS and its signature are two objects, so a concurrent publisher may replace SHA256SUMS between our two
- * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, whoever wrote either.
+ * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
+ * line the voucher accepts (never the bucket's text as such).
  */
 async function signCurrentManifest(opts: {
   store: ObjectStore;
   key: SigningKey;
-  publicKey: string;
+  voucher: Voucher;
+  recipe: Recipe;
   log: (line: string) => void;
 }): Promise<boolean> {
   const { store, key, log } = opts;
@@ -151,11 +173,15 @@ async function signCurrentManifest(opts: {
     const manifest = await store.get(MANIFEST);
     if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
     const signature = await store.get(MANIFEST_SIGNATURE);
-    if (signature && (await verifies(manifest.body, signature.body.toString('utf8'), opts.publicKey))) {
+    const text = manifest.body.toString('utf8');
+    // Our own key's signature over exactly this text: done. (An old trusted key's signature is re-made with ours.)
+    if (signature && (await signedByAny(manifest.body, signature.body.toString('utf8'), [key.publicKeyArmored]))) {
       log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
       return changed;
     }
-    const armored = await signManifest(manifest.body.toString('utf8'), key);
+    const missing = await opts.voucher.unvouched(text, signature?.body.toString('utf8'));
+    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
+    const armored = await signManifest(text, key);
     try {
       await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(armored), {
         contentType: 'application/pgp-signature',
@@ -163,7 +189,7 @@ async function signCurrentManifest(opts: {
         ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
       });
       changed = true;
-      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt})`);
+      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt}; every line built now or vouched for by a trusted key)`);
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
     }
@@ -192,13 +218,4 @@ async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: Obje
     githubUrl: githubApiUrl(),
     log,
   });
-}
-
-async function verifies(data: Uint8Array, signature: string, publicKey: string): Promise<boolean> {
-  try {
-    await verifyDetached({ data, signature, publicKey });
-    return true;
-  } catch {
-    return false;
-  }
 }

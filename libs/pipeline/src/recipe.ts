@@ -47,7 +47,7 @@ export interface Recipe {
   };
   image: { format: 'squashfs' | 'erofs' | 'ext4'; compressor?: 'zstd' | 'xz' | 'gzip'; compatibilityCopy?: boolean };
   bucket: { name: string; prefix: string; publicUrl: string; keep?: number };
-  signing: { identity: string; publicKey?: string };
+  signing: { identity: string; publicKey?: string; trustedKeys?: string[] };
   mirror?: { repo: string; branch: string; path: string; auth?: AuthRef };
   consumers: ConsumerRecipe[];
 }
@@ -91,6 +91,7 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
     signing: {
       ...recipe.signing,
       publicKey: recipe.signing.publicKey ? path.resolve(dir, recipe.signing.publicKey) : undefined,
+      trustedKeys: recipe.signing.trustedKeys?.map((file) => path.resolve(dir, file)),
     },
   };
 }
