@@ -44,10 +44,11 @@ export class UpstreamTrustError extends Error {
  * What a user does when something restored fails its check. A plain rerun restores the same Nx cache entry again
  * (deleting dist/ does not help), so the advice skips the cache; `nx reset` then drops the local entry.
  */
-export function recoveryAdvice(version: string, target = 'publish'): string {
+export function recoveryAdvice(version: string): string {
   return (
     `It came from dist/ or an Nx cache entry (local .nx/cache or the remote cache), which a plain rerun restores again. ` +
-    `Rebuild from upstream without the cache: npx nx run alloy:${target} --version=${version} --skip-nx-cache ` +
+    `Rebuild from upstream without the cache: rerun your command with --skip-nx-cache, e.g. ` +
+    `npx nx run alloy:publish --version=${version} --skip-nx-cache ` +
     `(then npx nx reset drops the local entry; a remote cache entry must be deleted on the cache server).`
   );
 }
@@ -137,9 +138,9 @@ export async function writeFetchRecord(upstreamDir: string, record: FetchRecord)
  * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry (extracted
  * again here). Returns the verified binary path per arch. Anything else is refused with the file and a recovery that works.
  */
-export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}, target = 'publish'): Promise<Record<Arch, string>> {
+export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, string>> {
   const { recipe, version, layout, log } = ctx;
-  const refuse = (why: string) => new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version, target)}`);
+  const refuse = (why: string) => new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
   const recordFile = path.join(layout.upstream, FETCH_RECORD);
   const record = await readFile(recordFile, 'utf8')
     .then((t) => JSON.parse(t) as FetchRecord)

@@ -18,7 +18,7 @@ export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}
   const { recipe, version, layout, log } = ctx;
   const image = imageSettings(recipe, options);
   // dist/<name>/<version>/upstream may be a cache restore: re-verified here, before its binary goes into an image.
-  const binaries = await verifyFetched(ctx, options, 'image');
+  const binaries = await verifyFetched(ctx, options);
   for (const arch of recipe.arches) {
     const binary = binaries[arch];
     const built = await buildImage({ version, arch, binary, tree: recipe.tree, image, outDir: layout.images, log });

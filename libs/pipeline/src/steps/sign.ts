@@ -12,7 +12,7 @@ export async function signStep(ctx: StepContext, options: ImageStepOptions = {})
   const { recipe, version, layout, root, env, log } = ctx;
   const images = versionImages(recipe, version, layout.images);
   // The rebuild below proves image = f(binary); this proves the binary is upstream's (dist/ may be a cache restore).
-  await verifyFetched(ctx, options, 'publish');
+  await verifyFetched(ctx, options);
   await assertReproduced({ recipe, version, upstreamDir: layout.upstream, images, image: imageSettings(recipe, options), log });
   const { key, source } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
   for (const image of images) {
