@@ -10,12 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { generateKey, loadPrivateKey, signFile } from '@alloy-sysext/signing';
 
 const self = fileURLToPath(import.meta.url);
 
 // Child mode: one signFile through libs/signing; prints the in-process signing time.
 async function child(keyFile: string, file: string, out: string): Promise<void> {
-  const { loadPrivateKey, signFile } = await import('@alloy-sysext/signing');
   const key = await loadPrivateKey(await readFile(keyFile, 'utf8'));
   const t = performance.now();
   const sig = await signFile(file, key);
@@ -55,7 +55,6 @@ async function makeFile(file: string, mib: number): Promise<void> {
 async function main(): Promise<void> {
   const sizesArg = process.argv.indexOf('--sizes');
   const sizes = (sizesArg > 0 ? process.argv[sizesArg + 1] : '0,200,1024').split(',').map(Number);
-  const { generateKey } = await import('@alloy-sysext/signing');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'signing-bench-'));
   try {
     const keys = await generateKey({ identity: 'Bench <bench@example.org>', outDir: path.join(dir, 'keys') });

@@ -1,5 +1,8 @@
 // Nx runtime input of the sign and manifest targets: the signing key's fingerprint, so a new key re-signs while the key
-// itself never enters a hash, a log or the cache. Prints "none" when no key is configured and no dev key exists yet.
+// itself never enters a hash, a log or the cache. The development key under .dev-keys/ counts as a key. With no key at
+// all yet (a fresh clone: sign will generate its dev key), it prints a value unique to this run, so that run's entries
+// are never restored into another clone that shares the remote cache (its dev-key signatures would be refused there).
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
@@ -17,7 +20,7 @@ async function keyText() {
 
 try {
   const text = await keyText();
-  if (!text) console.log('none');
+  if (!text) console.log(`no-key-yet-${randomUUID()}`);
   else console.log((await openpgp.readPrivateKey({ armoredKey: text })).getFingerprint().toUpperCase());
 } catch {
   // An unreadable key: the sign target reports why; the hash must just differ from a readable key's.

@@ -6,6 +6,32 @@ const path = require('node:path');
 
 exports.name = 'alloy-sysext';
 
+const { createHash } = require('node:crypto');
+
+// --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
+function zipDirArg(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--zipDir=')) return argv[i].slice('--zipDir='.length);
+    if (argv[i] === '--zipDir') return argv[i + 1];
+  }
+  return undefined;
+}
+
+// The content of a --zipDir (each file's name and sha256) for fetch's Nx hash, as ALLOY_ZIP_DIR_CONTENT: with the path
+// alone, replaced zips would restore the old fetch output. An unreadable directory hashes as such; fetch then names it.
+function zipDirContent(dir, cwd) {
+  const hash = createHash('sha256');
+  try {
+    const abs = path.resolve(cwd, dir);
+    for (const entry of fs.readdirSync(abs, { withFileTypes: true }).filter((e) => e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      hash.update(`${entry.name}\0${createHash('sha256').update(fs.readFileSync(path.join(abs, entry.name))).digest('hex')}\n`);
+    }
+  } catch (error) {
+    hash.update(`unreadable ${dir}: ${error.code}`);
+  }
+  return hash.digest('hex');
+}
+
 // Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 const VERSION_FLAGS = ['version', 'alloyVersion'];
@@ -91,4 +117,8 @@ exports.preTasksExecution = async (_options, context) => {
   if (new Set(versions.map((v) => v.replace(/^v/, ''))).size > 1) {
     throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
   }
+
+  // 3. fetch's Nx hash follows the content of --zipDir, not its path (see zipDirContent).
+  const zipDir = zipDirArg(argv);
+  return { ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none' };
 };

@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { npmrcContent } = require(path.join(root, 'tools/nx/write-npmrc.cjs')) as { npmrcContent(): string };
 const plugin = require(path.join(root, 'tools/nx/plugin.cjs')) as {
-  preTasksExecution(options: unknown, context: { argv: string[] }): Promise<void>;
+  preTasksExecution(options: unknown, context: { argv: string[] }): Promise<Record<string, string> | undefined>;
 };
 
 let dir: string;
@@ -110,10 +110,10 @@ describe('plugin hook', () => {
   });
 
   it('lets the renamed flag, the version behind -- (or no version flag) through', async () => {
-    await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toBeUndefined();
-    await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toBeUndefined();
-    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toBeUndefined();
-    await expect(hook('run-many', '-t', 'test')).resolves.toBeUndefined();
+    await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+    await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+    await expect(hook('run-many', '-t', 'test')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
   });
 
   it.each([['--dryRun'], ['--dry-run'], ['--zipDir=/z'], ['--consumer', 'ghost-stack'], ['--allowPrerelease'], ['--format=erofs']])(
@@ -143,7 +143,7 @@ describe('plugin hook: the version as typed', () => {
 
   it('accepts v-prefixed and prerelease versions (the target decides about prereleases)', async () => {
     for (const value of ['v1.10.2', '1.11.0-rc.1']) {
-      await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:pr', '--', '--version', value] })).resolves.toBeUndefined();
+      await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:pr', '--', '--version', value] })).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
     }
   });
 });

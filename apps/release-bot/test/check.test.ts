@@ -64,7 +64,7 @@ describe('check against the upstream release host and the GitHub double', () => 
     expect(await check(first.ctx)).toBe(EXIT.NEW_VERSION);
     expect(first.stdout()).toContain('new version: 1.10.0');
     expect(first.stdout()).toContain('published: 1.9.5');
-    expect(await readFile(outputFile, 'utf8')).toBe('version=1.10.0\nnew=true\nissue=1\n');
+    expect(await readFile(outputFile, 'utf8')).toBe('version=1.10.0\nnew=true\nissue=1\nbroken=false\n');
     expect(await readFile(summaryFile, 'utf8')).toMatch(/new upstream release 1\.10\.0[\s\S]*\| published \| 1\.9\.5 \|/);
     expect(upstream.requests.some((q) => q.path.startsWith('/repos/grafana/alloy/releases'))).toBe(true);
 
@@ -106,7 +106,7 @@ describe('check against the upstream release host and the GitHub double', () => 
     const c = capture(ws.root, { ...env, GITHUB_OUTPUT: outputFile });
     expect(await check(c.ctx)).toBe(EXIT.OK);
     expect(c.stdout()).toContain('up to date: 1.10.0 is published');
-    expect(await readFile(outputFile, 'utf8')).toBe('version=1.10.0\nnew=false\n');
+    expect(await readFile(outputFile, 'utf8')).toBe('version=1.10.0\nnew=false\nbroken=false\n');
     expect(gh.requests.length).toBe(before);
   });
 

@@ -3,7 +3,9 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Manifest } from '@alloy-sysext/manifest';
+import { createHash } from 'node:crypto';
+import { Manifest, signManifest } from '@alloy-sysext/manifest';
+import { generateKey, KEY_FILES, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { createDirectoryStore } from '@alloy-sysext/r2';
 import type { Ctx } from '../src/index.js';
 
@@ -47,16 +49,33 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
   return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
-/** Writes SHA256SUMS listing `versions` (all arches plus the compatibility copy) into the directory bucket at <root>/dist/bucket. */
+/**
+ * A healthy directory bucket at <root>/dist/bucket: tiny objects for `versions` (all arches plus the compatibility copy),
+ * SHA256SUMS listing them, and SHA256SUMS.gpg by the workspace's development key (<root>/.dev-keys, made once).
+ */
 export async function seedBucket(root: string, versions: string[]): Promise<void> {
   const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
-  const hex = (v: string, arch: string) => Buffer.from(`${v}-${arch}`).toString('hex').padEnd(64, '0').slice(0, 64);
-  const entries = versions.flatMap((v) => [
-    { file: `alloy-${v}-amd64.raw`, sha256: hex(v, 'amd64') },
-    { file: `alloy-${v}-arm64.raw`, sha256: hex(v, 'arm64') },
-    { file: `alloy-${v}.raw`, sha256: hex(v, 'amd64') },
-  ]);
-  await store.putBytes('SHA256SUMS', Buffer.from(Manifest.empty().upsert(entries).serialize()));
+  const entries = [];
+  for (const v of versions) {
+    for (const [file, body] of [[`alloy-${v}-amd64.raw`, `${v}-amd64`], [`alloy-${v}-arm64.raw`, `${v}-arm64`], [`alloy-${v}.raw`, `${v}-amd64`]]) {
+      await store.putBytes(file!, Buffer.from(body!));
+      entries.push({ file: file!, sha256: createHash('sha256').update(body!).digest('hex') });
+    }
+  }
+  const text = Manifest.empty().upsert(entries).serialize();
+  await store.putBytes('SHA256SUMS', Buffer.from(text));
+  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, await devKey(root))));
+}
+
+/** The workspace's development key, as the pipeline would make it on first use. */
+export async function devKey(root: string): Promise<SigningKey> {
+  const dir = path.join(root, '.dev-keys');
+  const file = path.join(dir, KEY_FILES.privateKey);
+  const text = await readFile(file, 'utf8').catch(async () => {
+    await generateKey({ identity: 'alloy-sysext release (development key) <release@alloy-sysext.invalid>', outDir: dir });
+    return readFile(file, 'utf8');
+  });
+  return loadPrivateKey(text);
 }
 
 /** A minimal Flatcar Butane file pinning alloy `version` for amd64. */

@@ -1,7 +1,7 @@
 // What `fetch` knows about each upstream zip (URL, sha256, what vouched for it), kept beside the zips for provenance.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '@alloy-sysext/common';
+import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
 import { type DigestSource, type FetchedArch } from '@alloy-sysext/sysext-image';
 import type { Arch } from './recipe.js';
 
@@ -23,16 +23,34 @@ export interface FetchRecord {
   zips: FetchedZip[];
 }
 
-const DIGEST_SOURCES: readonly DigestSource[] = ['github-asset-digest', 'sha256sums', 'pin', 'unverified'];
+const DIGEST_SOURCES: readonly DigestSource[] = ['github-asset-digest', 'zip-dir-sha256sums', 'recipe-pin', 'unverified'];
 
-/** Writes the record (deterministic: arch order, no times) atomically. */
-export async function writeFetchRecord(upstreamDir: string, version: string, fetched: Partial<Record<Arch, FetchedArch>>): Promise<void> {
+/**
+ * Writes the record (deterministic: arch order, no times) atomically. `sources` overrides what fetchUpstream knew (the
+ * step knows when a pin really came from a SHA256SUMS beside the zips).
+ */
+export async function writeFetchRecord(
+  upstreamDir: string,
+  version: string,
+  fetched: Partial<Record<Arch, FetchedArch>>,
+  sources: Partial<Record<Arch, DigestSource>> = {},
+): Promise<void> {
   const zips: FetchedZip[] = Object.entries(fetched)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([arch, f]) => ({ arch: arch as Arch, name: path.basename(f!.zip), uri: f!.uri, sha256: f!.zipSha256, digestSource: f!.digestSource, pinned: f!.pinned }));
-  const file = path.join(upstreamDir, FETCH_RECORD);
-  await writeFile(`${file}.tmp`, `${JSON.stringify({ version, zips } satisfies FetchRecord, null, 2)}\n`);
-  await rename(`${file}.tmp`, file);
+    .map(([arch, f]) => ({
+      arch: arch as Arch,
+      name: path.basename(f!.zip),
+      uri: f!.uri,
+      sha256: f!.zipSha256,
+      digestSource: sources[arch as Arch] ?? f!.digestSource,
+      pinned: f!.pinned,
+    }));
+  await writeFileAtomic(path.join(upstreamDir, FETCH_RECORD), `${JSON.stringify({ version, zips } satisfies FetchRecord, null, 2)}\n`);
+}
+
+/** The record as fetch left it, without checking it against the zips (verifyFetched compares it; it is never trusted). */
+export async function readFetchRecordAsIs(upstreamDir: string): Promise<FetchRecord> {
+  return JSON.parse(await readFile(path.join(upstreamDir, FETCH_RECORD), 'utf8')) as FetchRecord;
 }
 
 /**

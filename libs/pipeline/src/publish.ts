@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { sha256File } from '@alloy-sysext/common';
 import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
-import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
@@ -13,7 +13,9 @@ import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
+import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
+import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
@@ -37,15 +39,23 @@ export async function publishVersion(opts: {
   store: ObjectStore;
   key: SigningKey;
   publicKey: string;
+  /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey). */
+  trustedKeys?: string[];
   dryRun?: boolean;
-  /** Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details). */
-  provenance: { root: string; env: NodeJS.ProcessEnv };
+  /**
+   * Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details).
+   * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
+   */
+  provenance?: { root: string; env: NodeJS.ProcessEnv };
   log: (line: string) => void;
 }): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
   requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
-  const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey });
+  const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey }).catch((error: Error) => {
+    error.message += `\n${recoveryAdvice(version)}`;
+    throw error;
+  });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
 
   await mkdir(layout.publish, { recursive: true });
@@ -59,6 +69,9 @@ export async function publishVersion(opts: {
   const keyring = path.join(layout.publish, KEYRING);
   await writeFile(keyring, keyringBytes);
   objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
+  // This version's signed fragment: what later publishes vouch for its lines by (vouch.ts).
+  objects.push({ key: fragmentKey(recipe, version), path: path.join(layout.manifest, MANIFEST), cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
+  objects.push({ key: `${fragmentKey(recipe, version)}.gpg`, path: path.join(layout.manifest, MANIFEST_SIGNATURE), cacheControl: 'no-cache', contentType: 'application/pgp-signature' });
   for (const arch of recipe.arches) {
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
     await writeFile(conf, sysupdateTransfer(recipe, arch));
@@ -71,7 +84,7 @@ export async function publishVersion(opts: {
     );
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
-  objects.push(...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })));
+  if (opts.provenance) objects.push(...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })));
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   if (opts.dryRun) {
@@ -82,15 +95,24 @@ export async function publishVersion(opts: {
 
   const report = progressReporter();
   const published = await publishObjects(store, objects, { log, onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }) });
+  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,
-    // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
-    (current) => mergeManifest(current, entries),
+    async (current) => {
+      // Merge only into a SHA256SUMS whose every line a trusted key vouches for (see vouch.ts).
+      if (current !== null) {
+        const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+        const missing = await voucher.unvouched(current, signature);
+        if (missing.length) throw unvouchedError(store, recipe, missing);
+      }
+      // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
+      return mergeManifest(current, entries);
+    },
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
   if (recipe.bucket.keep) log(`bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`);
-  const signatureChanged = await signCurrentManifest({ store, key, publicKey: opts.publicKey, log }).catch((error: unknown) => {
+  const signatureChanged = await signCurrentManifest({ store, key, voucher, recipe, log }).catch((error: unknown) => {
     // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
     throw new Error(
       `${MANIFEST} in ${store.describe()} ${manifestChanged ? 'was updated' : 'is in place'} but ${MANIFEST_SIGNATURE} ` +
@@ -149,12 +171,14 @@ async function assertNotReplacingPublished(opts: {
 
 /**
  * SHA256SUMS and its signature are two objects, so a concurrent publisher may replace SHA256SUMS between our two
- * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, whoever wrote either.
+ * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
+ * line the voucher accepts (never the bucket's text as such).
  */
 async function signCurrentManifest(opts: {
   store: ObjectStore;
   key: SigningKey;
-  publicKey: string;
+  voucher: Voucher;
+  recipe: Recipe;
   log: (line: string) => void;
 }): Promise<boolean> {
   const { store, key, log } = opts;
@@ -163,11 +187,15 @@ async function signCurrentManifest(opts: {
     const manifest = await store.get(MANIFEST);
     if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
     const signature = await store.get(MANIFEST_SIGNATURE);
-    if (signature && (await verifies(manifest.body, signature.body.toString('utf8'), opts.publicKey))) {
+    const text = manifest.body.toString('utf8');
+    // Our own key's signature over exactly this text: done. (An old trusted key's signature is re-made with ours.)
+    if (signature && (await signedByAny(manifest.body, signature.body.toString('utf8'), [key.publicKeyArmored]))) {
       log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
       return changed;
     }
-    const armored = await signManifest(manifest.body.toString('utf8'), key);
+    const missing = await opts.voucher.unvouched(text, signature?.body.toString('utf8'));
+    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
+    const armored = await signManifest(text, key);
     try {
       await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(armored), {
         contentType: 'application/pgp-signature',
@@ -175,7 +203,7 @@ async function signCurrentManifest(opts: {
         ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
       });
       changed = true;
-      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt})`);
+      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt}; every line built now or vouched for by a trusted key)`);
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
     }
@@ -204,13 +232,4 @@ async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: Obje
     githubUrl: githubApiUrl(),
     log,
   });
-}
-
-async function verifies(data: Uint8Array, signature: string, publicKey: string): Promise<boolean> {
-  try {
-    await verifyDetached({ data, signature, publicKey });
-    return true;
-  } catch {
-    return false;
-  }
 }

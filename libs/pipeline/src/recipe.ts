@@ -51,7 +51,7 @@ export interface Recipe {
   image: { format: 'squashfs' | 'erofs' | 'ext4'; compressor?: 'zstd' | 'xz' | 'gzip'; compatibilityCopy?: boolean };
   /** publicUrl: resolved by resolvePublicUrl (public-url.ts); undefined only when R2 is configured without one. */
   bucket: { name: string; prefix: string; publicUrl?: string; keep?: number };
-  signing: { identity: string; publicKey?: string };
+  signing: { identity: string; publicKey?: string; trustedKeys?: string[] };
   mirror?: { repo: string; branch: string; path: string; auth?: AuthRef };
   consumers: ConsumerRecipe[];
 }
@@ -98,6 +98,7 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
     signing: {
       ...recipe.signing,
       publicKey: recipe.signing.publicKey ? path.resolve(dir, recipe.signing.publicKey) : undefined,
+      trustedKeys: recipe.signing.trustedKeys?.map((file) => path.resolve(dir, file)),
     },
   };
 }

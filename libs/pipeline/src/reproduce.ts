@@ -5,6 +5,7 @@ import { sha256File } from '@alloy-sysext/common';
 import { buildImage, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
 import type { VersionImage } from './artifacts.js';
 import type { Recipe } from './recipe.js';
+import { recoveryAdvice } from './upstream-trust.js';
 
 /**
  * Before the release key vouches for an image, rebuild it from the fetched binary and the recipe and require the same
@@ -30,7 +31,7 @@ export async function assertReproduced(opts: {
         if (actual !== rebuilt.sha256) {
           throw new Error(
             `refusing to sign ${image.path}: it has sha256 ${actual}, but the recipe builds ${rebuilt.sha256} from the fetched ` +
-              `binary. The image changed after it was built (dist/ or a cache entry); delete dist/${recipe.name}/${version} and rerun.`,
+              `binary. The image changed after it was built. ${recoveryAdvice(version)}`,
           );
         }
       }

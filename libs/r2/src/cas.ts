@@ -17,7 +17,7 @@ export interface CompareAndSwapOptions {
 export async function compareAndSwap(
   store: ObjectStore,
   key: string,
-  update: (current: string | null) => string,
+  update: (current: string | null) => string | Promise<string>,
   opts: CompareAndSwapOptions = {},
 ): Promise<{ attempts: number; changed: boolean }> {
   const maxAttempts = opts.maxAttempts ?? 10;
@@ -25,7 +25,7 @@ export async function compareAndSwap(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await store.get(key);
     const text = current ? current.body.toString('utf8') : null;
-    const next = update(text);
+    const next = await update(text);
     if (text !== null && next === text) {
       log(`${key} already up to date in ${store.describe()}`);
       return { attempts: attempt, changed: false };

@@ -7,7 +7,7 @@
 // serialised across processes with a lock directory so conditional writes are check-then-rename atomically.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -103,9 +103,23 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     await rename(tmp, target);
   }
 
+  // A symlink in the bucket directory would make us read (and publish, or sign) a file outside it: refuse, never follow.
+  async function refuseSymlinks(key: string): Promise<void> {
+    let dir = rootDir;
+    for (const part of rel(key).split('/')) {
+      dir = path.join(dir, part);
+      const st = await lstat(dir).catch(() => undefined);
+      if (!st) return;
+      if (st.isSymbolicLink()) {
+        throw new StoreError(`${dir} in the bucket directory ${rootDir} is a symlink: refusing to follow it (objects must be regular files)`, 'failed');
+      }
+    }
+  }
+
   async function head(key: string): Promise<ObjectInfo | null> {
     let st;
     try {
+      await refuseSymlinks(key);
       st = await stat(dataPath(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -122,6 +136,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
 
   async function get(key: string): Promise<{ body: Buffer; etag: string } | null> {
     try {
+      await refuseSymlinks(key);
       const body = await readFile(dataPath(key));
       return { body, etag: etagOf(sha256Bytes(body)) };
     } catch (err) {

@@ -54,7 +54,7 @@ export interface FetchedArch {
  * What vouched for an upstream zip's sha256, strongest first: GitHub's asset digest fetched live, a `SHA256SUMS` in
  * sha256sum format beside local zips, a recipe pin, or nothing (a local zip without a pin).
  */
-export type DigestSource = 'github-asset-digest' | 'sha256sums' | 'pin' | 'unverified';
+export type DigestSource = 'github-asset-digest' | 'zip-dir-sha256sums' | 'recipe-pin' | 'unverified';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -87,7 +87,7 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     const pinned = opts.pinnedSha256?.[arch];
     let zipSha256: string;
     let uri = `file:${assetName}`;
-    let digestSource: DigestSource = pinned ? 'pin' : 'unverified';
+    let digestSource: DigestSource = pinned ? 'recipe-pin' : 'unverified';
     const local = opts.localZips?.[arch];
     if (local) {
       zipSha256 = await placeLocalZip(local, zip, pinned, log);

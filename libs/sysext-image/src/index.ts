@@ -4,6 +4,7 @@ export { fetchUpstream, type FetchUpstreamOptions, type DigestSource, type Fetch
 export { imageParameters, type ImageParameters } from './image-parameters.js';
 export { toolVersions, type ToolVersions } from './tool-versions.js';
 export { getRelease, listReleases, type Release, type ReleaseAsset, type ReleaseSource } from './release.js';
+export { extractBinary } from './extract.js';
 export type { Progress } from './download.js';
 export type { RetryOptions } from './retry.js';
 export {

@@ -68,7 +68,7 @@ describe('fetchUpstream', () => {
       '200 /grafana/alloy/releases/download/v1.10.2/alloy-linux-amd64.zip',
       '200 /grafana/alloy/releases/download/v1.10.2/alloy-linux-arm64.zip',
     ]);
-    expect(lines.some((l) => l.includes('verified'))).toBe(true);
+    expect(lines.some((l) => l.includes("matches the release's asset digest"))).toBe(true);
     expect(await listDir(outDir)).toEqual(['alloy-linux-amd64.zip', 'alloy-linux-arm64.zip', 'amd64', 'arm64']);
 
     // a second run reuses the verified zips instead of downloading again
@@ -144,7 +144,7 @@ describe('fetchUpstream', () => {
     const zip = Buffer.from(await (await fetch(`${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-arm64.zip`)).arrayBuffer());
     const r = await fetchUpstream(opts({ arches: ['arm64'], pinnedSha256: { arm64: sha(zip) } }));
     expect(r.arm64.zipSha256).toBe(sha(zip));
-    expect([r.arm64.digestSource, r.arm64.pinned]).toEqual(['pin', true]);
+    expect([r.arm64.digestSource, r.arm64.pinned]).toEqual(['recipe-pin', true]);
   });
 
   it('names a missing asset, a missing release and a corrupt zip', async () => {
@@ -178,7 +178,7 @@ describe('fetchUpstream', () => {
     const r = await fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, pinnedSha256: { amd64: sha(zip) }, log: (l) => lines.push(l) }));
     expect((await readFile(r.amd64.binary)).equals(binaries.amd64)).toBe(true);
     expect(host.requests).toEqual([]);
-    expect([r.amd64.uri, r.amd64.digestSource, r.amd64.pinned]).toEqual(['file:alloy-linux-amd64.zip', 'pin', true]);
+    expect([r.amd64.uri, r.amd64.digestSource, r.amd64.pinned]).toEqual(['file:alloy-linux-amd64.zip', 'recipe-pin', true]);
     await expect(
       fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, pinnedSha256: { amd64: 'c'.repeat(64) } })),
     ).rejects.toThrow(`local zip ${local} has sha256 ${sha(zip)}, expected the pinned ${'c'.repeat(64)}`);

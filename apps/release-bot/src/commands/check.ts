@@ -2,6 +2,7 @@
 import semver from 'semver';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
+import { bucketHealth, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
 import { publishedVersions } from '../published.js';
@@ -19,6 +20,8 @@ export interface CheckResult {
   new: boolean;
   upstreamUrl: string;
   published: string[];
+  /** SHA256SUMS.gpg over SHA256SUMS and each listed object (HEAD). */
+  health: BucketHealth;
   /** The tracking issue (number and url are absent when a dry run would create it). */
   issue?: { action: 'created' | 'reused' | 'would-create'; number?: number; url?: string; state?: TrackingIssue['state'] };
   /** Why no tracking issue was looked at (no credentials), or why none is needed. */
@@ -26,7 +29,7 @@ export interface CheckResult {
   dryRun: boolean;
 }
 
-/** Exit code 10 when a new stable version is found, 0 when it is already published. */
+/** Exit code 5 when the bucket is broken, else 10 when a new stable version is found, 0 when it is already published. */
 export async function check(ctx: Ctx, opts: CheckOptions = {}): Promise<number> {
   const result = await checkUpstream(ctx, opts);
   if (opts.json) {
@@ -39,10 +42,24 @@ export async function check(ctx: Ctx, opts: CheckOptions = {}): Promise<number> 
     else if (result.issue) out(ctx, `tracking issue: #${result.issue.number} ${result.issue.url} (${result.issue.action})`);
     else if (result.issueSkipped) out(ctx, `tracking issue: skipped: ${result.issueSkipped}`);
     if (result.dryRun && result.new) out(ctx, 'dry run: no changes made on GitHub');
+    out(ctx, healthLine(result));
   }
-  await writeOutputs(ctx.env, { version: result.version, new: result.new, issue: result.issue?.number });
+  const repair = result.health.ok ? undefined : result.published.at(-1);
+  await writeOutputs(ctx.env, { version: result.version, new: result.new, issue: result.issue?.number, broken: !result.health.ok, repair_version: repair });
   await writeSummary(ctx.env, summary(result));
+  if (!result.health.ok) return EXIT.BUCKET_BROKEN;
   return result.new ? EXIT.NEW_VERSION : EXIT.OK;
+}
+
+/** One line (plus one per problem) on the bucket's health, with the repair when it is broken. */
+export function healthLine(r: Pick<CheckResult, 'health' | 'published' | 'name'>): string {
+  if (r.health.ok) return `bucket: healthy (signature ${r.health.signature}, ${r.health.listed} objects listed and present)`;
+  const newest = r.published.at(-1) ?? '<version>';
+  return [
+    `bucket: BROKEN, hosts cannot update until it is repaired:`,
+    ...r.health.problems.map((p) => `  ${p}`),
+    `repair: npx nx run ${r.name}:publish --version=${newest}   (re-verifies, re-uploads and re-signs; refuses lines nothing vouches for)`,
+  ].join('\n');
 }
 
 export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<CheckResult> {
@@ -51,7 +68,9 @@ export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<
   const { repo, apiUrl } = recipe.upstream;
   const latest = latestStable(await listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }));
   if (!latest) throw new Error(`${repo} has no stable release at ${apiUrl} (drafts and prereleases are ignored)`);
-  const published = await publishedVersions(bucketFor(ctx, recipe), recipe.name);
+  const bucket = bucketFor(ctx, recipe);
+  const published = await publishedVersions(bucket, recipe.name);
+  const health = await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root));
   const newest = published.at(-1);
   const isNew = !published.includes(latest.version) && (!newest || semver.gt(latest.version, newest));
   const result: CheckResult = {
@@ -60,6 +79,7 @@ export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<
     new: isNew,
     upstreamUrl: latest.url,
     published,
+    health,
     dryRun: Boolean(opts.dryRun),
   };
   if (!isNew) return result;
@@ -102,6 +122,7 @@ function summary(r: CheckResult): string {
         ['upstream latest stable', `[${r.version}](${r.upstreamUrl})`],
         ['published', r.published.join(', ') || '(none)'],
         ['tracking issue', r.new ? issue : '—'],
+        ['bucket', r.health.ok ? `healthy (signature ${r.health.signature})` : `**broken**: ${r.health.problems.join('; ')}`],
       ],
     ),
   ].join('\n');

@@ -3,6 +3,7 @@ import semver from 'semver';
 import { markdownTable, writeSummary } from '../actions.js';
 import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
+import { bucketHealth, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { publishedVersions } from '../published.js';
 import { textTable } from '../table.js';
@@ -11,17 +12,20 @@ import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.j
 export interface StatusReport {
   name: string;
   upstream: { repo: string; latest?: string; url?: string; error?: string };
-  published: { store: string; versions: string[]; error?: string };
+  published: { store: string; versions: string[]; error?: string; health?: BucketHealth };
   consumers: Array<ConsumerPin & { state: string }>;
 }
 
-/** Every part is read independently: one that fails shows its reason in the table; the command still exits 0. */
+/**
+ * Every part is read independently: one that fails shows its reason in the table. Exits 5 when the bucket is broken
+ * (hosts cannot update), else 0.
+ */
 export async function status(ctx: Ctx, opts: { json?: boolean } = {}): Promise<number> {
   const report = await collectStatus(ctx);
   if (opts.json) out(ctx, JSON.stringify(report, null, 2));
   else ctx.stdout.write(renderStatus(report));
   await writeSummary(ctx.env, statusMarkdown(report));
-  return EXIT.OK;
+  return report.published.health && !report.published.health.ok ? EXIT.BUCKET_BROKEN : EXIT.OK;
 }
 
 export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
@@ -39,7 +43,8 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
     try {
       const bucket = bucketFor(ctx, recipe);
       store = bucket.describe();
-      return { store, versions: await publishedVersions(bucket, recipe.name) };
+      const versions = await publishedVersions(bucket, recipe.name);
+      return { store, versions, health: await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root)) };
     } catch (error) {
       return { store, versions: [], error: (error as Error).message };
     }
@@ -67,6 +72,7 @@ export function renderStatus(r: StatusReport): string {
       ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `${r.upstream.latest} (${r.upstream.repo})`],
       ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
       ['bucket', r.published.store],
+      ['bucket health', healthText(r)],
     ],
   );
   const consumers = textTable(
@@ -74,6 +80,13 @@ export function renderStatus(r: StatusReport): string {
     r.consumers.map((c) => [c.name, c.repo, c.base, c.arch, c.pinned?.version ?? '-', c.pinned ? c.pinned.sha256.slice(0, 12) : '-', c.state]),
   );
   return `${overview}\n${r.consumers.length ? consumers : '(no consumers in the recipe)\n'}`;
+}
+
+function healthText(r: StatusReport): string {
+  const h = r.published.health;
+  if (!h) return '-';
+  if (h.ok) return `healthy (signature ${h.signature}, ${h.listed} listed)`;
+  return `BROKEN: ${h.problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${r.published.versions.at(-1) ?? '<version>'}`;
 }
 
 function statusMarkdown(r: StatusReport): string {
@@ -85,6 +98,7 @@ function statusMarkdown(r: StatusReport): string {
       [
         ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `[${r.upstream.latest}](${r.upstream.url})`],
         ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+        ['bucket health', healthText(r)],
       ],
     ),
     markdownTable(

@@ -1,24 +1,29 @@
-// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary.
+// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary, and
+// record what each zip was verified against (fetched.json; image and sign re-check it all, see upstream-trust.ts).
 import path from 'node:path';
 import { githubTokenFor } from '@alloy-sysext/common';
-import { fetchUpstream, type Arch } from '@alloy-sysext/sysext-image';
+import { fetchUpstream, type Arch, type DigestSource } from '@alloy-sysext/sysext-image';
 import { writeFetchRecord } from '../fetch-record.js';
 import { progressReporter } from '../progress.js';
 import type { StepContext } from '../step.js';
+import { assetName, digestRoots, type UpstreamTrustOptions } from '../upstream-trust.js';
 
-export interface FetchStepOptions {
-  /** Directory holding the release zips (air-gapped runs). */
-  zipDir?: string;
+export interface FetchStepOptions extends UpstreamTrustOptions {
+  allowPrerelease?: boolean;
   /** Where download progress goes (default stdout; `release-bot verify` keeps stdout for its table). */
   progress?: NodeJS.WriteStream;
 }
 
-export async function fetchStep({ recipe, version, layout, env, log }: StepContext, options: FetchStepOptions & { allowPrerelease?: boolean } = {}): Promise<void> {
+export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}): Promise<void> {
+  const { recipe, version, layout, env, log } = ctx;
   const localZips = options.zipDir
-    ? (Object.fromEntries(
-        recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, recipe.upstream.asset.replace('{arch}', arch))]),
-      ) as Partial<Record<Arch, string>>)
+    ? (Object.fromEntries(recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, assetName(recipe, arch))])) as Partial<Record<Arch, string>>)
     : undefined;
+  // Air-gapped: the digests come from SHA256SUMS beside the zips or the pin (refused without one unless allowUnverified).
+  const roots = localZips ? await digestRoots(ctx, options) : undefined;
+  const pinned = roots
+    ? Object.fromEntries(Object.entries(roots).filter(([, r]) => r.sha256).map(([arch, r]) => [arch, r.sha256]))
+    : recipe.upstream.sha256?.[version];
   const report = progressReporter({ stream: options.progress });
   const fetched = await fetchUpstream({
     version,
@@ -28,7 +33,7 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     outDir: layout.upstream,
     token: githubTokenFor(recipe.upstream.apiUrl, env.GITHUB_TOKEN, env),
     localZips,
-    pinnedSha256: recipe.upstream.sha256?.[version],
+    pinnedSha256: pinned,
     log,
     onProgress: (p) => report({ name: p.asset, done: p.received, total: p.total }),
   }).catch((error: Error) => {
@@ -37,6 +42,15 @@ export async function fetchStep({ recipe, version, layout, env, log }: StepConte
     }
     throw error;
   });
-  for (const [arch, f] of Object.entries(fetched)) log(`${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256}`);
-  await writeFetchRecord(layout.upstream, version, fetched);
+  const sources: Partial<Record<Arch, DigestSource>> = {};
+  for (const [arch, f] of Object.entries(fetched) as [Arch, (typeof fetched)[Arch]][]) {
+    const source = roots ? roots[arch].source : f.digestSource;
+    sources[arch] = source;
+    log(
+      source === 'unverified'
+        ? `${arch}: UNVERIFIED (--allowUnverified): ${path.basename(f.zip)} sha256 ${f.zipSha256} was checked against no digest`
+        : `${arch}: ${path.basename(f.zip)} sha256 ${f.zipSha256} (checked against ${roots ? roots[arch].label : source} when fetched; image and sign check again)`,
+    );
+  }
+  await writeFetchRecord(layout.upstream, version, fetched, sources);
 }

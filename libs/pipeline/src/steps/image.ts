@@ -2,8 +2,9 @@
 import path from 'node:path';
 import { buildImage, validateImage, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
 import type { StepContext } from '../step.js';
+import { verifyFetched, type UpstreamTrustOptions } from '../upstream-trust.js';
 
-export interface ImageStepOptions {
+export interface ImageStepOptions extends UpstreamTrustOptions {
   format?: ImageFormat;
   compressor?: Compressor;
 }
@@ -13,10 +14,13 @@ export function imageSettings(recipe: StepContext['recipe'], options: ImageStepO
   return { ...recipe.image, format: options.format ?? recipe.image.format, compressor: options.compressor ?? recipe.image.compressor };
 }
 
-export async function imageStep({ recipe, version, layout, log }: StepContext, options: ImageStepOptions = {}): Promise<void> {
+export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}): Promise<void> {
+  const { recipe, version, layout, log } = ctx;
   const image = imageSettings(recipe, options);
+  // dist/<name>/<version>/upstream may be a cache restore: re-verified here, before its binary goes into an image.
+  const binaries = await verifyFetched(ctx, options);
   for (const arch of recipe.arches) {
-    const binary = path.join(layout.upstream, arch, recipe.upstream.binary.replace('{arch}', arch));
+    const binary = binaries[arch];
     const built = await buildImage({ version, arch, binary, tree: recipe.tree, image, outDir: layout.images, log });
     await validateImage(built.image, { version, arch, tree: recipe.tree, format: image.format });
     log(`${path.basename(built.image)} sha256 ${built.sha256}`);

@@ -4,6 +4,7 @@ import { localBucketDir } from '../layout.js';
 import { publishVersion } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';
+import { trustedPublicKeys } from '../vouch.js';
 
 export interface PublishStepOptions {
   dryRun?: boolean;
@@ -12,13 +13,15 @@ export interface PublishStepOptions {
 export async function publishStep({ recipe, version, layout, root, env, log }: StepContext, options: PublishStepOptions = {}): Promise<void> {
   const store = storeFromEnv(env, { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) }, { log });
   const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
     recipe,
     version,
     layout,
     store,
     key,
-    publicKey: await expectedPublicKey(recipe.signing.publicKey, key),
+    publicKey,
+    trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
     provenance: { root, env },
     log,

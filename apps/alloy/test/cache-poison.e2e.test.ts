@@ -1,0 +1,259 @@
+// End to end, playing someone who can write the Nx cache (a local .nx/cache entry, or the remote cache server's
+// storage) but holds no signing key: each cached target's entry (fetch, image, sign, manifest) is poisoned, then publish
+// runs for a published and an unpublished version. Every run refuses, naming the file and a recovery that works, and
+// writes nothing to the bucket; following the recovery converges on the clean bytes. Own small world (tiny binaries).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sysext/r2';
+import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
+import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
+import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
+import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
+import { copyWorkspace, gpgVerify, npxNx, nx, tail, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
+
+const PUBLISHED = '1.0.0';
+const UNPUBLISHED = '1.0.1';
+const RW_TOKEN = 'poison-rw-0123456789abcdef012345';
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+let root: string;
+let key: GeneratedKey;
+let upstream: UpstreamHost;
+let s3: S3Peer;
+let cacheServer: NxCacheServer;
+let bucket: ObjectStore;
+let env: Record<string, string>;
+let A: string;
+
+const run = (target: string, version: string, extra: string[] = []) => nx(A, ['run', `alloy:${target}`, ...extra, '--', `--version=${version}`], env);
+const s3Writes = (from: number) => s3.requests.slice(from).filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
+const expectOk = (r: NxRun) => expect({ code: r.code, run: r.code === 0 ? '' : tail(r) }).toEqual({ code: 0, run: '' });
+const dist = (version: string, ...rest: string[]) => path.join(A, 'dist/alloy', version, ...rest);
+
+/** sha256 of every object in the bucket, and whether SHA256SUMS.gpg verifies SHA256SUMS with real gpg under our key. */
+async function bucketState() {
+  const objects: Record<string, string> = {};
+  for (const { key: k } of await bucket.list('')) objects[k] = sha256((await bucket.get(k))!.body);
+  const sig = await gpgVerify(await readFile(key.publicKeyPath), (await bucket.get('SHA256SUMS.gpg'))!.body, (await bucket.get('SHA256SUMS'))!.body);
+  expect(sig.output).toContain(`VALIDSIG ${key.fingerprint}`);
+  return objects;
+}
+
+/** A poison: what it rewrites inside an entry directory laid out like the workspace (dist/alloy/<version>/...). */
+interface Poison {
+  target: 'fetch' | 'image' | 'sign' | 'manifest';
+  /** A file the entry holds, to find the entry. */
+  marker: (v: string) => string;
+  apply: (entry: string, v: string) => Promise<void>;
+  /** What the refusal names. */
+  refusal: (v: string) => string;
+}
+
+const flip = async (file: string) => {
+  const b = await readFile(file);
+  b[b.length - 100] ^= 0xff;
+  await writeFile(file, b);
+  return b;
+};
+
+const POISONS: Poison[] = [
+  {
+    target: 'fetch',
+    marker: (v) => `dist/alloy/${v}/upstream/amd64/alloy-linux-amd64`,
+    apply: async (entry, v) => void (await flip(path.join(entry, `dist/alloy/${v}/upstream/amd64/alloy-linux-amd64`))),
+    refusal: (v) => `${dist(v, 'upstream/amd64/alloy-linux-amd64')} (sha256`,
+  },
+  {
+    target: 'image',
+    marker: (v) => `dist/alloy/${v}/images/alloy-${v}-amd64.raw`,
+    // the image and its .sha256 rewritten consistently: only the rebuild from the verified binary can tell
+    apply: async (entry, v) => {
+      const image = path.join(entry, `dist/alloy/${v}/images/alloy-${v}-amd64.raw`);
+      const bytes = await flip(image);
+      await writeFile(`${image}.sha256`, `${sha256(bytes)}  alloy-${v}-amd64.raw\n`);
+    },
+    refusal: (v) => `refusing to sign ${dist(v, `images/alloy-${v}-amd64.raw`)}: it has sha256`,
+  },
+  {
+    target: 'sign',
+    marker: (v) => `dist/alloy/${v}/images/alloy-${v}-amd64.raw.asc`,
+    // a valid signature by the release key, of another image
+    apply: async (entry, v) => {
+      const images = path.join(entry, `dist/alloy/${v}/images`);
+      await writeFile(path.join(images, `alloy-${v}-amd64.raw.asc`), await readFile(path.join(images, `alloy-${v}-arm64.raw.asc`)));
+    },
+    refusal: (v) => `refusing to list ${dist(v, `images/alloy-${v}-amd64.raw`)} in SHA256SUMS: ${dist(v, `images/alloy-${v}-amd64.raw`)}.asc does not verify it`,
+  },
+  {
+    target: 'manifest',
+    marker: (v) => `dist/alloy/${v}/manifest/SHA256SUMS`,
+    apply: async (entry, v) => {
+      const file = path.join(entry, `dist/alloy/${v}/manifest/SHA256SUMS`);
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace(/^[0-9a-f]/, (c) => (c === '0' ? '1' : '0')));
+    },
+    refusal: (v) => `refusing to publish: ${dist(v, 'manifest/SHA256SUMS')}.gpg does not verify`,
+  },
+];
+
+/** Local entries (.nx/cache/<hash>/...) holding `marker`. */
+async function localEntries(marker: string): Promise<string[]> {
+  const dir = path.join(A, '.nx/cache');
+  const hits = [];
+  for (const entry of await readdir(dir)) if (existsSync(path.join(dir, entry, marker))) hits.push(path.join(dir, entry));
+  return hits;
+}
+
+/** Remote entries (tar archives in the cache server's directory store) holding `marker`, with their member lists. */
+async function remoteEntries(marker: string): Promise<{ file: string; gzip: boolean; members: string[] }[]> {
+  const dir = path.join(root, 'remote-cache/nx-cache');
+  const hits = [];
+  for (const name of await readdir(dir)) {
+    const file = path.join(dir, name);
+    const gzip = (await readFile(file)).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
+    const { stdout } = await execa('tar', [gzip ? '-tzf' : '-tf', file]);
+    const members = stdout.split('\n').filter(Boolean);
+    if (members.some((m) => m.replace(/^\.\//, '') === marker)) hits.push({ file, gzip, members });
+  }
+  return hits;
+}
+
+/** Poisons every entry (local or remote) holding the marker; returns how to put the original bytes back. */
+async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<() => Promise<void>> {
+  const originals = new Map<string, Buffer>();
+  if (where === 'local') {
+    const entries = await localEntries(p.marker(v));
+    expect(entries.length).toBeGreaterThanOrEqual(1);
+    const scratch = await tempDir('poison-copy-');
+    for (const entry of entries) {
+      // keep the entry's files to restore them afterwards
+      await execa('cp', ['-a', `${entry}/.`, path.join(scratch, path.basename(entry))]);
+      await p.apply(entry, v);
+    }
+    return async () => {
+      for (const entry of entries) {
+        await rm(entry, { recursive: true, force: true });
+        await execa('cp', ['-a', path.join(scratch, path.basename(entry)), entry]);
+      }
+      await rm(scratch, { recursive: true, force: true });
+    };
+  }
+  const entries = await remoteEntries(p.marker(v));
+  expect(entries.length).toBeGreaterThanOrEqual(1);
+  for (const e of entries) {
+    originals.set(e.file, await readFile(e.file));
+    const scratch = await tempDir('poison-tar-');
+    await execa('tar', [e.gzip ? '-xzf' : '-xf', e.file, '-C', scratch]);
+    await p.apply(scratch, v);
+    await execa('tar', [e.gzip ? '-czf' : '-cf', e.file, '-C', scratch, '--no-recursion', ...e.members]);
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return async () => {
+    for (const [file, bytes] of originals) await writeFile(file, bytes);
+  };
+}
+
+/** Forget everything local, so the next run restores from the remote cache. */
+async function dropLocal() {
+  await rm(path.join(A, 'dist'), { recursive: true, force: true });
+  await rm(path.join(A, '.nx/cache'), { recursive: true, force: true });
+  await rm(path.join(A, '.nx/workspace-data'), { recursive: true, force: true });
+}
+
+beforeAll(async () => {
+  root = await tempDir('alloy-poison-');
+  const binary = (arch: 'amd64' | 'arm64', version: string) => {
+    const b = makeSyntheticBinary(arch, 256 * 1024);
+    b.write(`alloy ${version} ${arch}`, 256, 'latin1');
+    return b;
+  };
+  [upstream, s3, key] = await Promise.all([
+    startUpstreamHost({ releases: [PUBLISHED, UNPUBLISHED].map((version) => ({ version, binaries: { amd64: binary('amd64', version), arm64: binary('arm64', version) } })) }),
+    startS3Peer({ bucket: 'sysext-poison' }),
+    generateKey({ identity: 'alloy-sysext poison <poison@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
+  ]);
+  await mkdir(path.join(root, 'remote-cache'), { recursive: true });
+  cacheServer = await startNxCacheServer({ store: createDirectoryStore(path.join(root, 'remote-cache')), tokens: parseTokens(`read-write:${RW_TOKEN}`), log: () => {} });
+  bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: 'alloy/' });
+  env = {
+    ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
+    ...r2Env(s3),
+    ALLOY_SIGNING_KEY: await readFile(key.privateKeyPath, 'utf8'),
+    NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cacheServer.url,
+    NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: RW_TOKEN,
+  };
+  A = await copyWorkspace(root, 'clone');
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.allSettled([upstream?.stop(), s3?.stop(), cacheServer?.close()]);
+  if (root && !process.env.ALLOY_E2E_KEEP) await rm(root, { recursive: true, force: true });
+});
+
+describe('a poisoned cache entry never reaches the release signature', () => {
+  let published: Record<string, string>;
+  let cleanUnpublished: Record<string, string>;
+
+  it('sets the scene: one version published, another built (manifest) but not published; both in both caches', async () => {
+    expectOk(await run('publish', PUBLISHED));
+    expectOk(await run('manifest', UNPUBLISHED));
+    published = await bucketState();
+    cleanUnpublished = {};
+    for (const f of [`alloy-${UNPUBLISHED}-amd64.raw`, `alloy-${UNPUBLISHED}-arm64.raw`, `alloy-${UNPUBLISHED}.raw`]) {
+      cleanUnpublished[f] = sha256(await readFile(dist(UNPUBLISHED, 'images', f)));
+    }
+    expect((await remoteEntries(`dist/alloy/${UNPUBLISHED}/manifest/SHA256SUMS`)).length).toBe(1);
+  }, 240_000);
+
+  for (const [where, version] of [['local', PUBLISHED], ['remote', UNPUBLISHED]] as const) {
+    for (const p of POISONS) {
+      it(`${p.target} entry poisoned in the ${where} cache, publish ${version} (${version === PUBLISHED ? 'published' : 'unpublished'}): refused, naming the file and --skip-nx-cache; bucket untouched`, async () => {
+        const restore = await poison(where, p, version);
+        try {
+          if (where === 'remote') await dropLocal();
+          else await rm(path.join(A, 'dist'), { recursive: true, force: true });
+          const mark = s3.requests.length;
+          const r = await run('publish', version);
+          expect({ code: r.code === 0 ? 0 : 'failed', refusal: r.output.includes(p.refusal(version)) }).toEqual({ code: 'failed', refusal: true });
+          expect(r.output).toContain(`npx nx run alloy:publish --version=${version} --skip-nx-cache`);
+          expect(s3Writes(mark)).toEqual([]);
+          expect(await bucketState()).toEqual(published);
+        } finally {
+          await restore();
+          if (where === 'remote') await dropLocal();
+        }
+      }, 120_000);
+    }
+  }
+
+  it('following the advice converges: --skip-nx-cache publishes the clean bytes; after nx reset a plain run is clean too', async () => {
+    const p = POISONS[0]!;
+    expectOk(await run('manifest', UNPUBLISHED)); // the remote entries, now in the local cache too
+    const restore = await poison('local', p, UNPUBLISHED);
+    try {
+      await rm(path.join(A, 'dist'), { recursive: true, force: true });
+      const refused = await run('publish', UNPUBLISHED);
+      expect(refused.code).not.toBe(0);
+      const advice = /npx nx run (\S+) --version=(\S+) --skip-nx-cache/.exec(refused.output)!;
+      expect(advice.slice(1)).toEqual(['alloy:publish', UNPUBLISHED]);
+      // the command exactly as the message gives it
+      const r = await npxNx(A, ['run', advice[1]!, `--version=${advice[2]}`, '--skip-nx-cache'], env);
+      expectOk(r);
+      const state = await bucketState();
+      for (const [file, sha] of Object.entries(cleanUnpublished)) expect({ file, sha: state[file] }).toEqual({ file, sha });
+      expect(await gpgVerify(await readFile(key.publicKeyPath), (await bucket.get(`alloy-${UNPUBLISHED}-amd64.raw.asc`))!.body, (await bucket.get(`alloy-${UNPUBLISHED}-amd64.raw`))!.body)).toMatchObject({ ok: true });
+      expectOk(await npxNx(A, ['reset'], env));
+      await rm(path.join(A, 'dist'), { recursive: true, force: true });
+      expectOk(await run('publish', UNPUBLISHED));
+      // the same bytes; only signatures may be re-made (they carry a timestamp), and they verify (bucketState)
+      const unsigned = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => !/\.(asc|gpg)$/.test(k)));
+      expect(unsigned(await bucketState())).toEqual(unsigned(state));
+    } finally {
+      await restore().catch(() => {});
+    }
+  }, 300_000);
+});

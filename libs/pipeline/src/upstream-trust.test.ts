@@ -1,0 +1,128 @@
+// verifyFetched and fetch's digest roots against the loopback upstream host, playing someone who rewrote dist/ or a
+// cache entry of fetch: nothing restored is used unless it re-verifies against a root outside it.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
+import { fetchStep } from './steps/fetch.js';
+import { prepareStep, type StepContext } from './step.js';
+import { FETCH_RECORD } from './fetch-record.js';
+import { verifyFetched } from './upstream-trust.js';
+
+const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const zipOf = (arch: 'amd64' | 'arm64', tag: string) => {
+  const data = makeSyntheticBinary(arch, 64 * 1024);
+  data.write(tag, 256, 'latin1');
+  return makeZip([{ name: `alloy-linux-${arch}`, data, mode: 0o100755 }]);
+};
+
+let upstream: UpstreamHost;
+let root: string;
+const genuine = { amd64: zipOf('amd64', 'genuine'), arm64: zipOf('arm64', 'genuine') };
+
+beforeAll(async () => {
+  upstream = await startUpstreamHost({ releases: [{ version: '1.0.0', zips: genuine }] });
+  root = await mkdtemp(path.join(os.tmpdir(), 'upstream-trust-'));
+  for (const f of ['sysext.json', 'sysext.schema.json', 'files']) await cp(path.join(APP, f), path.join(root, 'apps/alloy', f), { recursive: true });
+});
+afterAll(async () => {
+  await upstream?.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function context(lines: string[] = []): Promise<StepContext> {
+  return prepareStep({ version: '1.0.0' }, { root, env: { ALLOY_UPSTREAM_API_URL: upstream.apiUrl }, log: (l) => lines.push(l) });
+}
+const upstreamDir = () => path.join(root, 'dist/alloy/1.0.0/upstream');
+const fresh = async () => {
+  await rm(path.join(root, 'dist'), { recursive: true, force: true });
+  await fetchStep(await context());
+};
+
+describe('verifyFetched: a restored fetch output carries no trust', () => {
+  it('a clean fetch re-verifies against the live asset digest and says what it checked', async () => {
+    await fresh();
+    const record = JSON.parse(await readFile(path.join(upstreamDir(), FETCH_RECORD), 'utf8'));
+    expect(record.zips.find((z: { arch: string }) => z.arch === 'amd64')).toEqual(
+      expect.objectContaining({ name: 'alloy-linux-amd64.zip', sha256: sha256(genuine.amd64), digestSource: 'github-asset-digest' }),
+    );
+    const lines: string[] = [];
+    const binaries = await verifyFetched(await context(lines));
+    expect(binaries.amd64).toBe(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'));
+    expect(lines.join('\n')).toContain(`amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`);
+  });
+
+  it('a replaced binary (zip untouched) is refused, naming it and a recovery that skips the cache', async () => {
+    await fresh();
+    const binary = path.join(upstreamDir(), 'amd64/alloy-linux-amd64');
+    const evil = makeSyntheticBinary('amd64', 64 * 1024);
+    evil.write('evil', 256, 'latin1');
+    await writeFile(binary, evil);
+    const error = await verifyFetched(await context()).catch((e: Error) => e);
+    expect((error as Error).message).toContain(`${binary} (sha256 ${sha256(evil)}) is not the alloy-linux-amd64 that ${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} holds`);
+    expect((error as Error).message).toContain('npx nx run alloy:publish --version=1.0.0 --skip-nx-cache');
+  });
+
+  it('zip, binary and record rewritten consistently are refused against the live digest', async () => {
+    await fresh();
+    const evilZip = zipOf('amd64', 'evil');
+    await writeFile(path.join(upstreamDir(), 'alloy-linux-amd64.zip'), evilZip);
+    const recordFile = path.join(upstreamDir(), FETCH_RECORD);
+    await writeFile(recordFile, (await readFile(recordFile, 'utf8')).replace(sha256(genuine.amd64), sha256(evilZip)));
+    const error = (await verifyFetched(await context()).catch((e: Error) => e)) as Error;
+    expect(error.message).toContain(
+      `${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} has sha256 ${sha256(evilZip)}, but the release's asset digest at ${upstream.apiUrl} says ${sha256(genuine.amd64)}`,
+    );
+  });
+});
+
+describe('--zipDir: needs a digest beside the zips or a pin', () => {
+  const zipDir = () => path.join(root, 'zips');
+  const writeZips = async (sums?: string) => {
+    await rm(zipDir(), { recursive: true, force: true });
+    await mkdir(zipDir());
+    await writeFile(path.join(zipDir(), 'alloy-linux-amd64.zip'), genuine.amd64);
+    await writeFile(path.join(zipDir(), 'alloy-linux-arm64.zip'), genuine.arm64);
+    if (sums !== undefined) await writeFile(path.join(zipDir(), 'SHA256SUMS'), sums);
+  };
+  const sums = () => `${sha256(genuine.amd64)}  alloy-linux-amd64.zip\n${sha256(genuine.arm64)}  alloy-linux-arm64.zip\n`;
+
+  it('without SHA256SUMS or pin: refused, naming the zip and the three ways on; nothing extracted', async () => {
+    await writeZips();
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
+    expect(error.message).toContain(`${path.join(zipDir(), 'alloy-linux-amd64.zip')} has no digest to be verified against`);
+    expect(error.message).toContain(`put a SHA256SUMS in sha256sum format listing alloy-linux-amd64.zip beside the zips`);
+    expect(error.message).toContain('--allowUnverified');
+    await expect(readFile(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'))).rejects.toThrow();
+  });
+
+  it('with --allowUnverified: built from, logged UNVERIFIED, never "verified"; image/sign refuse it without the flag', async () => {
+    await writeZips();
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    const lines: string[] = [];
+    await fetchStep(await context(lines), { zipDir: zipDir(), allowUnverified: true });
+    await verifyFetched(await context(lines), { zipDir: zipDir(), allowUnverified: true });
+    expect(lines.filter((l) => /UNVERIFIED/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => /(?<!UN)verified/i.test(l))).toEqual([]);
+    const record = JSON.parse(await readFile(path.join(upstreamDir(), FETCH_RECORD), 'utf8'));
+    expect(record.zips.find((z: { arch: string }) => z.arch === 'arm64').digestSource).toBe('unverified');
+    await expect(verifyFetched(await context(), { zipDir: zipDir() })).rejects.toThrow('has no digest to be verified against');
+  });
+
+  it('with SHA256SUMS beside the zips: verified against it; a wrong line is refused naming the file', async () => {
+    await writeZips(sums());
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    const lines: string[] = [];
+    await fetchStep(await context(lines), { zipDir: zipDir() });
+    await verifyFetched(await context(lines), { zipDir: zipDir() });
+    expect(lines.join('\n')).toContain(`amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against ${path.join(zipDir(), 'SHA256SUMS')}`);
+    await writeZips(sums().replace(sha256(genuine.arm64), 'a'.repeat(64)));
+    const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
+    expect(error.message).toContain(`local zip ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, expected the pinned ${'a'.repeat(64)}`);
+  });
+});

@@ -1,0 +1,165 @@
+// Where trust in the upstream bytes comes from: the digest root per arch (live asset digest, SHA256SUMS beside --zipDir
+// zips, recipe pin, or nothing with --allowUnverified), the record fetch leaves, and verifyFetched, which image and sign
+// run before they use dist/<name>/<version>/upstream (a cache restore carries no trust).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { githubTokenFor, sha256File } from '@alloy-sysext/common';
+import { extractBinary, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
+import { FETCH_RECORD, readFetchRecordAsIs } from './fetch-record.js';
+import type { Arch, Recipe } from './recipe.js';
+import type { StepContext } from './step.js';
+
+/** The options every step that touches upstream bytes takes (forwarded along the chain by `params: forward`). */
+export interface UpstreamTrustOptions {
+  /** Directory holding the release zips (air-gapped runs), with a SHA256SUMS in sha256sum format beside them. */
+  zipDir?: string;
+  /** Accept zips nothing vouches for (no SHA256SUMS beside them, no pin). Logged loudly, never called verified. */
+  allowUnverified?: boolean;
+}
+
+
+/** What one arch's zip must hash to, and who says so. `sha256` is undefined only for `unverified`. */
+export interface DigestRoot {
+  sha256?: string;
+  source: DigestSource;
+  /** For messages: "the release's asset digest at https://…", "/zips/SHA256SUMS", … */
+  label: string;
+}
+
+/** The file with the air-gapped digests, beside the zips. */
+export const ZIP_DIR_SUMS = 'SHA256SUMS';
+
+export class UpstreamTrustError extends Error {
+  override name = 'UpstreamTrustError';
+}
+
+/**
+ * What a user does when something restored fails its check. A plain rerun restores the same Nx cache entry again
+ * (deleting dist/ does not help), so the advice skips the cache; `nx reset` then drops the local entry.
+ */
+export function recoveryAdvice(version: string): string {
+  return (
+    `It came from dist/ or an Nx cache entry (local .nx/cache or the remote cache), which a plain rerun restores again. ` +
+    `Rebuild from upstream without the cache: rerun your command with --skip-nx-cache, e.g. ` +
+    `npx nx run alloy:publish --version=${version} --skip-nx-cache ` +
+    `(then npx nx reset drops the local entry; a remote cache entry must be deleted on the cache server).`
+  );
+}
+
+export function assetName(recipe: Pick<Recipe, 'upstream'>, arch: Arch): string {
+  return recipe.upstream.asset.replaceAll('{arch}', arch);
+}
+
+export function binaryName(recipe: Pick<Recipe, 'upstream'>, arch: Arch): string {
+  return recipe.upstream.binary.replaceAll('{arch}', arch);
+}
+
+/** `<hex>  <name>` / `<hex> *<name>` lines of a sha256sum file; a malformed line is an error naming it. */
+export function parseSha256Sums(text: string, file: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line.replace(/\r$/, ''));
+    if (!m) throw new UpstreamTrustError(`${file} line ${i + 1} "${line.slice(0, 100)}" is not a sha256sum line (<64 hex>  <file name>)`);
+    sums.set(path.basename(m[2]!), m[1]!.toLowerCase());
+  });
+  return sums;
+}
+
+/**
+ * The root each arch's zip is checked against, chosen from this run's options and the recipe — never from anything in
+ * dist/ or a cache. Online: the release's asset digest fetched live (and the pin, which must agree). Air-gapped: the pin,
+ * else SHA256SUMS beside the zips, else refused unless allowUnverified.
+ */
+export async function digestRoots(ctx: StepContext, options: UpstreamTrustOptions): Promise<Record<Arch, DigestRoot>> {
+  const { recipe, version, env, log } = ctx;
+  const pins = recipe.upstream.sha256?.[version] ?? {};
+  const roots = {} as Record<Arch, DigestRoot>;
+  if (options.zipDir) {
+    const sumsFile = path.join(path.resolve(options.zipDir), ZIP_DIR_SUMS);
+    const text = await readFile(sumsFile, 'utf8').catch(() => undefined);
+    const sums = text === undefined ? new Map<string, string>() : parseSha256Sums(text, sumsFile);
+    for (const arch of recipe.arches) {
+      const asset = assetName(recipe, arch);
+      const pin = pins[arch];
+      const listed = sums.get(asset);
+      if (pin && listed && pin !== listed) {
+        throw new UpstreamTrustError(`${sumsFile} lists ${asset} with sha256 ${listed}, but the recipe pins ${pin}: refusing both`);
+      }
+      if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}` };
+      else if (listed) roots[arch] = { sha256: listed, source: 'zip-dir-sha256sums', label: sumsFile };
+      else if (options.allowUnverified) roots[arch] = { source: 'unverified', label: 'nothing (--allowUnverified)' };
+      else {
+        throw new UpstreamTrustError(
+          `${path.join(path.resolve(options.zipDir), asset)} has no digest to be verified against: put a ${ZIP_DIR_SUMS} in sha256sum ` +
+            `format listing ${asset} beside the zips (${sumsFile}), or pin upstream.sha256["${version}"].${arch} in ${recipe.file}, ` +
+            `or pass --allowUnverified to build from it anyway (the logs then say UNVERIFIED).`,
+        );
+      }
+    }
+    return roots;
+  }
+  const token = githubTokenFor(recipe.upstream.apiUrl, env.GITHUB_TOKEN, env);
+  const release = await getRelease({ apiUrl: recipe.upstream.apiUrl, repo: recipe.upstream.repo, version, token, log });
+  for (const arch of recipe.arches) {
+    const asset = release.assets.find((a) => a.name === assetName(recipe, arch));
+    const digest = asset?.digest ? /^sha256:([0-9a-f]{64})$/.exec(asset.digest)?.[1] : undefined;
+    const pin = pins[arch];
+    if (digest && pin && digest !== pin) {
+      throw new UpstreamTrustError(`${assetName(recipe, arch)} of v${version}: the release's digest sha256:${digest} differs from the pinned ${pin}`);
+    }
+    if (digest) roots[arch] = { sha256: digest, source: 'github-asset-digest', label: `the release's asset digest at ${recipe.upstream.apiUrl}` };
+    else if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}` };
+    else {
+      throw new UpstreamTrustError(
+        `${assetName(recipe, arch)} of v${version} has no published sha256 digest at ${recipe.upstream.apiUrl} and no pin: pin upstream.sha256["${version}"].${arch} in ${recipe.file}`,
+      );
+    }
+  }
+  return roots;
+}
+
+/**
+ * Re-establishes trust in dist/<name>/<version>/upstream before its binary goes into an image: each zip must hash to its
+ * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry (extracted
+ * again here). Returns the verified binary path per arch. Anything else is refused with the file and a recovery that works.
+ */
+export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, string>> {
+  const { recipe, version, layout, log } = ctx;
+  const refuse = (why: string) => new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
+  const recordFile = path.join(layout.upstream, FETCH_RECORD);
+  const record = await readFetchRecordAsIs(layout.upstream).catch((error: Error) => {
+      throw refuse(`${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
+    });
+  const roots = await digestRoots(ctx, options);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'alloy-verify-fetched-'));
+  const binaries = {} as Record<Arch, string>;
+  try {
+    for (const arch of recipe.arches) {
+      const zip = path.join(layout.upstream, assetName(recipe, arch));
+      const actual = await sha256File(zip).catch(() => {
+        throw refuse(`${zip} is missing`);
+      });
+      const root = roots[arch];
+      if (root.sha256 && actual !== root.sha256) throw refuse(`${zip} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
+      if (record.version !== version || !Array.isArray(record.zips) || record.zips.find((z) => z.arch === arch)?.sha256 !== actual) {
+        throw refuse(`${recordFile} does not record ${zip} with sha256 ${actual} for ${version}`);
+      }
+      const binary = path.join(layout.upstream, arch, binaryName(recipe, arch));
+      const fresh = path.join(scratch, arch);
+      await extractBinary({ zip, binary: binaryName(recipe, arch), dest: fresh, maxBytes: recipe.upstream.maxBinaryBytes });
+      const [want, got] = await Promise.all([sha256File(fresh), sha256File(binary).catch(() => 'missing')]);
+      if (want !== got) throw refuse(`${binary} (sha256 ${got}) is not the ${binaryName(recipe, arch)} that ${zip} holds (sha256 ${want})`);
+      log(
+        root.sha256
+          ? `${arch}: re-checked ${path.basename(zip)} (sha256 ${actual}) against ${root.label}; ${path.basename(binary)} is its entry byte for byte`
+          : `${arch}: UNVERIFIED: ${path.basename(zip)} (sha256 ${actual}) is checked against nothing (--allowUnverified); ${path.basename(binary)} is its entry byte for byte`,
+      );
+      binaries[arch] = binary;
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return binaries;
+}
