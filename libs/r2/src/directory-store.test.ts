@@ -85,7 +85,7 @@ describe('directory store', () => {
     expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: '..a/b.c' }).describe()).toBe(`dir:${path.join(tmp.dir, 'pfx', '..a', 'b.c')}`);
   });
 
-  it('never writes or deletes through a symbolic link that leads outside its root', async () => {
+  it('never reads, writes or deletes through a symbolic link in the bucket directory', async () => {
     const root = path.join(tmp.dir, 'linked');
     const outside = path.join(tmp.dir, 'outside');
     await mkdir(outside, { recursive: true });
@@ -93,18 +93,18 @@ describe('directory store', () => {
     await mkdir(root, { recursive: true });
     await symlink(outside, path.join(root, 'alloy'));
     const store = createDirectoryStore(root);
-    await expect(store.putBytes('alloy/evil.raw', Buffer.from('x'))).rejects.toThrow(
-      `object key "alloy/evil.raw" leads through a symbolic link to ${outside}, outside ${root}: refusing to write or delete there`,
-    );
-    await expect(store.putBytes('alloy/deeper/evil.raw', Buffer.from('x'))).rejects.toThrow(/leads through a symbolic link/);
+    const refused = `${path.join(root, 'alloy')} in the bucket directory ${root} is a symlink: refusing to follow it (objects must be regular files)`;
+    await expect(store.putBytes('alloy/evil.raw', Buffer.from('x'))).rejects.toThrow(refused);
+    await expect(store.putBytes('alloy/deeper/evil.raw', Buffer.from('x'))).rejects.toThrow(refused);
     await expect(store.delete('alloy/victim.raw')).rejects.toThrow(/leads through a symbolic link/);
+    await expect(store.get('alloy/victim.raw')).rejects.toThrow(refused);
     expect(await readdir(outside)).toEqual(['victim.raw']);
     expect(await readFile(path.join(outside, 'victim.raw'), 'utf8')).toBe('not yours');
-    // A link that stays inside the root is fine.
+    // Even a link that stays inside the root is refused: what the bucket serves must be what it holds.
     await mkdir(path.join(root, 'real'), { recursive: true });
     await symlink(path.join(root, 'real'), path.join(root, 'inner'));
-    await store.putBytes('inner/ok.raw', Buffer.from('ok'));
-    expect(await readFile(path.join(root, 'real', 'ok.raw'), 'utf8')).toBe('ok');
+    await expect(store.putBytes('inner/ok.raw', Buffer.from('ok'))).rejects.toThrow(`${path.join(root, 'inner')} in the bucket directory ${root} is a symlink`);
+    expect(await readdir(path.join(root, 'real'))).toEqual([]);
   });
 });
 

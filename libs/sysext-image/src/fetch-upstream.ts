@@ -116,7 +116,8 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       throw err;
     }
     // A local zip without a pin was not checked against anything: say so once (placeLocalZip warned), never "verified".
-    log?.(`${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName}`);
+    const against = { 'github-asset-digest': "matches the release's asset digest", 'zip-dir-sha256sums': 'matches the SHA256SUMS beside it', 'recipe-pin': 'matches the pinned sha256', unverified: 'checked against NO digest' }[digestSource];
+    log?.(`${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName} (${against})`);
     result[arch] = { zip, zipSha256, binary, uri, digestSource, pinned: pinned !== undefined };
   }
   return result;
