@@ -186,6 +186,7 @@ async function placeLocalZip(local: string, zip: string, pinned: string | undefi
   });
   if (pinned && actual !== pinned) throw new Error(`local zip ${local} has sha256 ${actual}, expected the pinned ${pinned}`);
   if (!pinned) log?.(`warning: local zip ${local} has no pinned sha256 to check against (sha256 ${actual})`);
+  else log?.(`taking ${local} (no download)`);
   const temp = tempPathFor(zip);
   try {
     await copyFile(local, temp);
