@@ -170,6 +170,7 @@ async function main(): Promise<void> {
     await upstream.stop();
     await s3.stop();
     await cacheServer.close();
+    await execa('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent'], { reject: false });
     await rm(root, { recursive: true, force: true });
   }
 }
