@@ -11,8 +11,6 @@ import { execa } from 'execa';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startNxCacheServer, parseTokens } from '@alloy-sysext/nx-cache';
-import { createDirectoryStore } from '@alloy-sysext/r2';
 import { cloneCopy, copyWorkspace, nx, SOURCE_ROOT, taskStatus, tempDir } from '@alloy-sysext/test-peers/nx-workspace';
 import { makeSyntheticBinary, startUpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
@@ -46,6 +44,31 @@ for f in "${'$'}{files[@]}"; do
 done
 `;
 
+/** The Nx cache server (apps/nx-cache) as CI starts it, on a free port, its entries in a local directory. */
+async function startCacheServer(directory: string): Promise<{ url: string; stop: () => void }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(R2_|NX_CACHE_)/.test(k)));
+  const child = execa(process.execPath, ['--import', 'tsx', 'apps/nx-cache/src/main.ts', '--port', '0', '--directory', directory], {
+    cwd: SOURCE_ROOT,
+    env: { ...env, NX_CACHE_TOKENS: `read-write:${CACHE_TOKEN}` },
+    extendEnv: false,
+    reject: false,
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`nx-cache did not start within 60 s:\n${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void child.then((r) => reject(new Error(`nx-cache exited (${r.exitCode}):\n${out}${r.stderr}`)));
+  });
+  return { url, stop: () => void child.kill('SIGTERM') };
+}
+
 async function main(): Promise<void> {
   const mibArg = process.argv.indexOf('--mib');
   const mib = mibArg > 0 ? Number(process.argv[mibArg + 1]) : 300;
@@ -65,11 +88,7 @@ async function main(): Promise<void> {
   const binary = makeSyntheticBinary('amd64', mib * 1024 * 1024);
   const upstream = await startUpstreamHost({ releases: [{ version: VERSION, arches: ['amd64'], binaries: { amd64: binary } }] });
   const s3 = await startS3Peer({ bucket: 'bench' });
-  const cacheServer = await startNxCacheServer({
-    store: createDirectoryStore(path.join(root, 'remote-cache')),
-    tokens: parseTokens(`read-write:${CACHE_TOKEN}`),
-    log: () => {},
-  });
+  const cacheServer = await startCacheServer(path.join(root, 'remote-cache'));
   console.log(`setup (key, ${mib} MiB binary + zip, peers) ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const rows: Array<{ name: string; seconds: number; note: string }> = [];
@@ -169,7 +188,7 @@ async function main(): Promise<void> {
   } finally {
     await upstream.stop();
     await s3.stop();
-    await cacheServer.close();
+    cacheServer.stop();
     await execa('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent'], { reject: false });
     await rm(root, { recursive: true, force: true });
   }
