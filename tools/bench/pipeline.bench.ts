@@ -1,20 +1,23 @@
 // The whole pipeline on a ~300 MiB synthetic Alloy release (one arch, amd64): `nx run alloy:publish` cold (fresh
 // workspace copy, empty Nx cache, empty bucket prefix), warm (the identical second run: fetch..manifest from the local
-// cache, publish finds every object in place), restored (dist/ deleted, outputs restored from the local cache), against
+// cache, publish finds every object in place), restored (dist/ deleted, outputs restored from the local cache), remote (a
+// fresh clone of that copy: empty local cache, no dist/, every cacheable task from the populated Nx cache server), against
 // a shell script doing what the old pipeline did (curl + unzip, mksquashfs -comp xz, gpg --detach-sign, sha256sum,
 // `/usr/bin/aws s3 cp` per file). Same upstream host, same S3 peer (separate key prefixes), same process, one after the
-// other.
-//   npx tsx tools/bench/pipeline.bench.ts [--mib 300]
+// other. Every nx run uses the same loopback cache server (the cold run fills it). Ratios are against the old script
+// and the nx cold run measured in this run.
+//   npx tsx tools/bench/pipeline.bench.ts [--mib 300]   (e.g. --mib 20 for a quick run)
 import { execa } from 'execa';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { copyWorkspace, nx, SOURCE_ROOT, taskStatus, tempDir } from '@alloy-sysext/test-peers/nx-workspace';
+import { cloneCopy, copyWorkspace, nx, SOURCE_ROOT, taskStatus, tempDir } from '@alloy-sysext/test-peers/nx-workspace';
 import { makeSyntheticBinary, startUpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
 
 const VERSION = '1.10.2';
 const AWS = '/usr/bin/aws'; // Debian's awscli v2; the `aws` on PATH may be a different shim
+const CACHE_TOKEN = 'bench-rw-0123456789abcdef01234567';
 
 const OLD_PIPELINE = String.raw`
 set -euo pipefail
@@ -41,9 +44,35 @@ for f in "${'$'}{files[@]}"; do
 done
 `;
 
+/** The Nx cache server (apps/nx-cache) as CI starts it, on a free port, its entries in a local directory. */
+async function startCacheServer(directory: string): Promise<{ url: string; stop: () => void }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(R2_|NX_CACHE_)/.test(k)));
+  const child = execa(process.execPath, ['--import', 'tsx', 'apps/nx-cache/src/main.ts', '--port', '0', '--directory', directory], {
+    cwd: SOURCE_ROOT,
+    env: { ...env, NX_CACHE_TOKENS: `read-write:${CACHE_TOKEN}` },
+    extendEnv: false,
+    reject: false,
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`nx-cache did not start within 60 s:\n${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void child.then((r) => reject(new Error(`nx-cache exited (${r.exitCode}):\n${out}${r.stderr}`)));
+  });
+  return { url, stop: () => void child.kill('SIGTERM') };
+}
+
 async function main(): Promise<void> {
   const mibArg = process.argv.indexOf('--mib');
   const mib = mibArg > 0 ? Number(process.argv[mibArg + 1]) : 300;
+  if (!Number.isInteger(mib) || mib < 1) throw new Error(`--mib: expected a whole number of MiB >= 1, got ${process.argv[mibArg + 1]}`);
   const root = await tempDir('pipeline-bench-');
   const started = Date.now();
   console.log(`pipeline bench: ${mib} MiB synthetic amd64 binary, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -59,6 +88,7 @@ async function main(): Promise<void> {
   const binary = makeSyntheticBinary('amd64', mib * 1024 * 1024);
   const upstream = await startUpstreamHost({ releases: [{ version: VERSION, arches: ['amd64'], binaries: { amd64: binary } }] });
   const s3 = await startS3Peer({ bucket: 'bench' });
+  const cacheServer = await startCacheServer(path.join(root, 'remote-cache'));
   console.log(`setup (key, ${mib} MiB binary + zip, peers) ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const rows: Array<{ name: string; seconds: number; note: string }> = [];
@@ -106,10 +136,12 @@ async function main(): Promise<void> {
       ...r2Env(s3),
       R2_PREFIX: 'nx/',
       ALLOY_SIGNING_KEY: armoredKey,
+      NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cacheServer.url,
+      NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: CACHE_TOKEN,
     };
-    const publish = async (name: string, note: (status: Record<string, string>) => string) => {
+    const publish = async (name: string, note: (status: Record<string, string>) => string, cwd = ws, extra: Record<string, string> = {}) => {
       const mark = s3.requests.length;
-      const r = await nx(ws, ['run', 'alloy:publish', '--', `--version=${VERSION}`], env);
+      const r = await nx(cwd, ['run', 'alloy:publish', '--', `--version=${VERSION}`], { ...env, ...extra });
       if (r.code !== 0) throw new Error(`${name} failed:\n${r.output.split('\n').slice(-40).join('\n')}`);
       const status = taskStatus(r.output);
       rows.push({ name, seconds: r.ms / 1000, note: `${note(status)}; ${s3WriteCount(mark)} S3 writes` });
@@ -123,18 +155,32 @@ async function main(): Promise<void> {
     await publish('nx warm (identical rerun)', summary);
     await rm(path.join(ws, 'dist'), { recursive: true, force: true });
     await publish('nx restore (dist/ deleted)', summary);
+    const clone = await cloneCopy(ws, root, 'clone');
+    await publish('nx remote (fresh clone, cache server)', summary, clone);
+    // the daemon keeps the project graph and file hashes between runs: the first run starts it, the second is measured
+    const daemon = { NX_DAEMON: 'true' };
+    try {
+      const prime = await nx(ws, ['run', 'alloy:publish', '--', `--version=${VERSION}`], { ...env, ...daemon });
+      if (prime.code !== 0) throw new Error(`nx warm with the daemon (priming run) failed:\n${prime.output.split('\n').slice(-40).join('\n')}`);
+      await publish('nx warm, daemon on (second run)', summary, ws, daemon);
+    } finally {
+      await nx(ws, ['daemon', '--stop'], { ...env, ...daemon });
+    }
 
-    const oldSeconds = rows[0]!.seconds;
-    const coldSeconds = rows[1]!.seconds;
+    const baseline = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!.seconds;
+    const oldSeconds = baseline('old script');
+    const coldSeconds = baseline('nx cold');
     const w = Math.max(...rows.map((r) => r.name.length));
     console.log('');
-    console.log(`${'run'.padEnd(w)}  ${'wall s'.padStart(7)}  ${'vs old'.padStart(7)}  ${'vs cold'.padStart(7)}  notes`);
+    console.log(`| ${'run'.padEnd(w)} | ${'wall s'.padStart(6)} | ${'vs old'.padStart(6)} | ${'vs cold'.padStart(7)} | notes`);
+    console.log(`|${'-'.repeat(w + 2)}|--------|--------|---------|------`);
     for (const r of rows) {
       console.log(
-        `${r.name.padEnd(w)}  ${r.seconds.toFixed(1).padStart(7)}  ${(r.seconds / oldSeconds).toFixed(2).padStart(6)}x  ` +
-          `${(r.seconds / coldSeconds).toFixed(2).padStart(6)}x  ${r.note}`,
+        `| ${r.name.padEnd(w)} | ${r.seconds.toFixed(1).padStart(6)} | ${`${(r.seconds / oldSeconds).toFixed(2)}×`.padStart(6)} | ` +
+          `${`${(r.seconds / coldSeconds).toFixed(2)}×`.padStart(7)} | ${r.note}`,
       );
     }
+    console.log('goals: cold ≤ 0.35× old; warm (daemon off) ≤ 0.10× cold; warm with the daemon ≤ 3 s; remote ≤ 0.15× cold');
     if (critical) console.log(`\nnx cold, longest tasks as nx reports them: ${critical}`);
     const sizes = await execa('bash', ['-c', `stat -c '%s %n' ${work}/alloy-${VERSION}-amd64.raw ${ws}/dist/alloy/${VERSION}/images/alloy-${VERSION}-amd64.raw`]);
     console.log(`image sizes (bytes): ${sizes.stdout.split('\n').map((l) => l.replace(root + '/', '')).join('; ')}`);
@@ -142,6 +188,8 @@ async function main(): Promise<void> {
   } finally {
     await upstream.stop();
     await s3.stop();
+    cacheServer.stop();
+    await execa('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent'], { reject: false });
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { parseImageName } from '@alloy-sysext/common';
+import semver from 'semver';
 import { Manifest, compareFiles, mergeManifest, planRetention } from './index.js';
 
 const h = (c: string) => c.repeat(64);
@@ -230,5 +231,26 @@ describe('planRetention', () => {
     });
     expect(planRetention(m, 'alloy', { keep: 10, pins: [] }).remove).toEqual([]);
     expect(() => planRetention(m, 'alloy', { keep: 0, pins: [] })).toThrow('keep must be a whole number >= 1, got 0');
+  });
+});
+
+describe('sort keys', () => {
+  // sortKey parses the common `<name>-<x.y.z>[-<arch>].raw` shape with one regex; it must agree with parseImageName
+  // and with semver's order on every name, including the ones that take the general parser.
+  it('the fast path agrees with parseImageName and semver order', () => {
+    const names = [
+      'alloy-1.2.3-amd64.raw', 'alloy-1.2.3.raw', 'alloy-1.2.3-x86-64.img', 'alloy-1.2.3-ppc64-le.raw', 'a-1.0.0-1.2.3.raw',
+      'docker-compose-2.29.0-x86-64.raw', 'x-v1.0.0.raw', 'alloy-1.0.0-rc.1-arm64.raw', 'alloy-1.0.0-rc.2.raw', 'alloy-1.0.0-rc.10.raw',
+      'alloy-1.0.0-beta.raw', 'alloy-1.0.0-1.raw', 'alloy-1.0.0-alpha.1.raw', 'alloy-1.0.0+b.1.raw', 'alloy-01.0.0.raw', 'alloy.raw',
+      'a-b-1.0.0-x86.raw', 'alloy-1.0.0-amd64-amd64.raw', 'alloy-1.0.0-x86-64-x86.raw', 'alloy-9.9.9-zz.raw',
+    ];
+    for (const file of names) {
+      const p = parseImageName(file);
+      const m = Manifest.empty().upsert([{ file, sha256: h('a') }]);
+      expect([file, m.versions(p?.name ?? '-')]).toEqual([file, p ? [p.version] : []]);
+    }
+    const sorted = [...names].filter((n) => parseImageName(n)?.name === 'alloy').sort(compareFiles);
+    const bySemver = [...sorted].sort((a, b) => semver.compare(parseImageName(a)!.version, parseImageName(b)!.version));
+    expect(sorted.map((n) => semver.clean(parseImageName(n)!.version))).toEqual(bySemver.map((n) => semver.clean(parseImageName(n)!.version)));
   });
 });

@@ -61,7 +61,8 @@ export async function publishVersion(opts: {
   await mkdir(layout.publish, { recursive: true });
   const objects: PublishObject[] = [];
   for (const image of images) {
-    objects.push({ key: image.file, path: image.path });
+    // verifyArtifacts hashed the image a moment ago: publishObjects uploads and re-checks against that hash
+    objects.push({ key: image.file, path: image.path, sha256: entries.find((e) => e.file === image.file)!.sha256 });
     objects.push({ key: `${image.file}.sha256`, path: `${image.path}.sha256` });
     objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
   }
@@ -145,21 +146,26 @@ async function assertNotReplacingPublished(opts: {
   const { store } = opts;
   const manifest = await store.get(MANIFEST);
   const listed = manifest ? Manifest.parse(manifest.body) : undefined;
-  const problems: string[] = [];
-  for (const object of opts.images) {
-    // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.
-    const verified = opts.entries.find((e) => e.file === object.key)?.sha256;
-    const local = verified ?? (await sha256File(object.path));
-    const size = (await stat(object.path)).size;
-    const remote = await store.head(object.key);
-    if (remote && (remote.sha256 ? remote.sha256 !== local : remote.size !== size)) {
-      problems.push(`${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`);
-    }
-    const entry = listed?.get(object.key);
-    if (entry && verified && entry.sha256 !== verified) {
-      problems.push(`${MANIFEST} in the bucket lists ${object.key} with sha256 ${entry.sha256}, this build has ${verified}`);
-    }
-  }
+  // one HEAD per object, all in flight at once (a handful of objects; each HEAD is a round trip to the bucket)
+  const found = await Promise.all(
+    opts.images.map(async (object) => {
+      const problems: string[] = [];
+      // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.
+      const verified = opts.entries.find((e) => e.file === object.key)?.sha256;
+      const local = verified ?? (await sha256File(object.path));
+      const size = (await stat(object.path)).size;
+      const remote = await store.head(object.key);
+      if (remote && (remote.sha256 ? remote.sha256 !== local : remote.size !== size)) {
+        problems.push(`${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`);
+      }
+      const entry = listed?.get(object.key);
+      if (entry && verified && entry.sha256 !== verified) {
+        problems.push(`${MANIFEST} in the bucket lists ${object.key} with sha256 ${entry.sha256}, this build has ${verified}`);
+      }
+      return problems;
+    }),
+  );
+  const problems = found.flat();
   if (problems.length) {
     throw new Error(
       `refusing to publish ${opts.version} to ${store.describe()}: it is already published with different bytes ` +

@@ -1,6 +1,6 @@
 // The ordering helper: every versioned object is uploaded (skipped when the bucket already has the same bytes) and
 // then re-checked (HEAD size + sha256) before returning, so the caller writes the manifest last, only over objects
-// that are really there.
+// that are really there. Requests run a few at a time (a no-op publish is mostly HEADs, each a round trip to R2).
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
 import { sha256File } from '@alloy-sysext/common';
@@ -12,7 +12,14 @@ export interface PublishObject {
   path: string;
   contentType?: string;
   cacheControl?: string;
+  /** sha256 of the file when the caller just computed it from these bytes (publish verifies every image first): the
+   *  file is then not read a second time. */
+  sha256?: string;
 }
+
+/** Objects uploaded at once (each upload also sends its parts in parallel), and HEADs in flight when re-checking. */
+const UPLOADS_IN_FLIGHT = 3;
+const HEADS_IN_FLIGHT = 8;
 
 export interface PublishedObject {
   key: string;
@@ -33,10 +40,9 @@ export async function publishObjects(
     if (keys.has(o.key)) throw new Error(`publishObjects: key ${JSON.stringify(o.key)} is listed twice`);
     keys.add(o.key);
   }
-  const results: PublishedObject[] = [];
-  for (const o of objects) {
+  const results = await mapLimit(objects, UPLOADS_IN_FLIGHT, async (o): Promise<PublishedObject> => {
     const size = (await stat(o.path)).size;
-    const sha256 = await sha256File(o.path);
+    const sha256 = o.sha256 ?? (await sha256File(o.path));
     const r = await store.putFile(o.key, o.path, {
       sha256,
       contentType: o.contentType ?? contentTypeFor(o.key),
@@ -44,15 +50,16 @@ export async function publishObjects(
       onProgress: opts.onProgress,
     });
     log(`${r.skipped ? 'unchanged' : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
-    results.push({ key: o.key, size, sha256, etag: r.etag, skipped: r.skipped });
-  }
-  const problems: string[] = [];
-  for (const r of results) {
+    return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
+  });
+  const checked = await mapLimit(results, HEADS_IN_FLIGHT, async (r) => {
     const h = await store.head(r.key);
-    if (!h) problems.push(`${r.key}: missing after upload`);
-    else if (h.size !== r.size) problems.push(`${r.key}: size ${h.size}, expected ${r.size}`);
-    else if (h.sha256 !== r.sha256) problems.push(`${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`);
-  }
+    if (!h) return `${r.key}: missing after upload`;
+    if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
+    if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
+    return undefined;
+  });
+  const problems = checked.filter((p): p is string => p !== undefined);
   if (problems.length) {
     throw new StoreError(
       `Verification after upload to ${store.describe()} failed; not safe to write the manifest:\n  ${problems.join('\n  ')}`,
@@ -61,4 +68,24 @@ export async function publishObjects(
   }
   log(`verified ${results.length} object(s) in ${store.describe()}`);
   return results;
+}
+
+/** `fn` over `items` with at most `limit` calls pending; results in the items' order; the first failure rejects. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]);
+      } catch (error) {
+        failed = true; // start nothing new; the calls already pending finish
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
