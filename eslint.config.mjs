@@ -13,7 +13,9 @@ const sourceConstraints = [
 ];
 // Tests may also start the loopback peers (and an app's tests another app, e.g. the nx-cache server in the alloy e2e).
 const testConstraints = sourceConstraints.map((c) =>
-  c.sourceTag === 'type:test-peers' ? c : { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'type:test-peers', 'type:app'])] },
+  c.sourceTag === 'type:test-peers'
+    ? c
+    : { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'type:test-peers', 'type:app'])] },
 );
 const boundaries = (depConstraints, allow = []) => ['error', { enforceBuildableLibDependency: false, allow, depConstraints }];
 const testFiles = ['**/*.test.ts', '**/test/**/*.ts'];

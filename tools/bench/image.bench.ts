@@ -17,7 +17,11 @@ try {
   await writeFile(binary, makeSyntheticBinary('amd64', size));
   const unit = join(work, 'alloy.service');
   await writeFile(unit, '[Service]\nExecStart=/{{binaryPath}} run /etc/alloy/config.alloy\n');
-  const tree = { binaryPath: 'usr/bin/alloy', unit: { source: unit, path: 'usr/lib/systemd/system/alloy.service' }, extensionRelease: { ID: '_any' } };
+  const tree = {
+    binaryPath: 'usr/bin/alloy',
+    unit: { source: unit, path: 'usr/lib/systemd/system/alloy.service' },
+    extensionRelease: { ID: '_any' },
+  };
 
   const root = join(work, 'tree');
   await mkdir(root);
@@ -52,7 +56,9 @@ try {
   }
 
   const cpus = (await import('node:os')).availableParallelism();
-  console.log(`binary ${(size / MIB).toFixed(0)} MiB synthetic, ${cpus} CPUs; time = whole buildImage (stage + mkfs + sha256), old = mksquashfs only`);
+  console.log(
+    `binary ${(size / MIB).toFixed(0)} MiB synthetic, ${cpus} CPUs; time = whole buildImage (stage + mkfs + sha256), old = mksquashfs only`,
+  );
   console.log('| build | time s | size MiB | size vs old | time vs old |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) {

@@ -53,7 +53,8 @@ const version = [
 const parsed = Manifest.parse(text);
 if (parsed.entries.length !== n) throw new Error(`expected ${n} entries, parsed ${parsed.entries.length}`);
 const merged = mergeManifest(text, version);
-if (Manifest.parse(merged).entries.length !== n + 3 || mergeManifest(merged, version) !== merged) throw new Error('merge is not an idempotent upsert');
+if (Manifest.parse(merged).entries.length !== n + 3 || mergeManifest(merged, version) !== merged)
+  throw new Error('merge is not an idempotent upsert');
 
 const rows: [string, [number, number]][] = [
   ['Manifest.parse (file order kept)', median(() => Manifest.parse(text), runs)],
@@ -62,9 +63,17 @@ const rows: [string, [number, number]][] = [
   ['prune(alloy, keep 5)', median(() => parsed.prune('alloy', 5), runs)],
   ['mergeManifest (parse+upsert+serialize)', median(() => mergeManifest(text, version), runs)],
 ];
-console.log(`manifest bench: ${n} entries (${(text.length / 1024).toFixed(0)} KiB), median of ${runs} runs; node ${process.version}, ${os.cpus().length} cores`);
+console.log(
+  `manifest bench: ${n} entries (${(text.length / 1024).toFixed(0)} KiB), median of ${runs} runs; node ${process.version}, ${os.cpus().length} cores`,
+);
 const w = Math.max(...rows.map(([k]) => k.length));
 console.log(`| ${'operation'.padEnd(w)} | wall     | cpu      |`);
 console.log(`|${'-'.repeat(w + 2)}|----------|----------|`);
-for (const [k, [ms, cpu]] of rows) console.log(`| ${k.padEnd(w)} | ${`${ms.toFixed(1)} ms`.padStart(8)} | ${`${cpu.toFixed(1)} ms`.padStart(8)} |`);
-console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; goal: mergeManifest ≤ 50 ms`);
+for (const [k, [ms, cpu]] of rows)
+  console.log(`| ${k.padEnd(w)} | ${`${ms.toFixed(1)} ms`.padStart(8)} | ${`${cpu.toFixed(1)} ms`.padStart(8)} |`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; goal: mergeManifest ≤ 50 ms`,
+);

@@ -75,14 +75,22 @@ async function main(): Promise<void> {
   if (!Number.isInteger(mib) || mib < 1) throw new Error(`--mib: expected a whole number of MiB >= 1, got ${process.argv[mibArg + 1]}`);
   const root = await tempDir('pipeline-bench-');
   const started = Date.now();
-  console.log(`pipeline bench: ${mib} MiB synthetic amd64 binary, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `pipeline bench: ${mib} MiB synthetic amd64 binary, ${os.cpus().length} cpus, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 
   // signing key: gpg-generated RSA-4096, used by the old script's gpg and (exported) as ALLOY_SIGNING_KEY for nx
   const gnupg = path.join(root, 'gnupg');
   await mkdir(gnupg, { mode: 0o700 });
   const gpg = (args: string[]) => execa('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
   await gpg(['--quick-gen-key', 'alloy-sysext bench <bench@alloy-sysext.invalid>', 'rsa4096', 'sign', 'never']);
-  const keyId = (await gpg(['--list-secret-keys', '--with-colons'])).stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+  const keyId = (await gpg(['--list-secret-keys', '--with-colons'])).stdout
+    .split('\n')
+    .find((l) => l.startsWith('fpr:'))!
+    .split(':')[9]!;
   const armoredKey = (await gpg(['--armor', '--export-secret-keys', keyId])).stdout;
 
   const binary = makeSyntheticBinary('amd64', mib * 1024 * 1024);
@@ -92,8 +100,7 @@ async function main(): Promise<void> {
   console.log(`setup (key, ${mib} MiB binary + zip, peers) ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const rows: Array<{ name: string; seconds: number; note: string }> = [];
-  const s3WriteCount = (from: number) =>
-    s3.requests.slice(from).filter((r) => r.method === 'PUT' || r.method === 'POST').length;
+  const s3WriteCount = (from: number) => s3.requests.slice(from).filter((r) => r.method === 'PUT' || r.method === 'POST').length;
   try {
     // the old pipeline
     const work = path.join(root, 'old');
@@ -123,7 +130,11 @@ async function main(): Promise<void> {
       },
     });
     if (old.exitCode !== 0) throw new Error(`old pipeline script failed (${old.exitCode}):\n${old.all}`);
-    rows.push({ name: 'old script (xz, gpg, sha256sum, aws s3 cp)', seconds: (Date.now() - t0) / 1000, note: `${s3WriteCount(mark0)} S3 writes` });
+    rows.push({
+      name: 'old script (xz, gpg, sha256sum, aws s3 cp)',
+      seconds: (Date.now() - t0) / 1000,
+      note: `${s3WriteCount(mark0)} S3 writes`,
+    });
 
     // nx: one workspace copy with a one-arch recipe
     const ws = await copyWorkspace(root, 'ws');
@@ -139,7 +150,12 @@ async function main(): Promise<void> {
       NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cacheServer.url,
       NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: CACHE_TOKEN,
     };
-    const publish = async (name: string, note: (status: Record<string, string>) => string, cwd = ws, extra: Record<string, string> = {}) => {
+    const publish = async (
+      name: string,
+      note: (status: Record<string, string>) => string,
+      cwd = ws,
+      extra: Record<string, string> = {},
+    ) => {
       const mark = s3.requests.length;
       const r = await nx(cwd, ['run', 'alloy:publish', '--', `--version=${VERSION}`], { ...env, ...extra });
       if (r.code !== 0) throw new Error(`${name} failed:\n${r.output.split('\n').slice(-40).join('\n')}`);
@@ -148,7 +164,9 @@ async function main(): Promise<void> {
       return r;
     };
     const summary = (s: Record<string, string>) =>
-      Object.entries(s).map(([t, v]) => `${t.slice('alloy:'.length)}=${v}`).join(' ');
+      Object.entries(s)
+        .map(([t, v]) => `${t.slice('alloy:'.length)}=${v}`)
+        .join(' ');
     const cold = await publish('nx cold (zstd; empty cache, empty bucket)', summary);
     const perTask = /alloy:(\w+)\s+([\d.]+s)/g;
     const critical = [...cold.output.matchAll(perTask)].map((m) => `${m[1]} ${m[2]}`).join(', ');
@@ -161,7 +179,8 @@ async function main(): Promise<void> {
     const daemon = { NX_DAEMON: 'true' };
     try {
       const prime = await nx(ws, ['run', 'alloy:publish', '--', `--version=${VERSION}`], { ...env, ...daemon });
-      if (prime.code !== 0) throw new Error(`nx warm with the daemon (priming run) failed:\n${prime.output.split('\n').slice(-40).join('\n')}`);
+      if (prime.code !== 0)
+        throw new Error(`nx warm with the daemon (priming run) failed:\n${prime.output.split('\n').slice(-40).join('\n')}`);
       await publish('nx warm, daemon on (second run)', summary, ws, daemon);
     } finally {
       await nx(ws, ['daemon', '--stop'], { ...env, ...daemon });
@@ -182,9 +201,22 @@ async function main(): Promise<void> {
     }
     console.log('goals: cold ≤ 0.35× old; warm (daemon off) ≤ 0.10× cold; warm with the daemon ≤ 3 s; remote ≤ 0.15× cold');
     if (critical) console.log(`\nnx cold, longest tasks as nx reports them: ${critical}`);
-    const sizes = await execa('bash', ['-c', `stat -c '%s %n' ${work}/alloy-${VERSION}-amd64.raw ${ws}/dist/alloy/${VERSION}/images/alloy-${VERSION}-amd64.raw`]);
-    console.log(`image sizes (bytes): ${sizes.stdout.split('\n').map((l) => l.replace(root + '/', '')).join('; ')}`);
-    console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const sizes = await execa('bash', [
+      '-c',
+      `stat -c '%s %n' ${work}/alloy-${VERSION}-amd64.raw ${ws}/dist/alloy/${VERSION}/images/alloy-${VERSION}-amd64.raw`,
+    ]);
+    console.log(
+      `image sizes (bytes): ${sizes.stdout
+        .split('\n')
+        .map((l) => l.replace(root + '/', ''))
+        .join('; ')}`,
+    );
+    console.log(
+      `load after: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     await upstream.stop();
     await s3.stop();

@@ -77,7 +77,10 @@ async function main(): Promise<void> {
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       AWS_PAGER: '',
     };
-    const aws = await measure([AWS, '--endpoint-url', peer.endpoint, 's3', 'cp', '--only-show-errors', file, `s3://${peer.bucket}/aws.raw`], awsEnv);
+    const aws = await measure(
+      [AWS, '--endpoint-url', peer.endpoint, 's3', 'cp', '--only-show-errors', file, `s3://${peer.bucket}/aws.raw`],
+      awsEnv,
+    );
 
     for (const key of ['ours.raw', 'aws.raw']) {
       const got = await storedSha(key);
@@ -86,9 +89,21 @@ async function main(): Promise<void> {
     const mibs = (s: number) => size / 1024 / 1024 / s;
     const rows = [
       ['uploader', 'wall s', 'MiB/s (wall)', 'upload-only s', 'peak RSS MiB'],
-      ['libs/r2 putFile', ours.wall.toFixed(2), mibs(ours.wall).toFixed(1), oursUpload.uploadSeconds.toFixed(2), (ours.maxrss_kib / 1024).toFixed(0)],
+      [
+        'libs/r2 putFile',
+        ours.wall.toFixed(2),
+        mibs(ours.wall).toFixed(1),
+        oursUpload.uploadSeconds.toFixed(2),
+        (ours.maxrss_kib / 1024).toFixed(0),
+      ],
       ['aws s3 cp 2.9.19', aws.wall.toFixed(2), mibs(aws.wall).toFixed(1), '-', (aws.maxrss_kib / 1024).toFixed(0)],
-      ['ratio r2/aws', (ours.wall / aws.wall).toFixed(2), (mibs(ours.wall) / mibs(aws.wall)).toFixed(2), '-', (ours.maxrss_kib / aws.maxrss_kib).toFixed(2)],
+      [
+        'ratio r2/aws',
+        (ours.wall / aws.wall).toFixed(2),
+        (mibs(ours.wall) / mibs(aws.wall)).toFixed(2),
+        '-',
+        (ours.maxrss_kib / aws.maxrss_kib).toFixed(2),
+      ],
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

@@ -28,7 +28,12 @@ async function child(keyFile: string, file: string, out: string): Promise<void> 
 async function measure(argv: string[], env?: Record<string, string>) {
   const r = await execa('/usr/bin/time', ['-v', ...argv], { reject: false, env });
   if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (${r.exitCode}): ${r.stderr.slice(-2000)}`);
-  const field = (name: string) => r.stderr.split('\n').find((l) => l.includes(name))?.split(': ').pop() ?? '';
+  const field = (name: string) =>
+    r.stderr
+      .split('\n')
+      .find((l) => l.includes(name))
+      ?.split(': ')
+      .pop() ?? '';
   return {
     wall: parseWall(field('Elapsed (wall clock) time')),
     rssMiB: Number(field('Maximum resident set size (kbytes)')) / 1024,
@@ -68,11 +73,27 @@ async function main(): Promise<void> {
       const oursOut = `${file}.ours.asc`;
       const gpgOut = `${file}.gpg.asc`;
       // gpg first, then ours: both read a file the page cache already holds.
-      const gpg = await measure(['gpg', '--homedir', home, '--batch', '--yes', '--digest-algo', 'SHA256', '-u', keys.fingerprint, '--detach-sign', '--armor', '-o', gpgOut, file]);
+      const gpg = await measure([
+        'gpg',
+        '--homedir',
+        home,
+        '--batch',
+        '--yes',
+        '--digest-algo',
+        'SHA256',
+        '-u',
+        keys.fingerprint,
+        '--detach-sign',
+        '--armor',
+        '-o',
+        gpgOut,
+        file,
+      ]);
       const ours = await measure([process.execPath, '--import', 'tsx', self, '--child', keys.privateKeyPath, file, oursOut]);
       for (const sig of [oursOut, gpgOut]) {
         const v = await execa('gpg', ['--homedir', home, '--batch', '--status-fd', '1', '--verify', sig, file], { reject: false });
-        if (v.exitCode !== 0 || !v.stdout.includes(`VALIDSIG ${keys.fingerprint}`)) throw new Error(`gpg --verify rejected ${sig}:\n${v.stderr}`);
+        if (v.exitCode !== 0 || !v.stdout.includes(`VALIDSIG ${keys.fingerprint}`))
+          throw new Error(`gpg --verify rejected ${sig}:\n${v.stderr}`);
       }
       const inProc = JSON.parse(ours.stdout.trim().split('\n').pop()!).signSeconds as number;
       rows.push([
@@ -86,10 +107,20 @@ async function main(): Promise<void> {
       ]);
       await rm(file, { force: true });
     }
-    const head = ['file', 'libs/signing wall (in-process)', 'peak RSS', 'gpg wall', 'gpg peak RSS', 'time ratio (wall / sign)', 'RSS ratio'];
+    const head = [
+      'file',
+      'libs/signing wall (in-process)',
+      'peak RSS',
+      'gpg wall',
+      'gpg peak RSS',
+      'time ratio (wall / sign)',
+      'RSS ratio',
+    ];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-    console.log(`signing bench: RSA-4096, SHA-256, armored detached; node ${process.version}, ${os.cpus().length} cores; both signatures pass gpg --verify`);
+    console.log(
+      `signing bench: RSA-4096, SHA-256, armored detached; node ${process.version}, ${os.cpus().length} cores; both signatures pass gpg --verify`,
+    );
     console.log(line(head));
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
     for (const r of rows) console.log(line(r));

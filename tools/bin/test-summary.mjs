@@ -3,7 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 
 const dir = new URL('../../dist/test-results/', import.meta.url);
 const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.json'));
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 for (const file of files.sort()) {
   const r = JSON.parse(await readFile(new URL(file, dir), 'utf8'));
   passed += r.numPassedTests;

@@ -2,7 +2,7 @@
 // tasks to its lifecycle, so run-command's didCommandComplete() finds tasks without a result and takes the run for
 // interrupted. Preloaded into the nx CLI through .npmrc (with version-flag.cjs), this turns that 130 back into 1 unless
 // the process really received a signal. Generated into .npmrc by tools/nx/write-npmrc.cjs.
-if (/[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(process.argv[1] || "")) {
+if (/[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(process.argv[1] || '')) {
   let signalled = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     const record = () => {

@@ -3,7 +3,7 @@
 // version-flag.cjs), this makes `nx run alloy:…` stream instead, through Nx's documented NX_DEFAULT_OUTPUT_STYLE, unless
 // the user chose a style. On a TTY Nx's terminal UI already shows running tasks' output live.
 if (
-  /[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(process.argv[1] || "") &&
+  /[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(process.argv[1] || '') &&
   !process.stdout.isTTY &&
   !process.env.NX_DEFAULT_OUTPUT_STYLE &&
   process.argv.some((a) => /^alloy:/.test(a)) &&

@@ -23,8 +23,15 @@ function zipDirContent(dir, cwd) {
   const hash = createHash('sha256');
   try {
     const abs = path.resolve(cwd, dir);
-    for (const entry of fs.readdirSync(abs, { withFileTypes: true }).filter((e) => e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      hash.update(`${entry.name}\0${createHash('sha256').update(fs.readFileSync(path.join(abs, entry.name))).digest('hex')}\n`);
+    for (const entry of fs
+      .readdirSync(abs, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      hash.update(
+        `${entry.name}\0${createHash('sha256')
+          .update(fs.readFileSync(path.join(abs, entry.name)))
+          .digest('hex')}\n`,
+      );
     }
   } catch (error) {
     hash.update(`unreadable ${dir}: ${error.code}`);
@@ -109,7 +116,9 @@ exports.preTasksExecution = async (_options, context) => {
       throw new Error('--version needs a value: expected MAJOR.MINOR.PATCH such as --version=1.10.2. Nothing was run.');
     }
     if (!SEMVER.test(flag.value)) {
-      throw new Error(`version "${flag.value}" is not a strict semver version: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2. Nothing was run.`);
+      throw new Error(
+        `version "${flag.value}" is not a strict semver version: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2. Nothing was run.`,
+      );
     }
     versions.push(flag.value);
     i = flag.next - 1;

@@ -3,10 +3,11 @@
 // the flag in place to `--alloyVersion`, an option Nx does not reserve and every alloy executor declares, so every other
 // option keeps parsing where it was written. Generated into .npmrc by tools/nx/write-npmrc.cjs.
 const argv = process.argv;
-if (/[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(argv[1] || "") && argv[2] !== "--version") {
+if (/[\\/](nx[\\/](dist[\\/])?bin[\\/]nx\.js|\.bin[\\/]nx)$/.test(argv[1] || '') && argv[2] !== '--version') {
   for (let i = 3; i < argv.length; i++) {
     if (argv[i].startsWith('--version=')) argv[i] = '--alloyVersion=' + argv[i].slice('--version='.length);
-    else if (argv[i] === '--version' && i + 1 < argv.length && !argv[i + 1].startsWith('-')) argv.splice(i, 2, '--alloyVersion=' + argv[i + 1]);
+    else if (argv[i] === '--version' && i + 1 < argv.length && !argv[i + 1].startsWith('-'))
+      argv.splice(i, 2, '--alloyVersion=' + argv[i + 1]);
     else if (argv[i] === '--version') argv[i] = '--alloyVersion=';
   }
 }

@@ -39,17 +39,32 @@ describe('.npmrc preload for npx nx', () => {
 
   it('renames --version=X in place to --alloyVersion=X, so every other option stays where Nx parses it', async () => {
     expect(await argvSeenByNx(['run', 'alloy:publish', '--version=1.10.2', '--dryRun', '--output-style=static'])).toEqual([
-      'run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun', '--output-style=static',
+      'run',
+      'alloy:publish',
+      '--alloyVersion=1.10.2',
+      '--dryRun',
+      '--output-style=static',
     ]);
   });
 
   it('handles the space form, a bare flag, and the version behind --', async () => {
-    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '1.10.2', '--dryRun'])).toEqual(['run', 'alloy:pr', '--alloyVersion=1.10.2', '--dryRun']);
+    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '1.10.2', '--dryRun'])).toEqual([
+      'run',
+      'alloy:pr',
+      '--alloyVersion=1.10.2',
+      '--dryRun',
+    ]);
     expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '--dryRun'])).toEqual(['run', 'alloy:pr', '--alloyVersion=', '--dryRun']);
-    expect(await argvSeenByNx(['run', 'alloy:pr', '--', '--version=1.10.2', '--dryRun'])).toEqual(['run', 'alloy:pr', '--', '--alloyVersion=1.10.2', '--dryRun']);
+    expect(await argvSeenByNx(['run', 'alloy:pr', '--', '--version=1.10.2', '--dryRun'])).toEqual([
+      'run',
+      'alloy:pr',
+      '--',
+      '--alloyVersion=1.10.2',
+      '--dryRun',
+    ]);
   });
 
-  it("leaves `nx --version` and other programs alone", async () => {
+  it('leaves `nx --version` and other programs alone', async () => {
     expect(await argvSeenByNx(['--version'])).toEqual(['--version']);
     const other = path.join(dir, 'other.js');
     await writeFile(other, 'console.log(JSON.stringify(process.argv.slice(2)))\n');
@@ -66,7 +81,10 @@ describe('.npmrc preload: exit code', () => {
     await mkdir(path.dirname(script), { recursive: true });
     await writeFile(script, code);
     const options = /^node-options=(.*)$/m.exec(npmrcContent())![1];
-    return promisify(execFile)(process.execPath, [...options.split(' '), script]).then(() => 0, (e: { code: number }) => e.code);
+    return promisify(execFile)(process.execPath, [...options.split(' '), script]).then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
   };
 
   it("turns Nx's 130 for a failed dependency task into 1", async () => {
@@ -75,7 +93,9 @@ describe('.npmrc preload: exit code', () => {
   });
 
   it('keeps 130 when the run really was interrupted', async () => {
-    expect(await exitCodeOf("process.on('SIGINT', () => process.exit(130)); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 5000)\n")).toBe(130);
+    expect(
+      await exitCodeOf("process.on('SIGINT', () => process.exit(130)); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 5000)\n"),
+    ).toBe(130);
   });
 });
 
@@ -112,7 +132,9 @@ describe('plugin hook', () => {
   it('lets the renamed flag, the version behind -- (or no version flag) through', async () => {
     await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
     await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
-    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toEqual({
+      ALLOY_ZIP_DIR_CONTENT: 'none',
+    });
     await expect(hook('run-many', '-t', 'test')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
   });
 
@@ -137,13 +159,17 @@ describe('plugin hook', () => {
 describe('plugin hook: the version as typed', () => {
   it.each(['1.10', '2', '1.10.2.1', '01.2.3'])('refuses --version=%s naming it before Nx turns it into a number', async (value) => {
     for (const argv of [['--', `--version=${value}`], [`--alloyVersion=${value}`], ['--alloyVersion', value]]) {
-      await expect(hook('run', 'alloy:publish', ...argv)).rejects.toThrow(`version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH`);
+      await expect(hook('run', 'alloy:publish', ...argv)).rejects.toThrow(
+        `version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH`,
+      );
     }
   });
 
   it('accepts v-prefixed and prerelease versions (the target decides about prereleases)', async () => {
     for (const value of ['v1.10.2', '1.11.0-rc.1']) {
-      await expect(plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:pr', '--', '--version', value] })).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+      await expect(
+        plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:pr', '--', '--version', value] }),
+      ).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
     }
   });
 });

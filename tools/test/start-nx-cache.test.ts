@@ -44,7 +44,9 @@ describe('bash tools/ci/start-nx-cache.sh', () => {
     await writeFile(path.join(dir, 'github-env'), '');
     const r = await run({ ...baseEnv(), NX_CACHE_ROLE: 'read-only', NX_CACHE_TOKEN: '', R2_ACCESS_KEY_ID: '', R2_SECRET_ACCESS_KEY: '' });
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe('start-nx-cache: no read-only cache credentials in this run (e.g. a pull request from a fork): Nx runs without the shared cache');
+    expect(r.stdout).toBe(
+      'start-nx-cache: no read-only cache credentials in this run (e.g. a pull request from a fork): Nx runs without the shared cache',
+    );
     expect(await readFile(path.join(dir, 'github-env'), 'utf8')).toBe('');
   });
 
@@ -52,7 +54,14 @@ describe('bash tools/ci/start-nx-cache.sh', () => {
     const r1 = await run({ ...baseEnv(), NX_CACHE_ROLE: 'admin' });
     expect(r1.exitCode).toBe(1);
     expect(r1.stderr).toBe('start-nx-cache: NX_CACHE_ROLE="admin" must be read-only or read-write');
-    const r2 = await run({ ...baseEnv(), NX_CACHE_ROLE: 'read-only', NX_CACHE_TOKEN: RO, R2_ACCESS_KEY_ID: 'a', R2_SECRET_ACCESS_KEY: 'b', NX_CACHE_BUCKET: '' });
+    const r2 = await run({
+      ...baseEnv(),
+      NX_CACHE_ROLE: 'read-only',
+      NX_CACHE_TOKEN: RO,
+      R2_ACCESS_KEY_ID: 'a',
+      R2_SECRET_ACCESS_KEY: 'b',
+      NX_CACHE_BUCKET: '',
+    });
     expect(r2.exitCode).toBe(1);
     expect(r2.stderr).toContain('set the repository variable NX_CACHE_BUCKET');
   });

@@ -27,7 +27,8 @@ describe('fetch hashes the --zipDir content', () => {
     const zips = path.join(dir, 'zips');
     await mkdir(zips, { recursive: true });
     await writeFile(path.join(zips, 'alloy-linux-amd64.zip'), 'one');
-    const env = (argv: string[]) => plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:fetch', ...argv], workspaceRoot: dir });
+    const env = (argv: string[]) =>
+      plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:fetch', ...argv], workspaceRoot: dir });
     const first = (await env([`--zipDir=${zips}`])).ALLOY_ZIP_DIR_CONTENT;
     expect(first).toMatch(/^[0-9a-f]{64}$/);
     expect((await env(['--', '--zipDir', 'zips'])).ALLOY_ZIP_DIR_CONTENT).toBe(first);
@@ -38,7 +39,9 @@ describe('fetch hashes the --zipDir content', () => {
 
 describe('key-fingerprint.mjs', () => {
   const script = async (env: NodeJS.ProcessEnv = {}) => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(dir, 'ws/tools/nx/key-fingerprint.mjs')], { env: { PATH: process.env.PATH, ...env } });
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(dir, 'ws/tools/nx/key-fingerprint.mjs')], {
+      env: { PATH: process.env.PATH, ...env },
+    });
     return stdout.trim();
   };
 

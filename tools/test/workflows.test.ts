@@ -10,7 +10,12 @@ import { parse } from 'yaml';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The only secrets a job that runs on pull requests may reference: none of them can write the bucket or the cache. */
-const PULL_REQUEST_SECRETS = new Set(['R2_ACCOUNT_ID', 'NX_CACHE_RO_TOKEN', 'NX_CACHE_R2_RO_ACCESS_KEY_ID', 'NX_CACHE_R2_RO_SECRET_ACCESS_KEY']);
+const PULL_REQUEST_SECRETS = new Set([
+  'R2_ACCOUNT_ID',
+  'NX_CACHE_RO_TOKEN',
+  'NX_CACHE_R2_RO_ACCESS_KEY_ID',
+  'NX_CACHE_R2_RO_SECRET_ACCESS_KEY',
+]);
 
 interface Step {
   name?: string;
@@ -32,7 +37,9 @@ interface Workflow {
   jobs?: Record<string, Job>;
 }
 
-const secretsIn = (value: unknown): string[] => [...new Set([...JSON.stringify(value ?? null).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]!))];
+const secretsIn = (value: unknown): string[] => [
+  ...new Set([...JSON.stringify(value ?? null).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]!)),
+];
 const stepName = (s: Step, i: number) => s.name ?? s.uses ?? s.run?.split('\n')[0] ?? `step ${i + 1}`;
 
 function triggers(on: unknown): string[] {
@@ -95,7 +102,9 @@ describe('workflow security properties', () => {
   });
 
   it('Dependabot keeps the pinned actions current', async () => {
-    const config = parse(await readFile(path.join(root, '.github/dependabot.yml'), 'utf8')) as { updates: Array<{ 'package-ecosystem': string }> };
+    const config = parse(await readFile(path.join(root, '.github/dependabot.yml'), 'utf8')) as {
+      updates: Array<{ 'package-ecosystem': string }>;
+    };
     expect(config.updates.map((u) => u['package-ecosystem'])).toContain('github-actions');
   });
 
@@ -103,7 +112,9 @@ describe('workflow security properties', () => {
     const wf = parse(await readFile(path.join(root, '.github/workflows/ci.yml'), 'utf8')) as Workflow;
     const prJobs = Object.entries(wf.jobs ?? {}).filter(([, j]) => runsOnPullRequests(wf, j));
     expect(prJobs.map(([id]) => id)).toEqual(['pull-request']);
-    expect(new Set(secretsIn(prJobs[0]![1]))).toEqual(new Set(['R2_ACCOUNT_ID', 'NX_CACHE_RO_TOKEN', 'NX_CACHE_R2_RO_ACCESS_KEY_ID', 'NX_CACHE_R2_RO_SECRET_ACCESS_KEY']));
+    expect(new Set(secretsIn(prJobs[0]![1]))).toEqual(
+      new Set(['R2_ACCOUNT_ID', 'NX_CACHE_RO_TOKEN', 'NX_CACHE_R2_RO_ACCESS_KEY_ID', 'NX_CACHE_R2_RO_SECRET_ACCESS_KEY']),
+    );
   });
 
   // The checker itself can fail: the workflow as it was before issue 11 trips every rule.

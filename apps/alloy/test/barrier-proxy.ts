@@ -14,7 +14,14 @@ export interface BarrierProxy {
 
 export async function startBarrierProxy(target: string): Promise<BarrierProxy> {
   let barrier:
-    | { method: string; path: string; count: number; waiting: Array<() => void>; done: (how: 'released' | 'timed out') => void; timer: NodeJS.Timeout }
+    | {
+        method: string;
+        path: string;
+        count: number;
+        waiting: Array<() => void>;
+        done: (how: 'released' | 'timed out') => void;
+        timer: NodeJS.Timeout;
+      }
     | undefined;
 
   const release = (how: 'released' | 'timed out') => {

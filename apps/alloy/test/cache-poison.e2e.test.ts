@@ -29,7 +29,8 @@ let bucket: ObjectStore;
 let env: Record<string, string>;
 let A: string;
 
-const run = (target: string, version: string, extra: string[] = []) => nx(A, ['run', `alloy:${target}`, ...extra, '--', `--version=${version}`], env);
+const run = (target: string, version: string, extra: string[] = []) =>
+  nx(A, ['run', `alloy:${target}`, ...extra, '--', `--version=${version}`], env);
 const s3Writes = (from: number) => s3.requests.slice(from).filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
 const expectOk = (r: NxRun) => expect({ code: r.code, run: r.code === 0 ? '' : tail(r) }).toEqual({ code: 0, run: '' });
 const dist = (version: string, ...rest: string[]) => path.join(A, 'dist/alloy', version, ...rest);
@@ -38,7 +39,11 @@ const dist = (version: string, ...rest: string[]) => path.join(A, 'dist/alloy', 
 async function bucketState() {
   const objects: Record<string, string> = {};
   for (const { key: k } of await bucket.list('')) objects[k] = sha256((await bucket.get(k))!.body);
-  const sig = await gpgVerify(await readFile(key.publicKeyPath), (await bucket.get('SHA256SUMS.gpg'))!.body, (await bucket.get('SHA256SUMS'))!.body);
+  const sig = await gpgVerify(
+    await readFile(key.publicKeyPath),
+    (await bucket.get('SHA256SUMS.gpg'))!.body,
+    (await bucket.get('SHA256SUMS'))!.body,
+  );
   expect(sig.output).toContain(`VALIDSIG ${key.fingerprint}`);
   return objects;
 }
@@ -86,7 +91,8 @@ const POISONS: Poison[] = [
       const images = path.join(entry, `dist/alloy/${v}/images`);
       await writeFile(path.join(images, `alloy-${v}-amd64.raw.asc`), await readFile(path.join(images, `alloy-${v}-arm64.raw.asc`)));
     },
-    refusal: (v) => `refusing to list ${dist(v, `images/alloy-${v}-amd64.raw`)} in SHA256SUMS: ${dist(v, `images/alloy-${v}-amd64.raw`)}.asc does not verify it`,
+    refusal: (v) =>
+      `refusing to list ${dist(v, `images/alloy-${v}-amd64.raw`)} in SHA256SUMS: ${dist(v, `images/alloy-${v}-amd64.raw`)}.asc does not verify it`,
   },
   {
     target: 'manifest',
@@ -94,7 +100,10 @@ const POISONS: Poison[] = [
     apply: async (entry, v) => {
       const file = path.join(entry, `dist/alloy/${v}/manifest/SHA256SUMS`);
       const text = await readFile(file, 'utf8');
-      await writeFile(file, text.replace(/^[0-9a-f]/, (c) => (c === '0' ? '1' : '0')));
+      await writeFile(
+        file,
+        text.replace(/^[0-9a-f]/, (c) => (c === '0' ? '1' : '0')),
+      );
     },
     refusal: (v) => `refusing to publish: ${dist(v, 'manifest/SHA256SUMS')}.gpg does not verify`,
   },
@@ -172,12 +181,21 @@ beforeAll(async () => {
     return b;
   };
   [upstream, s3, key] = await Promise.all([
-    startUpstreamHost({ releases: [PUBLISHED, UNPUBLISHED].map((version) => ({ version, binaries: { amd64: binary('amd64', version), arm64: binary('arm64', version) } })) }),
+    startUpstreamHost({
+      releases: [PUBLISHED, UNPUBLISHED].map((version) => ({
+        version,
+        binaries: { amd64: binary('amd64', version), arm64: binary('arm64', version) },
+      })),
+    }),
     startS3Peer({ bucket: 'sysext-poison' }),
     generateKey({ identity: 'alloy-sysext poison <poison@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
   ]);
   await mkdir(path.join(root, 'remote-cache'), { recursive: true });
-  cacheServer = await startNxCacheServer({ store: createDirectoryStore(path.join(root, 'remote-cache')), tokens: parseTokens(`read-write:${RW_TOKEN}`), log: () => {} });
+  cacheServer = await startNxCacheServer({
+    store: createDirectoryStore(path.join(root, 'remote-cache')),
+    tokens: parseTokens(`read-write:${RW_TOKEN}`),
+    log: () => {},
+  });
   bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: 'alloy/' });
   env = {
     ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
@@ -209,7 +227,10 @@ describe('a poisoned cache entry never reaches the release signature', () => {
     expect((await remoteEntries(`dist/alloy/${UNPUBLISHED}/manifest/SHA256SUMS`)).length).toBe(1);
   }, 240_000);
 
-  for (const [where, version] of [['local', PUBLISHED], ['remote', UNPUBLISHED]] as const) {
+  for (const [where, version] of [
+    ['local', PUBLISHED],
+    ['remote', UNPUBLISHED],
+  ] as const) {
     for (const p of POISONS) {
       it(`${p.target} entry poisoned in the ${where} cache, publish ${version} (${version === PUBLISHED ? 'published' : 'unpublished'}): refused, naming the file and --skip-nx-cache; bucket untouched`, async () => {
         const restore = await poison(where, p, version);
@@ -218,7 +239,10 @@ describe('a poisoned cache entry never reaches the release signature', () => {
           else await rm(path.join(A, 'dist'), { recursive: true, force: true });
           const mark = s3.requests.length;
           const r = await run('publish', version);
-          expect({ code: r.code === 0 ? 0 : 'failed', refusal: r.output.includes(p.refusal(version)) }).toEqual({ code: 'failed', refusal: true });
+          expect({ code: r.code === 0 ? 0 : 'failed', refusal: r.output.includes(p.refusal(version)) }).toEqual({
+            code: 'failed',
+            refusal: true,
+          });
           expect(r.output).toContain(`npx nx run alloy:publish --version=${version} --skip-nx-cache`);
           expect(s3Writes(mark)).toEqual([]);
           expect(await bucketState()).toEqual(published);
@@ -245,7 +269,13 @@ describe('a poisoned cache entry never reaches the release signature', () => {
       expectOk(r);
       const state = await bucketState();
       for (const [file, sha] of Object.entries(cleanUnpublished)) expect({ file, sha: state[file] }).toEqual({ file, sha });
-      expect(await gpgVerify(await readFile(key.publicKeyPath), (await bucket.get(`alloy-${UNPUBLISHED}-amd64.raw.asc`))!.body, (await bucket.get(`alloy-${UNPUBLISHED}-amd64.raw`))!.body)).toMatchObject({ ok: true });
+      expect(
+        await gpgVerify(
+          await readFile(key.publicKeyPath),
+          (await bucket.get(`alloy-${UNPUBLISHED}-amd64.raw.asc`))!.body,
+          (await bucket.get(`alloy-${UNPUBLISHED}-amd64.raw`))!.body,
+        ),
+      ).toMatchObject({ ok: true });
       expectOk(await npxNx(A, ['reset'], env));
       await rm(path.join(A, 'dist'), { recursive: true, force: true });
       expectOk(await run('publish', UNPUBLISHED));

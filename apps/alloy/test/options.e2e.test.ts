@@ -28,7 +28,8 @@ function binary(arch: 'amd64' | 'arm64', version: string): Buffer {
   b.write(`alloy ${version} ${arch}`, 256, 'latin1');
   return b;
 }
-const zipOf = (arch: 'amd64' | 'arm64', version: string) => makeZip([{ name: `alloy-linux-${arch}`, data: binary(arch, version), mode: 0o100644 }]);
+const zipOf = (arch: 'amd64' | 'arm64', version: string) =>
+  makeZip([{ name: `alloy-linux-${arch}`, data: binary(arch, version), mode: 0o100644 }]);
 
 let root: string;
 let key: GeneratedKey;
@@ -40,7 +41,15 @@ let A: string;
 let zipDir: string;
 
 /** No R2 and no public URL: the embedded default (local bucket, served by `release-bot serve`). */
-const noR2 = () => ({ ...env, R2_ENDPOINT: undefined, R2_ACCESS_KEY_ID: undefined, R2_SECRET_ACCESS_KEY: undefined, R2_BUCKET: undefined, R2_REGION: undefined, ALLOY_PUBLIC_URL: undefined });
+const noR2 = () => ({
+  ...env,
+  R2_ENDPOINT: undefined,
+  R2_ACCESS_KEY_ID: undefined,
+  R2_SECRET_ACCESS_KEY: undefined,
+  R2_BUCKET: undefined,
+  R2_REGION: undefined,
+  ALLOY_PUBLIC_URL: undefined,
+});
 const s3Writes = (from: number) => s3.requests.slice(from).filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
 const ghWrites = (from: number) => github.writes().slice(from);
 const expectOk = (run: NxRun) => expect({ code: run.code, run: run.code === 0 ? '' : tail(run) }).toEqual({ code: 0, run: '' });
@@ -72,13 +81,17 @@ beforeAll(async () => {
   ]);
   const fixtures = path.join(SOURCE_ROOT, 'libs/ghost-stack/test/fixtures');
   github.seedRepo({
-    ...GHOST, defaultBranch: 'develop',
+    ...GHOST,
+    defaultBranch: 'develop',
     branches: { develop: { 'opentofu/modules/vultr/instance/userdata/ghost.bu': await readFile(path.join(fixtures, 'ghost.bu'), 'utf8') } },
   });
   github.seedRepo({ ...THIS_REPO });
   github.seedRepo({
-    ...INFISICAL, defaultBranch: 'main',
-    branches: { main: { 'opentofu/modules/server/userdata/infisical.bu.tftpl': await readFile(path.join(fixtures, 'infisical.bu.tftpl'), 'utf8') } },
+    ...INFISICAL,
+    defaultBranch: 'main',
+    branches: {
+      main: { 'opentofu/modules/server/userdata/infisical.bu.tftpl': await readFile(path.join(fixtures, 'infisical.bu.tftpl'), 'utf8') },
+    },
   });
   // the air-gapped directory: the release's zips, and a SHA256SUMS beside them in sha256sum format
   zipDir = path.join(root, 'zips');
@@ -112,7 +125,11 @@ describe('dry runs write nothing', () => {
     const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun'], env);
     expectOk(r);
     expect(taskStatus(r.output)).toEqual({
-      'alloy:fetch': 'ran', 'alloy:image': 'ran', 'alloy:sign': 'ran', 'alloy:manifest': 'ran', 'alloy:publish': 'ran',
+      'alloy:fetch': 'ran',
+      'alloy:image': 'ran',
+      'alloy:sign': 'ran',
+      'alloy:manifest': 'ran',
+      'alloy:publish': 'ran',
     });
     expect(existsSync(dist('1.10.2/manifest/SHA256SUMS'))).toBe(true);
     expect(r.output).toContain('dry run: would upload alloy-1.10.2-amd64.raw');
@@ -127,7 +144,8 @@ describe('dry runs write nothing', () => {
     const r = await npxNx(A, ['run', 'alloy:publish', '--version', '1.10.2', '--dryRun'], env);
     expectOk(r);
     const status = taskStatus(r.output);
-    for (const t of ['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest']) expect([t, status[t]]).toEqual([t, expect.stringMatching(/^(local|existing)$/)]);
+    for (const t of ['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest'])
+      expect([t, status[t]]).toEqual([t, expect.stringMatching(/^(local|existing)$/)]);
     expect(r.output).toContain('dry run: would upload');
     expect(m.s3Writes()).toEqual([]);
   }, 300_000);
@@ -207,8 +225,12 @@ describe('each documented option, as typed', () => {
     expect(r.output).toContain(path.join(zipDir, 'alloy-linux-amd64.zip'));
     // no "no pinned sha256" warning followed by a claim that the same zip was verified
     const fetchLines = r.output.split('\n').filter((l) => /alloy-linux-amd64\.zip/.test(l));
-    expect(fetchLines.some((l) => /no pinned sha256/.test(l)) && fetchLines.some((l) => /sha256 [0-9a-f]{64} verified/.test(l))).toBe(false);
-    expect(await readFile(dist('1.10.3/upstream/alloy-linux-amd64.zip'))).toEqual(await readFile(path.join(zipDir, 'alloy-linux-amd64.zip')));
+    expect(fetchLines.some((l) => /no pinned sha256/.test(l)) && fetchLines.some((l) => /sha256 [0-9a-f]{64} verified/.test(l))).toBe(
+      false,
+    );
+    expect(await readFile(dist('1.10.3/upstream/alloy-linux-amd64.zip'))).toEqual(
+      await readFile(path.join(zipDir, 'alloy-linux-amd64.zip')),
+    );
     expect(m.s3Writes()).toEqual([]);
   }, 300_000);
 
@@ -253,11 +275,17 @@ describe('each documented option, as typed', () => {
 describe('pr: every consumer is attempted', () => {
   it('the first consumer failing (malformed App key) does not stop the second; a table at the end; exit 1', async () => {
     const badKey = '-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5\n-----END RSA PRIVATE KEY-----\n';
-    const r = await npxNx(A, ['run', 'alloy:pr', '--version=1.10.2'], { ...env, GHOST_STACK_APP_ID: '12345', GHOST_STACK_APP_PRIVATE_KEY: badKey });
+    const r = await npxNx(A, ['run', 'alloy:pr', '--version=1.10.2'], {
+      ...env,
+      GHOST_STACK_APP_ID: '12345',
+      GHOST_STACK_APP_PRIVATE_KEY: badKey,
+    });
     expect(r.code).toBe(1);
     expect(github.pulls(INFISICAL.owner, INFISICAL.repo).map((p) => p.state)).toEqual(['open']);
     expect(r.output).toMatch(/consumer\s+status\s+pull request or error/);
-    expect(r.output).toMatch(/ghost-stack\s+failed\s+consumer ghost-stack \(noahwhite\/ghost-stack, credentials: GHOST_STACK_APP_ID \+ GHOST_STACK_APP_PRIVATE_KEY\): GHOST_STACK_APP_PRIVATE_KEY is not a usable GitHub App private key/);
+    expect(r.output).toMatch(
+      /ghost-stack\s+failed\s+consumer ghost-stack \(noahwhite\/ghost-stack, credentials: GHOST_STACK_APP_ID \+ GHOST_STACK_APP_PRIVATE_KEY\): GHOST_STACK_APP_PRIVATE_KEY is not a usable GitHub App private key/,
+    );
     expect(r.output).toMatch(/infisical-stack\s+opened\s+\S+\/officina-pub\/infisical-stack\/pull\/\d+/);
     expect(r.output).toContain('1 of 2 consumers failed: ghost-stack');
     expect(r.output).not.toContain('bm90IGEga2V5');
@@ -286,9 +314,24 @@ describe('the public URL', () => {
     expect(conf).toContain(`Path=http://127.0.0.1:${port}/alloy/`);
 
     // its own process group, so stopping it stops npm and the server it started
-    const server = execa('npm', ['run', 'release-bot', '--', 'serve'], { cwd: A, env: nxEnv(local), extendEnv: false, all: true, reject: false, stdin: 'ignore', detached: true });
+    const server = execa('npm', ['run', 'release-bot', '--', 'serve'], {
+      cwd: A,
+      env: nxEnv(local),
+      extendEnv: false,
+      all: true,
+      reject: false,
+      stdin: 'ignore',
+      detached: true,
+    });
     try {
-      await waitFor(() => fetch(`http://127.0.0.1:${port}/alloy/SHA256SUMS`).then((res) => res.ok, () => false), 60_000);
+      await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/alloy/SHA256SUMS`).then(
+            (res) => res.ok,
+            () => false,
+          ),
+        60_000,
+      );
       const image = Buffer.from(await (await fetch(imageUrl!)).arrayBuffer());
       expect(image.equals(await readFile(dist('1.10.2/images/alloy-1.10.2-amd64.raw')))).toBe(true);
       expect((await fetch(`http://127.0.0.1:${port}/alloy/../bucket.meta/objects`)).status).toBe(404);
@@ -303,8 +346,19 @@ describe('the public URL', () => {
 describe('release-bot --dry-run writes nothing', () => {
   /** `npm run release-bot -- <args>` in the copy, as a user types it. */
   const releaseBot = async (args: string[]) => {
-    const fullEnv = nxEnv({ NX_CACHE_DIRECTORY: path.join(A, '.nx/cache'), ...env, GITHUB_REPOSITORY: `${THIS_REPO.owner}/${THIS_REPO.repo}` });
-    const r = await execa('npm', ['run', 'release-bot', '--', ...args], { cwd: A, env: fullEnv, extendEnv: false, all: true, reject: false, stdin: 'ignore' });
+    const fullEnv = nxEnv({
+      NX_CACHE_DIRECTORY: path.join(A, '.nx/cache'),
+      ...env,
+      GITHUB_REPOSITORY: `${THIS_REPO.owner}/${THIS_REPO.repo}`,
+    });
+    const r = await execa('npm', ['run', 'release-bot', '--', ...args], {
+      cwd: A,
+      env: fullEnv,
+      extendEnv: false,
+      all: true,
+      reject: false,
+      stdin: 'ignore',
+    });
     return { code: r.exitCode ?? -1, output: r.all ?? '', ms: 0, command: `npm run release-bot -- ${args.join(' ')}` };
   };
 

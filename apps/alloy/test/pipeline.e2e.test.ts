@@ -19,7 +19,20 @@ import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 import { startBarrierProxy } from './barrier-proxy.js';
-import { cloneCopy, copyWorkspace, gpgVerify, hashTree, npxNx, nx, sha256File, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
+import {
+  cloneCopy,
+  copyWorkspace,
+  gpgVerify,
+  hashTree,
+  npxNx,
+  nx,
+  sha256File,
+  SOURCE_ROOT,
+  tail,
+  taskStatus,
+  tempDir,
+  type NxRun,
+} from '@alloy-sysext/test-peers/nx-workspace';
 
 const MiB = 1024 * 1024;
 const VERSIONS = ['1.10.2', '1.10.3', '1.11.0', '1.11.1'];
@@ -83,19 +96,27 @@ const run = (ws: string, target: string, version: string, extra: string[] = []) 
 beforeAll(async () => {
   root = await tempDir('alloy-e2e-');
   [upstream, s3, github, key] = await Promise.all([
-    startUpstreamHost({ releases: VERSIONS.map((version) => ({ version, binaries: { amd64: binary('amd64', version), arm64: binary('arm64', version) } })) }),
+    startUpstreamHost({
+      releases: VERSIONS.map((version) => ({ version, binaries: { amd64: binary('amd64', version), arm64: binary('arm64', version) } })),
+    }),
     startS3Peer({ bucket: 'sysext-e2e' }),
     startGitHubDouble(),
     generateKey({ identity: 'alloy-sysext e2e <e2e@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
   ]);
   const fixtures = path.join(SOURCE_ROOT, 'libs/ghost-stack/test/fixtures');
   github.seedRepo({
-    owner: 'noahwhite', repo: 'ghost-stack', defaultBranch: 'develop',
+    owner: 'noahwhite',
+    repo: 'ghost-stack',
+    defaultBranch: 'develop',
     branches: { develop: { 'opentofu/modules/vultr/instance/userdata/ghost.bu': await readFile(path.join(fixtures, 'ghost.bu'), 'utf8') } },
   });
   github.seedRepo({
-    owner: 'officina-pub', repo: 'infisical-stack', defaultBranch: 'main',
-    branches: { main: { 'opentofu/modules/server/userdata/infisical.bu.tftpl': await readFile(path.join(fixtures, 'infisical.bu.tftpl'), 'utf8') } },
+    owner: 'officina-pub',
+    repo: 'infisical-stack',
+    defaultBranch: 'main',
+    branches: {
+      main: { 'opentofu/modules/server/userdata/infisical.bu.tftpl': await readFile(path.join(fixtures, 'infisical.bu.tftpl'), 'utf8') },
+    },
   });
   cacheServer = await startNxCacheServer({
     store: createDirectoryStore(path.join(root, 'remote-cache')),
@@ -168,7 +189,11 @@ describe('alloy pipeline under real nx', () => {
     const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], env);
     expectOk(r);
     expect(taskStatus(r.output)).toEqual({
-      'alloy:fetch': 'ran', 'alloy:image': 'ran', 'alloy:sign': 'ran', 'alloy:manifest': 'ran', 'alloy:publish': 'ran',
+      'alloy:fetch': 'ran',
+      'alloy:image': 'ran',
+      'alloy:sign': 'ran',
+      'alloy:manifest': 'ran',
+      'alloy:publish': 'ran',
     });
     await expectVersionInManifest(A, '1.10.2');
     await expectSignedManifest();
@@ -189,7 +214,9 @@ describe('alloy pipeline under real nx', () => {
     expect(github.pulls('officina-pub', 'infisical-stack').map((p) => p.state)).toEqual(['open']);
     const sha = (await readFile(path.join(A, 'dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw.sha256'), 'utf8')).slice(0, 64);
     const head = github.pulls('noahwhite', 'ghost-stack')[0]!.head;
-    expect(github.readFile('noahwhite', 'ghost-stack', head, 'opentofu/modules/vultr/instance/userdata/ghost.bu')).toContain(`sha256-${sha}`);
+    expect(github.readFile('noahwhite', 'ghost-stack', head, 'opentofu/modules/vultr/instance/userdata/ghost.bu')).toContain(
+      `sha256-${sha}`,
+    );
 
     // the identical second run
     const s3Mark = s3.requests.length;
@@ -208,10 +235,14 @@ describe('alloy pipeline under real nx', () => {
 
   it('Done 4: dist/ deleted → restored from the cache, every file byte-identical', async () => {
     const before = await hashTree(path.join(A, 'dist'));
-    expect(Object.keys(before)).toEqual(expect.arrayContaining([
-      'alloy/1.10.2/images/alloy-1.10.2-amd64.raw', 'alloy/1.10.2/images/alloy-1.10.2-amd64.raw.asc',
-      'alloy/1.10.2/manifest/SHA256SUMS.gpg', 'alloy/1.10.2/upstream/amd64/alloy-linux-amd64',
-    ]));
+    expect(Object.keys(before)).toEqual(
+      expect.arrayContaining([
+        'alloy/1.10.2/images/alloy-1.10.2-amd64.raw',
+        'alloy/1.10.2/images/alloy-1.10.2-amd64.raw.asc',
+        'alloy/1.10.2/manifest/SHA256SUMS.gpg',
+        'alloy/1.10.2/upstream/amd64/alloy-linux-amd64',
+      ]),
+    );
     await rm(path.join(A, 'dist'), { recursive: true, force: true });
     const s3Mark = s3.requests.length;
     const r = await run(A, 'publish', '1.10.2');
@@ -236,9 +267,18 @@ describe('alloy pipeline under real nx', () => {
     await expectVersionInManifest(A, '1.10.3');
     // semver order, then the compatibility copy and the arches, as the bucket's merge writes them
     const { text } = await bucketManifest();
-    expect(text.trimEnd().split('\n').map((l) => l.split(/\s+/)[1])).toEqual([
-      'alloy-1.10.2.raw', 'alloy-1.10.2-amd64.raw', 'alloy-1.10.2-arm64.raw',
-      'alloy-1.10.3.raw', 'alloy-1.10.3-amd64.raw', 'alloy-1.10.3-arm64.raw',
+    expect(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual([
+      'alloy-1.10.2.raw',
+      'alloy-1.10.2-amd64.raw',
+      'alloy-1.10.2-arm64.raw',
+      'alloy-1.10.3.raw',
+      'alloy-1.10.3-amd64.raw',
+      'alloy-1.10.3-arm64.raw',
     ]);
     await expectSignedManifest();
 
@@ -344,7 +384,15 @@ describe('alloy pipeline under real nx', () => {
   it('a publish cut off between SHA256SUMS and SHA256SUMS.gpg (the endpoint hangs) says hosts cannot verify until a rerun; the rerun it names converges', async () => {
     // The bucket as it was before 1.11.0's publish: its lines gone, no signature yet.
     const { text } = await bucketManifest();
-    await bucket.putBytes('SHA256SUMS', Buffer.from(text.split('\n').filter((l) => !l.includes('alloy-1.11.0')).join('\n')));
+    await bucket.putBytes(
+      'SHA256SUMS',
+      Buffer.from(
+        text
+          .split('\n')
+          .filter((l) => !l.includes('alloy-1.11.0'))
+          .join('\n'),
+      ),
+    );
     await bucket.delete('SHA256SUMS.gpg');
     // Every attempt at the signature write gets no answer at all.
     s3.failNext({ method: 'PUT', key: `${PREFIX}SHA256SUMS.gpg`, stall: true, times: 5 });
@@ -469,7 +517,9 @@ describe('published versions are immutable', () => {
     const recipeFile = path.join(B, 'apps/alloy/sysext.json');
     const recipeText = await readFile(recipeFile, 'utf8');
     const published = async () => ({
-      sha: createHash('sha256').update((await bucket.get('alloy-1.10.2-amd64.raw'))!.body).digest('hex'),
+      sha: createHash('sha256')
+        .update((await bucket.get('alloy-1.10.2-amd64.raw'))!.body)
+        .digest('hex'),
       manifest: (await bucketManifest()).files['alloy-1.10.2-amd64.raw'],
     });
     const before = await published();
@@ -478,7 +528,11 @@ describe('published versions are immutable', () => {
       expect(await readFile(recipeFile, 'utf8')).toContain('"compressor": "gzip"');
       const s3Mark = s3.requests.length;
       const r = await run(B, 'publish', '1.10.2');
-      expect(s3Writes(s3Mark).map((w) => w.key).filter((k) => /\.raw(\.sha256)?$/.test(k))).toEqual([]);
+      expect(
+        s3Writes(s3Mark)
+          .map((w) => w.key)
+          .filter((k) => /\.raw(\.sha256)?$/.test(k)),
+      ).toEqual([]);
       expect(r.code).not.toBe(0);
       expect(r.output).toContain('alloy-1.10.2-amd64.raw');
       expect(await published()).toEqual(before);

@@ -73,7 +73,9 @@ describe('nx-cache CLI', () => {
       const got = await fetch(`${url}/v1/cache/4242`, { headers: { authorization: `Bearer ${RW}` } });
       expect(got.status).toBe(500);
       expect(Date.now() - start).toBeLessThan(15_000);
-      expect(out).toContain(`${hung.endpoint} accepted the connection but stopped answering (no response within 200 ms, R2_REQUEST_TIMEOUT_MS) during GET "nx-cache/4242"`);
+      expect(out).toContain(
+        `${hung.endpoint} accepted the connection but stopped answering (no response within 200 ms, R2_REQUEST_TIMEOUT_MS) during GET "nx-cache/4242"`,
+      );
       expect(hung.requests[0]).toBe('GET /cache-bucket/nx-cache/4242?x-id=GetObject HTTP/1.1');
     } finally {
       child.kill('SIGTERM');

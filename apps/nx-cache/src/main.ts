@@ -21,7 +21,7 @@ import { parseTokens } from './tokens.js';
 
 const program = new Command()
   .name('nx-cache')
-  .description("Nx self-hosted remote cache server backed by R2 (or a local directory)")
+  .description('Nx self-hosted remote cache server backed by R2 (or a local directory)')
   .option('--port <port>', 'port to listen on (0 = any free port)', '4555')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--bucket <bucket>', 'bucket when R2_BUCKET is not set', 'alloy-sysext')
@@ -35,8 +35,10 @@ const program = new Command()
     const store = storeFromEnv(process.env, { bucket: o.bucket, prefix: '', directory: o.directory }, { log });
     const server = await startNxCacheServer({ store, tokens, prefix: o.prefix, port, host: o.host, log });
     const c = tokens.counts();
-    log(`nx-cache listening on ${server.url} (entries in ${store.describe()} under ${o.prefix}/; ` +
-      `${c['read-write']} read-write and ${c['read-only']} read-only token(s))`);
+    log(
+      `nx-cache listening on ${server.url} (entries in ${store.describe()} under ${o.prefix}/; ` +
+        `${c['read-write']} read-write and ${c['read-only']} read-only token(s))`,
+    );
     const stop = () => void server.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

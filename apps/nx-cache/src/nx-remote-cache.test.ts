@@ -108,7 +108,9 @@ describe('Nx remote cache through nx-cache', () => {
     expect(third.output).toContain('MAKE RAN');
     expect(log.filter((l) => / 403 /.test(l)).length).toBe(1);
     expect(cacheWrites(200)).toHaveLength(1);
-    const stored = await createS3Store({ bucket: peer.bucket, endpoint: peer.endpoint, ...peer.credentials, region: peer.region }).list('nx-cache/');
+    const stored = await createS3Store({ bucket: peer.bucket, endpoint: peer.endpoint, ...peer.credentials, region: peer.region }).list(
+      'nx-cache/',
+    );
     expect(stored.map((o) => o.key)).toEqual([`nx-cache/${hash}`]);
   }, 180_000);
 

@@ -62,7 +62,8 @@ export function createNxCacheHandler(opts: NxCacheServerOptions): http.RequestLi
 
       if (role !== 'read-write') return reply(req, res, 403, 'this token is read-only', hash);
       const declared = Number(req.headers['content-length'] ?? NaN);
-      if (Number.isFinite(declared) && declared > maxEntryBytes) return reply(req, res, 413, `entry larger than ${maxEntryBytes} bytes`, hash);
+      if (Number.isFinite(declared) && declared > maxEntryBytes)
+        return reply(req, res, 413, `entry larger than ${maxEntryBytes} bytes`, hash);
       if (await opts.store.head(key)) return reply(req, res, 409, 'cache entry already exists', hash);
       const chunks: Buffer[] = [];
       let size = 0;
@@ -71,7 +72,8 @@ export function createNxCacheHandler(opts: NxCacheServerOptions): http.RequestLi
         if (size > maxEntryBytes) return reply(req, res, 413, `entry larger than ${maxEntryBytes} bytes`, hash);
         chunks.push(chunk as Buffer);
       }
-      if (Number.isFinite(declared) && declared !== size) return reply(req, res, 400, `body has ${size} bytes, Content-Length said ${declared}`, hash);
+      if (Number.isFinite(declared) && declared !== size)
+        return reply(req, res, 400, `body has ${size} bytes, Content-Length said ${declared}`, hash);
       try {
         await opts.store.putBytes(key, Buffer.concat(chunks), { ifNoneMatch: '*', contentType: 'application/octet-stream' });
       } catch (err) {
@@ -89,9 +91,7 @@ export function createNxCacheHandler(opts: NxCacheServerOptions): http.RequestLi
   };
 }
 
-export async function startNxCacheServer(
-  opts: NxCacheServerOptions & { port?: number; host?: string },
-): Promise<NxCacheServer> {
+export async function startNxCacheServer(opts: NxCacheServerOptions & { port?: number; host?: string }): Promise<NxCacheServer> {
   const server = http.createServer(createNxCacheHandler(opts));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -18,7 +18,10 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  */
 export function parseTokens(spec: string): TokenTable {
   const entries: Array<{ hash: Buffer; role: Role }> = [];
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const at = raw.indexOf(':');
     const role = at > 0 ? raw.slice(0, at) : '';
     const token = at > 0 ? raw.slice(at + 1) : '';

@@ -40,7 +40,9 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
 
   program
     .command('release')
-    .description('run the Nx chain (fetch → image → sign → manifest → publish → pr) for a version, then tag it and close its tracking issue')
+    .description(
+      'run the Nx chain (fetch → image → sign → manifest → publish → pr) for a version, then tag it and close its tracking issue',
+    )
     .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
     .option('--dry-run', 'run the chain with --dryRun and write nothing on GitHub')
     .action(async (o: { version: string; dryRun?: boolean }, cmd: Command) => {
@@ -57,10 +59,15 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
 
   program
     .command('prune')
-    .description('remove old versions from SHA256SUMS (re-signed) and delete their objects, keeping the newest N and every version a consumer pins')
+    .description(
+      'remove old versions from SHA256SUMS (re-signed) and delete their objects, keeping the newest N and every version a consumer pins',
+    )
     .option('--keep <n>', 'how many newest versions to keep (default: bucket.keep from the recipe)')
     .option('--dry-run', 'print what would be kept and removed; change nothing')
-    .addHelpText('after', '\nA version a consumer pins on its base branch or in an open bot pull request is always kept (new hosts download it at first boot).\n')
+    .addHelpText(
+      'after',
+      '\nA version a consumer pins on its base branch or in an open bot pull request is always kept (new hosts download it at first boot).\n',
+    )
     .action(async (o: { keep?: string; dryRun?: boolean }, cmd: Command) => {
       code = await prune(ctxFor(cmd), o);
     });
@@ -81,7 +88,9 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
 
   program
     .command('serve')
-    .description('serve the local bucket (used when R2 is not configured) on 127.0.0.1:$ALLOY_SERVE_PORT (default 8080), the public URL publish writes in that case')
+    .description(
+      'serve the local bucket (used when R2 is not configured) on 127.0.0.1:$ALLOY_SERVE_PORT (default 8080), the public URL publish writes in that case',
+    )
     .action(async (_o: unknown, cmd: Command) => {
       code = await serve(ctxFor(cmd));
     });

@@ -1,5 +1,14 @@
 // What each consumer's Butane file pins on its base branch, read through the Contents API with the consumer's auth.
-import { branchName, createGitHubClient, explainGitHubError, parseRepo, readPinned, readRepoFile, type GitHubClient, type Pinned } from '@alloy-sysext/ghost-stack';
+import {
+  branchName,
+  createGitHubClient,
+  explainGitHubError,
+  parseRepo,
+  readPinned,
+  readRepoFile,
+  type GitHubClient,
+  type Pinned,
+} from '@alloy-sysext/ghost-stack';
 import { githubApiUrl, toConsumer, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { unreachable } from './github.js';
@@ -31,7 +40,12 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
   });
   const explain = (error: unknown, what: string, notFound?: string) =>
     unreachable(error, what, githubApiUrl(ctx.env)) ??
-    explainGitHubError(error, what, { kind, appId: consumer.auth.app ? String(consumer.auth.app.id) : undefined, repo: entry.repo, notFound });
+    explainGitHubError(error, what, {
+      kind,
+      appId: consumer.auth.app ? String(consumer.auth.app.id) : undefined,
+      repo: entry.repo,
+      notFound,
+    });
   const pinnedAt = async (ref: string, refName: string): Promise<Pinned> => {
     let text: string;
     try {
@@ -57,7 +71,10 @@ export async function readConsumerPin(ctx: Ctx, entry: ConsumerRecipe): Promise<
 }
 
 /** What this consumer's open bot pull requests (branches feature/update-alloy-sysext-to-*) would pin once merged. */
-export async function readOpenPullPins(ctx: Ctx, entry: ConsumerRecipe): Promise<Array<{ number: number; branch: string; version: string }>> {
+export async function readOpenPullPins(
+  ctx: Ctx,
+  entry: ConsumerRecipe,
+): Promise<Array<{ number: number; branch: string; version: string }>> {
   const { client, owner, repo, explain, pinnedAt } = await consumerReader(ctx, entry);
   const prefix = branchName('alloy', '');
   let pulls: Array<{ number: number; head: { ref: string; sha: string; repo: { full_name: string } | null } }>;
@@ -66,8 +83,11 @@ export async function readOpenPullPins(ctx: Ctx, entry: ConsumerRecipe): Promise
   } catch (error) {
     throw explain(error, `listing open pull requests of ${entry.repo}`);
   }
-  const ours = pulls.filter((p) => p.head.ref.startsWith(prefix) && (p.head.repo?.full_name ?? entry.repo).toLowerCase() === entry.repo.toLowerCase());
+  const ours = pulls.filter(
+    (p) => p.head.ref.startsWith(prefix) && (p.head.repo?.full_name ?? entry.repo).toLowerCase() === entry.repo.toLowerCase(),
+  );
   const out = [];
-  for (const pr of ours) out.push({ number: pr.number, branch: pr.head.ref, version: (await pinnedAt(pr.head.sha, `${pr.head.ref} (#${pr.number})`)).version });
+  for (const pr of ours)
+    out.push({ number: pr.number, branch: pr.head.ref, version: (await pinnedAt(pr.head.sha, `${pr.head.ref} (#${pr.number})`)).version });
   return out;
 }

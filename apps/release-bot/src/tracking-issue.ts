@@ -21,11 +21,15 @@ const marker = (name: string, version: string, what: string) => `<!-- alloy-syse
 export async function findTrackingIssue(gh: ThisRepo, name: string, version: string): Promise<TrackingIssue | undefined> {
   const title = trackingTitle(name, version);
   const issues = await call(gh, `searching ${gh.full} for the tracking issue "${title}"`, () =>
-    gh.client.paginate(gh.client.rest.issues.listForRepo, { owner: gh.owner, repo: gh.repo, state: 'all', labels: TRACKING_LABEL, per_page: 100 }),
+    gh.client.paginate(gh.client.rest.issues.listForRepo, {
+      owner: gh.owner,
+      repo: gh.repo,
+      state: 'all',
+      labels: TRACKING_LABEL,
+      per_page: 100,
+    }),
   );
-  const found = issues
-    .filter((i) => !i.pull_request && i.title === title)
-    .sort((a, b) => a.number - b.number)[0];
+  const found = issues.filter((i) => !i.pull_request && i.title === title).sort((a, b) => a.number - b.number)[0];
   return found && { number: found.number, url: found.html_url, state: found.state === 'closed' ? 'closed' : 'open', title: found.title };
 }
 
@@ -73,7 +77,13 @@ export async function closeTrackingIssue(
     );
   }
   await call(gh, `closing #${issue.number} in ${gh.full}`, () =>
-    gh.client.rest.issues.update({ owner: gh.owner, repo: gh.repo, issue_number: issue.number, state: 'closed', state_reason: 'completed' }),
+    gh.client.rest.issues.update({
+      owner: gh.owner,
+      repo: gh.repo,
+      issue_number: issue.number,
+      state: 'closed',
+      state_reason: 'completed',
+    }),
   );
   return 'closed';
 }

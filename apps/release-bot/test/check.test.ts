@@ -41,12 +41,19 @@ afterAll(async () => {
 describe('latestStable', () => {
   it('takes the semver maximum of stable releases, whatever the API order', () => {
     const r = (version: string, extra = {}) => ({ version, tag: `v${version}`, url: '', draft: false, prerelease: false, ...extra });
-    const releases = [r('1.9.5'), r('1.11.0', { draft: true }), r('1.10.0'), r('1.10.1-rc.0'), r('1.12.0', { prerelease: true }), r('1.2.0')];
+    const releases = [
+      r('1.9.5'),
+      r('1.11.0', { draft: true }),
+      r('1.10.0'),
+      r('1.10.1-rc.0'),
+      r('1.12.0', { prerelease: true }),
+      r('1.2.0'),
+    ];
     expect(latestStable(releases)?.version).toBe('1.10.0');
     expect(latestStable([r('2.0.0', { prerelease: true })])).toBeUndefined();
   });
 
-  it('sends the GitHub token only to GitHub\'s API, never to an upstream mirror', () => {
+  it("sends the GitHub token only to GitHub's API, never to an upstream mirror", () => {
     const env = { GITHUB_TOKEN: 't', ALLOY_GITHUB_API_URL: 'http://127.0.0.1:4000' };
     expect(upstreamToken(env, 'https://api.github.com')).toBe('t');
     expect(upstreamToken(env, 'http://127.0.0.1:4000/')).toBe('t');

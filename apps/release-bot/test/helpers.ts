@@ -57,7 +57,11 @@ export async function seedBucket(root: string, versions: string[]): Promise<void
   const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
   const entries = [];
   for (const v of versions) {
-    for (const [file, body] of [[`alloy-${v}-amd64.raw`, `${v}-amd64`], [`alloy-${v}-arm64.raw`, `${v}-arm64`], [`alloy-${v}.raw`, `${v}-amd64`]]) {
+    for (const [file, body] of [
+      [`alloy-${v}-amd64.raw`, `${v}-amd64`],
+      [`alloy-${v}-arm64.raw`, `${v}-arm64`],
+      [`alloy-${v}.raw`, `${v}-amd64`],
+    ]) {
       await store.putBytes(file!, Buffer.from(body!));
       entries.push({ file: file!, sha256: createHash('sha256').update(body!).digest('hex') });
     }

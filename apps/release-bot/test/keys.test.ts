@@ -29,7 +29,16 @@ describe('keys generate', () => {
 
     const fingerprint = /fingerprint: ([0-9A-F]{40})/.exec(c.stdout())?.[1];
     expect(fingerprint).toBeDefined();
-    const { stdout: imported } = await run('gpg', ['--batch', '--homedir', gnupg, '--with-colons', '--import-options', 'show-only', '--import', path.join(dir, 'import-pubring.gpg')]);
+    const { stdout: imported } = await run('gpg', [
+      '--batch',
+      '--homedir',
+      gnupg,
+      '--with-colons',
+      '--import-options',
+      'show-only',
+      '--import',
+      path.join(dir, 'import-pubring.gpg'),
+    ]);
     expect(imported).toContain(`fpr:::::::::${fingerprint}:`);
     expect(imported).toMatch(/^pub:-:4096:1:/m); // RSA-4096
     expect(imported).toContain('alloy-sysext release <release@alloy-sysext.invalid>');

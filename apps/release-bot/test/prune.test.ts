@@ -34,7 +34,9 @@ async function seed(versions: string[]): Promise<string> {
     for (const arch of ['amd64', 'arm64']) await store.putBytes(`alloy-${v}-${arch}.bu`, Buffer.from('variant: flatcar\n'));
   }
   await store.putBytes('import-pubring.gpg', Buffer.from('keyring'));
-  const text = Manifest.empty().upsert([...entries, { file: 'docker-compose-2.29.0-x86-64.raw', sha256: hex('dc') }]).serialize();
+  const text = Manifest.empty()
+    .upsert([...entries, { file: 'docker-compose-2.29.0-x86-64.raw', sha256: hex('dc') }])
+    .serialize();
   await store.putBytes('SHA256SUMS', Buffer.from(text));
   await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, await loadPrivateKey(armoredKey))));
   return text;
@@ -50,25 +52,54 @@ beforeAll(async () => {
     owner: 'noahwhite',
     repo: 'ghost-stack',
     defaultBranch: 'develop',
-    branches: { develop: { 'userdata/ghost.bu': butane('1.8.0', hex('1.8.0')) }, 'feature/update-alloy-sysext-to-1.9.0': { 'userdata/ghost.bu': butane('1.9.0', hex('1.9.0')) } },
+    branches: {
+      develop: { 'userdata/ghost.bu': butane('1.8.0', hex('1.8.0')) },
+      'feature/update-alloy-sysext-to-1.9.0': { 'userdata/ghost.bu': butane('1.9.0', hex('1.9.0')) },
+    },
   });
   const opened = await fetch(`${gh.url}/repos/noahwhite/ghost-stack/pulls`, {
     method: 'POST',
     headers: { authorization: `token ${gh.token()}`, 'content-type': 'application/json', accept: 'application/vnd.github+json' },
-    body: JSON.stringify({ title: 'Update alloy sysext to 1.9.0', head: 'feature/update-alloy-sysext-to-1.9.0', base: 'develop', body: 'bump' }),
+    body: JSON.stringify({
+      title: 'Update alloy sysext to 1.9.0',
+      head: 'feature/update-alloy-sysext-to-1.9.0',
+      base: 'develop',
+      body: 'bump',
+    }),
   });
   expect(opened.status).toBe(201);
-  gh.seedRepo({ owner: 'officina-pub', repo: 'infisical-stack', branches: { main: { 'userdata/infisical.bu.tftpl': butane('1.11.0', hex('1.11.0')) } } });
+  gh.seedRepo({
+    owner: 'officina-pub',
+    repo: 'infisical-stack',
+    branches: { main: { 'userdata/infisical.bu.tftpl': butane('1.11.0', hex('1.11.0')) } },
+  });
   ws = await tempWorkspace({
     consumers: [
       { name: 'ghost-stack', repo: 'noahwhite/ghost-stack', path: 'userdata/ghost.bu', base: 'develop', arch: 'amd64', auth: {} },
-      { name: 'infisical-stack', repo: 'officina-pub/infisical-stack', path: 'userdata/infisical.bu.tftpl', base: 'main', arch: 'amd64', auth: {} },
+      {
+        name: 'infisical-stack',
+        repo: 'officina-pub/infisical-stack',
+        path: 'userdata/infisical.bu.tftpl',
+        base: 'main',
+        arch: 'amd64',
+        auth: {},
+      },
     ],
   });
-  const { privateKey, publicKey: pub } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Release', email: 'release@example.com' }], format: 'armored' });
+  const { privateKey, publicKey: pub } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'Release', email: 'release@example.com' }],
+    format: 'armored',
+  });
   armoredKey = privateKey;
   publicKey = pub;
-  env = { ...r2Env(s3), ALLOY_GITHUB_API_URL: gh.url, ALLOY_GITHUB_TOKEN: gh.token({ login: 'reader', readOnly: true }), ALLOY_SIGNING_KEY: armoredKey };
+  env = {
+    ...r2Env(s3),
+    ALLOY_GITHUB_API_URL: gh.url,
+    ALLOY_GITHUB_TOKEN: gh.token({ login: 'reader', readOnly: true }),
+    ALLOY_SIGNING_KEY: armoredKey,
+  };
   store = storeFromEnv(env, { bucket: s3.bucket, prefix: 'alloy/', directory: '/nonexistent' });
 }, 60_000);
 afterAll(async () => {
@@ -83,7 +114,9 @@ describe('release-bot prune --keep N', () => {
     // dry run, as typed on the command line: prints the plan, changes nothing
     const dry = capture(ws.root, env);
     expect(await main(['prune', '--keep', '2', '--dry-run'], dry.ctx)).toBe(EXIT.OK);
-    expect(dry.stdout()).toContain('keep   1.11.0: newest 2 (#1); pinned by infisical-stack (officina-pub/infisical-stack:userdata/infisical.bu.tftpl@main)\n');
+    expect(dry.stdout()).toContain(
+      'keep   1.11.0: newest 2 (#1); pinned by infisical-stack (officina-pub/infisical-stack:userdata/infisical.bu.tftpl@main)\n',
+    );
     expect(dry.stdout()).toContain('keep   1.10.0: newest 2 (#2)\n');
     expect(dry.stdout()).toContain('keep   1.9.0: pinned by open pull request #1 of ghost-stack (feature/update-alloy-sysext-to-1.9.0)\n');
     expect(dry.stdout()).toContain('keep   1.8.0: pinned by ghost-stack (noahwhite/ghost-stack:userdata/ghost.bu@develop)\n');
@@ -105,7 +138,10 @@ describe('release-bot prune --keep N', () => {
     const gone = allKeys.filter((k) => !(k as string).includes('-1.7.0'));
     expect(await keys()).toEqual(gone);
     expect(allKeys.length - gone.length).toBe(3 * 3 + 2);
-    const deletes = s3.requests.slice(mark).filter((r) => r.method === 'DELETE').map((r) => r.key);
+    const deletes = s3.requests
+      .slice(mark)
+      .filter((r) => r.method === 'DELETE')
+      .map((r) => r.key);
     expect(deletes.every((k) => k.includes('alloy-1.7.0'))).toBe(true);
     expect(deletes).toHaveLength(11);
     expect(gh.writes()).toHaveLength(ghWrites); // GitHub is only read

@@ -22,7 +22,12 @@ function chain(code = 0): ChainRunner & { runs: ChainRun[] } {
     runs.push(run);
     const dir = path.join(run.root, 'dist/alloy', run.version, 'manifest');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'SHA256SUMS'), Manifest.empty().upsert([{ file: `alloy-${run.version}-amd64.raw`, sha256: SHA }]).serialize());
+    await writeFile(
+      path.join(dir, 'SHA256SUMS'),
+      Manifest.empty()
+        .upsert([{ file: `alloy-${run.version}-amd64.raw`, sha256: SHA }])
+        .serialize(),
+    );
     return code;
   };
   return Object.assign(runner, { runs });
@@ -117,7 +122,7 @@ describe('release', () => {
     expect(c.stdout()).toContain('skipping release tag alloy-v1.10.4: no GITHUB_REPOSITORY and no ALLOY_GITHUB_TOKEN/GITHUB_TOKEN set');
   });
 
-  it('the default runner is the real Nx chain with the version past Nx\'s own --version', () => {
+  it("the default runner is the real Nx chain with the version past Nx's own --version", () => {
     expect(chainCommand('1.10.2', false)).toEqual({ command: 'npx', args: ['nx', 'run', 'alloy:pr', '--version=1.10.2'] });
     expect(chainCommand('1.10.2', true).args.slice(-2)).toEqual(['--version=1.10.2', '--dryRun']);
   });

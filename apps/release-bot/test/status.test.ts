@@ -9,7 +9,12 @@ import { butane, capture, seedBucket, tempWorkspace } from './helpers.js';
 const H1 = 'a1'.repeat(32);
 const H2 = 'b2'.repeat(32);
 const consumer = (name: string, repo: string, file: string, base: string, auth: Record<string, unknown> = {}) => ({
-  name, repo, path: file, base, arch: 'amd64', auth,
+  name,
+  repo,
+  path: file,
+  base,
+  arch: 'amd64',
+  auth,
 });
 
 let upstream: UpstreamHost;
@@ -18,17 +23,33 @@ let ws: { root: string; cleanup: () => Promise<void> };
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  upstream = await startUpstreamHost({ releases: [{ version: '1.9.5', arches: ['amd64'] }, { version: '1.10.0', arches: ['amd64'] }] });
+  upstream = await startUpstreamHost({
+    releases: [
+      { version: '1.9.5', arches: ['amd64'] },
+      { version: '1.10.0', arches: ['amd64'] },
+    ],
+  });
   gh = await startGitHubDouble({ validateResponses: true });
-  gh.seedRepo({ owner: 'noahwhite', repo: 'ghost-stack', defaultBranch: 'develop', branches: { develop: { 'userdata/ghost.bu': butane('1.9.5', H1) } } });
-  gh.seedRepo({ owner: 'officina-pub', repo: 'infisical-stack', branches: { main: { 'userdata/infisical.bu.tftpl': butane('1.10.0', H2) } } });
+  gh.seedRepo({
+    owner: 'noahwhite',
+    repo: 'ghost-stack',
+    defaultBranch: 'develop',
+    branches: { develop: { 'userdata/ghost.bu': butane('1.9.5', H1) } },
+  });
+  gh.seedRepo({
+    owner: 'officina-pub',
+    repo: 'infisical-stack',
+    branches: { main: { 'userdata/infisical.bu.tftpl': butane('1.10.0', H2) } },
+  });
   gh.seedRepo({ owner: 'officina-pub', repo: 'empty-stack' });
   ws = await tempWorkspace({
     consumers: [
       consumer('ghost-stack', 'noahwhite/ghost-stack', 'userdata/ghost.bu', 'develop', { tokenEnv: 'GHOST_TOKEN' }),
       consumer('infisical-stack', 'officina-pub/infisical-stack', 'userdata/infisical.bu.tftpl', 'main'),
       consumer('missing-file', 'officina-pub/empty-stack', 'userdata/none.bu', 'main'),
-      consumer('half-app', 'officina-pub/infisical-stack', 'userdata/infisical.bu.tftpl', 'main', { app: { idEnv: 'HALF_APP_ID', privateKeyEnv: 'HALF_APP_KEY' } }),
+      consumer('half-app', 'officina-pub/infisical-stack', 'userdata/infisical.bu.tftpl', 'main', {
+        app: { idEnv: 'HALF_APP_ID', privateKeyEnv: 'HALF_APP_KEY' },
+      }),
     ],
   });
   await seedBucket(ws.root, ['1.9.5', '1.10.0']);
@@ -55,11 +76,15 @@ describe('status', () => {
     const row = (name: string) => text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
     expect(row('ghost-stack')).toMatch(/noahwhite\/ghost-stack\s+develop\s+amd64\s+1\.9\.5\s+a1a1a1a1a1a1\s+behind: 1\.10\.0 published/);
     expect(row('infisical-stack')).toMatch(/main\s+amd64\s+1\.10\.0\s+b2b2b2b2b2b2\s+up to date/);
-    expect(row('missing-file')).toMatch(/-\s+-\s+error: reading userdata\/none\.bu on main: userdata\/none\.bu does not exist on branch main/);
+    expect(row('missing-file')).toMatch(
+      /-\s+-\s+error: reading userdata\/none\.bu on main: userdata\/none\.bu does not exist on branch main/,
+    );
     expect(row('half-app')).toMatch(/error: GitHub App for this consumer is partly configured: set both HALF_APP_ID and HALF_APP_KEY/);
     expect(await readFile(summaryFile, 'utf8')).toContain('| ghost-stack | noahwhite/ghost-stack:userdata/ghost.bu@develop | 1.9.5');
     // Each consumer was read with its own credentials, on its base branch, and nothing was written.
-    const reads = gh.requests.filter((q) => q.path.includes('/contents/')).map((q) => [decodeURIComponent(q.path), q.query['ref'], q.actor, q.status]);
+    const reads = gh.requests
+      .filter((q) => q.path.includes('/contents/'))
+      .map((q) => [decodeURIComponent(q.path), q.query['ref'], q.actor, q.status]);
     expect(reads).toEqual(
       expect.arrayContaining([
         ['/repos/noahwhite/ghost-stack/contents/userdata/ghost.bu', 'develop', 'ghost-bot', 200],

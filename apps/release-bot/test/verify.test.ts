@@ -33,7 +33,10 @@ beforeAll(async () => {
   s3 = await startS3Peer();
   env = { ...r2Env(s3), ALLOY_UPSTREAM_API_URL: upstream.apiUrl };
   bucket = createS3Store({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, ...s3.credentials, prefix: 'alloy/' });
-  const step = await prepareStep({ version: VERSION }, { root: ws.root, env: { ...env, ALLOY_SIGNING_KEY: await readFile(key.privateKeyPath, 'utf8') }, log: () => {} });
+  const step = await prepareStep(
+    { version: VERSION },
+    { root: ws.root, env: { ...env, ALLOY_SIGNING_KEY: await readFile(key.privateKeyPath, 'utf8') }, log: () => {} },
+  );
   for (const run of [fetchStep, imageStep, signStep, manifestStep, publishStep]) await run(step);
 }, 240_000);
 afterAll(async () => {
@@ -46,7 +49,12 @@ async function verify(args: string[] = []) {
   const c = capture(ws.root, env);
   const code = await main(['verify', '--version', VERSION, ...args], c.ctx);
   const rows = new Map(
-    c.stdout().split('\n').map((l) => /^(\S.*?)\s{2,}(ok|FAIL)\s{2,}(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m![1]!, { result: m![2]!, detail: m![3]! }]),
+    c
+      .stdout()
+      .split('\n')
+      .map((l) => /^(\S.*?)\s{2,}(ok|FAIL)\s{2,}(.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m![1]!, { result: m![2]!, detail: m![3]! }]),
   );
   const failed = [...rows].filter(([, r]) => r.result === 'FAIL').map(([check]) => check);
   return { code, stdout: c.stdout(), stderr: c.stderr(), rows, failed };
@@ -69,10 +77,14 @@ describe('release-bot verify', () => {
     expect({ code: r.code, failed: r.failed, stderr: r.code ? r.stderr : '' }).toEqual({ code: EXIT.OK, failed: [], stderr: '' });
     expect(r.stdout).toMatch(/^check\s+result\s+detail\n/);
     for (const check of [
-      'release key', 'SHA256SUMS.gpg', `SHA256SUMS lists ${VERSION}`,
+      'release key',
+      'SHA256SUMS.gpg',
+      `SHA256SUMS lists ${VERSION}`,
       ...IMAGES.flatMap((f) => [`${f} = SHA256SUMS`, `${f}.sha256`, `${f}.asc`, `rebuild ${f}`]),
-      `alloy-${VERSION}.intoto.json.asc`, `alloy-${VERSION}.intoto.json subjects`,
-      'upstream alloy-linux-amd64.zip', 'upstream alloy-linux-arm64.zip',
+      `alloy-${VERSION}.intoto.json.asc`,
+      `alloy-${VERSION}.intoto.json subjects`,
+      'upstream alloy-linux-amd64.zip',
+      'upstream alloy-linux-arm64.zip',
     ]) {
       expect([check, r.rows.get(check)?.result]).toEqual([check, 'ok']);
     }
@@ -83,32 +95,50 @@ describe('release-bot verify', () => {
 
   it('fails on one flipped image byte, naming the image against SHA256SUMS, its .sha256, its .asc and the rebuild', async () => {
     const file = `alloy-${VERSION}-arm64.raw`;
-    await tampered(file, (b) => ((b[b.length - 100] ^= 0x01), b), async () => {
-      const r = await verify();
-      expect(r.code).toBe(EXIT.VERIFY_FAILED);
-      expect(r.failed).toEqual([`${file} = SHA256SUMS`, `${file}.sha256`, `${file}.asc`, `alloy-${VERSION}.intoto.json subjects`, `rebuild ${file}`]);
-      expect(r.rows.get(`${file}.asc`)!.detail).toContain('BAD signature');
-      expect(r.rows.get(`rebuild ${file}`)!.detail).toMatch(/^rebuilt sha256 [0-9a-f]{64}, the bucket has [0-9a-f]{64}$/);
-    });
+    await tampered(
+      file,
+      (b) => ((b[b.length - 100] ^= 0x01), b),
+      async () => {
+        const r = await verify();
+        expect(r.code).toBe(EXIT.VERIFY_FAILED);
+        expect(r.failed).toEqual([
+          `${file} = SHA256SUMS`,
+          `${file}.sha256`,
+          `${file}.asc`,
+          `alloy-${VERSION}.intoto.json subjects`,
+          `rebuild ${file}`,
+        ]);
+        expect(r.rows.get(`${file}.asc`)!.detail).toContain('BAD signature');
+        expect(r.rows.get(`rebuild ${file}`)!.detail).toMatch(/^rebuilt sha256 [0-9a-f]{64}, the bucket has [0-9a-f]{64}$/);
+      },
+    );
   }, 120_000);
 
   it("fails on a swapped .asc (another image's valid signature)", async () => {
     const amd64Asc = (await bucket.get(`alloy-${VERSION}-amd64.raw.asc`))!.body;
-    await tampered(`alloy-${VERSION}-arm64.raw.asc`, () => amd64Asc, async () => {
-      const r = await verify();
-      expect(r.code).toBe(EXIT.VERIFY_FAILED);
-      expect(r.failed).toEqual([`alloy-${VERSION}-arm64.raw.asc`]);
-    });
+    await tampered(
+      `alloy-${VERSION}-arm64.raw.asc`,
+      () => amd64Asc,
+      async () => {
+        const r = await verify();
+        expect(r.code).toBe(EXIT.VERIFY_FAILED);
+        expect(r.failed).toEqual([`alloy-${VERSION}-arm64.raw.asc`]);
+      },
+    );
   }, 120_000);
 
   it('fails on a line injected into SHA256SUMS: the signature no longer verifies and the extra image is named', async () => {
-    await tampered('SHA256SUMS', (b) => Buffer.concat([b, Buffer.from(`${'ab'.repeat(32)}  alloy-${VERSION}-riscv64.raw\n`)]), async () => {
-      const r = await verify();
-      expect(r.code).toBe(EXIT.VERIFY_FAILED);
-      expect(r.failed).toEqual(['SHA256SUMS.gpg', `SHA256SUMS lists ${VERSION}`, `alloy-${VERSION}.intoto.json subjects`]);
-      expect(r.rows.get(`SHA256SUMS lists ${VERSION}`)!.detail).toBe(`unexpected alloy-${VERSION}-riscv64.raw`);
-      expect(r.rows.get('SHA256SUMS.gpg')!.detail).toContain('BAD signature');
-    });
+    await tampered(
+      'SHA256SUMS',
+      (b) => Buffer.concat([b, Buffer.from(`${'ab'.repeat(32)}  alloy-${VERSION}-riscv64.raw\n`)]),
+      async () => {
+        const r = await verify();
+        expect(r.code).toBe(EXIT.VERIFY_FAILED);
+        expect(r.failed).toEqual(['SHA256SUMS.gpg', `SHA256SUMS lists ${VERSION}`, `alloy-${VERSION}.intoto.json subjects`]);
+        expect(r.rows.get(`SHA256SUMS lists ${VERSION}`)!.detail).toBe(`unexpected alloy-${VERSION}-riscv64.raw`);
+        expect(r.rows.get('SHA256SUMS.gpg')!.detail).toContain('BAD signature');
+      },
+    );
   }, 120_000);
 
   it('fails when the bucket is re-signed by another key along with its keyring: the bucket is not a trust root', async () => {
@@ -117,17 +147,23 @@ describe('release-bot verify', () => {
     const keyring = (await bucket.get('import-pubring.gpg'))!.body;
     await bucket.putBytes('import-pubring.gpg', signer.publicKeyBinary());
     try {
-      await tampered('SHA256SUMS.gpg', async () => Buffer.from(await signBytes((await bucket.get('SHA256SUMS'))!.body, signer)), async () => {
-        const r = await verify();
-        expect(r.code).toBe(EXIT.VERIFY_FAILED);
-        expect(r.failed).toEqual(['SHA256SUMS.gpg']);
-        expect(r.rows.get('SHA256SUMS.gpg')!.detail).toContain(`not by the expected key ${key.fingerprint}`);
-        // Trusting the attacker's key (--key) makes the manifest verify, and then every image signature fails instead.
-        const trusting = await verify(['--key', path.relative(ws.root, attacker.publicKeyPath)]);
-        expect(trusting.rows.get('release key')!.detail).toBe(`${attacker.fingerprint} (--key ${path.relative(ws.root, attacker.publicKeyPath)})`);
-        expect(trusting.rows.get('SHA256SUMS.gpg')!.result).toBe('ok');
-        expect(trusting.failed).toEqual([...IMAGES.map((f) => `${f}.asc`), `alloy-${VERSION}.intoto.json.asc`]);
-      });
+      await tampered(
+        'SHA256SUMS.gpg',
+        async () => Buffer.from(await signBytes((await bucket.get('SHA256SUMS'))!.body, signer)),
+        async () => {
+          const r = await verify();
+          expect(r.code).toBe(EXIT.VERIFY_FAILED);
+          expect(r.failed).toEqual(['SHA256SUMS.gpg']);
+          expect(r.rows.get('SHA256SUMS.gpg')!.detail).toContain(`not by the expected key ${key.fingerprint}`);
+          // Trusting the attacker's key (--key) makes the manifest verify, and then every image signature fails instead.
+          const trusting = await verify(['--key', path.relative(ws.root, attacker.publicKeyPath)]);
+          expect(trusting.rows.get('release key')!.detail).toBe(
+            `${attacker.fingerprint} (--key ${path.relative(ws.root, attacker.publicKeyPath)})`,
+          );
+          expect(trusting.rows.get('SHA256SUMS.gpg')!.result).toBe('ok');
+          expect(trusting.failed).toEqual([...IMAGES.map((f) => `${f}.asc`), `alloy-${VERSION}.intoto.json.asc`]);
+        },
+      );
     } finally {
       await bucket.putBytes('import-pubring.gpg', keyring);
     }
@@ -152,7 +188,8 @@ describe('release-bot verify', () => {
     const zipDir = path.join(ws.root, 'zips');
     await mkdir(zipDir, { recursive: true });
     const upstreamDir = path.join(ws.root, 'dist/alloy', VERSION, 'upstream');
-    for (const f of (await readdir(upstreamDir)).filter((f) => f.endsWith('.zip'))) await copyFile(path.join(upstreamDir, f), path.join(zipDir, f));
+    for (const f of (await readdir(upstreamDir)).filter((f) => f.endsWith('.zip')))
+      await copyFile(path.join(upstreamDir, f), path.join(zipDir, f));
     const before = upstream.requests.length;
     const r = await verify(['--zipDir', zipDir]);
     expect({ code: r.code, failed: r.failed }).toEqual({ code: EXIT.OK, failed: [] });
@@ -164,7 +201,9 @@ describe('release-bot verify', () => {
     const before = upstream.requests.length;
     const c = capture(ws.root, env);
     expect(await main(['verify', '--version', '1.10.3'], c.ctx)).toBe(EXIT.VERIFY_FAILED);
-    expect(c.stdout()).toMatch(/SHA256SUMS lists 1\.10\.3\s+FAIL\s+missing alloy-1\.10\.3-amd64\.raw, alloy-1\.10\.3-arm64\.raw, alloy-1\.10\.3\.raw/);
+    expect(c.stdout()).toMatch(
+      /SHA256SUMS lists 1\.10\.3\s+FAIL\s+missing alloy-1\.10\.3-amd64\.raw, alloy-1\.10\.3-arm64\.raw, alloy-1\.10\.3\.raw/,
+    );
     expect(c.stdout()).toMatch(/rebuild\s+FAIL\s+skipped: s3:\/\/\S+ at http:\/\/127\.0\.0\.1:\d+ holds no image of 1\.10\.3/);
     expect(upstream.requests.slice(before)).toEqual([]);
   });
@@ -202,7 +241,11 @@ describe('release-bot verify', () => {
       await mkdir(path.join(here, 'gnupg'), { mode: 0o700 });
       const shell = (script: string) =>
         execa('bash', ['-euo', 'pipefail', '-c', script.replace('https://sysext.example.com/alloy', http.url.replace(/\/$/, ''))], {
-          cwd: here, env: { PATH: process.env.PATH, GNUPGHOME: path.join(here, 'gnupg') }, extendEnv: false, reject: false, all: true,
+          cwd: here,
+          env: { PATH: process.env.PATH, GNUPGHOME: path.join(here, 'gnupg') },
+          extendEnv: false,
+          reject: false,
+          all: true,
         });
       const good = await shell(manual!);
       expect({ code: good.exitCode, out: good.all }).toEqual({ code: 0, out: expect.stringContaining(`alloy-${VERSION}-amd64.raw: OK`) });
@@ -218,7 +261,11 @@ describe('release-bot verify', () => {
       expect(bad.all).toContain(`alloy-${VERSION}-amd64.raw: FAILED`);
 
       const cli = await execa('bash', ['-c', rebuild!], {
-        cwd: here, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, extendEnv: false, reject: false, all: true,
+        cwd: here,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        extendEnv: false,
+        reject: false,
+        all: true,
       });
       expect({ code: cli.exitCode, out: cli.exitCode === 0 ? '' : cli.all }).toEqual({ code: 0, out: '' });
       expect(cli.stdout).toMatch(new RegExp(`rebuild alloy-${VERSION.replaceAll('.', '\\.')}-amd64\\.raw\\s+ok\\s+identical bytes`));

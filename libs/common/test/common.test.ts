@@ -43,7 +43,12 @@ describe('image names', () => {
     expect(parseOwnImageName('alloy', 'alloy-1.10.2-riscv64.raw')).toBeUndefined();
     expect(parseOwnImageName('alloy', 'alloy-1.10.2-amd64.img')).toBeUndefined();
     expect(parseOwnImageName('alloy', 'alloy-v1.10.2-amd64.raw')).toBeUndefined();
-    expect(parseImageName('docker-compose-2.0.0-x86-64.raw')).toEqual({ name: 'docker-compose', version: '2.0.0', arch: 'x86-64', suffix: '.raw' });
+    expect(parseImageName('docker-compose-2.0.0-x86-64.raw')).toEqual({
+      name: 'docker-compose',
+      version: '2.0.0',
+      arch: 'x86-64',
+      suffix: '.raw',
+    });
   });
 });
 

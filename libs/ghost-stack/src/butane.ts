@@ -61,7 +61,6 @@ function basename(s: string): string {
   return noQuery.slice(noQuery.lastIndexOf('/') + 1);
 }
 
-
 /** A line of the file: its offsets in the original text (end excludes `\r\n`), text, indent and kind. */
 interface Line {
   start: number;
@@ -152,7 +151,9 @@ function findKey(lines: Line[], from: number, to: number, key: string, label: st
     const inline = m[1] ?? '';
     if (inline === '') return i;
     if (inline === '[]' || inline === '{}' || inline === '~' || inline === 'null') return undefined;
-    throw new ButaneError(`${label}: ${what} at line ${l.number} is written inline (${JSON.stringify(inline.slice(0, 40))}); only a block sequence ("- …" items) can be edited in place`);
+    throw new ButaneError(
+      `${label}: ${what} at line ${l.number} is written inline (${JSON.stringify(inline.slice(0, 40))}); only a block sequence ("- …" items) can be edited in place`,
+    );
   }
   return undefined;
 }
@@ -228,17 +229,29 @@ function locateAll(text: string, name: string, label: string): Located[] {
     if (!fromPath && !fromSource) continue;
     const image = (fromPath ?? fromSource)!;
     const where = `${label}: storage.files entry at line ${line}`;
-    if (!fromPath || !isScalar(pathNode)) throw new ButaneError(`${where}: contents.source names ${name} image ${basename(source!)} but path ${JSON.stringify(path ?? null)} does not`);
+    if (!fromPath || !isScalar(pathNode))
+      throw new ButaneError(
+        `${where}: contents.source names ${name} image ${basename(source!)} but path ${JSON.stringify(path ?? null)} does not`,
+      );
     if (!fromSource || !isScalar(sourceNode))
-      throw new ButaneError(`${where}: path names ${name} image ${basename(path!)} but contents.source ${JSON.stringify(source ?? null)} does not; expected a URL ending in ${basename(path!)}`);
+      throw new ButaneError(
+        `${where}: path names ${name} image ${basename(path!)} but contents.source ${JSON.stringify(source ?? null)} does not; expected a URL ending in ${basename(path!)}`,
+      );
     if (fromPath.version !== fromSource.version || fromPath.arch !== fromSource.arch)
-      throw new ButaneError(`${where}: path names ${basename(path!)} but contents.source names ${basename(source!)}; they must name the same image`);
+      throw new ButaneError(
+        `${where}: path names ${basename(path!)} but contents.source names ${basename(source!)}; they must name the same image`,
+      );
     const hashNode = getIn(getIn(contents, 'verification'), 'hash');
     const hash = scalarString(hashNode);
     if (hash === undefined || !isScalar(hashNode))
-      throw new ButaneError(`${where} (${basename(path!)}) has no contents.verification.hash; expected "sha256-<64 hex>" so Ignition verifies the image`);
+      throw new ButaneError(
+        `${where} (${basename(path!)}) has no contents.verification.hash; expected "sha256-<64 hex>" so Ignition verifies the image`,
+      );
     const m = /^sha256-([0-9a-f]{64})$/.exec(hash);
-    if (!m) throw new ButaneError(`${where} (${basename(path!)}): contents.verification.hash ${JSON.stringify(hash)} is not "sha256-<64 lowercase hex>"`);
+    if (!m)
+      throw new ButaneError(
+        `${where} (${basename(path!)}): contents.verification.hash ${JSON.stringify(hash)} is not "sha256-<64 lowercase hex>"`,
+      );
     found.push({
       image,
       path: range(pathNode as Scalar),
@@ -246,7 +259,17 @@ function locateAll(text: string, name: string, label: string): Located[] {
       sourcePlain: (sourceNode as Scalar).type === 'PLAIN',
       hash: range(hashNode as Scalar),
       links: [],
-      pinned: { name, version: image.version, sha256: m[1]!, file: basename(path!), arch: image.arch, path: path!, source: source!, links: [], line },
+      pinned: {
+        name,
+        version: image.version,
+        sha256: m[1]!,
+        file: basename(path!),
+        arch: image.arch,
+        path: path!,
+        source: source!,
+        links: [],
+        line,
+      },
     });
   }
   for (const { item, range } of sequenceItems(text, lines, 'links', name, label)) {
@@ -311,7 +334,10 @@ interface Edit {
 function editInScalar(text: string, [start, end]: Range, from: string, to: string, what: string, label: string): Edit {
   const raw = text.slice(start, end);
   const at = raw.lastIndexOf(from);
-  if (at < 0) throw new ButaneError(`${label}: cannot locate ${JSON.stringify(from)} in the source text of ${what} (line ${lineOf(text, start)}); is it escaped?`);
+  if (at < 0)
+    throw new ButaneError(
+      `${label}: cannot locate ${JSON.stringify(from)} in the source text of ${what} (line ${lineOf(text, start)}); is it escaped?`,
+    );
   return { start: start + at, end: start + at + from.length, text: to };
 }
 
@@ -323,8 +349,10 @@ export class ButaneUpdater {
   private readonly imageUrl?: (file: string) => string;
 
   constructor(opts: ButaneUpdaterOptions) {
-    if (!/^[a-z0-9][a-z0-9_-]*$/.test(opts.name)) throw new ButaneError(`sysext name ${JSON.stringify(opts.name)} is not a valid image name`);
-    if (!isPlainVersion(opts.version)) throw new ButaneError(`version ${JSON.stringify(opts.version)} is not a semantic version like 1.10.1 (no leading "v")`);
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(opts.name))
+      throw new ButaneError(`sysext name ${JSON.stringify(opts.name)} is not a valid image name`);
+    if (!isPlainVersion(opts.version))
+      throw new ButaneError(`version ${JSON.stringify(opts.version)} is not a semantic version like 1.10.1 (no leading "v")`);
     if (!SHA256_RE.test(opts.sha256)) throw new ButaneError(`sha256 ${JSON.stringify(opts.sha256)} is not 64 lowercase hex digits`);
     if (!ARCHES.includes(opts.arch)) throw new ButaneError(`arch ${JSON.stringify(opts.arch)} is not one of ${ARCHES.join(', ')}`);
     this.name = opts.name;
@@ -358,7 +386,10 @@ export class ButaneUpdater {
         const [start, end] = found.source;
         const raw = text.slice(start, end);
         const at = raw.indexOf(old.source);
-        if (at < 0) throw new ButaneError(`${label}: cannot locate contents.source ${JSON.stringify(old.source)} literally (line ${lineOf(text, start)})`);
+        if (at < 0)
+          throw new ButaneError(
+            `${label}: cannot locate contents.source ${JSON.stringify(old.source)} literally (line ${lineOf(text, start)})`,
+          );
         if (found.sourcePlain && /[:#]\s|\s#|^[-?:,[\]{}#&*!|>'"%@`]/.test(url))
           throw new ButaneError(`imageUrl ${url} cannot be written as a plain YAML scalar; quote contents.source in the consumer file`);
         edits.push({ start: start + at, end: start + at + old.source.length, text: url });
@@ -366,7 +397,8 @@ export class ButaneUpdater {
     } else if (sourceBase !== newFile) {
       edits.push(editInScalar(text, found.source, sourceBase, newFile, 'contents.source', label));
     }
-    if (old.sha256 !== this.sha256) edits.push(editInScalar(text, found.hash, old.sha256, this.sha256, 'contents.verification.hash', label));
+    if (old.sha256 !== this.sha256)
+      edits.push(editInScalar(text, found.hash, old.sha256, this.sha256, 'contents.verification.hash', label));
     if (old.file !== newFile)
       for (const link of found.links) edits.push(editInScalar(text, link.range, old.file, newFile, 'storage.links[].target', label));
 

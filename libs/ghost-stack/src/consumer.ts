@@ -114,7 +114,8 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
   const log = opts.log ?? (() => {});
   const { consumer } = opts;
   const name = opts.name ?? 'alloy';
-  if (!/^[A-Za-z0-9._-]+$/.test(consumer.name)) throw new GitHubError(`consumer name ${JSON.stringify(consumer.name)} may only contain letters, digits, ".", "_" and "-"`);
+  if (!/^[A-Za-z0-9._-]+$/.test(consumer.name))
+    throw new GitHubError(`consumer name ${JSON.stringify(consumer.name)} may only contain letters, digits, ".", "_" and "-"`);
   const { owner, repo } = parseRepo(consumer.repo);
   const full = `${owner}/${repo}`;
   try {
@@ -122,7 +123,13 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
   } catch {
     throw new GitHubError(`imageUrl ${JSON.stringify(opts.imageUrl)} is not a URL`);
   }
-  const updater = new ButaneUpdater({ name, version: opts.version, sha256: opts.sha256, arch: consumer.arch, imageUrl: (f) => imageUrlFor(opts.imageUrl, f) });
+  const updater = new ButaneUpdater({
+    name,
+    version: opts.version,
+    sha256: opts.sha256,
+    arch: consumer.arch,
+    imageUrl: (f) => imageUrlFor(opts.imageUrl, f),
+  });
   const hasCreds = Boolean(consumer.auth.app || consumer.auth.token);
   const dry = Boolean(opts.dryRun) || !hasCreds;
   const tag = `[${consumer.name}]`;
@@ -171,8 +178,10 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
 
   /** The commits on `branch` (at `head`) that are not on the base and not this bot's: someone else pushed there. */
   async function foreignCommits(branch: string, head: string): Promise<BranchCommit[]> {
-    const cmp = await read(`comparing ${branch} with ${consumer.base} in ${full}`, async () =>
-      (await client.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner, repo, basehead: `${baseSha}...${head}` })).data,
+    const cmp = await read(
+      `comparing ${branch} with ${consumer.base} in ${full}`,
+      async () =>
+        (await client.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner, repo, basehead: `${baseSha}...${head}` })).data,
     );
     me ??= await clientLogin(client);
     return (cmp.commits ?? []).filter((c) => {
@@ -194,13 +203,23 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
         keptOpen.push(old.number);
         continue;
       }
-      await write(`comment "Superseded by ${by}" on #${old.number}`, 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-        owner,
-        repo,
-        issue_number: old.number,
-        body: `Superseded by ${by}.`,
-      }, {});
-      await write(`close #${old.number}`, 'PATCH /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: old.number, state: 'closed' }, {});
+      await write(
+        `comment "Superseded by ${by}" on #${old.number}`,
+        'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+        {
+          owner,
+          repo,
+          issue_number: old.number,
+          body: `Superseded by ${by}.`,
+        },
+        {},
+      );
+      await write(
+        `close #${old.number}`,
+        'PATCH /repos/{owner}/{repo}/pulls/{pull_number}',
+        { owner, repo, pull_number: old.number, state: 'closed' },
+        {},
+      );
       await deleteBranch(old.head.ref);
       closed.push(old.number);
     }
@@ -229,8 +248,10 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     async () => (await client.request(`GET /repos/{owner}/{repo}/git/ref/heads/${enc(consumer.base)}`, { owner, repo })).data.object.sha,
     `base branch "${consumer.base}" does not exist in ${full}`,
   );
-  const baseTree = await read(`reading commit ${baseSha} of ${full}`, async () =>
-    (await client.request('GET /repos/{owner}/{repo}/git/commits/{commit_sha}', { owner, repo, commit_sha: baseSha })).data.tree.sha,
+  const baseTree = await read(
+    `reading commit ${baseSha} of ${full}`,
+    async () =>
+      (await client.request('GET /repos/{owner}/{repo}/git/commits/{commit_sha}', { owner, repo, commit_sha: baseSha })).data.tree.sha,
   );
   const readFileAt = async (ref: string, what: string, notFound?: string): Promise<string> =>
     read(what, () => readRepoFile(client, { owner, repo, path: consumer.path, ref }), notFound);
@@ -300,13 +321,16 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     return semver.valid(v) && semver.gt(v, opts.version);
   });
   if (newer) {
-    log(`${tag} #${newer.number} already proposes ${name} ${parseMarker(newer.body)!.version}, newer than ${opts.version}; not proposing an older version`);
+    log(
+      `${tag} #${newer.number} already proposes ${name} ${parseMarker(newer.body)!.version}, newer than ${opts.version}; not proposing an older version`,
+    );
     return { status: 'unchanged', consumer: consumer.name, pinned, branch, pr: { number: newer.number, url: newer.html_url } };
   }
 
   // 3. The branch: reuse, move, or leave alone.
-  const branchSha = await readOptional(`reading branch ${branch} of ${full}`, async () =>
-    (await client.request(`GET /repos/{owner}/{repo}/git/ref/heads/${enc(branch)}`, { owner, repo })).data.object.sha,
+  const branchSha = await readOptional(
+    `reading branch ${branch} of ${full}`,
+    async () => (await client.request(`GET /repos/{owner}/{repo}/git/ref/heads/${enc(branch)}`, { owner, repo })).data.object.sha,
   );
   let status: ConsumerStatus = pr ? 'updated' : 'opened';
   let needCommit = true;
@@ -320,11 +344,18 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
       const foreign = await foreignCommits(branch, branchSha);
       if (foreign.length > 0) {
         const authors = commitAuthors(foreign);
-        log(`${tag} ${branch} has commits by ${authors.join(', ')} (${foreign.map((c) => c.sha.slice(0, 7)).join(', ')}); leaving it alone`);
+        log(
+          `${tag} ${branch} has commits by ${authors.join(', ')} (${foreign.map((c) => c.sha.slice(0, 7)).join(', ')}); leaving it alone`,
+        );
         if (pr) {
           const prNumber = pr.number;
           const comments = await read(`reading comments of #${prNumber}`, () =>
-            client.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: prNumber, per_page: 100 }),
+            client.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+              owner,
+              repo,
+              issue_number: prNumber,
+              per_page: 100,
+            }),
           );
           const already = comments.some((c) =>
             (c.body ?? '').includes(`<!-- alloy-sysext-blocked: version=${opts.version} sha256=${opts.sha256} head=${branchSha} -->`),
@@ -333,7 +364,12 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
             await write(
               `comment on #${prNumber} that the branch has someone else's commits`,
               'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
-              { owner, repo, issue_number: prNumber, body: blockedComment({ version: opts.version, sha256: opts.sha256, head: branchSha, authors, branch }) },
+              {
+                owner,
+                repo,
+                issue_number: prNumber,
+                body: blockedComment({ version: opts.version, sha256: opts.sha256, head: branchSha, authors, branch }),
+              },
               {},
             );
         }
@@ -357,7 +393,9 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
       return m?.version === opts.version && m.sha256 === opts.sha256 && (m.consumer === undefined || m.consumer === consumer.name);
     });
     if (declined) {
-      log(`${tag} #${declined.number} for ${opts.version} (sha256 ${opts.sha256}) was ${declined.merged_at ? 'merged' : 'closed'}; not reopening`);
+      log(
+        `${tag} #${declined.number} for ${opts.version} (sha256 ${opts.sha256}) was ${declined.merged_at ? 'merged' : 'closed'}; not reopening`,
+      );
       return { status: 'unchanged', consumer: consumer.name, pinned, branch, pr: { number: declined.number, url: declined.html_url } };
     }
   }
@@ -382,7 +420,14 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
       {
         owner,
         repo,
-        message: commitMessage({ name, consumer: consumer.name, version: opts.version, sha256: opts.sha256, imageUrl, path: consumer.path }),
+        message: commitMessage({
+          name,
+          consumer: consumer.name,
+          version: opts.version,
+          sha256: opts.sha256,
+          imageUrl,
+          path: consumer.path,
+        }),
         tree: tree.sha,
         parents: [baseSha],
       },
@@ -395,14 +440,25 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
         { owner, repo, sha: commit.sha, force: true },
         {},
       );
-    else await write(`create branch ${branch}`, 'POST /repos/{owner}/{repo}/git/refs', { owner, repo, ref: `refs/heads/${branch}`, sha: commit.sha }, {});
+    else
+      await write(
+        `create branch ${branch}`,
+        'POST /repos/{owner}/{repo}/git/refs',
+        { owner, repo, ref: `refs/heads/${branch}`, sha: commit.sha },
+        {},
+      );
   }
 
   // 5. Open or update the pull request.
   let changedPr = needCommit;
   if (pr) {
     if (pr.title !== title || normalizeBody(pr.body) !== normalizeBody(body)) {
-      await write(`update title and body of #${pr.number}`, 'PATCH /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: pr.number, title, body }, {});
+      await write(
+        `update title and body of #${pr.number}`,
+        'PATCH /repos/{owner}/{repo}/pulls/{pull_number}',
+        { owner, repo, pull_number: pr.number, title, body },
+        {},
+      );
       changedPr = true;
     }
     if (!changedPr) status = 'unchanged';
@@ -422,23 +478,41 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     const haveLabels = new Set((pr.labels ?? []).map((l) => (typeof l === 'string' ? l : l.name)));
     const labels = (consumer.labels ?? []).filter((l) => !haveLabels.has(l));
     if (labels.length)
-      await write(`label ${prRef} ${labels.join(', ')}`, 'POST /repos/{owner}/{repo}/issues/{issue_number}/labels', { owner, repo, issue_number: prNumber, labels }, {});
+      await write(
+        `label ${prRef} ${labels.join(', ')}`,
+        'POST /repos/{owner}/{repo}/issues/{issue_number}/labels',
+        { owner, repo, issue_number: prNumber, labels },
+        {},
+      );
     const haveAssignees = new Set((pr.assignees ?? []).map((a) => a.login.toLowerCase()));
     const assignees = (consumer.assignees ?? []).filter((a) => !haveAssignees.has(a.toLowerCase()));
     if (assignees.length)
-      await write(`assign ${prRef} to ${assignees.join(', ')}`, 'POST /repos/{owner}/{repo}/issues/{issue_number}/assignees', { owner, repo, issue_number: prNumber, assignees }, {});
+      await write(
+        `assign ${prRef} to ${assignees.join(', ')}`,
+        'POST /repos/{owner}/{repo}/issues/{issue_number}/assignees',
+        { owner, repo, issue_number: prNumber, assignees },
+        {},
+      );
     const haveReviewers = new Set([
       ...(pr.requested_reviewers ?? []).map((r) => r.login.toLowerCase()),
       ...(pr.requested_teams ?? []).map((t) => t.slug.toLowerCase()),
     ]);
-    const wanted = (consumer.reviewers ?? []).filter((r) => !haveReviewers.has((r.includes('/') ? r.slice(r.indexOf('/') + 1) : r).toLowerCase()));
+    const wanted = (consumer.reviewers ?? []).filter(
+      (r) => !haveReviewers.has((r.includes('/') ? r.slice(r.indexOf('/') + 1) : r).toLowerCase()),
+    );
     const reviewers = wanted.filter((r) => !r.includes('/'));
     const teams = wanted.filter((r) => r.includes('/')).map((r) => r.slice(r.indexOf('/') + 1));
     if (reviewers.length || teams.length)
       await write(
         `request review of ${prRef} from ${wanted.join(', ')}`,
         'POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers',
-        { owner, repo, pull_number: prNumber, ...(reviewers.length ? { reviewers } : {}), ...(teams.length ? { team_reviewers: teams } : {}) },
+        {
+          owner,
+          repo,
+          pull_number: prNumber,
+          ...(reviewers.length ? { reviewers } : {}),
+          ...(teams.length ? { team_reviewers: teams } : {}),
+        },
         {},
       );
   }
@@ -463,8 +537,19 @@ export async function updateConsumer(opts: UpdateConsumerOptions): Promise<Updat
     await writeFile(diffFile, createTwoFilesPatch(`a/${consumer.path}`, `b/${consumer.path}`, baseText, newText, consumer.base, branch));
     await writeFile(bodyFile, `# ${title}\n\n${body}`);
     log(`${tag} [dry-run] wrote ${diffFile} and ${bodyFile} (${fakeSeq} write(s) skipped; would be: ${status})`);
-    return { status: 'dry-run', consumer: consumer.name, pinned, branch, diffFile, bodyFile, ...(superseded.length ? { superseded } : {}), ...(keptOpen.length ? { keptOpen } : {}) };
+    return {
+      status: 'dry-run',
+      consumer: consumer.name,
+      pinned,
+      branch,
+      diffFile,
+      bodyFile,
+      ...(superseded.length ? { superseded } : {}),
+      ...(keptOpen.length ? { keptOpen } : {}),
+    };
   }
-  log(`${tag} ${status} #${prNumber} ${pr.html_url}${superseded.length ? `; superseded ${superseded.map((n) => `#${n}`).join(', ')}` : ''}`);
+  log(
+    `${tag} ${status} #${prNumber} ${pr.html_url}${superseded.length ? `; superseded ${superseded.map((n) => `#${n}`).join(', ')}` : ''}`,
+  );
   return result;
 }

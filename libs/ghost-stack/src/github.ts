@@ -118,7 +118,9 @@ function pluginOptions(opts: CreateGitHubClientOptions) {
         return retryCount < maxRetries;
       },
       onSecondaryRateLimit: (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
-        log(`GitHub secondary rate limit hit on ${options.method} ${options.url}; waiting ${retryAfter}s (retry ${retryCount + 1}/${maxRetries})`);
+        log(
+          `GitHub secondary rate limit hit on ${options.method} ${options.url}; waiting ${retryAfter}s (retry ${retryCount + 1}/${maxRetries})`,
+        );
         return retryCount < maxRetries;
       },
     },
@@ -143,9 +145,17 @@ export async function createGitHubClient(opts: CreateGitHubClientOptions): Promi
     try {
       installation = (await asApp.request('GET /repos/{owner}/{repo}/installation', { owner, repo })).data;
     } catch (e) {
-      throw explainGitHubError(e, `looking up GitHub App ${appId}'s installation on ${owner}/${repo}`, { kind: 'app', appId, repo: `${owner}/${repo}` });
+      throw explainGitHubError(e, `looking up GitHub App ${appId}'s installation on ${owner}/${repo}`, {
+        kind: 'app',
+        appId,
+        repo: `${owner}/${repo}`,
+      });
     }
-    const client = new GitHubOctokit({ ...base, authStrategy: createAppAuth, auth: { appId, privateKey, installationId: installation.id } });
+    const client = new GitHubOctokit({
+      ...base,
+      authStrategy: createAppAuth,
+      auth: { appId, privateKey, installationId: installation.id },
+    });
     infos.set(client, { kind: 'app', appId, login: installation.app_slug ? `${installation.app_slug}[bot]` : undefined });
     return client;
   }

@@ -29,7 +29,14 @@ export function prTitle(name: string, version: string): string {
   return `Update ${name} sysext to ${version}`;
 }
 
-export function commitMessage(o: { name: string; consumer: string; version: string; sha256: string; imageUrl: string; path: string }): string {
+export function commitMessage(o: {
+  name: string;
+  consumer: string;
+  version: string;
+  sha256: string;
+  imageUrl: string;
+  path: string;
+}): string {
   return [
     `Update ${o.name} sysext to ${o.version}`,
     '',
@@ -87,7 +94,15 @@ export function prBody(b: BodyInput): string {
   ];
   if (b.release.notes?.trim()) {
     const ex = excerpt(defuseNotes(b.release.notes, upstream));
-    lines.push('', '<details><summary>Release notes (excerpt)</summary>', '', ex.text, ...(ex.truncated ? ['', `… [full release notes](${b.release.url})`] : []), '', '</details>');
+    lines.push(
+      '',
+      '<details><summary>Release notes (excerpt)</summary>',
+      '',
+      ex.text,
+      ...(ex.truncated ? ['', `… [full release notes](${b.release.url})`] : []),
+      '',
+      '</details>',
+    );
   }
   lines.push(
     '',

@@ -53,22 +53,29 @@ function isTooLarge(e: unknown): boolean {
   return err?.status === 403 && Boolean(err.response?.data?.errors?.some((x) => x.code === 'too_large'));
 }
 
-async function readLargeFile(client: GitHubClient, at: { owner: string; repo: string; path: string; ref: string }): Promise<{ content: Buffer; sha: string }> {
+async function readLargeFile(
+  client: GitHubClient,
+  at: { owner: string; repo: string; path: string; ref: string },
+): Promise<{ content: Buffer; sha: string }> {
   const { owner, repo, path, ref } = at;
   const slash = path.lastIndexOf('/');
   const dir = slash === -1 ? '' : path.slice(0, slash);
   const name = path.slice(slash + 1);
   const listing = (await client.request(`GET /repos/{owner}/{repo}/contents/${enc(dir)}`, { owner, repo, ref })).data as FileEntry[];
   const entry = Array.isArray(listing) ? listing.find((e) => e.name === name) : undefined;
-  if (!entry?.sha || entry.type !== 'file') throw new GitHubError(`${path} in ${owner}/${repo} at ${ref}: not found in its directory listing, expected the Butane file`);
+  if (!entry?.sha || entry.type !== 'file')
+    throw new GitHubError(`${path} in ${owner}/${repo} at ${ref}: not found in its directory listing, expected the Butane file`);
   if ((entry.size ?? 0) > MAX_CONSUMER_FILE_BYTES) {
     throw new GitHubError(
       `${path} in ${owner}/${repo} is ${entry.size} bytes, over the ${MAX_CONSUMER_FILE_BYTES / 1024 / 1024} MiB limit for a consumer file: is this the Butane file?`,
     );
   }
-  const blob = (await client.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', { owner, repo, file_sha: entry.sha })).data as FileEntry;
+  const blob = (await client.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', { owner, repo, file_sha: entry.sha }))
+    .data as FileEntry;
   if (blob.encoding !== 'base64' || typeof blob.content !== 'string') {
-    throw new GitHubError(`blob ${entry.sha} of ${path} in ${owner}/${repo} came back with encoding ${JSON.stringify(blob.encoding)}, expected base64`);
+    throw new GitHubError(
+      `blob ${entry.sha} of ${path} in ${owner}/${repo} came back with encoding ${JSON.stringify(blob.encoding)}, expected base64`,
+    );
   }
   return { content: Buffer.from(blob.content, 'base64'), sha: entry.sha };
 }

@@ -67,7 +67,9 @@ describe('ButaneUpdater on a Flatcar Butane config', () => {
 
   it('changes only the hash when the version is the same', () => {
     const out = updater({ version: '1.10.1' }).updateContent(GHOST);
-    expect(changed(GHOST, out)).toEqual([[[`          hash: sha256-${OLD_GHOST}   # alloy 1.10.1`], [`          hash: sha256-${NEW}   # alloy 1.10.1`]]]);
+    expect(changed(GHOST, out)).toEqual([
+      [[`          hash: sha256-${OLD_GHOST}   # alloy 1.10.1`], [`          hash: sha256-${NEW}   # alloy 1.10.1`]],
+    ]);
   });
 
   it('returns the same bytes when the file already pins the version and hash', () => {
@@ -134,7 +136,12 @@ describe('ButaneUpdater on a Terraform template (.bu.tftpl, not valid YAML)', ()
 describe('ButaneUpdater on a template with directives inside block scalars', () => {
   const OLD = 'd'.repeat(64);
   it('edits the alloy entry when %{ for } … %{ endfor } sit at column 0 inside an inline | block, and other entries are not YAML', () => {
-    expect(readPinned(DIRECTIVES, { arch: 'amd64' })).toMatchObject({ version: '1.10.1', sha256: OLD, links: ['/etc/extensions/alloy.raw'], line: 20 });
+    expect(readPinned(DIRECTIVES, { arch: 'amd64' })).toMatchObject({
+      version: '1.10.1',
+      sha256: OLD,
+      links: ['/etc/extensions/alloy.raw'],
+      line: 20,
+    });
     const out = updater().updateContent(DIRECTIVES, 'directives.bu.tftpl');
     expect(changed(DIRECTIVES, out)).toEqual([
       [['    - path: /opt/extensions/alloy/alloy-1.10.1-amd64.raw'], ['    - path: /opt/extensions/alloy/alloy-1.11.0-amd64.raw']],
@@ -151,7 +158,7 @@ describe('ButaneUpdater on a template with directives inside block scalars', () 
     expect(updater().updateContent(crlf)).toBe(out.replaceAll('\n', '\r\n'));
   });
 
-  it('reads compact sequences (items at the key\'s indent) and ignores entries elsewhere in the file', () => {
+  it("reads compact sequences (items at the key's indent) and ignores entries elsewhere in the file", () => {
     const compact = [
       'systemd:',
       '  units:',
@@ -174,7 +181,10 @@ describe('ButaneUpdater on a template with directives inside block scalars', () 
   });
 
   it('reports an unreadable alloy entry by its line', () => {
-    const broken = DIRECTIVES.replace('      mode: 0644\n      contents:\n        source: https', '      mode: [0644\n      contents:\n        source: https');
+    const broken = DIRECTIVES.replace(
+      '      mode: 0644\n      contents:\n        source: https',
+      '      mode: [0644\n      contents:\n        source: https',
+    );
     expect(() => updater().updateContent(broken, 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line 2[0-9]/);
   });
 });
@@ -185,12 +195,20 @@ describe('ButaneUpdater errors', () => {
     expect(() => updater().updateContent(without, 'ghost.bu')).toThrow(
       'ghost.bu: no storage.files entry for the alloy amd64 image (path and contents.source naming alloy-<version>-amd64.raw)',
     );
-    expect(() => updater({ arch: 'arm64' }).updateContent(GHOST, 'ghost.bu')).toThrow(/no storage.files entry for the alloy arm64 image.*found only alloy-1\.10\.1-amd64\.raw \(line 31\)/);
+    expect(() => updater({ arch: 'arm64' }).updateContent(GHOST, 'ghost.bu')).toThrow(
+      /no storage.files entry for the alloy arm64 image.*found only alloy-1\.10\.1-amd64\.raw \(line 31\)/,
+    );
   });
 
   it('refuses two alloy entries for the arch', () => {
-    const twice = GHOST.replace('    - path: /etc/sysupdate.alloy.d/alloy.conf', GHOST.match(/    - path: \/opt\/extensions\/alloy\/[\s\S]*?# alloy 1\.10\.1\n/)![0].replaceAll('1.10.1', '1.9.0') + '    - path: /etc/sysupdate.alloy.d/alloy.conf');
-    expect(() => updater().updateContent(twice, 'ghost.bu')).toThrow(/ghost\.bu: ambiguous: 2 storage\.files entries for the alloy amd64 image: alloy-1\.10\.1-amd64\.raw \(line 31\), alloy-1\.9\.0-amd64\.raw \(line 37\); keep exactly one/);
+    const twice = GHOST.replace(
+      '    - path: /etc/sysupdate.alloy.d/alloy.conf',
+      GHOST.match(/    - path: \/opt\/extensions\/alloy\/[\s\S]*?# alloy 1\.10\.1\n/)![0].replaceAll('1.10.1', '1.9.0') +
+        '    - path: /etc/sysupdate.alloy.d/alloy.conf',
+    );
+    expect(() => updater().updateContent(twice, 'ghost.bu')).toThrow(
+      /ghost\.bu: ambiguous: 2 storage\.files entries for the alloy amd64 image: alloy-1\.10\.1-amd64\.raw \(line 31\), alloy-1\.9\.0-amd64\.raw \(line 37\); keep exactly one/,
+    );
   });
 
   it('refuses an alloy entry without a sha256 hash', () => {
@@ -199,20 +217,36 @@ describe('ButaneUpdater errors', () => {
       'ghost.bu: storage.files entry at line 31 (alloy-1.10.1-amd64.raw) has no contents.verification.hash; expected "sha256-<64 hex>"',
     );
     const sha512 = GHOST.replace(`sha256-${OLD_GHOST}`, `sha512-${'ab'.repeat(64)}`);
-    expect(() => updater().updateContent(sha512)).toThrow(/contents\.verification\.hash "sha512-abab.*" is not "sha256-<64 lowercase hex>"/);
+    expect(() => updater().updateContent(sha512)).toThrow(
+      /contents\.verification\.hash "sha512-abab.*" is not "sha256-<64 lowercase hex>"/,
+    );
   });
 
   it('refuses a link to another alloy version and a source naming another image', () => {
-    const stale = GHOST.replace('target: /opt/extensions/alloy/alloy-1.10.1-amd64.raw', 'target: /opt/extensions/alloy/alloy-1.9.0-amd64.raw');
-    expect(() => updater().updateContent(stale)).toThrow(/storage\.links target at line 65 targets \/opt\/extensions\/alloy\/alloy-1\.9\.0-amd64\.raw but the alloy amd64 image/);
-    const mismatch = GHOST.replace('alloy/alloy-1.10.1-amd64.raw\n        verification', 'alloy/alloy-1.9.0-amd64.raw\n        verification');
-    expect(() => updater().updateContent(mismatch)).toThrow(/path names alloy-1\.10\.1-amd64\.raw but contents\.source names alloy-1\.9\.0-amd64\.raw/);
+    const stale = GHOST.replace(
+      'target: /opt/extensions/alloy/alloy-1.10.1-amd64.raw',
+      'target: /opt/extensions/alloy/alloy-1.9.0-amd64.raw',
+    );
+    expect(() => updater().updateContent(stale)).toThrow(
+      /storage\.links target at line 65 targets \/opt\/extensions\/alloy\/alloy-1\.9\.0-amd64\.raw but the alloy amd64 image/,
+    );
+    const mismatch = GHOST.replace(
+      'alloy/alloy-1.10.1-amd64.raw\n        verification',
+      'alloy/alloy-1.9.0-amd64.raw\n        verification',
+    );
+    expect(() => updater().updateContent(mismatch)).toThrow(
+      /path names alloy-1\.10\.1-amd64\.raw but contents\.source names alloy-1\.9\.0-amd64\.raw/,
+    );
   });
 
   it('validates its inputs and reports unreadable files by line', () => {
     expect(() => updater({ version: 'v1.11.0' })).toThrow('version "v1.11.0" is not a semantic version like 1.10.1 (no leading "v")');
     expect(() => updater({ sha256: 'ABC' })).toThrow(ButaneError);
-    expect(() => updater().updateContent('storage:\n  files: [\n', 'x.bu')).toThrow(/^x\.bu: storage\.files at line 2 is written inline \("\["\); only a block sequence/);
-    expect(() => updater().updateContent('storage:\n  files:\n  - path: /x/alloy-1.0.0-amd64.raw\n    contents: {\n', 'x.bu')).toThrow(/^x\.bu: not readable as Butane YAML at line [3-5]: /);
+    expect(() => updater().updateContent('storage:\n  files: [\n', 'x.bu')).toThrow(
+      /^x\.bu: storage\.files at line 2 is written inline \("\["\); only a block sequence/,
+    );
+    expect(() => updater().updateContent('storage:\n  files:\n  - path: /x/alloy-1.0.0-amd64.raw\n    contents: {\n', 'x.bu')).toThrow(
+      /^x\.bu: not readable as Butane YAML at line [3-5]: /,
+    );
   });
 });

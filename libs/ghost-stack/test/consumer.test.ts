@@ -27,7 +27,13 @@ const rsaPairs: Array<{ privateKey: string; publicKey: string }> = [];
 /** RSA key pairs for GitHub Apps, generated once per file (key generation is the slow part on shared cores). */
 function rsa(i: number): { privatePem: string; publicPem: string } {
   while (rsaPairs.length <= i)
-    rsaPairs.push(generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }));
+    rsaPairs.push(
+      generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      }),
+    );
   return { privatePem: rsaPairs[i]!.privateKey, publicPem: rsaPairs[i]!.publicKey };
 }
 
@@ -54,7 +60,17 @@ function seedGhost(files: Record<string, string> = { [GHOST_PATH]: GHOST }): { o
 }
 
 function consumerFor(full: string, auth: Consumer['auth'], extra: Partial<Consumer> = {}): Consumer {
-  return { name: 'ghost-stack', repo: full, path: GHOST_PATH, base: 'develop', arch: 'amd64', auth, labels: ['dependencies', 'sysext'], assignees: ['noahwhite'], ...extra };
+  return {
+    name: 'ghost-stack',
+    repo: full,
+    path: GHOST_PATH,
+    base: 'develop',
+    arch: 'amd64',
+    auth,
+    labels: ['dependencies', 'sysext'],
+    assignees: ['noahwhite'],
+    ...extra,
+  };
 }
 
 function run(consumer: Consumer, version: string, sha256: string, extra: Partial<UpdateConsumerOptions> = {}) {
@@ -63,7 +79,10 @@ function run(consumer: Consumer, version: string, sha256: string, extra: Partial
     consumer,
     version,
     sha256,
-    release: { url: `https://github.com/grafana/alloy/releases/tag/v${version}`, notes: `## v${version}\n\n- Fixed a bug reported by @someone in #1234.\n` },
+    release: {
+      url: `https://github.com/grafana/alloy/releases/tag/v${version}`,
+      notes: `## v${version}\n\n- Fixed a bug reported by @someone in #1234.\n`,
+    },
     imageUrl: `https://sysext.example.com/alloy/alloy-${version}-amd64.raw`,
     githubUrl: gh.url,
     outDir: out,
@@ -74,7 +93,8 @@ function run(consumer: Consumer, version: string, sha256: string, extra: Partial
 }
 
 const writesTo = (full: string) => gh.writes().filter((w) => w.path.startsWith(`/repos/${full}/`));
-const shape = (ws: Array<{ method: string; path: string }>, full: string) => ws.map((w) => `${w.method} ${w.path.slice(`/repos/${full}`.length)}`);
+const shape = (ws: Array<{ method: string; path: string }>, full: string) =>
+  ws.map((w) => `${w.method} ${w.path.slice(`/repos/${full}`.length)}`);
 
 describe('updateConsumer against the GitHub double', () => {
   it('opens a pull request on the first run, and an identical second run makes no write requests', async () => {
@@ -95,7 +115,16 @@ describe('updateConsumer against the GitHub double', () => {
     expect(gh.readFile(owner, repo, branch, GHOST_PATH)).toBe(ghostAt('1.11.0', H1));
     expect(gh.readFile(owner, repo, 'develop', GHOST_PATH)).toBe(GHOST);
     const [pr] = gh.pulls(owner, repo);
-    expect(pr).toMatchObject({ number: 1, state: 'open', head: branch, base: 'develop', title: 'Update alloy sysext to 1.11.0', labels: ['dependencies', 'sysext'], assignees: ['noahwhite'], user: 'alloy-bot' });
+    expect(pr).toMatchObject({
+      number: 1,
+      state: 'open',
+      head: branch,
+      base: 'develop',
+      title: 'Update alloy sysext to 1.11.0',
+      labels: ['dependencies', 'sysext'],
+      assignees: ['noahwhite'],
+      user: 'alloy-bot',
+    });
     expect(first.pr).toEqual({ number: 1, url: expect.stringContaining('/pull/1') });
     expect(pr!.body).toContain('from **1.10.1** to **1.11.0**');
     expect(pr!.body).toContain(`| old | 1.10.1 | \`alloy-1.10.1-amd64.raw\` | \`${OLD}\` |`);
@@ -182,7 +211,13 @@ describe('updateConsumer against the GitHub double', () => {
     const consumer = consumerFor(full, { token: gh.token() });
     await run(consumer, '1.11.0', H1);
     const branch = 'feature/update-alloy-sysext-to-1.11.0';
-    const human = gh.commitAs(owner, repo, branch, { 'NOTES.md': 'tested on staging\n' }, { message: 'Note staging test', login: 'noahwhite' });
+    const human = gh.commitAs(
+      owner,
+      repo,
+      branch,
+      { 'NOTES.md': 'tested on staging\n' },
+      { message: 'Note staging test', login: 'noahwhite' },
+    );
     const mark = writesTo(full).length;
     const r = await run(consumer, '1.11.0', H2);
     expect(r.status).toBe('blocked-by-human-commit');
@@ -204,7 +239,13 @@ describe('updateConsumer against the GitHub double', () => {
     const consumer = consumerFor(full, { token: gh.token() });
     await run(consumer, '1.11.0', H1);
     const touched = 'feature/update-alloy-sysext-to-1.11.0';
-    const human = gh.commitAs(owner, repo, touched, { 'NOTES.md': 'pinned for staging\n' }, { message: 'Staging notes', login: 'noahwhite' });
+    const human = gh.commitAs(
+      owner,
+      repo,
+      touched,
+      { 'NOTES.md': 'pinned for staging\n' },
+      { message: 'Staging notes', login: 'noahwhite' },
+    );
     const second = await run(consumer, '1.11.1', H2);
     expect(second).toMatchObject({ status: 'opened', pr: { number: 2 }, keptOpen: [1] });
     expect(second.superseded).toBeUndefined();
@@ -226,7 +267,15 @@ describe('updateConsumer against the GitHub double', () => {
   it('gives two consumers two pull requests', async () => {
     const ghost = seedGhost();
     gh.seedRepo({ owner: 'officina-pub', repo: 'infisical-stack', defaultBranch: 'main', branches: { main: { [TFTPL_PATH]: TFTPL } } });
-    const infisical: Consumer = { name: 'infisical-stack', repo: 'officina-pub/infisical-stack', path: TFTPL_PATH, base: 'main', arch: 'amd64', auth: { token: gh.token({ login: 'officina-bot' }) }, labels: ['sysext'] };
+    const infisical: Consumer = {
+      name: 'infisical-stack',
+      repo: 'officina-pub/infisical-stack',
+      path: TFTPL_PATH,
+      base: 'main',
+      arch: 'amd64',
+      auth: { token: gh.token({ login: 'officina-bot' }) },
+      labels: ['sysext'],
+    };
     const results = await Promise.all([run(consumerFor(ghost.full, { token: gh.token() }), '1.11.0', H1), run(infisical, '1.11.0', H1)]);
     expect(results.map((r) => [r.consumer, r.status, r.pr?.number])).toEqual([
       ['ghost-stack', 'opened', 1],
@@ -281,9 +330,15 @@ describe('updateConsumer against the GitHub double', () => {
     const { owner, repo, full } = seedGhost();
     gh.registerApp({ appId: 5151, publicKeyPem: rsa(0).publicPem, installations: [{ id: 88, owner, repos: [repo] }] });
     const stranger = rsa(1).privatePem;
-    const wrongKey = (await run(consumerFor(full, { app: { id: 5151, privateKey: stranger } }), '1.11.0', H1).catch((e: Error) => e)) as Error;
-    expect(wrongKey.message).toContain(`looking up GitHub App 5151's installation on ${full}: GitHub rejected the App credentials: check the App id (5151) and that the private key is a current key of that App (HTTP 401`);
-    const garbage = (await run(consumerFor(full, { app: { id: 5151, privateKey: 'not-a-key-SECRET' } }), '1.11.0', H1).catch((e: Error) => e)) as Error;
+    const wrongKey = (await run(consumerFor(full, { app: { id: 5151, privateKey: stranger } }), '1.11.0', H1).catch(
+      (e: Error) => e,
+    )) as Error;
+    expect(wrongKey.message).toContain(
+      `looking up GitHub App 5151's installation on ${full}: GitHub rejected the App credentials: check the App id (5151) and that the private key is a current key of that App (HTTP 401`,
+    );
+    const garbage = (await run(consumerFor(full, { app: { id: 5151, privateKey: 'not-a-key-SECRET' } }), '1.11.0', H1).catch(
+      (e: Error) => e,
+    )) as Error;
     expect(garbage.message).toBe('GitHub App 5151 private key is neither a PEM ("-----BEGIN … PRIVATE KEY-----") nor base64 of one');
     expect(writesTo(full)).toEqual([]);
   });
@@ -294,7 +349,11 @@ describe('updateConsumer against the GitHub double', () => {
     await run(consumer, '1.11.0', H1);
     const human = await fetch(`${gh.url}/repos/${full}/pulls/1`, {
       method: 'PATCH',
-      headers: { authorization: `token ${gh.token({ login: 'noahwhite' })}`, 'content-type': 'application/json', accept: 'application/vnd.github+json' },
+      headers: {
+        authorization: `token ${gh.token({ login: 'noahwhite' })}`,
+        'content-type': 'application/json',
+        accept: 'application/vnd.github+json',
+      },
       body: JSON.stringify({ state: 'closed' }),
     });
     expect(human.status).toBe(200);
@@ -319,7 +378,9 @@ describe('updateConsumer against the GitHub double', () => {
       expect.stringMatching(/secondary rate limit hit on GET .*git\/commits/),
       expect.stringMatching(/GitHub rate limit hit on GET .*contents/),
     ]);
-    const reads = gh.requests.filter((q) => q.path.startsWith(`/repos/${full}/`)).map((q) => `${q.status} ${q.method} ${q.path.slice(full.length + 8)}`);
+    const reads = gh.requests
+      .filter((q) => q.path.startsWith(`/repos/${full}/`))
+      .map((q) => `${q.status} ${q.method} ${q.path.slice(full.length + 8)}`);
     expect(reads).toEqual([
       '502 GET git/ref/heads/develop',
       '200 GET git/ref/heads/develop',
@@ -361,8 +422,12 @@ describe('updateConsumer against the GitHub double', () => {
   it('names a missing base branch or file, and explains a read-only token without leaking it', async () => {
     const { full } = seedGhost();
     const token = gh.token();
-    await expect(run(consumerFor(full, { token }, { base: 'main' }), '1.11.0', H1)).rejects.toThrow(`base branch "main" does not exist in ${full}`);
-    await expect(run(consumerFor(full, { token }, { path: 'ghost.bu' }), '1.11.0', H1)).rejects.toThrow(`ghost.bu does not exist on branch "develop" of ${full}`);
+    await expect(run(consumerFor(full, { token }, { base: 'main' }), '1.11.0', H1)).rejects.toThrow(
+      `base branch "main" does not exist in ${full}`,
+    );
+    await expect(run(consumerFor(full, { token }, { path: 'ghost.bu' }), '1.11.0', H1)).rejects.toThrow(
+      `ghost.bu does not exist on branch "develop" of ${full}`,
+    );
     const ro = gh.token({ readOnly: true });
     const err = (await run(consumerFor(full, { token: ro }), '1.11.0', H1).catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(/creating|blob|forbidden|may not/i);

@@ -39,7 +39,9 @@ function seed(content: string) {
 describe('consumer files over 1 MB', () => {
   it('the GitHub double refuses them on the Contents API as GitHub does (403 too_large)', async () => {
     const { owner, repo } = seed(padded(1.5 * 1024 * 1024));
-    const res = await fetch(`${gh.url}/repos/${owner}/${repo}/contents/${PATH}?ref=develop`, { headers: { authorization: `token ${gh.token()}` } });
+    const res = await fetch(`${gh.url}/repos/${owner}/${repo}/contents/${PATH}?ref=develop`, {
+      headers: { authorization: `token ${gh.token()}` },
+    });
     expect(res.status).toBe(403);
     expect(JSON.stringify(await res.json())).toContain('too_large');
   });

@@ -14,7 +14,11 @@ export interface ImageEntriesOptions {
  * Reads every `<image>.sha256` in `dir` whose image parses as version `version` (all arches, plus the arch-less
  * compatibility copy). Each file must be one `sha256sum` line naming that image.
  */
-export async function imageEntries(dir: string, version: string, opts: ImageEntriesOptions = {}): Promise<{ file: string; sha256: string }[]> {
+export async function imageEntries(
+  dir: string,
+  version: string,
+  opts: ImageEntriesOptions = {},
+): Promise<{ file: string; sha256: string }[]> {
   let names: string[];
   try {
     names = await readdir(dir);

@@ -18,17 +18,28 @@ describe('parseImageName', () => {
   ])('%s', (file, expected) => {
     expect(parseImageName(file)).toEqual(expected);
   });
-  it.each(['alloy.raw', 'SHA256SUMS', 'alloy-1.2.3-amd64.raw.zst', 'alloy-latest-amd64.raw', 'alloy-1.2-amd64.raw', '-1.2.3.raw', 'alloy-01.2.3.raw', 'alloy-9999999999999999.0.0.raw'])(
-    '%s does not parse',
-    (file) => expect(parseImageName(file)).toBeUndefined(),
-  );
+  it.each([
+    'alloy.raw',
+    'SHA256SUMS',
+    'alloy-1.2.3-amd64.raw.zst',
+    'alloy-latest-amd64.raw',
+    'alloy-1.2-amd64.raw',
+    '-1.2.3.raw',
+    'alloy-01.2.3.raw',
+    'alloy-9999999999999999.0.0.raw',
+  ])('%s does not parse', (file) => expect(parseImageName(file)).toBeUndefined());
 });
 
 describe('Manifest.parse (strict)', () => {
   it('keeps the file order, so an unchanged manifest reserializes byte for byte', () => {
     const text = `${h('a')}  docker-compose-2.29.0-x86-64.raw\n${h('b')}  alloy-1.2.3-amd64.raw\n${h('c')}  alloy-1.10.0-amd64.raw\n${h('d')}  alloy-1.9.0-amd64.raw\n`;
     const m = Manifest.parse(text);
-    expect(m.entries.map((e) => e.file)).toEqual(['docker-compose-2.29.0-x86-64.raw', 'alloy-1.2.3-amd64.raw', 'alloy-1.10.0-amd64.raw', 'alloy-1.9.0-amd64.raw']);
+    expect(m.entries.map((e) => e.file)).toEqual([
+      'docker-compose-2.29.0-x86-64.raw',
+      'alloy-1.2.3-amd64.raw',
+      'alloy-1.10.0-amd64.raw',
+      'alloy-1.9.0-amd64.raw',
+    ]);
     expect(m.serialize()).toBe(text);
     expect(Manifest.parse(Buffer.from(text)).serialize()).toBe(text);
     expect(m.versions('alloy')).toEqual(['1.2.3', '1.9.0', '1.10.0']);
@@ -58,7 +69,10 @@ describe('Manifest.parse (strict)', () => {
     [`${h('a')}  dir/x.raw\n`, /line 1: file name "dir\/x.raw" must be a bare file name/],
     [`${h('a')}  x.raw\n${h('b')}  y.raw\n${h('c')}  x.raw\n`, /line 3: x.raw is already listed on line 1/],
     [`${h('a')}  x.raw\n${h('b')}  y.raw`, /line 2: the file ends without a final newline \(truncated\?\)/],
-    [`${h('a')}  x.raw\n${h('b')} *y.raw\n`, /line 2: uses the binary-mode marker " \*"; expected the canonical "<64 lowercase hex>  <file name>" \(two spaces\)/],
+    [
+      `${h('a')}  x.raw\n${h('b')} *y.raw\n`,
+      /line 2: uses the binary-mode marker " \*"; expected the canonical "<64 lowercase hex>  <file name>" \(two spaces\)/,
+    ],
     [`${h('a')}  ${'x'.repeat(252)}.raw\n`, /line 1: file name "x{40}…" is 256 bytes; at most 255 are allowed/],
     [`${h('a')}  ${'é'.repeat(126)}x.raw\n`, /line 1: file name ".*" is 257 bytes; at most 255 are allowed/],
     [`${h('a')}  x.raw\n${h('b')}  caf\uFFFD.raw\n`, /line 2: file name "caf\uFFFD.raw" is not valid UTF-8 .*decoded lossily/],
@@ -111,10 +125,17 @@ describe('ordering and serialization', () => {
     const entries = files.map((file, i) => ({ file, sha256: i.toString(16).repeat(64) }));
     const a = Manifest.empty().upsert(entries).serialize();
     for (let seed = 1; seed <= 20; seed++) {
-      const shuffled = [...entries].sort((x, y) => ((x.file.length * seed * 7919) % 13) - ((y.file.length * seed * 7919) % 13) || (seed % 2 ? 1 : -1) * x.file.localeCompare(y.file));
+      const shuffled = [...entries].sort(
+        (x, y) =>
+          ((x.file.length * seed * 7919) % 13) - ((y.file.length * seed * 7919) % 13) || (seed % 2 ? 1 : -1) * x.file.localeCompare(y.file),
+      );
       expect(Manifest.empty().upsert(shuffled).serialize()).toBe(a);
       const read = Manifest.parse(shuffled.map((e) => `${e.sha256}  ${e.file}\n`).join(''));
-      expect(read.upsert([{ file: 'new-1.0.0.raw', sha256: h('f') }]).serialize()).toBe(Manifest.parse(a).upsert([{ file: 'new-1.0.0.raw', sha256: h('f') }]).serialize());
+      expect(read.upsert([{ file: 'new-1.0.0.raw', sha256: h('f') }]).serialize()).toBe(
+        Manifest.parse(a)
+          .upsert([{ file: 'new-1.0.0.raw', sha256: h('f') }])
+          .serialize(),
+      );
       expect(read.removeVersion('alloy', '1.9.0').serialize()).toBe(Manifest.parse(a).removeVersion('alloy', '1.9.0').serialize());
     }
   });
@@ -141,7 +162,10 @@ describe('upsert, removeVersion, prune, versions', () => {
   });
 
   it('upsert replaces by file name, is immutable, and validates', () => {
-    const next = base.upsert([{ file: 'alloy-1.10.0-amd64.raw', sha256: h('9') }, { file: 'alloy-1.10.0-arm64.raw', sha256: h('8') }]);
+    const next = base.upsert([
+      { file: 'alloy-1.10.0-amd64.raw', sha256: h('9') },
+      { file: 'alloy-1.10.0-arm64.raw', sha256: h('8') },
+    ]);
     expect(next.get('alloy-1.10.0-amd64.raw')?.sha256).toBe(h('9'));
     expect(base.get('alloy-1.10.0-amd64.raw')?.sha256).toBe(h('4'));
     expect(next.entries).toHaveLength(8);
@@ -149,7 +173,12 @@ describe('upsert, removeVersion, prune, versions', () => {
     expect(next.serialize()).not.toContain(' *');
     expect(() => base.upsert([{ file: 'a.raw', sha256: 'ABC' }])).toThrow('upsert a.raw: sha256 "ABC" is not 64 lowercase hex digits');
     expect(() => base.upsert([{ file: '../a.raw', sha256: h('a') }])).toThrow(/file name "..\/a.raw" must be a bare file name/);
-    expect(() => base.upsert([{ file: 'a.raw', sha256: h('a') }, { file: 'a.raw', sha256: h('b') }])).toThrow('upsert: a.raw is given twice');
+    expect(() =>
+      base.upsert([
+        { file: 'a.raw', sha256: h('a') },
+        { file: 'a.raw', sha256: h('b') },
+      ]),
+    ).toThrow('upsert: a.raw is given twice');
   });
 
   it('removeVersion drops every arch and the compatibility copy of that version only', () => {
@@ -194,8 +223,14 @@ describe('mergeManifest', () => {
       store.rev++;
       return true;
     };
-    const a = [{ file: 'alloy-1.1.0-amd64.raw', sha256: h('a') }, { file: 'alloy-1.1.0-arm64.raw', sha256: h('b') }];
-    const b = [{ file: 'alloy-1.2.0-amd64.raw', sha256: h('c') }, { file: 'alloy-1.2.0-arm64.raw', sha256: h('d') }];
+    const a = [
+      { file: 'alloy-1.1.0-amd64.raw', sha256: h('a') },
+      { file: 'alloy-1.1.0-arm64.raw', sha256: h('b') },
+    ];
+    const b = [
+      { file: 'alloy-1.2.0-amd64.raw', sha256: h('c') },
+      { file: 'alloy-1.2.0-arm64.raw', sha256: h('d') },
+    ];
     // Both read the same revision; A lands first, B's conditional write fails, B re-reads and merges again.
     const ra = read();
     const rb = read();
@@ -213,14 +248,23 @@ describe('mergeManifest', () => {
 
 describe('planRetention', () => {
   const m = Manifest.empty().upsert(
-    ['1.8.0', '1.9.0', '1.10.0', '1.11.0', '1.9.5'].flatMap((v) => [
-      { file: `alloy-${v}-amd64.raw`, sha256: h('a') },
-      { file: `alloy-${v}-arm64.raw`, sha256: h('b') },
-    ]).concat([{ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('c') }]),
+    ['1.8.0', '1.9.0', '1.10.0', '1.11.0', '1.9.5']
+      .flatMap((v) => [
+        { file: `alloy-${v}-amd64.raw`, sha256: h('a') },
+        { file: `alloy-${v}-arm64.raw`, sha256: h('b') },
+      ])
+      .concat([{ file: 'docker-compose-2.29.0-x86-64.raw', sha256: h('c') }]),
   );
 
   it('keeps the newest N (semver) and every pinned version, saying why; removes the rest oldest first', () => {
-    const plan = planRetention(m, 'alloy', { keep: 2, pins: [{ version: '1.8.0', by: 'ghost-stack on develop' }, { version: '1.11.0', by: 'pull request #4 of ghost-stack' }, { version: '0.1.0', by: 'someone (not in the bucket)' }] });
+    const plan = planRetention(m, 'alloy', {
+      keep: 2,
+      pins: [
+        { version: '1.8.0', by: 'ghost-stack on develop' },
+        { version: '1.11.0', by: 'pull request #4 of ghost-stack' },
+        { version: '0.1.0', by: 'someone (not in the bucket)' },
+      ],
+    });
     expect(plan).toEqual({
       keep: [
         { version: '1.11.0', reasons: ['newest 2 (#1)', 'pinned by pull request #4 of ghost-stack'] },
@@ -239,10 +283,26 @@ describe('sort keys', () => {
   // and with semver's order on every name, including the ones that take the general parser.
   it('the fast path agrees with parseImageName and semver order', () => {
     const names = [
-      'alloy-1.2.3-amd64.raw', 'alloy-1.2.3.raw', 'alloy-1.2.3-x86-64.img', 'alloy-1.2.3-ppc64-le.raw', 'a-1.0.0-1.2.3.raw',
-      'docker-compose-2.29.0-x86-64.raw', 'x-v1.0.0.raw', 'alloy-1.0.0-rc.1-arm64.raw', 'alloy-1.0.0-rc.2.raw', 'alloy-1.0.0-rc.10.raw',
-      'alloy-1.0.0-beta.raw', 'alloy-1.0.0-1.raw', 'alloy-1.0.0-alpha.1.raw', 'alloy-1.0.0+b.1.raw', 'alloy-01.0.0.raw', 'alloy.raw',
-      'a-b-1.0.0-x86.raw', 'alloy-1.0.0-amd64-amd64.raw', 'alloy-1.0.0-x86-64-x86.raw', 'alloy-9.9.9-zz.raw',
+      'alloy-1.2.3-amd64.raw',
+      'alloy-1.2.3.raw',
+      'alloy-1.2.3-x86-64.img',
+      'alloy-1.2.3-ppc64-le.raw',
+      'a-1.0.0-1.2.3.raw',
+      'docker-compose-2.29.0-x86-64.raw',
+      'x-v1.0.0.raw',
+      'alloy-1.0.0-rc.1-arm64.raw',
+      'alloy-1.0.0-rc.2.raw',
+      'alloy-1.0.0-rc.10.raw',
+      'alloy-1.0.0-beta.raw',
+      'alloy-1.0.0-1.raw',
+      'alloy-1.0.0-alpha.1.raw',
+      'alloy-1.0.0+b.1.raw',
+      'alloy-01.0.0.raw',
+      'alloy.raw',
+      'a-b-1.0.0-x86.raw',
+      'alloy-1.0.0-amd64-amd64.raw',
+      'alloy-1.0.0-x86-64-x86.raw',
+      'alloy-9.9.9-zz.raw',
     ];
     for (const file of names) {
       const p = parseImageName(file);
@@ -251,6 +311,8 @@ describe('sort keys', () => {
     }
     const sorted = [...names].filter((n) => parseImageName(n)?.name === 'alloy').sort(compareFiles);
     const bySemver = [...sorted].sort((a, b) => semver.compare(parseImageName(a)!.version, parseImageName(b)!.version));
-    expect(sorted.map((n) => semver.clean(parseImageName(n)!.version))).toEqual(bySemver.map((n) => semver.clean(parseImageName(n)!.version)));
+    expect(sorted.map((n) => semver.clean(parseImageName(n)!.version))).toEqual(
+      bySemver.map((n) => semver.clean(parseImageName(n)!.version)),
+    );
   });
 });

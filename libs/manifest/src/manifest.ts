@@ -46,7 +46,6 @@ export class Manifest {
     return (this.sortKeys ??= this.entries.map((e) => sortKey(e.file)));
   }
 
-
   static empty(): Manifest {
     return new Manifest([]);
   }
@@ -72,10 +71,13 @@ export class Manifest {
       if (!(line.length > 66 && isHex64(line) && line.charCodeAt(64) === 0x20 && line.charCodeAt(65) === 0x20)) {
         if (line.endsWith('\r')) throw new Error(`SHA256SUMS line ${n}: ends in a carriage return; expected "\\n" line endings`);
         if (/^[0-9a-f]{64} \*/.test(line))
-          throw new Error(`SHA256SUMS line ${n}: uses the binary-mode marker " *"; expected the canonical "<64 lowercase hex>  <file name>" (two spaces)`);
+          throw new Error(
+            `SHA256SUMS line ${n}: uses the binary-mode marker " *"; expected the canonical "<64 lowercase hex>  <file name>" (two spaces)`,
+          );
         throw new Error(`SHA256SUMS line ${n}: expected "<64 lowercase hex>  <file name>", got ${JSON.stringify(line.slice(0, 120))}`);
       }
-      if (line.charCodeAt(line.length - 1) === 0x0d) throw new Error(`SHA256SUMS line ${n}: ends in a carriage return; expected "\\n" line endings`);
+      if (line.charCodeAt(line.length - 1) === 0x0d)
+        throw new Error(`SHA256SUMS line ${n}: ends in a carriage return; expected "\\n" line endings`);
       const file = line.slice(66);
       // Line terminators other than "\n" inside a name: not a line of this format (as the strict line pattern read them).
       if (!isPlainName(file) && /[\r\u2028\u2029]/.test(file))
@@ -129,7 +131,11 @@ export class Manifest {
     if (!Number.isInteger(keep) || keep < 1) {
       throw new Error(`prune ${name}: keep must be a whole number >= 1, got ${keep}`);
     }
-    const drop = new Set(this.versionKeys(name).slice(0, -keep).map(([clean]) => clean));
+    const drop = new Set(
+      this.versionKeys(name)
+        .slice(0, -keep)
+        .map(([clean]) => clean),
+    );
     return this.without((k) => drop.has(cleanVersionOf(k, name) ?? ''));
   }
 
@@ -185,7 +191,9 @@ function cleanVersionOf(k: SortKey, name: string): string | undefined {
 function checkFileName(file: string, where: string): void {
   if (isPlainName(file)) return;
   if (file === '' || file === '.' || file === '..' || /[/\\\x00-\x1f\x7f]/.test(file) || file.trim() !== file) {
-    throw new Error(`${where}: file name ${JSON.stringify(file)} must be a bare file name (no "/", "\\\\", control characters or surrounding spaces)`);
+    throw new Error(
+      `${where}: file name ${JSON.stringify(file)} must be a bare file name (no "/", "\\\\", control characters or surrounding spaces)`,
+    );
   }
   if (LONE_SURROGATE.test(file) || file.includes('\uFFFD')) {
     throw new Error(
@@ -194,7 +202,10 @@ function checkFileName(file: string, where: string): void {
     );
   }
   const bytes = Buffer.byteLength(file, 'utf8');
-  if (bytes > MAX_NAME_BYTES) throw new Error(`${where}: file name ${JSON.stringify(file.slice(0, 40) + '…')} is ${bytes} bytes; at most ${MAX_NAME_BYTES} are allowed`);
+  if (bytes > MAX_NAME_BYTES)
+    throw new Error(
+      `${where}: file name ${JSON.stringify(file.slice(0, 40) + '…')} is ${bytes} bytes; at most ${MAX_NAME_BYTES} are allowed`,
+    );
 }
 
 /** The common case, decided in one pass over the code units: printable ASCII, no "/" or "\\", no surrounding space,

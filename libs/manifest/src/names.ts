@@ -70,9 +70,7 @@ export interface SortKey {
  * Anything else (pre-releases, build metadata, "v", unparsable names) takes the general parser.
  */
 const NUM = '(0|[1-9]\\d{0,14})';
-const PLAIN_NAME = new RegExp(
-  `^((?:[^-]|-(?!v?\\d))+)-${NUM}\\.${NUM}\\.${NUM}(?:-(${KNOWN_ARCHES.join('|')}))?\\.(?:raw|img)$`,
-);
+const PLAIN_NAME = new RegExp(`^((?:[^-]|-(?!v?\\d))+)-${NUM}\\.${NUM}\\.${NUM}(?:-(${KNOWN_ARCHES.join('|')}))?\\.(?:raw|img)$`);
 
 export function sortKey(file: string): SortKey {
   const m = PLAIN_NAME.exec(file);

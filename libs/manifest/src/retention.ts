@@ -18,15 +18,22 @@ export interface RetentionPlan {
 }
 
 export function planRetention(manifest: Manifest, name: string, opts: { keep: number; pins: readonly Pin[] }): RetentionPlan {
-  if (!Number.isInteger(opts.keep) || opts.keep < 1) throw new Error(`retention for ${name}: keep must be a whole number >= 1, got ${opts.keep}`);
+  if (!Number.isInteger(opts.keep) || opts.keep < 1)
+    throw new Error(`retention for ${name}: keep must be a whole number >= 1, got ${opts.keep}`);
   const versions = manifest.versions(name); // oldest first, semver
   const reasons = new Map<string, string[]>(versions.map((v) => [v, []]));
-  versions.slice(-opts.keep).reverse().forEach((v, i) => reasons.get(v)!.push(`newest ${opts.keep} (#${i + 1})`));
+  versions
+    .slice(-opts.keep)
+    .reverse()
+    .forEach((v, i) => reasons.get(v)!.push(`newest ${opts.keep} (#${i + 1})`));
   for (const pin of opts.pins) {
     const clean = semver.valid(pin.version);
     const listed = versions.find((v) => semver.valid(v) === clean);
     if (listed) reasons.get(listed)!.push(`pinned by ${pin.by}`);
   }
-  const keep = versions.filter((v) => reasons.get(v)!.length > 0).reverse().map((version) => ({ version, reasons: reasons.get(version)! }));
+  const keep = versions
+    .filter((v) => reasons.get(v)!.length > 0)
+    .reverse()
+    .map((version) => ({ version, reasons: reasons.get(version)! }));
   return { keep, remove: versions.filter((v) => reasons.get(v)!.length === 0) };
 }

@@ -59,7 +59,9 @@ describe('published manifest', () => {
     expect(sum.exitCode).toBe(0);
     expect(sum.stdout.split('\n')).toHaveLength(6);
     expect(text.split('\n').slice(0, 3)).toEqual(
-      ['alloy-1.9.0.raw', 'alloy-1.9.0-amd64.raw', 'alloy-1.9.0-arm64.raw'].map((f) => expect.stringMatching(new RegExp(`^[0-9a-f]{64}  ${f.replace(/\./g, '\\.')}$`))),
+      ['alloy-1.9.0.raw', 'alloy-1.9.0-amd64.raw', 'alloy-1.9.0-arm64.raw'].map((f) =>
+        expect.stringMatching(new RegExp(`^[0-9a-f]{64}  ${f.replace(/\./g, '\\.')}$`)),
+      ),
     );
 
     await writeFile(join(bucket, 'SHA256SUMS.gpg'), await signManifest(text, key));
@@ -67,7 +69,11 @@ describe('published manifest', () => {
     expect(g.exitCode).toBe(0);
     expect(g.stdout).toContain(`[GNUPG:] VALIDSIG ${key.fingerprint}`);
     await writeFile(join(bucket, 'cert.asc'), key.publicKeyArmored);
-    const s = await execa('sqop', ['verify', 'SHA256SUMS.gpg', 'cert.asc'], { cwd: bucket, inputFile: join(bucket, 'SHA256SUMS'), reject: false });
+    const s = await execa('sqop', ['verify', 'SHA256SUMS.gpg', 'cert.asc'], {
+      cwd: bucket,
+      inputFile: join(bucket, 'SHA256SUMS'),
+      reject: false,
+    });
     expect(s.exitCode).toBe(0);
 
     // A changed payload fails sha256sum -c; a changed manifest fails gpg and sqop.
@@ -77,7 +83,11 @@ describe('published manifest', () => {
     expect(bad.stdout).toContain('alloy-1.10.0-arm64.raw: FAILED');
     await appendFile(join(bucket, 'SHA256SUMS'), `${'f'.repeat(64)}  evil.raw\n`);
     expect((await gpgVerify(key.publicKeyArmored, join(bucket, 'SHA256SUMS.gpg'), join(bucket, 'SHA256SUMS'))).exitCode).not.toBe(0);
-    const s2 = await execa('sqop', ['verify', 'SHA256SUMS.gpg', 'cert.asc'], { cwd: bucket, inputFile: join(bucket, 'SHA256SUMS'), reject: false });
+    const s2 = await execa('sqop', ['verify', 'SHA256SUMS.gpg', 'cert.asc'], {
+      cwd: bucket,
+      inputFile: join(bucket, 'SHA256SUMS'),
+      reject: false,
+    });
     expect(s2.exitCode).not.toBe(0);
   });
 

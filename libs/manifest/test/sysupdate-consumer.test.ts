@@ -40,7 +40,9 @@ async function publish(name: string, versions: string[], signWith: SigningKey): 
   await mkdir(out, { recursive: true });
   // Another sysext's entry in the same manifest: sysupdate must ignore it, we must keep it.
   await writeFile(join(out, 'docker-compose-2.29.0-x86-64.raw'), 'other sysext');
-  let text = mergeManifest(null, [{ file: 'docker-compose-2.29.0-x86-64.raw', sha256: await sha256File(join(out, 'docker-compose-2.29.0-x86-64.raw')) }]);
+  let text = mergeManifest(null, [
+    { file: 'docker-compose-2.29.0-x86-64.raw', sha256: await sha256File(join(out, 'docker-compose-2.29.0-x86-64.raw')) },
+  ]);
   for (const v of versions) {
     const file = `alloy-${v}-amd64.raw`;
     await copyFile(images[v], join(out, file));
@@ -65,7 +67,10 @@ async function consumer(name: string) {
 }
 
 async function hostKeyring(): Promise<string | null> {
-  return readFile('/etc/systemd/import-pubring.gpg').then((b) => b.toString('base64'), () => null);
+  return readFile('/etc/systemd/import-pubring.gpg').then(
+    (b) => b.toString('base64'),
+    () => null,
+  );
 }
 
 beforeAll(async () => {
@@ -106,7 +111,11 @@ describe('systemd-sysupdate 254 consumes what we publish', () => {
     expect(await readlink(join(host.target, 'alloy.raw'))).toBe('alloy-1.10.0-amd64.raw');
     expect(await readFile(join(host.target, 'alloy-1.10.0-amd64.raw'))).toEqual(await readFile(images['1.10.0']));
     // The installed image is the sysext we built (read back through squashfs, not just compared as bytes).
-    const release = await execa('unsquashfs', ['-cat', join(host.target, 'alloy-1.10.0-amd64.raw'), 'usr/lib/extension-release.d/extension-release.alloy']);
+    const release = await execa('unsquashfs', [
+      '-cat',
+      join(host.target, 'alloy-1.10.0-amd64.raw'),
+      'usr/lib/extension-release.d/extension-release.alloy',
+    ]);
     expect(release.stdout).toBe('ID=_any\nARCHITECTURE=x86-64');
 
     const again = await host.run('check-new');
@@ -124,26 +133,48 @@ describe('systemd-sysupdate 254 consumes what we publish', () => {
     expect(update.exitCode).not.toBe(0);
     // The manifest itself verified; systemd-pull then rejects the payload by its SHA256SUMS line.
     expect(update.stderr).toContain('Signature verification succeeded.');
-    expect(update.stderr).toMatch(/DOWNLOAD INVALID: Checksum of http:\/\/127\.0\.0\.1:\d+\/tampered-payload\/alloy-1\.10\.0-amd64\.raw file did not check out/);
+    expect(update.stderr).toMatch(
+      /DOWNLOAD INVALID: Checksum of http:\/\/127\.0\.0\.1:\d+\/tampered-payload\/alloy-1\.10\.0-amd64\.raw file did not check out/,
+    );
     expect(update.stderr).not.toContain('Successfully installed');
     expect(await readlink(join(host.target, 'alloy.raw'))).toBe('alloy-1.9.0-amd64.raw');
     expect((await readdir(host.target)).sort()).toEqual(['alloy-1.9.0-amd64.raw', 'alloy.raw']);
   });
 
   it.each([
-    ['signed by a key not in the keyring', 'wrong-key', /Can't check signature: No public key[^]*DOWNLOAD INVALID: Signature verification failed\./, async (www: string) => {
-      await writeFile(join(www, 'SHA256SUMS.gpg'), await signManifest(await readFile(join(www, 'SHA256SUMS'), 'utf8'), otherKey));
-    }],
-    ['changed after signing', 'changed-manifest', /BAD signature from "Alloy sysext test[^]*DOWNLOAD INVALID: Signature verification failed\./, async (www: string) => {
-      const text = await readFile(join(www, 'SHA256SUMS'), 'utf8');
-      await writeFile(join(www, 'SHA256SUMS'), mergeManifest(text, [{ file: 'alloy-1.11.0-amd64.raw', sha256: 'a'.repeat(64) }]));
-    }],
-    ['without SHA256SUMS.gpg', 'unsigned', /SHA256SUMS\.gpg failed with code 404[^]*Failed to retrieve signature file, cannot verify\./, async (www: string) => {
-      await rm(join(www, 'SHA256SUMS.gpg'));
-    }],
-    ['with a garbage SHA256SUMS.gpg', 'garbage-signature', /no signature found[^]*DOWNLOAD INVALID: Signature verification failed\./, async (www: string) => {
-      await writeFile(join(www, 'SHA256SUMS.gpg'), '-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n');
-    }],
+    [
+      'signed by a key not in the keyring',
+      'wrong-key',
+      /Can't check signature: No public key[^]*DOWNLOAD INVALID: Signature verification failed\./,
+      async (www: string) => {
+        await writeFile(join(www, 'SHA256SUMS.gpg'), await signManifest(await readFile(join(www, 'SHA256SUMS'), 'utf8'), otherKey));
+      },
+    ],
+    [
+      'changed after signing',
+      'changed-manifest',
+      /BAD signature from "Alloy sysext test[^]*DOWNLOAD INVALID: Signature verification failed\./,
+      async (www: string) => {
+        const text = await readFile(join(www, 'SHA256SUMS'), 'utf8');
+        await writeFile(join(www, 'SHA256SUMS'), mergeManifest(text, [{ file: 'alloy-1.11.0-amd64.raw', sha256: 'a'.repeat(64) }]));
+      },
+    ],
+    [
+      'without SHA256SUMS.gpg',
+      'unsigned',
+      /SHA256SUMS\.gpg failed with code 404[^]*Failed to retrieve signature file, cannot verify\./,
+      async (www: string) => {
+        await rm(join(www, 'SHA256SUMS.gpg'));
+      },
+    ],
+    [
+      'with a garbage SHA256SUMS.gpg',
+      'garbage-signature',
+      /no signature found[^]*DOWNLOAD INVALID: Signature verification failed\./,
+      async (www: string) => {
+        await writeFile(join(www, 'SHA256SUMS.gpg'), '-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n');
+      },
+    ],
   ])('refuses a manifest %s', async (_what, name, why, spoil) => {
     const www = await publish(name, ['1.9.0', '1.10.0'], key);
     await spoil(www);

@@ -30,7 +30,9 @@ export async function healthKeys(recipe: Pick<Recipe, 'signing'>, env: NodeJS.Pr
   }
   const secret = env.ALLOY_SIGNING_KEY || env.GPG_PRIVATE_KEY;
   if (secret) {
-    const key = await loadPrivateKey(secret, { passphrase: env.ALLOY_SIGNING_KEY_PASSPHRASE || env.GPG_PASSPHRASE || undefined }).catch(() => undefined);
+    const key = await loadPrivateKey(secret, { passphrase: env.ALLOY_SIGNING_KEY_PASSPHRASE || env.GPG_PASSPHRASE || undefined }).catch(
+      () => undefined,
+    );
     if (key) keys.push(key.publicKeyArmored);
   }
   const dev = await readFile(path.join(workspaceRoot, DEV_KEY_DIR, KEY_FILES.publicKey), 'utf8').catch(() => undefined);

@@ -10,7 +10,8 @@ export function consumerAuth(auth: AuthRef | undefined, env: NodeJS.ProcessEnv =
   if (auth?.app) {
     const id = env[auth.app.idEnv]?.trim();
     const privateKey = env[auth.app.privateKeyEnv];
-    if (id && privateKey) return { app: { id: checkAppId(id, auth.app.idEnv), privateKey: checkPrivateKey(privateKey, auth.app.privateKeyEnv) } };
+    if (id && privateKey)
+      return { app: { id: checkAppId(id, auth.app.idEnv), privateKey: checkPrivateKey(privateKey, auth.app.privateKeyEnv) } };
     if (id || privateKey) {
       throw new Error(`GitHub App for this consumer is partly configured: set both ${auth.app.idEnv} and ${auth.app.privateKeyEnv}`);
     }
@@ -32,7 +33,10 @@ function checkPrivateKey(value: string, variable: string): string {
     return value;
   } catch (error) {
     const reason = (error as Error).message.replace(/^error:[0-9A-F]+:/i, '');
-    throw new Error(`${variable} is not a usable GitHub App private key (expected the PEM GitHub generated for the App, or base64 of it): ${reason}`, { cause: error });
+    throw new Error(
+      `${variable} is not a usable GitHub App private key (expected the PEM GitHub generated for the App, or base64 of it): ${reason}`,
+      { cause: error },
+    );
   }
 }
 

@@ -74,14 +74,23 @@ export async function readFetchRecord(upstreamDir: string, version: string, arch
   for (const arch of arches) {
     const zip = record.zips.find((z) => z.arch === arch);
     if (!zip) throw new Error(`${file} has no zip for ${arch}`);
-    if (!/^[0-9a-f]{64}$/.test(zip.sha256) || !DIGEST_SOURCES.includes(zip.digestSource) || typeof zip.uri !== 'string' || path.basename(zip.name) !== zip.name) {
-      throw new Error(`${file}: the ${arch} entry is malformed (expected name, uri, 64-hex sha256, digestSource one of ${DIGEST_SOURCES.join(', ')})`);
+    if (
+      !/^[0-9a-f]{64}$/.test(zip.sha256) ||
+      !DIGEST_SOURCES.includes(zip.digestSource) ||
+      typeof zip.uri !== 'string' ||
+      path.basename(zip.name) !== zip.name
+    ) {
+      throw new Error(
+        `${file}: the ${arch} entry is malformed (expected name, uri, 64-hex sha256, digestSource one of ${DIGEST_SOURCES.join(', ')})`,
+      );
     }
     const actual = await sha256File(path.join(upstreamDir, zip.name)).catch((error: Error) => {
       throw new Error(`${path.join(upstreamDir, zip.name)} is missing: run the fetch target for ${version} again`, { cause: error });
     });
     if (actual !== zip.sha256) {
-      throw new Error(`${path.join(upstreamDir, zip.name)} has sha256 ${actual} but ${file} records ${zip.sha256}: delete dist and fetch again`);
+      throw new Error(
+        `${path.join(upstreamDir, zip.name)} has sha256 ${actual} but ${file} records ${zip.sha256}: delete dist and fetch again`,
+      );
     }
   }
   return { version, zips: record.zips.filter((z) => arches.includes(z.arch)) };

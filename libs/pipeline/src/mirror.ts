@@ -28,7 +28,10 @@ export async function mirrorFiles(opts: {
   for (const file of opts.files) {
     for (let attempt = 1; ; attempt++) {
       const current = await readFile(client, owner, repo, opts.branch, file.path).catch((e) => {
-        throw explainGitHubError(e, `mirror: reading ${file.path} on ${opts.repo}@${opts.branch}`, { repo: opts.repo, notFound: `branch ${opts.branch} is missing` });
+        throw explainGitHubError(e, `mirror: reading ${file.path} on ${opts.repo}@${opts.branch}`, {
+          repo: opts.repo,
+          notFound: `branch ${opts.branch} is missing`,
+        });
       });
       if (current && current.content.equals(file.content)) {
         opts.log(`mirror: ${opts.repo}/${file.path} already up to date`);

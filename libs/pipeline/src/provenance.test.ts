@@ -48,7 +48,8 @@ async function chain(extraEnv: NodeJS.ProcessEnv = {}) {
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'provenance-'));
   await mkdir(path.join(root, 'apps/alloy/files'), { recursive: true });
-  for (const f of ['sysext.json', 'sysext.schema.json', 'files/alloy.service']) await copyFile(path.join(WORKSPACE, 'apps/alloy', f), path.join(root, 'apps/alloy', f));
+  for (const f of ['sysext.json', 'sysext.schema.json', 'files/alloy.service'])
+    await copyFile(path.join(WORKSPACE, 'apps/alloy', f), path.join(root, 'apps/alloy', f));
   upstream = await startUpstreamHost({ releases: [{ version: VERSION }] });
   key = await generateKey({ identity: 'Provenance test <p@example.org>', outDir: path.join(root, 'keys') });
   env = { PATH: process.env.PATH, ALLOY_UPSTREAM_API_URL: upstream.apiUrl, ALLOY_SIGNING_KEY: await readFile(key.privateKeyPath, 'utf8') };
@@ -69,7 +70,11 @@ describe('provenance', () => {
     expect(statement.predicateType).toBe('https://slsa.dev/provenance/v1');
     const sums = (await bucket.get('SHA256SUMS'))!.body.toString('utf8');
     expect(statement.subject.map((s) => `${s.digest.sha256}  ${s.name}\n`).join('')).toBe(sums);
-    expect(statement.subject.map((s) => s.name).sort()).toEqual([`alloy-${VERSION}-amd64.raw`, `alloy-${VERSION}-arm64.raw`, `alloy-${VERSION}.raw`]);
+    expect(statement.subject.map((s) => s.name).sort()).toEqual([
+      `alloy-${VERSION}-amd64.raw`,
+      `alloy-${VERSION}-arm64.raw`,
+      `alloy-${VERSION}.raw`,
+    ]);
 
     const { buildDefinition, runDetails } = statement.predicate;
     expect(buildDefinition.buildType).toBe(BUILD_TYPE);
@@ -91,7 +96,10 @@ describe('provenance', () => {
         annotations: { arch, digestSource: 'github-asset-digest', pinned: false },
       })),
     );
-    const zipSha = (await execa('sha256sum', [path.join(root, `dist/alloy/${VERSION}/upstream/alloy-linux-amd64.zip`)])).stdout.slice(0, 64);
+    const zipSha = (await execa('sha256sum', [path.join(root, `dist/alloy/${VERSION}/upstream/alloy-linux-amd64.zip`)])).stdout.slice(
+      0,
+      64,
+    );
     expect(buildDefinition.resolvedDependencies[0]!.digest.sha256).toBe(zipSha);
     const mksquashfs = (await execa('mksquashfs', ['-version'])).stdout.split('\n')[0];
     expect(buildDefinition.internalParameters.tools).toEqual({
@@ -128,15 +136,29 @@ describe('provenance', () => {
 
   it('everything but runDetails is deterministic; in Actions the builder is the workflow and the invocation the run', async () => {
     const step = await prepareStep({ version: VERSION }, { root, env, log });
-    const entries = JSON.parse((await published())!.toString('utf8')).subject.map((s: { name: string; digest: { sha256: string } }) => ({ file: s.name, sha256: s.digest.sha256 }));
+    const entries = JSON.parse((await published())!.toString('utf8')).subject.map((s: { name: string; digest: { sha256: string } }) => ({
+      file: s.name,
+      sha256: s.digest.sha256,
+    }));
     const inputs = () => provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, root });
     const actions = runDetailsFromEnv(
-      { GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: 'https://github.com', GITHUB_WORKFLOW_REF: 'acme/alloy-sysext/.github/workflows/release.yml@refs/heads/main', GITHUB_REPOSITORY: 'acme/alloy-sysext', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '2' },
+      {
+        GITHUB_ACTIONS: 'true',
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_WORKFLOW_REF: 'acme/alloy-sysext/.github/workflows/release.yml@refs/heads/main',
+        GITHUB_REPOSITORY: 'acme/alloy-sysext',
+        GITHUB_RUN_ID: '42',
+        GITHUB_RUN_ATTEMPT: '2',
+      },
       { startedOn: new Date(0), finishedOn: new Date(1000) },
     );
     expect(actions).toEqual({
       builder: { id: 'https://github.com/acme/alloy-sysext/.github/workflows/release.yml@refs/heads/main' },
-      metadata: { invocationId: 'https://github.com/acme/alloy-sysext/actions/runs/42/attempts/2', startedOn: '1970-01-01T00:00:00.000Z', finishedOn: '1970-01-01T00:00:01.000Z' },
+      metadata: {
+        invocationId: 'https://github.com/acme/alloy-sysext/actions/runs/42/attempts/2',
+        startedOn: '1970-01-01T00:00:00.000Z',
+        finishedOn: '1970-01-01T00:00:01.000Z',
+      },
     });
     const local = runDetailsFromEnv({}, { startedOn: new Date(), finishedOn: new Date() });
     const a = buildStatement(await inputs(), actions);
@@ -147,7 +169,10 @@ describe('provenance', () => {
 
   it('a rerun of publish keeps the bucket statement (only runDetails would differ) and uploads nothing new', async () => {
     const before = (await published())!;
-    const step = await prepareStep({ version: VERSION }, { root, env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_WORKFLOW_REF: 'a/b/.github/workflows/release.yml@refs/heads/main' }, log });
+    const step = await prepareStep(
+      { version: VERSION },
+      { root, env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_WORKFLOW_REF: 'a/b/.github/workflows/release.yml@refs/heads/main' }, log },
+    );
     await publishStep(step);
     expect((await published())!.equals(before)).toBe(true);
   });

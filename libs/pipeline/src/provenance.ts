@@ -104,9 +104,10 @@ export function runDetailsFromEnv(env: NodeJS.ProcessEnv, times: { startedOn: Da
   const metadata = { startedOn: times.startedOn.toISOString(), finishedOn: times.finishedOn.toISOString() };
   if (env.GITHUB_ACTIONS !== 'true' || !env.GITHUB_WORKFLOW_REF) return { builder: { id: LOCAL_BUILDER }, metadata };
   const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
-  const run = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-    ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT || '1'}`
-    : undefined;
+  const run =
+    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT || '1'}`
+      : undefined;
   return { builder: { id: `${server}/${env.GITHUB_WORKFLOW_REF}` }, metadata: { ...(run ? { invocationId: run } : {}), ...metadata } };
 }
 
@@ -133,7 +134,10 @@ export function parseStatement(text: string): Statement {
   if (value.predicateType !== PREDICATE_TYPE) {
     throw new Error(`provenance predicateType is ${JSON.stringify(value.predicateType)}, expected ${PREDICATE_TYPE}`);
   }
-  if (!Array.isArray(value.subject) || value.subject.some((s) => typeof s?.name !== 'string' || !/^[0-9a-f]{64}$/.test(s?.digest?.sha256 ?? ''))) {
+  if (
+    !Array.isArray(value.subject) ||
+    value.subject.some((s) => typeof s?.name !== 'string' || !/^[0-9a-f]{64}$/.test(s?.digest?.sha256 ?? ''))
+  ) {
     throw new Error('provenance subject must be a list of {name, digest: {sha256: <64 hex>}}');
   }
   if (typeof value.predicate?.buildDefinition?.externalParameters !== 'object') {

@@ -34,7 +34,9 @@ export async function provenanceInputs(opts: {
   const params = await Promise.all(images.map((i) => imageParameters(i.path)));
   const differing = params.find((p) => p.format !== params[0]!.format || p.compressor !== params[0]!.compressor);
   if (differing) {
-    throw new Error(`the images of ${version} were built differently (${params.map((p, i) => `${images[i]!.file}: ${p.format} ${p.compressor ?? ''}`).join(', ')}): rebuild them with one format`);
+    throw new Error(
+      `the images of ${version} were built differently (${params.map((p, i) => `${images[i]!.file}: ${p.format} ${p.compressor ?? ''}`).join(', ')}): rebuild them with one format`,
+    );
   }
   const relative = (file: string) => path.relative(opts.root, file).split(path.sep).join('/');
   return {

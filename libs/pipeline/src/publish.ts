@@ -71,21 +71,31 @@ export async function publishVersion(opts: {
   await writeFile(keyring, keyringBytes);
   objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
   // This version's signed fragment: what later publishes vouch for its lines by (vouch.ts).
-  objects.push({ key: fragmentKey(recipe, version), path: path.join(layout.manifest, MANIFEST), cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
-  objects.push({ key: `${fragmentKey(recipe, version)}.gpg`, path: path.join(layout.manifest, MANIFEST_SIGNATURE), cacheControl: 'no-cache', contentType: 'application/pgp-signature' });
+  objects.push({
+    key: fragmentKey(recipe, version),
+    path: path.join(layout.manifest, MANIFEST),
+    cacheControl: 'no-cache',
+    contentType: 'text/plain; charset=utf-8',
+  });
+  objects.push({
+    key: `${fragmentKey(recipe, version)}.gpg`,
+    path: path.join(layout.manifest, MANIFEST_SIGNATURE),
+    cacheControl: 'no-cache',
+    contentType: 'application/pgp-signature',
+  });
   for (const arch of recipe.arches) {
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
     await writeFile(conf, sysupdateTransfer(recipe, arch));
     objects.push({ key: path.basename(conf), path: conf, cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
     const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityCopy)!.file)!.sha256;
     const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
-    await writeFile(
-      snippet,
-      butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }),
-    );
+    await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }));
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
-  if (opts.provenance) objects.push(...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })));
+  if (opts.provenance)
+    objects.push(
+      ...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })),
+    );
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   if (opts.dryRun) {
@@ -95,7 +105,10 @@ export async function publishVersion(opts: {
   }
 
   const report = progressReporter();
-  const published = await publishObjects(store, objects, { log, onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }) });
+  const published = await publishObjects(store, objects, {
+    log,
+    onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
+  });
   const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
@@ -112,7 +125,10 @@ export async function publishVersion(opts: {
     },
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
-  if (recipe.bucket.keep) log(`bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`);
+  if (recipe.bucket.keep)
+    log(
+      `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
+    );
   const signatureChanged = await signCurrentManifest({ store, key, voucher, recipe, log }).catch((error: unknown) => {
     // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
     throw new Error(
@@ -156,7 +172,9 @@ async function assertNotReplacingPublished(opts: {
       const size = (await stat(object.path)).size;
       const remote = await store.head(object.key);
       if (remote && (remote.sha256 ? remote.sha256 !== local : remote.size !== size)) {
-        problems.push(`${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`);
+        problems.push(
+          `${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`,
+        );
       }
       const entry = listed?.get(object.key);
       if (entry && verified && entry.sha256 !== verified) {

@@ -25,11 +25,14 @@ describe('recipe bucket.prefix', () => {
     return loadRecipe(file, {});
   };
 
-  it.each(['../', '../../etc/', 'alloy/../../', './', 'alloy//', '/alloy/', 'alloy'])('refuses %j, naming the value and the rule', async (bad) => {
-    await expect(withPrefix(bad)).rejects.toThrow(
-      `/bucket/prefix ${JSON.stringify(bad)} is not allowed. Key prefix inside the bucket: "" or segments of letters, digits, _ - . each ending in / (none empty, . or .., no leading /)`,
-    );
-  });
+  it.each(['../', '../../etc/', 'alloy/../../', './', 'alloy//', '/alloy/', 'alloy'])(
+    'refuses %j, naming the value and the rule',
+    async (bad) => {
+      await expect(withPrefix(bad)).rejects.toThrow(
+        `/bucket/prefix ${JSON.stringify(bad)} is not allowed. Key prefix inside the bucket: "" or segments of letters, digits, _ - . each ending in / (none empty, . or .., no leading /)`,
+      );
+    },
+  );
 
   it.each(['', 'alloy/', 'sysext/alloy/', '..hidden/'])('accepts %j', async (good) => {
     expect((await withPrefix(good)).bucket.prefix).toBe(good);

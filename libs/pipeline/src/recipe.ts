@@ -69,17 +69,21 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
   } catch (error) {
     throw new RecipeError(`cannot read recipe ${absolute}: ${(error as Error).message}`);
   }
-  const schema = JSON.parse(await readFile(path.join(path.dirname(absolute), 'sysext.schema.json'), 'utf8').catch(() =>
-    readFile(new URL('../../../apps/alloy/sysext.schema.json', import.meta.url), 'utf8'),
-  ));
+  const schema = JSON.parse(
+    await readFile(path.join(path.dirname(absolute), 'sysext.schema.json'), 'utf8').catch(() =>
+      readFile(new URL('../../../apps/alloy/sysext.schema.json', import.meta.url), 'utf8'),
+    ),
+  );
   // verbose: a pattern error can then show the value and the rule in words (the schema's description), not the regex.
   const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
   addFormats(ajv);
   const validate = ajv.compile(schema);
   if (!validate(raw)) {
-    const problems = (validate.errors ?? []).map((e) => e.keyword === 'pattern' && e.parentSchema?.description
-      ? `  ${e.instancePath} ${JSON.stringify(e.data)} is not allowed. ${e.parentSchema.description}`
-      : `  ${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`);
+    const problems = (validate.errors ?? []).map((e) =>
+      e.keyword === 'pattern' && e.parentSchema?.description
+        ? `  ${e.instancePath} ${JSON.stringify(e.data)} is not allowed. ${e.parentSchema.description}`
+        : `  ${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`,
+    );
     throw new RecipeError(`recipe ${absolute} is invalid:\n${problems.join('\n')}`);
   }
   const recipe = raw as Omit<Recipe, 'dir' | 'file'>;

@@ -25,7 +25,14 @@ export async function assertReproduced(opts: {
   try {
     for (const arch of recipe.arches) {
       const binary = path.join(opts.upstreamDir, arch, recipe.upstream.binary.replace('{arch}', arch));
-      const rebuilt = await buildImage({ version, arch, binary, tree: recipe.tree, image: { ...opts.image, compatibilityCopy: false }, outDir: scratch });
+      const rebuilt = await buildImage({
+        version,
+        arch,
+        binary,
+        tree: recipe.tree,
+        image: { ...opts.image, compatibilityCopy: false },
+        outDir: scratch,
+      });
       for (const image of opts.images.filter((i) => i.arch === arch)) {
         const actual = await sha256File(image.path);
         if (actual !== rebuilt.sha256) {

@@ -22,7 +22,10 @@ export async function serveBucket(opts: { dir: string; port: number; host?: stri
         if (r.file) {
           res.writeHead(200, { 'content-type': contentTypeFor(r.file), 'content-length': r.size });
           if (req.method === 'HEAD') res.end();
-          else createReadStream(r.file).on('error', () => res.destroy()).pipe(res);
+          else
+            createReadStream(r.file)
+              .on('error', () => res.destroy())
+              .pipe(res);
         } else {
           res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8' });
           res.end(`${r.status}\n`);

@@ -10,28 +10,44 @@ const recipe = { name: 'alloy', bucket: { name: 'b', prefix: 'alloy/', publicUrl
 let dir: string;
 /** A gpg home with two real keys: the release key and another vendor's key already on the host. */
 const keys = { release: { fpr: '', file: '' }, other: { fpr: '', file: '' } };
-const gpg = (...args: string[]) => execa('gpg', ['--homedir', join(dir, 'gnupg'), '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
+const gpg = (...args: string[]) =>
+  execa('gpg', ['--homedir', join(dir, 'gnupg'), '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'snippet-keyring-'));
   await mkdir(join(dir, 'gnupg'), { mode: 0o700 });
-  for (const [who, uid] of [['release', 'Alloy sysext release <release@example.com>'], ['other', 'Flatcar bakery <bakery@example.com>']] as const) {
+  for (const [who, uid] of [
+    ['release', 'Alloy sysext release <release@example.com>'],
+    ['other', 'Flatcar bakery <bakery@example.com>'],
+  ] as const) {
     await gpg('--quick-gen-key', uid, 'ed25519', 'sign', 'never');
     const { stdout } = await gpg('--with-colons', '--list-keys', uid);
     keys[who].fpr = /^fpr:+([0-9A-F]{40}):/m.exec(stdout)![1]!;
     keys[who].file = join(dir, `${who}.gpg`);
-    await writeFile(keys[who].file, (await execa('gpg', ['--homedir', join(dir, 'gnupg'), '--export', keys[who].fpr], { encoding: 'buffer' })).stdout);
+    await writeFile(
+      keys[who].file,
+      (await execa('gpg', ['--homedir', join(dir, 'gnupg'), '--export', keys[who].fpr], { encoding: 'buffer' })).stdout,
+    );
   }
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const snippet = () =>
-  butaneSnippet({ recipe, version: '1.10.2', arch: 'amd64', sha256: 'a'.repeat(64), keyring: new Uint8Array([1, 2, 3]), fingerprint: 'F'.repeat(40) });
+  butaneSnippet({
+    recipe,
+    version: '1.10.2',
+    arch: 'amd64',
+    sha256: 'a'.repeat(64),
+    keyring: new Uint8Array([1, 2, 3]),
+    fingerprint: 'F'.repeat(40),
+  });
 
 /** The merge script exactly as the snippet installs it on hosts. */
 function scriptFromSnippet(): string {
   // Butane (go-yaml) reads `mode: 0755` as octal, as YAML 1.1 does
-  const doc = parse(snippet(), { version: '1.1' }) as { storage: { files: Array<{ path: string; mode?: number; contents: { inline?: string } }> } };
+  const doc = parse(snippet(), { version: '1.1' }) as {
+    storage: { files: Array<{ path: string; mode?: number; contents: { inline?: string } }> };
+  };
   const entry = doc.storage.files.find((f) => f.path === releaseKeyPaths(recipe).script)!;
   expect(entry.mode).toBe(0o755);
   return entry.contents.inline!;
@@ -56,7 +72,10 @@ async function runMerge(key: string, ring: string, vendor: string) {
 describe('butaneSnippet release key', () => {
   it('installs the key as its own file and a oneshot merge unit, never /etc/systemd/import-pubring.gpg itself', () => {
     const text = snippet();
-    const doc = parse(text, { version: '1.1' }) as { storage: { files: Array<{ path: string; contents: { source?: string } }> }; systemd: { units: Array<{ name: string; enabled: boolean; contents?: string }> } };
+    const doc = parse(text, { version: '1.1' }) as {
+      storage: { files: Array<{ path: string; contents: { source?: string } }> };
+      systemd: { units: Array<{ name: string; enabled: boolean; contents?: string }> };
+    };
     const paths = doc.storage.files.map((f) => f.path);
     expect(paths).not.toContain('/etc/systemd/import-pubring.gpg');
     expect(doc.storage.files.find((f) => f.path === '/etc/alloy-sysext/alloy-release-key.gpg')!.contents.source).toBe('data:;base64,AQID');

@@ -63,7 +63,7 @@ export function keyringMergeScript(recipe: Pick<Recipe, 'name'>): string {
     'if [ $# -ge 2 ]; then ring=$2; fi',
     'if [ $# -ge 3 ]; then vendor=$3; fi',
     'work=$(mktemp -d)',
-    "trap 'rm -rf \"$work\"' EXIT",
+    'trap \'rm -rf "$work"\' EXIT',
     'g() { gpg --homedir "$work" --batch --quiet --no-autostart --no-default-keyring --keyring "$work/merged" "$@"; }',
     '# systemd uses the /etc keyring when it exists (even empty), else the /usr/lib one: start from what it uses now',
     'if [ -e "$ring" ]; then from=$ring; else from=$vendor; fi',

@@ -27,7 +27,14 @@ export async function updateConsumers(opts: {
   const { recipe, version, layout, log } = opts;
   const publicUrl = requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
-  const release = await releaseInfo({ apiUrl: recipe.upstream.apiUrl, repo: recipe.upstream.repo, version, token: process.env.GITHUB_TOKEN, env: process.env, log });
+  const release = await releaseInfo({
+    apiUrl: recipe.upstream.apiUrl,
+    repo: recipe.upstream.repo,
+    version,
+    token: process.env.GITHUB_TOKEN,
+    env: process.env,
+    log,
+  });
   const outcomes: ConsumerOutcome[] = [];
   for (const entry of opts.consumers) {
     try {
@@ -61,7 +68,10 @@ export const failedConsumers = (outcomes: ConsumerOutcome[]) => outcomes.filter(
 
 /** A plain-text table (aligned columns; the last one is not padded, so long errors stay readable). */
 export function summaryTable(outcomes: ConsumerOutcome[]): string {
-  const rows = [['consumer', 'status', 'pull request or error'], ...outcomes.map((o) => [o.consumer, o.status, o.detail.replace(/\s*\n\s*/g, ' ')])];
+  const rows = [
+    ['consumer', 'status', 'pull request or error'],
+    ...outcomes.map((o) => [o.consumer, o.status, o.detail.replace(/\s*\n\s*/g, ' ')]),
+  ];
   const width = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => `${r[0]!.padEnd(width[0]!)}  ${r[1]!.padEnd(width[1]!)}  ${r[2]}`.trimEnd()).join('\n');
 }

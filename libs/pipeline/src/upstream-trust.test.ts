@@ -27,7 +27,8 @@ const genuine = { amd64: zipOf('amd64', 'genuine'), arm64: zipOf('arm64', 'genui
 beforeAll(async () => {
   upstream = await startUpstreamHost({ releases: [{ version: '1.0.0', zips: genuine }] });
   root = await mkdtemp(path.join(os.tmpdir(), 'upstream-trust-'));
-  for (const f of ['sysext.json', 'sysext.schema.json', 'files']) await cp(path.join(APP, f), path.join(root, 'apps/alloy', f), { recursive: true });
+  for (const f of ['sysext.json', 'sysext.schema.json', 'files'])
+    await cp(path.join(APP, f), path.join(root, 'apps/alloy', f), { recursive: true });
 });
 afterAll(async () => {
   await upstream?.stop();
@@ -53,7 +54,9 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     const lines: string[] = [];
     const binaries = await verifyFetched(await context(lines));
     expect(binaries.amd64).toBe(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'));
-    expect(lines.join('\n')).toContain(`amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`);
+    expect(lines.join('\n')).toContain(
+      `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`,
+    );
   });
 
   it('a replaced binary (zip untouched) is refused, naming it and a recovery that skips the cache', async () => {
@@ -63,7 +66,9 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     evil.write('evil', 256, 'latin1');
     await writeFile(binary, evil);
     const error = await verifyFetched(await context()).catch((e: Error) => e);
-    expect((error as Error).message).toContain(`${binary} (sha256 ${sha256(evil)}) is not the alloy-linux-amd64 that ${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} holds`);
+    expect((error as Error).message).toContain(
+      `${binary} (sha256 ${sha256(evil)}) is not the alloy-linux-amd64 that ${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} holds`,
+    );
     expect((error as Error).message).toContain('npx nx run alloy:publish --version=1.0.0 --skip-nx-cache');
   });
 
@@ -120,9 +125,13 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     const lines: string[] = [];
     await fetchStep(await context(lines), { zipDir: zipDir() });
     await verifyFetched(await context(lines), { zipDir: zipDir() });
-    expect(lines.join('\n')).toContain(`amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against ${path.join(zipDir(), 'SHA256SUMS')}`);
+    expect(lines.join('\n')).toContain(
+      `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against ${path.join(zipDir(), 'SHA256SUMS')}`,
+    );
     await writeZips(sums().replace(sha256(genuine.arm64), 'a'.repeat(64)));
     const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
-    expect(error.message).toContain(`local zip ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, expected the pinned ${'a'.repeat(64)}`);
+    expect(error.message).toContain(
+      `local zip ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, expected the pinned ${'a'.repeat(64)}`,
+    );
   });
 });

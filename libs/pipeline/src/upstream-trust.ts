@@ -18,7 +18,6 @@ export interface UpstreamTrustOptions {
   allowUnverified?: boolean;
 }
 
-
 /** What one arch's zip must hash to, and who says so. `sha256` is undefined only for `unverified`. */
 export interface DigestRoot {
   sha256?: string;
@@ -107,9 +106,12 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
     const digest = asset?.digest ? /^sha256:([0-9a-f]{64})$/.exec(asset.digest)?.[1] : undefined;
     const pin = pins[arch];
     if (digest && pin && digest !== pin) {
-      throw new UpstreamTrustError(`${assetName(recipe, arch)} of v${version}: the release's digest sha256:${digest} differs from the pinned ${pin}`);
+      throw new UpstreamTrustError(
+        `${assetName(recipe, arch)} of v${version}: the release's digest sha256:${digest} differs from the pinned ${pin}`,
+      );
     }
-    if (digest) roots[arch] = { sha256: digest, source: 'github-asset-digest', label: `the release's asset digest at ${recipe.upstream.apiUrl}` };
+    if (digest)
+      roots[arch] = { sha256: digest, source: 'github-asset-digest', label: `the release's asset digest at ${recipe.upstream.apiUrl}` };
     else if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}` };
     else {
       throw new UpstreamTrustError(
@@ -130,8 +132,8 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
   const refuse = (why: string) => new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
   const recordFile = path.join(layout.upstream, FETCH_RECORD);
   const record = await readFetchRecordAsIs(layout.upstream).catch((error: Error) => {
-      throw refuse(`${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
-    });
+    throw refuse(`${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
+  });
   const roots = await digestRoots(ctx, options);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'alloy-verify-fetched-'));
   const binaries = {} as Record<Arch, string>;

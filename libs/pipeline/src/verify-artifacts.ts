@@ -22,10 +22,11 @@ export async function verifyArtifacts(opts: {
   const manifestSignature = await readFile(`${manifestFile}.gpg`, 'utf8').catch(() => {
     throw new Error(`${manifestFile}.gpg is missing: run the manifest target for this version first`);
   });
-  await verifyDetached({ data: new TextEncoder().encode(manifestText), signature: manifestSignature, publicKey: opts.publicKey })
-    .catch((error: Error) => {
+  await verifyDetached({ data: new TextEncoder().encode(manifestText), signature: manifestSignature, publicKey: opts.publicKey }).catch(
+    (error: Error) => {
       throw new Error(`refusing to publish: ${manifestFile}.gpg does not verify: ${error.message}`);
-    });
+    },
+  );
   const manifest = Manifest.parse(manifestText);
   const entries = [];
   for (const image of opts.images) {

@@ -33,7 +33,10 @@ beforeAll(async () => {
     generateKey({ identity: 'old release <old@alloy-sysext.invalid>', outDir: path.join(root, 'old-key') }),
     generateKey({ identity: 'new release <new@alloy-sysext.invalid>', outDir: path.join(root, 'new-key') }),
   ]);
-  signer = { old: await loadPrivateKey(await readFile(oldKey.privateKeyPath, 'utf8')), new: await loadPrivateKey(await readFile(newKey.privateKeyPath, 'utf8')) };
+  signer = {
+    old: await loadPrivateKey(await readFile(oldKey.privateKeyPath, 'utf8')),
+    new: await loadPrivateKey(await readFile(newKey.privateKeyPath, 'utf8')),
+  };
   recipe = await loadRecipe(RECIPE, {});
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -41,7 +44,13 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 /** dist/ for `version` as the chain leaves it (images are random bytes: publish checks hashes and signatures, not formats). */
 async function built(ws: string, version: string, key: SigningKey) {
   const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
-  if (await readFile(path.join(layout.manifest, MANIFEST)).then(() => true, () => false)) return layout;
+  if (
+    await readFile(path.join(layout.manifest, MANIFEST)).then(
+      () => true,
+      () => false,
+    )
+  )
+    return layout;
   await mkdir(layout.images, { recursive: true });
   await mkdir(layout.manifest, { recursive: true });
   const entries = [];
@@ -62,13 +71,26 @@ async function world(name: string) {
   const ws = path.join(root, name);
   const store = createDirectoryStore(path.join(ws, 'bucket'), { prefix: 'alloy/' });
   const publish = async (version: string, key: SigningKey, trusted: string[] = [key.publicKeyArmored], r: Recipe = recipe) =>
-    publishVersion({ recipe: r, version, layout: await built(ws, version, key), store, key, publicKey: key.publicKeyArmored, trustedKeys: trusted, log });
+    publishVersion({
+      recipe: r,
+      version,
+      layout: await built(ws, version, key),
+      store,
+      key,
+      publicKey: key.publicKeyArmored,
+      trustedKeys: trusted,
+      log,
+    });
   return { ws, store, publish };
 }
 
 const text = async (store: ObjectStore, key: string) => (await store.get(key))!.body.toString('utf8');
 async function expectSignedBy(store: ObjectStore, key: GeneratedKey) {
-  const r = await gpgVerify(await readFile(key.publicKeyPath), (await store.get(MANIFEST_SIGNATURE))!.body, (await store.get(MANIFEST))!.body);
+  const r = await gpgVerify(
+    await readFile(key.publicKeyPath),
+    (await store.get(MANIFEST_SIGNATURE))!.body,
+    (await store.get(MANIFEST))!.body,
+  );
   expect(r.ok).toBe(true);
   expect(r.output).toContain(`VALIDSIG ${key.fingerprint}`);
 }
@@ -97,7 +119,18 @@ describe('publish signs only SHA256SUMS lines it can vouch for', () => {
     const forged = listed.replaceAll('1.0.0', '9.9.9');
     await store.putBytes(fragmentKey(recipe, '9.9.9'), (await store.get(fragmentKey(recipe, '1.0.0')))!.body);
     await store.putBytes(`${fragmentKey(recipe, '9.9.9')}.gpg`, (await store.get(`${fragmentKey(recipe, '1.0.0')}.gpg`))!.body);
-    await store.putBytes(MANIFEST, Buffer.from(mergeManifest(listed, forged.trimEnd().split('\n').map((l) => ({ sha256: l.slice(0, 64), file: l.slice(66) })))));
+    await store.putBytes(
+      MANIFEST,
+      Buffer.from(
+        mergeManifest(
+          listed,
+          forged
+            .trimEnd()
+            .split('\n')
+            .map((l) => ({ sha256: l.slice(0, 64), file: l.slice(66) })),
+        ),
+      ),
+    );
     await expect(publish('1.0.1', signer.old)).rejects.toThrow(`alloy-9.9.9-amd64.raw`);
   });
 
@@ -109,7 +142,9 @@ describe('publish signs only SHA256SUMS lines it can vouch for', () => {
     const file = path.join(ws, 'bucket/alloy', MANIFEST);
     await rm(file);
     await symlink(foreign, file);
-    await expect(publish('1.0.1', signer.old)).rejects.toThrow(`${file} in the bucket directory ${path.join(ws, 'bucket')} is a symlink: refusing to follow it`);
+    await expect(publish('1.0.1', signer.old)).rejects.toThrow(
+      `${file} in the bucket directory ${path.join(ws, 'bucket')} is a symlink: refusing to follow it`,
+    );
     await expect(store.get(MANIFEST)).rejects.toThrow('is a symlink');
   });
 

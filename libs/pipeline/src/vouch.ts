@@ -32,7 +32,10 @@ export async function trustedPublicKeys(recipe: Pick<Recipe, 'signing'>, key: Si
 export async function signedByAny(data: Uint8Array, signature: string | undefined, keys: string[]): Promise<boolean> {
   if (!signature) return false;
   for (const publicKey of keys) {
-    const ok = await verifyDetached({ data, signature, publicKey }).then(() => true, () => false);
+    const ok = await verifyDetached({ data, signature, publicKey }).then(
+      () => true,
+      () => false,
+    );
     if (ok) return true;
   }
   return false;
@@ -49,7 +52,12 @@ export class Voucher {
   private readonly fragments = new Map<string, Manifest | null>();
 
   constructor(
-    private readonly opts: { store: ObjectStore; recipe: Pick<Recipe, 'name'>; keys: string[]; builtNow: { file: string; sha256: string }[] },
+    private readonly opts: {
+      store: ObjectStore;
+      recipe: Pick<Recipe, 'name'>;
+      keys: string[];
+      builtNow: { file: string; sha256: string }[];
+    },
   ) {
     for (const e of opts.builtNow) this.vouched.add(lineOf(e));
   }
@@ -71,7 +79,10 @@ export class Voucher {
     }
     // The signature may be over the text as it was before lines vouched for above were merged in (a publish that stopped
     // between its two writes, or a concurrent publisher's): then it vouches for the rest.
-    if (missing.length && (await signedByAny(Buffer.from(Manifest.empty().upsert(missing).serialize(), 'utf8'), signature, this.opts.keys))) {
+    if (
+      missing.length &&
+      (await signedByAny(Buffer.from(Manifest.empty().upsert(missing).serialize(), 'utf8'), signature, this.opts.keys))
+    ) {
       for (const e of missing) this.vouched.add(lineOf(e));
       return [];
     }

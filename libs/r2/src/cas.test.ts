@@ -94,7 +94,19 @@ describe('compareAndSwap', () => {
     };
     await Promise.all([writer(a, 'a'), writer(b, 'b')]);
     expect((await a.get('SHA256SUMS'))!.body.toString().trim().split('\n')).toEqual([
-      'a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2', 'b3', 'b4', 'first', 'mine', 'rival',
+      'a0',
+      'a1',
+      'a2',
+      'a3',
+      'a4',
+      'b0',
+      'b1',
+      'b2',
+      'b3',
+      'b4',
+      'first',
+      'mine',
+      'rival',
     ]);
   });
 });

@@ -45,7 +45,15 @@ describe('every S3 request has a deadline that fails, not warns', () => {
     });
     afterAll(async () => peer.stop());
     const store = () =>
-      createS3Store({ bucket: 'alloy', prefix: 'sysext', endpoint: peer.endpoint, ...credentials, maxAttempts: 2, connectTimeoutMs: 300, requestTimeoutMs: 300 });
+      createS3Store({
+        bucket: 'alloy',
+        prefix: 'sysext',
+        endpoint: peer.endpoint,
+        ...credentials,
+        maxAttempts: 2,
+        connectTimeoutMs: 300,
+        requestTimeoutMs: 300,
+      });
 
     it.each([
       ['head', (s: ReturnType<typeof store>) => s.head('alloy/alloy-1.2.3-amd64.raw')],
@@ -124,7 +132,13 @@ describe('every S3 request has a deadline that fails, not warns', () => {
       const peer = await startStallPeer('silent');
       try {
         const store = storeFromEnv(
-          { R2_ENDPOINT: peer.endpoint, R2_ACCESS_KEY_ID: 'id', R2_SECRET_ACCESS_KEY: 'secret', R2_BUCKET: 'alloy', R2_REQUEST_TIMEOUT_MS: '250' },
+          {
+            R2_ENDPOINT: peer.endpoint,
+            R2_ACCESS_KEY_ID: 'id',
+            R2_SECRET_ACCESS_KEY: 'secret',
+            R2_BUCKET: 'alloy',
+            R2_REQUEST_TIMEOUT_MS: '250',
+          },
           { bucket: 'unused', prefix: '', directory: '/nonexistent' },
           { maxAttempts: 1 },
         );
@@ -142,18 +156,24 @@ describe('every S3 request has a deadline that fails, not warns', () => {
 
     it('defaults, and refuses values that are not a timeout, naming the variable and value', () => {
       expect(deadlinesFromEnv({})).toEqual({ connectTimeoutMs: 10_000, requestTimeoutMs: 120_000 });
-      expect(deadlinesFromEnv({ R2_CONNECT_TIMEOUT_MS: '500', R2_REQUEST_TIMEOUT_MS: ' 9000 ' })).toEqual({ connectTimeoutMs: 500, requestTimeoutMs: 9000 });
+      expect(deadlinesFromEnv({ R2_CONNECT_TIMEOUT_MS: '500', R2_REQUEST_TIMEOUT_MS: ' 9000 ' })).toEqual({
+        connectTimeoutMs: 500,
+        requestTimeoutMs: 9000,
+      });
       for (const bad of ['0', '-1', '1.5', '2m', '86400001']) {
         expect(() => deadlinesFromEnv({ R2_REQUEST_TIMEOUT_MS: bad })).toThrow(
           `R2_REQUEST_TIMEOUT_MS=${JSON.stringify(bad)} is not a timeout: expected a whole number of milliseconds from 1 to 86400000`,
         );
       }
       expect(() =>
-        storeFromEnv({ R2_ENDPOINT: 'http://127.0.0.1:9', R2_ACCESS_KEY_ID: 'id', R2_SECRET_ACCESS_KEY: 's', R2_CONNECT_TIMEOUT_MS: 'soon' }, {
-          bucket: 'b',
-          prefix: '',
-          directory: '/nonexistent',
-        }),
+        storeFromEnv(
+          { R2_ENDPOINT: 'http://127.0.0.1:9', R2_ACCESS_KEY_ID: 'id', R2_SECRET_ACCESS_KEY: 's', R2_CONNECT_TIMEOUT_MS: 'soon' },
+          {
+            bucket: 'b',
+            prefix: '',
+            directory: '/nonexistent',
+          },
+        ),
       ).toThrow('R2_CONNECT_TIMEOUT_MS="soon" is not a timeout');
     });
   });

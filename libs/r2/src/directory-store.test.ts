@@ -19,16 +19,27 @@ describe('directory store', () => {
     const src = path.join(tmp.dir, 'img.raw');
     await writeFile(src, 'image bytes');
     const progress: number[] = [];
-    const r = await store.putFile('alloy/alloy-1.0.0-amd64.raw', src, { contentType: 'application/octet-stream', cacheControl: 'immutable', onProgress: (p) => progress.push(p.loaded) });
+    const r = await store.putFile('alloy/alloy-1.0.0-amd64.raw', src, {
+      contentType: 'application/octet-stream',
+      cacheControl: 'immutable',
+      onProgress: (p) => progress.push(p.loaded),
+    });
     await store.putBytes('alloy/SHA256SUMS', Buffer.from('sums\n'), { contentType: 'text/plain' });
     expect(await readFile(path.join(root, 'sysext/alloy/alloy-1.0.0-amd64.raw'), 'utf8')).toBe('image bytes');
     expect((await readdir(root, { recursive: true })).sort()).toEqual([
-      'sysext', 'sysext/alloy', 'sysext/alloy/SHA256SUMS', 'sysext/alloy/alloy-1.0.0-amd64.raw',
+      'sysext',
+      'sysext/alloy',
+      'sysext/alloy/SHA256SUMS',
+      'sysext/alloy/alloy-1.0.0-amd64.raw',
     ]);
     expect(progress.at(-1)).toBe(11);
     expect(r).toEqual({ skipped: false, etag: `"${sha256(Buffer.from('image bytes'))}"` });
     expect(await store.head('alloy/alloy-1.0.0-amd64.raw')).toEqual({
-      size: 11, sha256: sha256(Buffer.from('image bytes')), etag: r.etag, contentType: 'application/octet-stream', cacheControl: 'immutable',
+      size: 11,
+      sha256: sha256(Buffer.from('image bytes')),
+      etag: r.etag,
+      contentType: 'application/octet-stream',
+      cacheControl: 'immutable',
     });
     expect((await store.list('alloy/')).map((o) => o.key)).toEqual(['alloy/SHA256SUMS', 'alloy/alloy-1.0.0-amd64.raw']);
     expect(await store.list('alloy/alloy-1.0.0')).toHaveLength(1);
@@ -60,10 +71,13 @@ describe('directory store', () => {
     const store = createDirectoryStore(root);
     const first = await store.putBytes('m', Buffer.from('v1'), { ifNoneMatch: '*' });
     await expect(store.putBytes('m', Buffer.from('v2'), { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
-    await expect(store.putBytes('m', Buffer.from('v2'), { ifMatch: '"deadbeef"' })).rejects.toMatchObject({ kind: 'precondition-failed', status: 412 });
+    await expect(store.putBytes('m', Buffer.from('v2'), { ifMatch: '"deadbeef"' })).rejects.toMatchObject({
+      kind: 'precondition-failed',
+      status: 412,
+    });
     await expect(store.putBytes('gone', Buffer.from('v2'), { ifMatch: first.etag })).rejects.toMatchObject({ status: 404 });
     const second = await store.putBytes('m', Buffer.from('v2'), { ifMatch: first.etag });
-    expect((await store.get('m'))).toEqual({ body: Buffer.from('v2'), etag: second.etag });
+    expect(await store.get('m')).toEqual({ body: Buffer.from('v2'), etag: second.etag });
     await store.delete('m');
     expect(await store.get('m')).toBeNull();
     expect(await store.head('m')).toBeNull();
@@ -81,8 +95,12 @@ describe('directory store', () => {
         `directory store prefix ${JSON.stringify(bad)} is not a key prefix: expected "" or path segments of letters, digits, "_", "-" and "." joined by "/"`,
       );
     }
-    expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: 'alloy/' }).describe()).toBe(`dir:${path.join(tmp.dir, 'pfx', 'alloy')}`);
-    expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: '..a/b.c' }).describe()).toBe(`dir:${path.join(tmp.dir, 'pfx', '..a', 'b.c')}`);
+    expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: 'alloy/' }).describe()).toBe(
+      `dir:${path.join(tmp.dir, 'pfx', 'alloy')}`,
+    );
+    expect(createDirectoryStore(path.join(tmp.dir, 'pfx'), { prefix: '..a/b.c' }).describe()).toBe(
+      `dir:${path.join(tmp.dir, 'pfx', '..a', 'b.c')}`,
+    );
   });
 
   it('never reads, writes or deletes through a symbolic link in the bucket directory', async () => {
@@ -103,7 +121,9 @@ describe('directory store', () => {
     // Even a link that stays inside the root is refused: what the bucket serves must be what it holds.
     await mkdir(path.join(root, 'real'), { recursive: true });
     await symlink(path.join(root, 'real'), path.join(root, 'inner'));
-    await expect(store.putBytes('inner/ok.raw', Buffer.from('ok'))).rejects.toThrow(`${path.join(root, 'inner')} in the bucket directory ${root} is a symlink`);
+    await expect(store.putBytes('inner/ok.raw', Buffer.from('ok'))).rejects.toThrow(
+      `${path.join(root, 'inner')} in the bucket directory ${root} is a symlink`,
+    );
     expect(await readdir(path.join(root, 'real'))).toEqual([]);
   });
 });

@@ -73,11 +73,21 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
   async function assertRealInside(base: string, dir: string, key: string): Promise<void> {
     await mkdir(base, { recursive: true });
     let existing = dir;
-    while (existing !== base && !(await stat(existing).then(() => true, () => false))) existing = path.dirname(existing);
+    while (
+      existing !== base &&
+      !(await stat(existing).then(
+        () => true,
+        () => false,
+      ))
+    )
+      existing = path.dirname(existing);
     const [realBase, real] = await Promise.all([realpath(base), realpath(existing)]);
     const r = path.relative(realBase, real);
     if (r === '..' || r.startsWith(`..${path.sep}`) || path.isAbsolute(r)) {
-      throw new StoreError(`object key ${JSON.stringify(key)} leads through a symbolic link to ${real}, outside ${realBase}: refusing to write or delete there`, 'failed');
+      throw new StoreError(
+        `object key ${JSON.stringify(key)} leads through a symbolic link to ${real}, outside ${realBase}: refusing to write or delete there`,
+        'failed',
+      );
     }
   }
   const mkdirInside = async (base: string, dir: string, key: string) => {
@@ -111,7 +121,10 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       const st = await lstat(dir).catch(() => undefined);
       if (!st) return;
       if (st.isSymbolicLink()) {
-        throw new StoreError(`${dir} in the bucket directory ${rootDir} is a symlink: refusing to follow it (objects must be regular files)`, 'failed');
+        throw new StoreError(
+          `${dir} in the bucket directory ${rootDir} is a symlink: refusing to follow it (objects must be regular files)`,
+          'failed',
+        );
       }
     }
   }
@@ -131,7 +144,13 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       // Sidecar missing or stale: the bytes are the truth.
       side = { ...(side ?? {}), sha256: await sha256File(dataPath(key)), size: st.size, mtimeMs: st.mtimeMs };
     }
-    return { size: st.size, sha256: side.sha256, etag: etagOf(side.sha256), contentType: side.contentType, cacheControl: side.cacheControl };
+    return {
+      size: st.size,
+      sha256: side.sha256,
+      etag: etagOf(side.sha256),
+      contentType: side.contentType,
+      cacheControl: side.cacheControl,
+    };
   }
 
   async function get(key: string): Promise<{ body: Buffer; etag: string } | null> {
@@ -156,7 +175,10 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const age = await stat(lock).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
         if (age > 2 * lockTimeoutMs) {
           // Left behind by a crashed writer.
           await rmdir(lock).catch(() => {});
@@ -217,7 +239,9 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw new StoreError(`Writing ${JSON.stringify(key)} to ${where} failed: ${(err as Error).message}`, 'failed', undefined, { cause: err });
+      throw new StoreError(`Writing ${JSON.stringify(key)} to ${where} failed: ${(err as Error).message}`, 'failed', undefined, {
+        cause: err,
+      });
     }
     const st = await stat(target);
     await writeSidecar(key, { sha256, size: st.size, mtimeMs: st.mtimeMs, contentType: o.contentType, cacheControl: o.cacheControl });
@@ -253,7 +277,10 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
         }
       }
       if (o.ifNoneMatch === '*' && existing) {
-        throw new PreconditionFailedError(`Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object already exists`, 412);
+        throw new PreconditionFailedError(
+          `Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object already exists`,
+          412,
+        );
       }
       if (!conditional && existing && existing.size === bytes.length && existing.sha256 === sha256) {
         return { etag: existing.etag, skipped: true };

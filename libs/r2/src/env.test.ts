@@ -66,7 +66,9 @@ describe('storeFromEnv', () => {
   it('R2_PREFIX and the recipe prefix follow one rule, and a bad one names its source and the value', async () => {
     for (const bad of ['../', '..', 'alloy/../..', '/alloy', 'a//b', './']) {
       expect(() => storeFromEnv({ R2_PREFIX: bad }, defaults())).toThrow(`R2_PREFIX ${JSON.stringify(bad)} is not a key prefix: expected`);
-      expect(() => storeFromEnv({}, { ...defaults(), prefix: bad })).toThrow(`the recipe's bucket.prefix ${JSON.stringify(bad)} is not a key prefix`);
+      expect(() => storeFromEnv({}, { ...defaults(), prefix: bad })).toThrow(
+        `the recipe's bucket.prefix ${JSON.stringify(bad)} is not a key prefix`,
+      );
     }
     // An explicit empty R2_PREFIX is the bucket's root; "sysext/" is "sysext".
     expect(storeFromEnv({ R2_PREFIX: '' }, defaults()).describe()).toBe(`dir:${path.join(tmp.dir, 'bucket')}`);

@@ -53,7 +53,9 @@ export function storeFromEnv(
   const secretAccessKey = v('R2_SECRET_ACCESS_KEY');
   // Checked here so the error names where the value came from; "" (set but empty) means the bucket's root.
   const prefix =
-    env.R2_PREFIX !== undefined ? normalizePrefix(env.R2_PREFIX, 'R2_PREFIX') : normalizePrefix(defaults.prefix, 'the recipe\'s bucket.prefix');
+    env.R2_PREFIX !== undefined
+      ? normalizePrefix(env.R2_PREFIX, 'R2_PREFIX')
+      : normalizePrefix(defaults.prefix, "the recipe's bucket.prefix");
   if (!r2Configured(env)) {
     opts.log?.(`no R2 credentials configured: using the local directory store at ${defaults.directory}`);
     return createDirectoryStore(defaults.directory, { prefix, log: opts.log });

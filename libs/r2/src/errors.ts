@@ -86,7 +86,8 @@ function deadlineHit(err: unknown): 'connect' | 'request' | undefined {
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     if (/did not establish a connection with the server within/.test(e.message ?? '')) return 'connect';
-    if (/exceeded the configured \d+ ms requestTimeout|request socket timed out after \d+ ms of inactivity/.test(e.message ?? '')) return 'request';
+    if (/exceeded the configured \d+ ms requestTimeout|request socket timed out after \d+ ms of inactivity/.test(e.message ?? ''))
+      return 'request';
     stack.push(e.cause);
   }
   return undefined;
@@ -152,10 +153,7 @@ export function translateS3Error(err: unknown, ctx: ErrorContext): StoreError {
       { cause: err },
     );
   }
-  return new StoreError(
-    `${what} on ${ctx.where} failed${detail ? ` (${detail})` : ''}: ${e.message ?? String(err)}`,
-    'failed',
-    status,
-    { cause: err },
-  );
+  return new StoreError(`${what} on ${ctx.where} failed${detail ? ` (${detail})` : ''}: ${e.message ?? String(err)}`, 'failed', status, {
+    cause: err,
+  });
 }

@@ -17,13 +17,15 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * exactly: version 1.2.3 never matches 1.2.30 or 1.2.3-rc.1.
  */
 export function versionKeyFilter(name: string, version: string, arches: string[] = ['amd64', 'arm64']): (key: string) => boolean {
-  const re = new RegExp(
-    `^${escape(name)}-${escape(version)}(?:-(?:${arches.map(escape).join('|')}))?\\.raw(?:\\.sha256|\\.asc)?$`,
-  );
+  const re = new RegExp(`^${escape(name)}-${escape(version)}(?:-(?:${arches.map(escape).join('|')}))?\\.raw(?:\\.sha256|\\.asc)?$`);
   return (key) => re.test(key.split('/').pop() ?? key);
 }
 
-export async function deleteObjects(store: ObjectStore, keys: string[], opts: PruneOptions = {}): Promise<{ keys: string[]; dryRun: boolean }> {
+export async function deleteObjects(
+  store: ObjectStore,
+  keys: string[],
+  opts: PruneOptions = {},
+): Promise<{ keys: string[]; dryRun: boolean }> {
   const log = opts.log ?? (() => {});
   const manifest = keys.filter(isManifestKey);
   if (manifest.length) {
@@ -40,7 +42,11 @@ export async function deleteObjects(store: ObjectStore, keys: string[], opts: Pr
   return { keys, dryRun };
 }
 
-export async function pruneVersion(store: ObjectStore, selector: PruneSelector, opts: PruneOptions = {}): Promise<{ keys: string[]; dryRun: boolean }> {
+export async function pruneVersion(
+  store: ObjectStore,
+  selector: PruneSelector,
+  opts: PruneOptions = {},
+): Promise<{ keys: string[]; dryRun: boolean }> {
   const keys = Array.isArray(selector)
     ? selector
     : (await store.list(selector.prefix)).map((o) => o.key).filter((k) => !selector.filter || selector.filter(k));

@@ -65,19 +65,33 @@ describe('publishObjects and pruneVersion against the S3 peer', () => {
 
   it('prunes exactly one version, with a dry run first', async () => {
     const store = peerStore(peer, { prefix: 'prune' });
-    for (const k of ['alloy-1.2.3-amd64.raw', 'alloy-1.2.3-amd64.raw.asc', 'alloy-1.2.3-arm64.raw.sha256', 'alloy-1.2.3.raw',
-      'alloy-1.2.30-amd64.raw', 'alloy-1.2.3-rc.1-amd64.raw', 'SHA256SUMS']) {
+    for (const k of [
+      'alloy-1.2.3-amd64.raw',
+      'alloy-1.2.3-amd64.raw.asc',
+      'alloy-1.2.3-arm64.raw.sha256',
+      'alloy-1.2.3.raw',
+      'alloy-1.2.30-amd64.raw',
+      'alloy-1.2.3-rc.1-amd64.raw',
+      'SHA256SUMS',
+    ]) {
       await store.putBytes(`alloy/${k}`, Buffer.from(k));
     }
     const selector = { prefix: 'alloy/', filter: versionKeyFilter('alloy', '1.2.3') };
-    const expected = ['alloy/alloy-1.2.3-amd64.raw', 'alloy/alloy-1.2.3-amd64.raw.asc', 'alloy/alloy-1.2.3-arm64.raw.sha256', 'alloy/alloy-1.2.3.raw'];
+    const expected = [
+      'alloy/alloy-1.2.3-amd64.raw',
+      'alloy/alloy-1.2.3-amd64.raw.asc',
+      'alloy/alloy-1.2.3-arm64.raw.sha256',
+      'alloy/alloy-1.2.3.raw',
+    ];
     const deletesBefore = peer.requests.filter((r) => r.method === 'DELETE').length;
     const dry = await pruneVersion(store, selector, { dryRun: true });
     expect(dry).toEqual({ keys: expected, dryRun: true });
     expect(peer.requests.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore);
     expect(await pruneVersion(store, selector)).toEqual({ keys: expected, dryRun: false });
     expect((await store.list('alloy/')).map((o) => o.key)).toEqual([
-      'alloy/SHA256SUMS', 'alloy/alloy-1.2.3-rc.1-amd64.raw', 'alloy/alloy-1.2.30-amd64.raw',
+      'alloy/SHA256SUMS',
+      'alloy/alloy-1.2.3-rc.1-amd64.raw',
+      'alloy/alloy-1.2.30-amd64.raw',
     ]);
     await expect(pruneVersion(store, ['alloy/SHA256SUMS'])).rejects.toThrow(/Refusing to delete alloy\/SHA256SUMS/);
   });

@@ -95,7 +95,8 @@ describe('S3 store against the S3 peer', () => {
     expect(sha256(got!.body)).toBe(expected);
 
     const mine = peer.requests.filter((x) => x.key === 'big/alloy.raw');
-    const part = (n: number) => mine.filter((x) => x.method === 'PUT' && new URLSearchParams(x.query).get('partNumber') === String(n)).map((x) => x.status);
+    const part = (n: number) =>
+      mine.filter((x) => x.method === 'PUT' && new URLSearchParams(x.query).get('partNumber') === String(n)).map((x) => x.status);
     expect(part(3)).toEqual([500, 200]);
     expect(part(7)).toEqual([0, 200]);
     expect(mine.filter((x) => x.method === 'POST' && x.query.includes('uploadId=')).map((x) => x.status)).toEqual([503, 200]);
@@ -117,7 +118,10 @@ describe('S3 store against the S3 peer', () => {
     const file = path.join(tmp.dir, 'doomed.raw');
     await writeRandomFile(file, 11 << 20);
     peer.failNext({ method: 'PUT', key: 'doomed.raw', query: /partNumber=2&/, status: 500, times: 10 });
-    const err = await store.putFile('doomed.raw', file).then(() => null, (e: unknown) => e);
+    const err = await store.putFile('doomed.raw', file).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StoreError);
     expect((err as Error).message).toContain(peer.endpoint);
     expect((err as Error).message).toContain('alloy-test');
@@ -174,7 +178,10 @@ describe("the SDK's Node-version notice", () => {
     const { promisify } = await import('node:util');
     const env = { ...process.env };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-    const { stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, cwd: path.dirname(new URL(import.meta.url).pathname) });
+    const { stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env,
+      cwd: path.dirname(new URL(import.meta.url).pathname),
+    });
     return stderr;
   };
   const store = `createS3Store({ bucket: 'b', accessKeyId: 'a', secretAccessKey: 's', endpoint: 'http://127.0.0.1:9' })`;

@@ -47,7 +47,9 @@ export async function assertKeyPolicy(key: openpgp.PrivateKey): Promise<void> {
   if (signing !== key && 'bindingSignatures' in signing) {
     for (const b of signing.bindingSignatures) {
       if (SHA3.has(b.hashAlgorithm ?? -1)) {
-        throw new Error(`private key ${fpr}: its signing subkey is bound with ${hashName(b.hashAlgorithm ?? -1)}, which gpg 2.2 cannot check: ${ADVICE}`);
+        throw new Error(
+          `private key ${fpr}: its signing subkey is bound with ${hashName(b.hashAlgorithm ?? -1)}, which gpg 2.2 cannot check: ${ADVICE}`,
+        );
       }
     }
   }

@@ -29,7 +29,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'signing-test-'));
   gen = await generateKey({ identity: 'Alloy sysext test <test@example.org>', outDir: join(dir, 'keys') });
   key = await loadPrivateKey(await readFile(gen.privateKeyPath, 'utf8'));
-  const other = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Other', email: 'o@example.org' }], format: 'armored' });
+  const other = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'Other', email: 'o@example.org' }],
+    format: 'armored',
+  });
   otherKey = await loadPrivateKey(other.privateKey);
   data = join(dir, 'payload.raw');
   await writeFile(data, randomBytes(5 * 1024 * 1024 + 123));
@@ -46,7 +51,16 @@ describe('generateKey', () => {
     expect(pub).toMatchObject({ fingerprint: gen.fingerprint, version: 4, userIds: ['Alloy sysext test <test@example.org>'] });
     const home = await mkdtemp(join(tmpdir(), 'gnupg-'));
     try {
-      const r = await execa('gpg', ['--homedir', home, '--batch', '--with-colons', '--no-default-keyring', '--keyring', gen.keyringPath, '--list-keys']);
+      const r = await execa('gpg', [
+        '--homedir',
+        home,
+        '--batch',
+        '--with-colons',
+        '--no-default-keyring',
+        '--keyring',
+        gen.keyringPath,
+        '--list-keys',
+      ]);
       const pubLine = r.stdout.split('\n').find((l) => l.startsWith('pub:'))!;
       expect(pubLine.split(':')[2]).toBe('4096'); // key length
       expect(pubLine.split(':')[3]).toBe('1'); // RSA
@@ -58,15 +72,21 @@ describe('generateKey', () => {
   });
 
   it('refuses to overwrite an existing key and rejects a malformed identity', async () => {
-    await expect(generateKey({ identity: 'X <x@example.org>', outDir: join(dir, 'keys') })).rejects.toThrow(/already exists; refusing to overwrite/);
-    await expect(generateKey({ identity: 'no email here', outDir: join(dir, 'k2') })).rejects.toThrow(/identity "no email here": expected "Name <email@example.org>"/);
+    await expect(generateKey({ identity: 'X <x@example.org>', outDir: join(dir, 'keys') })).rejects.toThrow(
+      /already exists; refusing to overwrite/,
+    );
+    await expect(generateKey({ identity: 'no email here', outDir: join(dir, 'k2') })).rejects.toThrow(
+      /identity "no email here": expected "Name <email@example.org>"/,
+    );
   });
 });
 
 describe('loadPrivateKey', () => {
   it('accepts armored and base64-of-armored text with the same result', async () => {
     const armored = await readFile(gen.privateKeyPath, 'utf8');
-    const b64 = Buffer.from(armored).toString('base64').replace(/(.{76})/g, '$1\n');
+    const b64 = Buffer.from(armored)
+      .toString('base64')
+      .replace(/(.{76})/g, '$1\n');
     const k = await loadPrivateKey(b64);
     expect(k.fingerprint).toBe(gen.fingerprint);
     expect(k.publicKeyArmored).toContain('-----BEGIN PGP PUBLIC KEY BLOCK-----');
@@ -101,7 +121,9 @@ describe('loadPrivateKey', () => {
     const v6 = await openpgp.generateKey({ type: 'curve25519', userIDs: uid, format: 'armored', config: { v6Keys: true } });
     await expect(loadPrivateKey(v6.privateKey)).rejects.toThrow(/is a v6 key; gpg 2\.2 and sqop verify only v4 keys/);
     const c25519 = await openpgp.generateKey({ type: 'curve25519', userIDs: uid, format: 'armored' });
-    await expect(loadPrivateKey(c25519.privateKey)).rejects.toThrow(/ed25519 \(RFC 9580 "curve25519"\/"curve448" keys\), which gpg 2\.2 cannot verify/);
+    await expect(loadPrivateKey(c25519.privateKey)).rejects.toThrow(
+      /ed25519 \(RFC 9580 "curve25519"\/"curve448" keys\), which gpg 2\.2 cannot verify/,
+    );
     const sha3 = await openpgp.generateKey({
       type: 'ecc',
       curve: 'ed25519Legacy',
@@ -165,8 +187,12 @@ describe('signatures', () => {
   it('signBytes signs exactly the bytes; writeSignature writes <path>.asc atomically', async () => {
     const bytes = new TextEncoder().encode('abc\n');
     const armored = await signBytes(bytes, key);
-    expect(await verifyDetached({ data: bytes, signature: armored, publicKey: key.publicKeyArmored })).toEqual({ fingerprint: gen.fingerprint });
-    await expect(verifyDetached({ data: new TextEncoder().encode('abd\n'), signature: armored, publicKey: key.publicKeyArmored })).rejects.toThrow(/BAD signature/);
+    expect(await verifyDetached({ data: bytes, signature: armored, publicKey: key.publicKeyArmored })).toEqual({
+      fingerprint: gen.fingerprint,
+    });
+    await expect(
+      verifyDetached({ data: new TextEncoder().encode('abd\n'), signature: armored, publicKey: key.publicKeyArmored }),
+    ).rejects.toThrow(/BAD signature/);
 
     const sub = await mkdtemp(join(dir, 'ws-'));
     const file = join(sub, 'alloy-1.2.3-amd64.raw');
@@ -180,6 +206,8 @@ describe('signatures', () => {
 
   it('names the missing file', async () => {
     await expect(signFile(join(dir, 'nope.raw'), key)).rejects.toThrow(`sign: file not found: ${join(dir, 'nope.raw')}`);
-    await expect(verifyDetached({ data: join(dir, 'nope.raw'), signature: 'x', publicKey: key.publicKeyArmored })).rejects.toThrow(/signature is not an armored OpenPGP signature/);
+    await expect(verifyDetached({ data: join(dir, 'nope.raw'), signature: 'x', publicKey: key.publicKeyArmored })).rejects.toThrow(
+      /signature is not an armored OpenPGP signature/,
+    );
   });
 });

@@ -10,7 +10,11 @@ export interface VerifierResult {
 }
 
 /** `gpg --verify` with only `publicKeyArmored` imported; `ok` also requires a VALIDSIG status line. */
-export async function gpgVerify(publicKeyArmored: string, signaturePath: string, dataPath: string): Promise<VerifierResult & { validsig?: string[] }> {
+export async function gpgVerify(
+  publicKeyArmored: string,
+  signaturePath: string,
+  dataPath: string,
+): Promise<VerifierResult & { validsig?: string[] }> {
   const home = await mkdtemp(join(tmpdir(), 'gnupg-'));
   try {
     await writeFile(join(home, 'pub.asc'), publicKeyArmored);
@@ -22,7 +26,11 @@ export async function gpgVerify(publicKeyArmored: string, signaturePath: string,
 }
 
 /** What systemd-pull does: `gpg --no-default-keyring --keyring <binary keyring> --verify`. */
-export async function gpgVerifyWithKeyring(keyringPath: string, signaturePath: string, dataPath: string): Promise<VerifierResult & { validsig?: string[] }> {
+export async function gpgVerifyWithKeyring(
+  keyringPath: string,
+  signaturePath: string,
+  dataPath: string,
+): Promise<VerifierResult & { validsig?: string[] }> {
   const home = await mkdtemp(join(tmpdir(), 'gnupg-'));
   try {
     return await gpgVerifyIn(home, ['--no-default-keyring', '--keyring', keyringPath], signaturePath, dataPath);
@@ -32,7 +40,11 @@ export async function gpgVerifyWithKeyring(keyringPath: string, signaturePath: s
 }
 
 async function gpgVerifyIn(home: string, extra: string[], sig: string, data: string) {
-  const r = await execa('gpg', ['--homedir', home, '--batch', '--trust-model', 'always', '--status-fd', '1', ...extra, '--verify', sig, data], { reject: false });
+  const r = await execa(
+    'gpg',
+    ['--homedir', home, '--batch', '--trust-model', 'always', '--status-fd', '1', ...extra, '--verify', sig, data],
+    { reject: false },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('[GNUPG:] VALIDSIG '));
   return { ok: r.exitCode === 0 && !!line, output: `${r.stdout}\n${r.stderr}`, validsig: line?.split(' ').slice(2) };
 }

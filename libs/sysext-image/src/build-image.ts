@@ -1,4 +1,12 @@
-import { parseArch, type Arch, commitAll, sha256File, normalizeVersion, formatChecksumLine, imageFileName as commonImageFileName } from '@alloy-sysext/common';
+import {
+  parseArch,
+  type Arch,
+  commitAll,
+  sha256File,
+  normalizeVersion,
+  formatChecksumLine,
+  imageFileName as commonImageFileName,
+} from '@alloy-sysext/common';
 import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';

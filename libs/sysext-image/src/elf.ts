@@ -4,7 +4,13 @@ import { elfMachine, type Arch } from '@alloy-sysext/common';
 import { open } from 'node:fs/promises';
 
 const MACHINE_NAMES: Record<number, string> = { 3: 'x86', 40: 'arm', 62: 'x86-64', 183: 'aarch64' };
-const ELF_TYPES: Record<number, string> = { 0: 'of no type', 1: 'relocatable object', 2: 'executable', 3: 'shared object or PIE executable', 4: 'core dump' };
+const ELF_TYPES: Record<number, string> = {
+  0: 'of no type',
+  1: 'relocatable object',
+  2: 'executable',
+  3: 'shared object or PIE executable',
+  4: 'core dump',
+};
 const HEADER_BYTES = 64;
 
 /** A short description of a file that is not ELF, for error messages. */
@@ -15,7 +21,10 @@ function describeNonElf(header: Buffer): string {
     return `a script starting ${JSON.stringify(line)}`;
   }
   if (header.toString('latin1', 0, 4) === 'PK\x03\x04') return 'a zip archive';
-  return `it starts with bytes ${header.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ')}`;
+  return `it starts with bytes ${header
+    .subarray(0, 8)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ')}`;
 }
 
 /** Check from its header that `path` is a 64-bit little-endian ELF executable for `arch`; throws naming what differs. */

@@ -42,13 +42,18 @@ export async function extractBinary(opts: { zip: string; binary: string; dest: s
       throw fail(`has no entry "${binary}" (it holds ${names})`);
     }
     if (candidates.length > 1) {
-      throw fail(`has ${candidates.length} entries named "${binary}" (${candidates.map((e) => e.fileName).join(', ')}); expected exactly one`);
+      throw fail(
+        `has ${candidates.length} entries named "${binary}" (${candidates.map((e) => e.fileName).join(', ')}); expected exactly one`,
+      );
     }
     const entry = candidates[0]!;
     const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
-    if (type !== 0 && type !== S_IFREG) throw fail(`entry "${entry.fileName}" is not a regular file (mode ${(entry.externalFileAttributes >>> 16).toString(8)})`);
+    if (type !== 0 && type !== S_IFREG)
+      throw fail(`entry "${entry.fileName}" is not a regular file (mode ${(entry.externalFileAttributes >>> 16).toString(8)})`);
     if (entry.uncompressedSize > opts.maxBytes) {
-      throw fail(`entry "${entry.fileName}" is ${entry.uncompressedSize} bytes uncompressed, over the limit of ${opts.maxBytes} (upstream.maxBinaryBytes)`);
+      throw fail(
+        `entry "${entry.fileName}" is ${entry.uncompressedSize} bytes uncompressed, over the limit of ${opts.maxBytes} (upstream.maxBinaryBytes)`,
+      );
     }
     const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
       file.openReadStream(entry, (err, s) => (err ? reject(fail(err.message)) : resolve(s))),
@@ -62,7 +67,9 @@ export async function extractBinary(opts: { zip: string; binary: string; dest: s
           done(null, chunk);
         },
         flush(done) {
-          done(crc === entry.crc32 ? null : new Error(`CRC-32 ${crc.toString(16)} does not match the recorded ${entry.crc32.toString(16)}`));
+          done(
+            crc === entry.crc32 ? null : new Error(`CRC-32 ${crc.toString(16)} does not match the recorded ${entry.crc32.toString(16)}`),
+          );
         },
       });
       await pipeline(stream, check, createWriteStream(opts.dest, { mode: 0o755 }));

@@ -116,8 +116,15 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       throw err;
     }
     // A local zip without a pin was not checked against anything: say so once (placeLocalZip warned), never "verified".
-    const against = { 'github-asset-digest': "matches the release's asset digest", 'zip-dir-sha256sums': 'matches the SHA256SUMS beside it', 'recipe-pin': 'matches the pinned sha256', unverified: 'checked against NO digest' }[digestSource];
-    log?.(`${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName} (${against})`);
+    const against = {
+      'github-asset-digest': "matches the release's asset digest",
+      'zip-dir-sha256sums': 'matches the SHA256SUMS beside it',
+      'recipe-pin': 'matches the pinned sha256',
+      unverified: 'checked against NO digest',
+    }[digestSource];
+    log?.(
+      `${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName} (${against})`,
+    );
     result[arch] = { zip, zipSha256, binary, uri, digestSource, pinned: pinned !== undefined };
   }
   return result;
@@ -147,13 +154,7 @@ function expectedDigest(asset: ReleaseAsset, pinned: string | undefined, version
   );
 }
 
-async function fetchAsset(
-  asset: ReleaseAsset,
-  zip: string,
-  expected: string,
-  arch: Arch,
-  opts: FetchUpstreamOptions,
-): Promise<string> {
+async function fetchAsset(asset: ReleaseAsset, zip: string, expected: string, arch: Arch, opts: FetchUpstreamOptions): Promise<string> {
   if ((await stat(zip).catch(() => undefined))?.isFile() && (await sha256File(zip)) === expected) {
     opts.log?.(`${arch}: ${asset.name} already downloaded and verified`);
     return expected;

@@ -55,8 +55,20 @@ export async function makeFilesystem(opts: {
     case 'squashfs':
       await runTool(
         'mksquashfs',
-        [root, dest, '-all-root', '-noappend', '-no-xattrs', '-all-time', t, '-mkfs-time', t, '-no-progress', '-quiet',
-          ...SQUASHFS_COMPRESSION[opts.compressor ?? DEFAULT_COMPRESSOR]],
+        [
+          root,
+          dest,
+          '-all-root',
+          '-noappend',
+          '-no-xattrs',
+          '-all-time',
+          t,
+          '-mkfs-time',
+          t,
+          '-no-progress',
+          '-quiet',
+          ...SQUASHFS_COMPRESSION[opts.compressor ?? DEFAULT_COMPRESSOR],
+        ],
         { env: toolEnv(), extendEnv: false },
       );
       return;
@@ -101,14 +113,33 @@ async function makeExt4(opts: { root: string; dest: string; workDir: string; ent
   const env = toolEnv({ E2FSPROGS_FAKE_TIME: String(FIXED_TIME), MKE2FS_CONFIG: conf });
   await runTool(
     'mkfs.ext4',
-    ['-q', '-F', '-t', 'ext4', '-b', '4096', '-m', '0', '-U', FS_UUID, '-L', 'alloy',
-      '-E', `root_owner=0:0,hash_seed=${HASH_SEED},lazy_itable_init=0,nodiscard`, '-d', opts.root, opts.dest],
+    [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-b',
+      '4096',
+      '-m',
+      '0',
+      '-U',
+      FS_UUID,
+      '-L',
+      'alloy',
+      '-E',
+      `root_owner=0:0,hash_seed=${HASH_SEED},lazy_itable_init=0,nodiscard`,
+      '-d',
+      opts.root,
+      opts.dest,
+    ],
     { env, extendEnv: false },
   );
   const inodes = ['/', '/lost+found', ...[...opts.entries.keys()].map((p) => `/${p}`)];
   // debugfs reads a bare number as a date string (315532800 became 2066): "@<seconds>" is its epoch form
   const script = inodes
-    .flatMap((p) => ['atime', 'mtime', 'ctime', 'crtime'].map((f) => `sif "${p}" ${f} @${FIXED_TIME}`).concat([`sif "${p}" uid 0`, `sif "${p}" gid 0`]))
+    .flatMap((p) =>
+      ['atime', 'mtime', 'ctime', 'crtime'].map((f) => `sif "${p}" ${f} @${FIXED_TIME}`).concat([`sif "${p}" uid 0`, `sif "${p}" gid 0`]),
+    )
     .join('\n');
   const cmds = join(opts.workDir, 'debugfs.cmds');
   await writeFile(cmds, `${script}\n`);

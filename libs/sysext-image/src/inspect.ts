@@ -35,7 +35,11 @@ const TYPE_CHAR: Record<string, ImageEntry['type']> = { d: 'dir', '-': 'file', l
 function parseModeString(s: string): number {
   let mode = 0;
   for (let i = 0; i < 9; i++) if (!'-ST'.includes(s[i]!)) mode |= 1 << (8 - i);
-  const special: Array<[number, number]> = [[2, 0o4000], [5, 0o2000], [8, 0o1000]];
+  const special: Array<[number, number]> = [
+    [2, 0o4000],
+    [5, 0o2000],
+    [8, 0o1000],
+  ];
   for (const [i, bit] of special) if ('sStT'.includes(s[i]!)) mode |= bit;
   return mode;
 }
@@ -161,7 +165,8 @@ export async function imageTimes(image: string, format: ImageFormat): Promise<Im
       try {
         await runTool('unsquashfs', ['-n', '-f', '-d', dest, image]);
         paths.set('', { mtime: Math.floor((await lstat(dest)).mtimeMs / 1000) });
-        for (const path of (await walk(dest)).keys()) paths.set(path, { mtime: Math.floor((await lstat(join(dest, path))).mtimeMs / 1000) });
+        for (const path of (await walk(dest)).keys())
+          paths.set(path, { mtime: Math.floor((await lstat(join(dest, path))).mtimeMs / 1000) });
       } finally {
         await rm(dest, { recursive: true, force: true });
       }
@@ -182,7 +187,11 @@ export async function imageTimes(image: string, format: ImageFormat): Promise<Im
     case 'ext4': {
       const sb = (await runTool('debugfs', ['-R', 'stats', image], UTC)).stdout;
       const filesystem: Record<string, number> = {};
-      for (const [key, label] of [['created', 'Filesystem created'], ['lastWrite', 'Last write time'], ['lastMount', 'Last mount time']] as const) {
+      for (const [key, label] of [
+        ['created', 'Filesystem created'],
+        ['lastWrite', 'Last write time'],
+        ['lastMount', 'Last mount time'],
+      ] as const) {
         const v = new RegExp(`^${label}:\\s*(.+)$`, 'm').exec(sb)?.[1];
         if (v && v.trim() !== 'n/a') filesystem[key] = utcSeconds(v, `${image}'s superblock ${label}`);
       }

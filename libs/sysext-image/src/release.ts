@@ -34,7 +34,8 @@ const MAX_PAGES = 50;
 export async function getRelease(opts: ReleaseSource & { version: string }): Promise<Release> {
   const url = `${base(opts)}/repos/${opts.repo}/releases/tags/v${encodeURIComponent(opts.version)}`;
   const { status, body } = await getJson(opts, url);
-  if (status === 404) throw new Error(`release v${opts.version} not found in ${opts.repo} (GET ${url} → 404): check the version exists upstream`);
+  if (status === 404)
+    throw new Error(`release v${opts.version} not found in ${opts.repo} (GET ${url} → 404): check the version exists upstream`);
   if (status !== 200) throw new Error(`GET ${url} → HTTP ${status}: expected 200 with the release`);
   if (!Array.isArray((body as Release).assets)) throw new Error(`GET ${url}: response has no assets array`);
   return body as Release;
@@ -47,7 +48,8 @@ export async function listReleases(opts: ReleaseSource): Promise<Release[]> {
   for (let page = 0; url && page < MAX_PAGES; page++) {
     const { status, body, link }: { status: number; body: unknown; link: string | null } = await getJson(opts, url);
     if (status !== 200) {
-      const hint = status === 403 || status === 429 ? ' (rate limited? set GITHUB_TOKEN)' : status === 404 ? ` (is "${opts.repo}" right?)` : '';
+      const hint =
+        status === 403 || status === 429 ? ' (rate limited? set GITHUB_TOKEN)' : status === 404 ? ` (is "${opts.repo}" right?)` : '';
       throw new Error(`listing releases of ${opts.repo} at ${base(opts)}: HTTP ${status}${hint}`);
     }
     if (!Array.isArray(body)) throw new Error(`listing releases of ${opts.repo} at ${base(opts)}: expected a JSON array`);
@@ -85,5 +87,8 @@ async function getJson(opts: ReleaseSource, url: string): Promise<{ status: numb
 }
 
 function nextLink(header: string | null): string | undefined {
-  return header?.split(',').map((part) => /<([^>]+)>\s*;\s*rel="next"/.exec(part)?.[1]).find(Boolean);
+  return header
+    ?.split(',')
+    .map((part) => /<([^>]+)>\s*;\s*rel="next"/.exec(part)?.[1])
+    .find(Boolean);
 }

@@ -31,7 +31,12 @@ export async function toolVersions(): Promise<ToolVersions> {
 async function firstLine(run: () => Promise<{ stdout: string; stderr: string }>): Promise<string> {
   try {
     const { stdout, stderr } = await run();
-    return `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).find(Boolean) ?? 'unknown';
+    return (
+      `${stdout}\n${stderr}`
+        .split('\n')
+        .map((l) => l.trim())
+        .find(Boolean) ?? 'unknown'
+    );
   } catch (error) {
     return /is not installed/.test((error as Error).message) ? 'not installed' : 'unknown';
   }

@@ -61,7 +61,8 @@ export function renderExtensionRelease(fields: Record<string, string>, arch: Arc
       throw new Error(`tree.extensionRelease.${key} must be a single-line string, got ${JSON.stringify(value)}`);
     }
     if (key === 'ARCHITECTURE') {
-      if (value !== architecture) throw new Error(`tree.extensionRelease.ARCHITECTURE "${value}" contradicts arch ${arch} (${architecture})`);
+      if (value !== architecture)
+        throw new Error(`tree.extensionRelease.ARCHITECTURE "${value}" contradicts arch ${arch} (${architecture})`);
       continue;
     }
     lines.push(`${key}=${/^[\w.:@+-]*$/.test(value) ? value : JSON.stringify(value).replace(/\$/g, '\\$').replace(/`/g, '\\`')}`);

@@ -44,7 +44,8 @@ export async function validateImage(image: string, expect: ValidateExpectation):
   await checkChecksumFile(image);
   if (expect.sha256 !== undefined) {
     const actual = await sha256File(image);
-    if (actual !== expect.sha256) throw new Error(`image ${image} has sha256 ${actual}, expected ${expect.sha256}: the image is corrupt or not the one expected`);
+    if (actual !== expect.sha256)
+      throw new Error(`image ${image} has sha256 ${actual}, expected ${expect.sha256}: the image is corrupt or not the one expected`);
   }
 
   const work = await mkdtemp(join(tmpdir(), 'sysext-validate-'));
@@ -82,7 +83,8 @@ async function checkChecksumFile(image: string): Promise<void> {
   if (text === undefined) return;
   const recorded = parseChecksumLine(text, basename(image), `${image}.sha256`);
   const actual = await sha256File(image);
-  if (actual !== recorded) throw new Error(`image ${image} has sha256 ${actual} but ${image}.sha256 says ${recorded}: the image is corrupt`);
+  if (actual !== recorded)
+    throw new Error(`image ${image} has sha256 ${actual} but ${image}.sha256 says ${recorded}: the image is corrupt`);
 }
 
 function compareEntries(image: string, listed: Map<string, ImageEntry>, expected: Map<string, TreeEntry>): void {

@@ -29,7 +29,11 @@ describe('safe extraction', () => {
     ['zip-slip', [{ name: '../alloy-linux-amd64', data: binary }], /refused: invalid relative path: \.\.\/alloy-linux-amd64/],
     ['nested zip-slip', [{ name: 'a/../../alloy-linux-amd64', data: binary }], /invalid relative path/],
     ['absolute path', [{ name: '/usr/bin/alloy-linux-amd64', data: binary }], /refused: absolute path: \/usr\/bin\/alloy-linux-amd64/],
-    ['symlink', [{ name: 'alloy-linux-amd64', data: Buffer.from('/etc/shadow'), mode: 0o120777 }], /entry "alloy-linux-amd64" is a symlink/],
+    [
+      'symlink',
+      [{ name: 'alloy-linux-amd64', data: Buffer.from('/etc/shadow'), mode: 0o120777 }],
+      /entry "alloy-linux-amd64" is a symlink/,
+    ],
     [
       'several candidates',
       [
@@ -48,7 +52,9 @@ describe('safe extraction', () => {
 
   it('refuses an entry over the size limit', async () => {
     const { error, out } = await tryExtract([{ name: 'alloy-linux-amd64', data: binary }], 10_000);
-    expect(error.message).toMatch(/entry "alloy-linux-amd64" is 20000 bytes uncompressed, over the limit of 10000 \(upstream\.maxBinaryBytes\)/);
+    expect(error.message).toMatch(
+      /entry "alloy-linux-amd64" is 20000 bytes uncompressed, over the limit of 10000 \(upstream\.maxBinaryBytes\)/,
+    );
     expect(out).toEqual([]);
   });
 
@@ -67,7 +73,13 @@ describe('safe extraction', () => {
   it('extracts the one binary among other files', async () => {
     const dir = await tempDir();
     dirs.push(dir);
-    await writeFile(join(dir, 'in.zip'), makeZip([{ name: 'LICENSE', data: Buffer.from('x') }, { name: 'alloy-linux-amd64', data: binary }]));
+    await writeFile(
+      join(dir, 'in.zip'),
+      makeZip([
+        { name: 'LICENSE', data: Buffer.from('x') },
+        { name: 'alloy-linux-amd64', data: binary },
+      ]),
+    );
     await extractBinary({ zip: join(dir, 'in.zip'), binary: 'alloy-linux-amd64', dest: join(dir, 'bin'), maxBytes: 1e6 });
     const { readFile } = await import('node:fs/promises');
     expect((await readFile(join(dir, 'bin'))).equals(binary)).toBe(true);

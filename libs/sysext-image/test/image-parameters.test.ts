@@ -27,7 +27,9 @@ describe('imageParameters', () => {
     expect(await imageParameters(erofs)).toEqual({ format: 'erofs' });
     const lzo = join(dir, 'lzo.sqfs');
     await execa('mksquashfs', [join(dir, 'tree'), lzo, '-noappend', '-quiet', '-no-progress', '-comp', 'lzo']);
-    await expect(imageParameters(lzo)).rejects.toThrow(`squashfs image ${lzo} uses compression id 3: expected gzip (1), xz (4) or zstd (6)`);
+    await expect(imageParameters(lzo)).rejects.toThrow(
+      `squashfs image ${lzo} uses compression id 3: expected gzip (1), xz (4) or zstd (6)`,
+    );
   });
 });
 

@@ -25,7 +25,12 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
   it('writes the image, its .sha256 and the amd64 compatibility copy, all of which validate', async () => {
     const { bin, tree, outDir } = await fixture();
     const r = await buildImage({ version: 'v1.10.2', arch: 'amd64', binary: bin, tree, image: { format }, outDir });
-    expect(await listDir(outDir)).toEqual(['alloy-1.10.2-amd64.raw', 'alloy-1.10.2-amd64.raw.sha256', 'alloy-1.10.2.raw', 'alloy-1.10.2.raw.sha256']);
+    expect(await listDir(outDir)).toEqual([
+      'alloy-1.10.2-amd64.raw',
+      'alloy-1.10.2-amd64.raw.sha256',
+      'alloy-1.10.2.raw',
+      'alloy-1.10.2.raw.sha256',
+    ]);
     expect(r.image).toBe(join(outDir, 'alloy-1.10.2-amd64.raw'));
     expect(r.sha256).toBe(await sha256File(r.image));
     expect(await readFile(`${r.image}.sha256`, 'utf8')).toBe(`${r.sha256}  alloy-1.10.2-amd64.raw\n`);
@@ -39,10 +44,34 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
 
   it('stamps every timestamp it records (filesystem and each inode) with the fixed time', async () => {
     const { bin, tree, outDir } = await fixture();
-    const r = await buildImage({ version: '1.10.2', arch: 'amd64', binary: bin, tree, image: { format, compatibilityCopy: false }, outDir });
+    const r = await buildImage({
+      version: '1.10.2',
+      arch: 'amd64',
+      binary: bin,
+      tree,
+      image: { format, compatibilityCopy: false },
+      outDir,
+    });
     const times = await imageTimes(r.image, format);
-    expect([...times.paths.keys()].sort()).toEqual(['', 'usr', 'usr/bin', 'usr/bin/alloy', 'usr/lib', 'usr/lib/extension-release.d', 'usr/lib/extension-release.d/extension-release.alloy', 'usr/lib/systemd', 'usr/lib/systemd/system', 'usr/lib/systemd/system/alloy.service', ...(format === 'ext4' ? ['lost+found'] : [])].sort());
-    const wrong = [...Object.entries(times.filesystem).map(([k, t]) => [`filesystem ${k}`, t] as const), ...[...times.paths].flatMap(([p, ts]) => Object.entries(ts).map(([k, t]) => [`/${p} ${k}`, t] as const))].filter(([, t]) => t !== FIXED_TIME);
+    expect([...times.paths.keys()].sort()).toEqual(
+      [
+        '',
+        'usr',
+        'usr/bin',
+        'usr/bin/alloy',
+        'usr/lib',
+        'usr/lib/extension-release.d',
+        'usr/lib/extension-release.d/extension-release.alloy',
+        'usr/lib/systemd',
+        'usr/lib/systemd/system',
+        'usr/lib/systemd/system/alloy.service',
+        ...(format === 'ext4' ? ['lost+found'] : []),
+      ].sort(),
+    );
+    const wrong = [
+      ...Object.entries(times.filesystem).map(([k, t]) => [`filesystem ${k}`, t] as const),
+      ...[...times.paths].flatMap(([p, ts]) => Object.entries(ts).map(([k, t]) => [`/${p} ${k}`, t] as const)),
+    ].filter(([, t]) => t !== FIXED_TIME);
     expect(wrong.map(([what, t]) => `${what} = ${new Date(t * 1000).toISOString()}`)).toEqual([]);
     expect(Object.keys(times.filesystem).length).toBeGreaterThan(0);
   });
@@ -122,14 +151,34 @@ describe('buildImage errors', () => {
   it.each<[string, (t: TreeOptions) => Record<string, unknown>, RegExp]>([
     ['unknown format', () => ({ image: { format: 'zip' } }), /image\.format "zip" is not supported: expected one of squashfs, erofs, ext4/],
     ['unknown compressor', () => ({ image: { format: 'squashfs', compressor: 'lzma' } }), /image\.compressor "lzma" is not supported/],
-    ['absolute binaryPath', (t) => ({ tree: { ...t, binaryPath: '/usr/bin/alloy' } }), /tree\.binaryPath "\/usr\/bin\/alloy" is not a relative path under usr\/ or opt\//],
+    [
+      'absolute binaryPath',
+      (t) => ({ tree: { ...t, binaryPath: '/usr/bin/alloy' } }),
+      /tree\.binaryPath "\/usr\/bin\/alloy" is not a relative path under usr\/ or opt\//,
+    ],
     ['binaryPath outside usr', (t) => ({ tree: { ...t, binaryPath: 'etc/alloy' } }), /tree\.binaryPath "etc\/alloy"/],
-    ['traversal in unit path', (t) => ({ tree: { ...t, unit: { ...t.unit, path: 'usr/../etc/x.service' } } }), /tree\.unit\.path "usr\/\.\.\/etc\/x\.service"/],
-    ['conflicting ARCHITECTURE', (t) => ({ tree: { ...t, extensionRelease: { ID: '_any', ARCHITECTURE: 'arm64' } } }), /ARCHITECTURE "arm64" contradicts arch amd64 \(x86-64\)/],
-    ['bad extension-release key', (t) => ({ tree: { ...t, extensionRelease: { 'id x': '1' } } }), /key "id x" is not an os-release style NAME/],
+    [
+      'traversal in unit path',
+      (t) => ({ tree: { ...t, unit: { ...t.unit, path: 'usr/../etc/x.service' } } }),
+      /tree\.unit\.path "usr\/\.\.\/etc\/x\.service"/,
+    ],
+    [
+      'conflicting ARCHITECTURE',
+      (t) => ({ tree: { ...t, extensionRelease: { ID: '_any', ARCHITECTURE: 'arm64' } } }),
+      /ARCHITECTURE "arm64" contradicts arch amd64 \(x86-64\)/,
+    ],
+    [
+      'bad extension-release key',
+      (t) => ({ tree: { ...t, extensionRelease: { 'id x': '1' } } }),
+      /key "id x" is not an os-release style NAME/,
+    ],
     ['unknown arch', () => ({ arch: 'i386' }), /arch "i386" is not supported/],
     ['bad version', () => ({ version: '1.0' }), /version "1\.0" is not a strict semver version/],
-    ['missing unit source', (t) => ({ tree: { ...t, unit: { ...t.unit, source: '/nonexistent/alloy.service' } } }), /tree\.unit\.source \/nonexistent\/alloy\.service cannot be read/],
+    [
+      'missing unit source',
+      (t) => ({ tree: { ...t, unit: { ...t.unit, source: '/nonexistent/alloy.service' } } }),
+      /tree\.unit\.source \/nonexistent\/alloy\.service cannot be read/,
+    ],
   ])('refuses %s, leaving no output', async (_what, change, message) => {
     const { bin, tree, outDir } = await fixture();
     const opts = { version: '1.0.0', arch: 'amd64', binary: bin, tree, image: { format: 'squashfs' }, outDir, ...change(tree) };
@@ -140,7 +189,15 @@ describe('buildImage errors', () => {
   it('ignores a squashfs compressor for erofs, saying so', async () => {
     const { bin, tree, outDir } = await fixture();
     const lines: string[] = [];
-    const r = await buildImage({ version: '1.0.0', arch: 'amd64', binary: bin, tree, image: { format: 'erofs', compressor: 'xz', compatibilityCopy: false }, outDir, log: (l) => lines.push(l) });
+    const r = await buildImage({
+      version: '1.0.0',
+      arch: 'amd64',
+      binary: bin,
+      tree,
+      image: { format: 'erofs', compressor: 'xz', compatibilityCopy: false },
+      outDir,
+      log: (l) => lines.push(l),
+    });
     expect(lines).toContain('image.compressor xz ignored: it applies to squashfs only, not erofs');
     await validateImage(r.image, { version: '1.0.0', arch: 'amd64', tree, format: 'erofs' });
   });
@@ -163,9 +220,9 @@ describe('buildImage errors', () => {
     const saved = process.env.PATH;
     process.env.PATH = empty;
     try {
-      await expect(buildImage({ version: '1.0.0', arch: 'amd64', binary: bin, tree, image: { format: 'squashfs' }, outDir })).rejects.toThrow(
-        'mksquashfs is not installed (not found on PATH): install it with `apt-get install squashfs-tools`',
-      );
+      await expect(
+        buildImage({ version: '1.0.0', arch: 'amd64', binary: bin, tree, image: { format: 'squashfs' }, outDir }),
+      ).rejects.toThrow('mksquashfs is not installed (not found on PATH): install it with `apt-get install squashfs-tools`');
     } finally {
       process.env.PATH = saved;
     }

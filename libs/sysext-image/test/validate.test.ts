@@ -95,14 +95,14 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('validateImage on %s',
     await expect(validateImage(images[format], { ...expectation(), version: '1.10.3' })).rejects.toThrow(
       'is not named for version 1.10.3 and arch amd64: expected alloy-1.10.3-amd64.raw or alloy-1.10.3.raw',
     );
-    await expect(validateImage(images[format], { ...expectation(), tree: { ...tree, extensionRelease: { ID: 'flatcar' } } })).rejects.toThrow(
-      'usr/lib/extension-release.d/extension-release.alloy has ID=_any, expected flatcar',
-    );
+    await expect(
+      validateImage(images[format], { ...expectation(), tree: { ...tree, extensionRelease: { ID: 'flatcar' } } }),
+    ).rejects.toThrow('usr/lib/extension-release.d/extension-release.alloy has ID=_any, expected flatcar');
     const unit = join(dir, `other-${format}.service`);
     await writeFile(unit, '[Service]\nExecStart=/bin/false\n');
-    await expect(validateImage(images[format], { ...expectation(), tree: { ...tree, unit: { ...tree.unit, source: unit } } })).rejects.toThrow(
-      `usr/lib/systemd/system/alloy.service differs from ${unit} with {{binaryPath}} substituted`,
-    );
+    await expect(
+      validateImage(images[format], { ...expectation(), tree: { ...tree, unit: { ...tree.unit, source: unit } } }),
+    ).rejects.toThrow(`usr/lib/systemd/system/alloy.service differs from ${unit} with {{binaryPath}} substituted`);
   });
 });
 
@@ -124,11 +124,17 @@ describe('validateImage on hand-made squashfs images', () => {
     ['a wrong mode', (root) => chmod(join(root, 'usr/bin/alloy'), 0o644), undefined, 'usr/bin/alloy has mode 0644, expected 0755'],
     ['a setuid binary', (root) => chmod(join(root, 'usr/bin/alloy'), 0o4755), undefined, 'usr/bin/alloy has mode 04755, expected 0755'],
     ['an extra file', (root) => mkdir(join(root, 'usr/share')), undefined, 'has unexpected entries: usr/share'],
-    ['a missing unit', (root) => rm(join(root, 'usr/lib/systemd/system/alloy.service')), undefined, 'lacks usr/lib/systemd/system/alloy.service (expected a file)'],
+    [
+      'a missing unit',
+      (root) => rm(join(root, 'usr/lib/systemd/system/alloy.service')),
+      undefined,
+      'lacks usr/lib/systemd/system/alloy.service (expected a file)',
+    ],
     ['a non-root owner', async () => {}, ['-force-uid', '1234'], 'alloy-1.10.2-amd64.raw: usr is owned by 1234:0, expected 0:0 (root)'],
     [
       'a binary for the other machine',
-      (root) => writeFile(join(root, 'usr/bin/alloy'), makeSyntheticBinary('arm64', 1000)).then(() => chmod(join(root, 'usr/bin/alloy'), 0o755)),
+      (root) =>
+        writeFile(join(root, 'usr/bin/alloy'), makeSyntheticBinary('arm64', 1000)).then(() => chmod(join(root, 'usr/bin/alloy'), 0o755)),
       undefined,
       'usr/bin/alloy is an ELF for machine 183 (aarch64), expected 62 (x86-64) for amd64',
     ],

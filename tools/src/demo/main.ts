@@ -38,7 +38,12 @@ async function main() {
   };
   for (const consumer of recipe.consumers) {
     const [owner, repo] = consumer.repo.split('/');
-    github.seedRepo({ owner, repo, defaultBranch: consumer.base, branches: { [consumer.base]: { [consumer.path]: files[consumer.name] } } });
+    github.seedRepo({
+      owner,
+      repo,
+      defaultBranch: consumer.base,
+      branches: { [consumer.base]: { [consumer.path]: files[consumer.name] } },
+    });
   }
   const publicUrl = `${s3.endpoint}/${s3.bucket}/${recipe.bucket.prefix.replace(/\/$/, '')}`;
   const env = {
@@ -52,7 +57,11 @@ async function main() {
   };
   try {
     console.log(`demo: upstream ${upstream.apiUrl}, S3 ${s3.endpoint}, GitHub double ${github.url}\n`);
-    const code = await run(process.execPath, [path.join(root, 'node_modules/nx/dist/bin/nx.js'), 'run', 'alloy:pr', '--output-style=static', '--', `--version=${version}`], env);
+    const code = await run(
+      process.execPath,
+      [path.join(root, 'node_modules/nx/dist/bin/nx.js'), 'run', 'alloy:pr', '--output-style=static', '--', `--version=${version}`],
+      env,
+    );
     if (code !== 0) throw new Error(`nx run alloy:pr exited with ${code}`);
 
     console.log(`\n==== demo summary: alloy ${version} ====\n\nimages (dist/alloy/${version}/images):`);
@@ -70,7 +79,9 @@ async function main() {
       const [owner, repo] = consumer.repo.split('/');
       for (const pr of github.pulls(owner, repo)) {
         const pinned = readPinned(github.readFile(owner, repo, pr.head, consumer.path)!, { arch: consumer.arch });
-        console.log(`  ${github.url}/repos/${owner}/${repo}/pulls/${pr.number}  ${pr.state}  "${pr.title}"  → pins ${pinned.version} sha256-${pinned.sha256}`);
+        console.log(
+          `  ${github.url}/repos/${owner}/${repo}/pulls/${pr.number}  ${pr.state}  "${pr.title}"  → pins ${pinned.version} sha256-${pinned.sha256}`,
+        );
       }
     }
   } finally {

@@ -17,7 +17,9 @@ function client(gh: GitHubDouble, auth?: string, extra: Record<string, unknown> 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function status(p: Promise<unknown>): Promise<{ status: number; message: string; data: Record<string, unknown> }> {
-  try { await p; } catch (e) {
+  try {
+    await p;
+  } catch (e) {
     const err = e as { status: number; message: string; response?: { data: Record<string, unknown> } };
     return { status: err.status, message: err.message, data: err.response?.data ?? {} };
   }
@@ -36,13 +38,20 @@ beforeAll(async () => {
   gh.seedRepo({ owner, repo, defaultBranch: 'develop', branches: { develop: { 'userdata/ghost.bu': BUTANE, 'README.md': '# ghost\n' } } });
   kit = client(gh, gh.token());
 });
-afterAll(async () => { await gh.stop(); });
+afterAll(async () => {
+  await gh.stop();
+});
 
 /** Commits one file change on a new branch through the git data API, as the PR flow does. */
 async function branchWithChange(k: Kit, o: string, r: string, base: string, branch: string, content: string): Promise<string> {
   const { data: ref } = await k.git.getRef({ owner: o, repo: r, ref: `heads/${base}` });
   const { data: parent } = await k.git.getCommit({ owner: o, repo: r, commit_sha: ref.object.sha });
-  const { data: tree } = await k.git.createTree({ owner: o, repo: r, base_tree: parent.tree.sha, tree: [{ path: 'userdata/ghost.bu', mode: '100644', type: 'blob', content }] });
+  const { data: tree } = await k.git.createTree({
+    owner: o,
+    repo: r,
+    base_tree: parent.tree.sha,
+    tree: [{ path: 'userdata/ghost.bu', mode: '100644', type: 'blob', content }],
+  });
   const { data: commit } = await k.git.createCommit({ owner: o, repo: r, message: 'Update alloy', tree: tree.sha, parents: [parent.sha] });
   await k.git.createRef({ owner: o, repo: r, ref: `refs/heads/${branch}`, sha: commit.sha });
   return commit.sha;
@@ -56,16 +65,27 @@ describe('GitHub double: repositories, contents and git data', () => {
     const { data: blob } = await kit.git.getBlob({ owner, repo, file_sha: data.sha });
     expect(blob.sha).toBe(data.sha);
     // same id as `git hash-object`
-    expect(data.sha).toBe(createHash('sha1').update(`blob ${Buffer.byteLength(BUTANE)}\0${BUTANE}`).digest('hex'));
+    expect(data.sha).toBe(
+      createHash('sha1')
+        .update(`blob ${Buffer.byteLength(BUTANE)}\0${BUTANE}`)
+        .digest('hex'),
+    );
     expect((await status(kit.repos.getContent({ owner, repo, path: 'nope.txt' }))).status).toBe(404);
     const { data: r } = await kit.repos.get({ owner, repo });
     expect(r.default_branch).toBe('develop');
   });
 
   it('answers 409 on a stale Contents sha and 422 when an update omits it', async () => {
-    const put = (content: string, sha?: string) => kit.repos.createOrUpdateFileContents({
-      owner, repo, path: 'mirror/SHA256SUMS', message: 'mirror', content: Buffer.from(content).toString('base64'), branch: 'develop', ...(sha ? { sha } : {}),
-    });
+    const put = (content: string, sha?: string) =>
+      kit.repos.createOrUpdateFileContents({
+        owner,
+        repo,
+        path: 'mirror/SHA256SUMS',
+        message: 'mirror',
+        content: Buffer.from(content).toString('base64'),
+        branch: 'develop',
+        ...(sha ? { sha } : {}),
+      });
     const created = await put('a  file\n');
     expect(created.status).toBe(201);
     const first = created.data.content!.sha!;
@@ -129,9 +149,18 @@ describe('GitHub double: pull requests and issues', () => {
 
   it('opens, filters, decorates and updates a PR; refuses duplicates and empty ones', async () => {
     await branchWithChange(kit, owner, repo, 'develop', 'feature/update-alloy-sysext-to-1.10.2', 'new\n');
-    const { data: pr } = await kit.pulls.create({ owner, repo, title: 'Update alloy to 1.10.2', head: 'feature/update-alloy-sysext-to-1.10.2', base: 'develop', body: '<!-- alloy-sysext -->' });
+    const { data: pr } = await kit.pulls.create({
+      owner,
+      repo,
+      title: 'Update alloy to 1.10.2',
+      head: 'feature/update-alloy-sysext-to-1.10.2',
+      base: 'develop',
+      body: '<!-- alloy-sysext -->',
+    });
     expect(pr.number).toBeGreaterThan(0);
-    const dup = await status(kit.pulls.create({ owner, repo, title: 'again', head: `${owner}:feature/update-alloy-sysext-to-1.10.2`, base: 'develop' }));
+    const dup = await status(
+      kit.pulls.create({ owner, repo, title: 'again', head: `${owner}:feature/update-alloy-sysext-to-1.10.2`, base: 'develop' }),
+    );
     expect(dup.status).toBe(422);
     expect(JSON.stringify(dup.data['errors'])).toMatch(/already exists/);
     await kit.git.createRef({ owner, repo, ref: 'refs/heads/empty', sha: gh.branchHead(owner, repo, 'develop')! });
@@ -149,8 +178,13 @@ describe('GitHub double: pull requests and issues', () => {
     const { data: got } = await kit.pulls.get({ owner, repo, pull_number: pr.number });
     expect(got.state).toBe('closed');
     expect(gh.pulls(owner, repo).find((p) => p.number === pr.number)).toMatchObject({
-      title: 'Update alloy to 1.10.2 (new hash)', head: 'feature/update-alloy-sysext-to-1.10.2', base: 'develop',
-      labels: ['dependencies', 'alloy'], assignees: ['noahwhite'], requestedReviewers: ['reviewer1'], user: 'alloy-bot',
+      title: 'Update alloy to 1.10.2 (new hash)',
+      head: 'feature/update-alloy-sysext-to-1.10.2',
+      base: 'develop',
+      labels: ['dependencies', 'alloy'],
+      assignees: ['noahwhite'],
+      requestedReviewers: ['reviewer1'],
+      user: 'alloy-bot',
       comments: [{ body: 'Superseded by #9', user: 'alloy-bot' }],
     });
   });
@@ -163,7 +197,9 @@ describe('GitHub double: pull requests and issues', () => {
     await kit.issues.update({ owner, repo, issue_number: a.number, state: 'closed' });
     expect((await kit.issues.listForRepo({ owner, repo, labels: 'alloy-release' })).data).toEqual([]);
     expect(gh.issues(owner, repo).find((i) => i.number === a.number)!.state).toBe('closed');
-    const { data: hits } = await kit.search.issuesAndPullRequests({ q: `repo:${owner}/${repo} is:issue label:alloy-release "1.10.2" in:title` });
+    const { data: hits } = await kit.search.issuesAndPullRequests({
+      q: `repo:${owner}/${repo} is:issue label:alloy-release "1.10.2" in:title`,
+    });
     expect(hits.items.map((i) => i.number)).toEqual([a.number]);
   });
 });
@@ -186,19 +222,34 @@ describe('GitHub double: auth', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     gh.seedRepo({ owner: 'officina-pub', repo: 'infisical-stack', branches: { main: { 'server.bu.tftpl': 'x\n' } } });
-    gh.registerApp({ appId: 4242, slug: 'alloy-sysext', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), installations: [{ id: 77, owner: 'officina-pub' }] });
+    gh.registerApp({
+      appId: 4242,
+      slug: 'alloy-sysext',
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      installations: [{ id: 77, owner: 'officina-pub' }],
+    });
     const appKit = client(gh, undefined, { authStrategy: createAppAuth, auth: { appId: 4242, privateKey: pem } });
     const { data: inst } = await appKit.apps.getRepoInstallation({ owner: 'officina-pub', repo: 'infisical-stack' });
     expect(inst.id).toBe(77);
     const instKit = client(gh, undefined, { authStrategy: createAppAuth, auth: { appId: 4242, privateKey: pem, installationId: inst.id } });
     const sha = await branchWithChangeIn(instKit, 'officina-pub', 'infisical-stack', 'main');
     expect(gh.getCommit('officina-pub', 'infisical-stack', sha)).toMatchObject({
-      verified: true, createdBy: 'alloy-sysext[bot]', author: { name: 'alloy-sysext[bot]' }, committer: { name: 'GitHub' },
+      verified: true,
+      createdBy: 'alloy-sysext[bot]',
+      author: { name: 'alloy-sysext[bot]' },
+      committer: { name: 'GitHub' },
     });
     const { data: c } = await instKit.git.getCommit({ owner: 'officina-pub', repo: 'infisical-stack', commit_sha: sha });
     expect(c.verification.verified).toBe(true);
     // A custom author makes GitHub skip signing.
-    const { data: custom } = await instKit.git.createCommit({ owner: 'officina-pub', repo: 'infisical-stack', message: 'm', tree: c.tree.sha, parents: [sha], author: { name: 'x', email: 'x@example.com' } });
+    const { data: custom } = await instKit.git.createCommit({
+      owner: 'officina-pub',
+      repo: 'infisical-stack',
+      message: 'm',
+      tree: c.tree.sha,
+      parents: [sha],
+      author: { name: 'x', email: 'x@example.com' },
+    });
     expect(custom.verification.verified).toBe(false);
     expect((await status(instKit.repos.get({ owner, repo }))).status).toBe(404);
     expect(gh.requests.some((r) => r.auth === 'app-jwt' && r.path === '/app/installations/77/access_tokens')).toBe(true);
@@ -215,7 +266,10 @@ describe('GitHub double: auth', () => {
     expect(me.login).toBe('alloy-bot');
     // A JWT signed by a key the App did not register is refused.
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const forged = client(gh, undefined, { authStrategy: createAppAuth, auth: { appId: 4242, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() } });
+    const forged = client(gh, undefined, {
+      authStrategy: createAppAuth,
+      auth: { appId: 4242, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
     expect((await status(forged.apps.getAuthenticated())).status).toBe(401);
   });
 });
@@ -224,7 +278,12 @@ async function branchWithChangeIn(k: Kit, o: string, r: string, base: string): P
   const { data: ref } = await k.git.getRef({ owner: o, repo: r, ref: `heads/${base}` });
   const { data: parent } = await k.git.getCommit({ owner: o, repo: r, commit_sha: ref.object.sha });
   const { data: blob } = await k.git.createBlob({ owner: o, repo: r, content: 'y\n' });
-  const { data: tree } = await k.git.createTree({ owner: o, repo: r, base_tree: parent.tree.sha, tree: [{ path: 'server.bu.tftpl', mode: '100644', type: 'blob', sha: blob.sha }] });
+  const { data: tree } = await k.git.createTree({
+    owner: o,
+    repo: r,
+    base_tree: parent.tree.sha,
+    tree: [{ path: 'server.bu.tftpl', mode: '100644', type: 'blob', sha: blob.sha }],
+  });
   const { data: commit } = await k.git.createCommit({ owner: o, repo: r, message: 'Update alloy', tree: tree.sha, parents: [parent.sha] });
   await k.git.createRef({ owner: o, repo: r, ref: 'refs/heads/feature/app', sha: commit.sha });
   return commit.sha;
@@ -234,7 +293,11 @@ describe('GitHub double: the rest of the served routes answer in the documented 
   it('branches, commits, trees, tags, labels, comments, reviewers, releases, contents root', async () => {
     const o = 'shape';
     const r = 'sweep';
-    gh.seedRepo({ owner: o, repo: r, branches: { main: { 'a.txt': 'a\n', 'dir/b.txt': 'b\n' }, topic: { 'a.txt': 'A\n', 'dir/b.txt': 'b\n' } } });
+    gh.seedRepo({
+      owner: o,
+      repo: r,
+      branches: { main: { 'a.txt': 'a\n', 'dir/b.txt': 'b\n' }, topic: { 'a.txt': 'A\n', 'dir/b.txt': 'b\n' } },
+    });
     const base = { owner: o, repo: r };
     expect((await kit.repos.getBranch({ ...base, branch: 'topic' })).data.commit.sha).toBe(gh.branchHead(o, r, 'topic'));
     const { data: one } = await kit.repos.getCommit({ ...base, ref: 'topic' });
@@ -244,7 +307,13 @@ describe('GitHub double: the rest of the served routes answer in the documented 
     const { data: root } = await kit.repos.getContent({ ...base, path: '' });
     expect(Array.isArray(root) && root.map((e) => `${e.type}:${e.path}`)).toEqual(['file:a.txt', 'dir:dir']);
 
-    const { data: tag } = await kit.git.createTag({ ...base, tag: 'v1', message: 'v1', object: gh.branchHead(o, r, 'main')!, type: 'commit' });
+    const { data: tag } = await kit.git.createTag({
+      ...base,
+      tag: 'v1',
+      message: 'v1',
+      object: gh.branchHead(o, r, 'main')!,
+      type: 'commit',
+    });
     await kit.git.createRef({ ...base, ref: 'refs/tags/v1', sha: tag.sha });
     expect((await kit.git.getTag({ ...base, tag_sha: tag.sha })).data.object.sha).toBe(gh.branchHead(o, r, 'main'));
     expect((await kit.repos.listTags(base)).data.map((t) => [t.name, t.commit.sha])).toEqual([['v1', gh.branchHead(o, r, 'main')]]);
@@ -287,7 +356,11 @@ describe('GitHub double: the rest of the served routes answer in the documented 
     const { data: merge } = await kit.pulls.merge({ ...base, pull_number: pr2.number });
     expect(gh.branchHead(o, r, 'main')).toBe(merge.sha);
     expect(gh.readFile(o, r, 'main', 'c.txt')).toBe('c\n');
-    expect((await kit.pulls.get({ ...base, pull_number: pr2.number })).data).toMatchObject({ merged: true, state: 'closed', merge_commit_sha: merge.sha });
+    expect((await kit.pulls.get({ ...base, pull_number: pr2.number })).data).toMatchObject({
+      merged: true,
+      state: 'closed',
+      merge_commit_sha: merge.sha,
+    });
     expect((await status(kit.pulls.merge({ ...base, pull_number: pr2.number }))).status).toBe(405);
 
     const { data: file } = await kit.repos.getContent({ ...base, path: 'dir/b.txt' });
@@ -298,7 +371,12 @@ describe('GitHub double: the rest of the served routes answer in the documented 
 
   it('App endpoints: /app, installations, installation repositories; expired JWTs are refused', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    gh.registerApp({ appId: 99, slug: 'sweeper', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), installations: [{ id: 9, owner: 'shape', repos: ['sweep'] }] });
+    gh.registerApp({
+      appId: 99,
+      slug: 'sweeper',
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      installations: [{ id: 9, owner: 'shape', repos: ['sweep'] }],
+    });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const appKit = client(gh, undefined, { authStrategy: createAppAuth, auth: { appId: 99, privateKey: pem } });
     expect((await appKit.apps.getAuthenticated()).data?.slug).toBe('sweeper');
@@ -309,7 +387,11 @@ describe('GitHub double: the rest of the served routes answer in the documented 
     expect((await instKit.apps.listReposAccessibleToInstallation()).data.repositories.map((x) => x.full_name)).toEqual(['shape/sweep']);
     expect((await status(instKit.users.getAuthenticated())).status).toBe(403);
     // An installation granted only contents: read can read files but not write them, nor touch PRs.
-    gh.registerApp({ appId: 98, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), installations: [{ id: 8, owner: 'shape', permissions: { contents: 'read' } }] });
+    gh.registerApp({
+      appId: 98,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      installations: [{ id: 8, owner: 'shape', permissions: { contents: 'read' } }],
+    });
     const roKit = client(gh, undefined, { authStrategy: createAppAuth, auth: { appId: 98, privateKey: pem, installationId: 8 } });
     expect((await roKit.repos.getContent({ owner: 'shape', repo: 'sweep', path: 'a.txt' })).status).toBe(200);
     expect((await roKit.repos.get({ owner: 'shape', repo: 'sweep' })).status).toBe(200);
@@ -342,8 +424,14 @@ describe('GitHub double: faults, rate limits, request log', () => {
     const seen: string[] = [];
     const throttled = client(gh, gh.token(), {
       throttle: {
-        onRateLimit: (after: number) => { seen.push(`primary:${after}`); return true; },
-        onSecondaryRateLimit: (after: number) => { seen.push(`secondary:${after}`); return true; },
+        onRateLimit: (after: number) => {
+          seen.push(`primary:${after}`);
+          return true;
+        },
+        onSecondaryRateLimit: (after: number) => {
+          seen.push(`secondary:${after}`);
+          return true;
+        },
         retryAfterBaseValue: 50,
       },
     });

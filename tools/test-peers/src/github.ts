@@ -8,18 +8,47 @@ export type { RecordedRequest } from './github/server.js';
 export { servedRoutes };
 
 export interface PullSummary {
-  number: number; title: string; body: string | null; state: 'open' | 'closed'; merged: boolean; head: string; base: string;
-  labels: string[]; assignees: string[]; requestedReviewers: string[]; user: string; comments: Array<{ body: string; user: string }>;
-}
-export interface IssueSummary {
-  number: number; title: string; body: string | null; state: 'open' | 'closed'; labels: string[]; assignees: string[]; user: string;
+  number: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  merged: boolean;
+  head: string;
+  base: string;
+  labels: string[];
+  assignees: string[];
+  requestedReviewers: string[];
+  user: string;
   comments: Array<{ body: string; user: string }>;
 }
-export interface ReleaseSummary { tag: string; name: string | null; body: string | null; draft: boolean; prerelease: boolean; id: number; target: string }
+export interface IssueSummary {
+  number: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  labels: string[];
+  assignees: string[];
+  user: string;
+  comments: Array<{ body: string; user: string }>;
+}
+export interface ReleaseSummary {
+  tag: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  id: number;
+  target: string;
+}
 export interface CommitSummary {
-  sha: string; message: string; parents: string[]; tree: string;
-  author: { name: string; email: string; date: string }; committer: { name: string; email: string; date: string };
-  verified: boolean; createdBy: string;
+  sha: string;
+  message: string;
+  parents: string[];
+  tree: string;
+  author: { name: string; email: string; date: string };
+  committer: { name: string; email: string; date: string };
+  verified: boolean;
+  createdBy: string;
 }
 
 export interface GitHubDouble {
@@ -28,9 +57,20 @@ export interface GitHubDouble {
   /** Mints a personal-access-style token (default login 'alloy-bot'); readOnly tokens get 403 on writes. */
   token(opts?: { login?: string; readOnly?: boolean }): string;
   /** permissions (e.g. { contents: 'read' }) narrow what the installation's tokens may do (403 'Resource not accessible by integration'). */
-  registerApp(opts: { appId: number; slug?: string; publicKeyPem: string; installations: Array<{ id: number; owner: string; repos?: string[]; permissions?: Record<string, 'read' | 'write'> }> }): void;
+  registerApp(opts: {
+    appId: number;
+    slug?: string;
+    publicKeyPem: string;
+    installations: Array<{ id: number; owner: string; repos?: string[]; permissions?: Record<string, 'read' | 'write'> }>;
+  }): void;
   /** Creates a repository; each branch gets one commit holding exactly the given files (identical content shares a commit). */
-  seedRepo(opts: { owner: string; repo: string; defaultBranch?: string; private?: boolean; branches?: Record<string, Record<string, string>> }): void;
+  seedRepo(opts: {
+    owner: string;
+    repo: string;
+    defaultBranch?: string;
+    private?: boolean;
+    branches?: Record<string, Record<string, string>>;
+  }): void;
   readFile(owner: string, repo: string, ref: string, path: string): string | undefined;
   branchHead(owner: string, repo: string, branch: string): string | undefined;
   getCommit(owner: string, repo: string, sha: string): CommitSummary | undefined;
@@ -79,13 +119,26 @@ export async function startGitHubDouble(opts: { validateResponses?: boolean } = 
         // Each branch holds exactly its files, in one commit on top of the default branch (or the same commit as the
         // default branch when the content is identical, so it has nothing to compare).
         const parent = r.refs.get(`refs/heads/${defaultBranch}`);
-        const flat = new Map(Object.entries(files).map(([p, c]) => [p.replace(/^\/+/, ''), { sha: r.git.putBlob(Buffer.from(c, 'utf8')).sha, mode: '100644' }]));
+        const flat = new Map(
+          Object.entries(files).map(([p, c]) => [
+            p.replace(/^\/+/, ''),
+            { sha: r.git.putBlob(Buffer.from(c, 'utf8')).sha, mode: '100644' },
+          ]),
+        );
         const tree = r.git.buildTree(flat);
-        if (parent && r.git.commit(parent)!.tree === tree.sha) { r.refs.set(`refs/heads/${name}`, parent); return; }
+        if (parent && r.git.commit(parent)!.tree === tree.sha) {
+          r.refs.set(`refs/heads/${name}`, parent);
+          return;
+        }
         const who = identity(o.owner);
         const c = r.git.putCommit({
-          tree: tree.sha, parents: parent ? [parent] : [], message: name === defaultBranch ? 'Initial commit' : `Seed ${name}`,
-          author: who, committer: who, verified: false, createdBy: o.owner,
+          tree: tree.sha,
+          parents: parent ? [parent] : [],
+          message: name === defaultBranch ? 'Initial commit' : `Seed ${name}`,
+          author: who,
+          committer: who,
+          verified: false,
+          createdBy: o.owner,
         });
         r.refs.set(`refs/heads/${name}`, c.sha);
       };
@@ -107,8 +160,14 @@ export async function startGitHubDouble(opts: { validateResponses?: boolean } = 
       const c = peek(owner, name)?.git.commit(sha);
       if (!c) return undefined;
       return {
-        sha: c.sha, message: c.message, parents: [...c.parents], tree: c.tree, author: { ...c.author }, committer: { ...c.committer },
-        verified: c.verified, createdBy: c.createdBy,
+        sha: c.sha,
+        message: c.message,
+        parents: [...c.parents],
+        tree: c.tree,
+        author: { ...c.author },
+        committer: { ...c.committer },
+        verified: c.verified,
+        createdBy: c.createdBy,
       };
     },
 
@@ -117,30 +176,57 @@ export async function startGitHubDouble(opts: { validateResponses?: boolean } = 
     },
 
     pulls(owner, name) {
-      return (peek(owner, name)?.issues ?? []).filter((i) => i.pull).map((i) => ({
-        number: i.number, title: i.title, body: i.body, state: i.state, merged: i.pull!.merged, head: i.pull!.head, base: i.pull!.base,
-        labels: [...i.labels], assignees: [...i.assignees], requestedReviewers: [...i.pull!.requestedReviewers], user: i.user,
-        comments: comments(i.comments),
-      }));
+      return (peek(owner, name)?.issues ?? [])
+        .filter((i) => i.pull)
+        .map((i) => ({
+          number: i.number,
+          title: i.title,
+          body: i.body,
+          state: i.state,
+          merged: i.pull!.merged,
+          head: i.pull!.head,
+          base: i.pull!.base,
+          labels: [...i.labels],
+          assignees: [...i.assignees],
+          requestedReviewers: [...i.pull!.requestedReviewers],
+          user: i.user,
+          comments: comments(i.comments),
+        }));
     },
 
     issues(owner, name) {
-      return (peek(owner, name)?.issues ?? []).filter((i) => !i.pull).map((i) => ({
-        number: i.number, title: i.title, body: i.body, state: i.state, labels: [...i.labels], assignees: [...i.assignees],
-        user: i.user, comments: comments(i.comments),
-      }));
+      return (peek(owner, name)?.issues ?? [])
+        .filter((i) => !i.pull)
+        .map((i) => ({
+          number: i.number,
+          title: i.title,
+          body: i.body,
+          state: i.state,
+          labels: [...i.labels],
+          assignees: [...i.assignees],
+          user: i.user,
+          comments: comments(i.comments),
+        }));
     },
 
     releases(owner, name) {
       return (peek(owner, name)?.releases ?? []).map((x) => ({
-        tag: x.tag, name: x.name, body: x.body, draft: x.draft, prerelease: x.prerelease, id: x.id, target: x.target,
+        tag: x.tag,
+        name: x.name,
+        body: x.body,
+        draft: x.draft,
+        prerelease: x.prerelease,
+        id: x.id,
+        target: x.target,
       }));
     },
 
     tags(owner, name) {
       const r = peek(owner, name);
       if (!r) return {};
-      return Object.fromEntries([...r.refs].filter(([k]) => k.startsWith('refs/tags/')).map(([k]) => [k.slice(10), resolveCommitish(r, k)!]));
+      return Object.fromEntries(
+        [...r.refs].filter(([k]) => k.startsWith('refs/tags/')).map(([k]) => [k.slice(10), resolveCommitish(r, k)!]),
+      );
     },
 
     branches(owner, name) {
@@ -149,8 +235,13 @@ export async function startGitHubDouble(opts: { validateResponses?: boolean } = 
       return Object.fromEntries([...r.refs].filter(([k]) => k.startsWith('refs/heads/')).map(([k, v]) => [k.slice(11), v]));
     },
 
-    writes: () => server.requests.filter((q) => q.method !== 'GET' && q.method !== 'HEAD'
-      && !(q.method === 'POST' && /^\/app\/installations\/[^/]+\/access_tokens$/.test(q.path))),
+    writes: () =>
+      server.requests.filter(
+        (q) =>
+          q.method !== 'GET' &&
+          q.method !== 'HEAD' &&
+          !(q.method === 'POST' && /^\/app\/installations\/[^/]+\/access_tokens$/.test(q.path)),
+      ),
 
     fail: (o) => server.faults.add(o),
     clearFaults: () => server.faults.clear(),

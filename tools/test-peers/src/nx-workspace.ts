@@ -163,10 +163,14 @@ export async function gpgVerify(keyring: Buffer, signature: Buffer, data: Buffer
     await write('data', data);
     await write('data.sig', signature);
     await execa('gpg', ['--homedir', home, '--batch', '--import', path.join(home, 'keyring')], { all: true });
-    const r = await execa('gpg', ['--homedir', home, '--batch', '--status-fd', '1', '--verify', path.join(home, 'data.sig'), path.join(home, 'data')], {
-      all: true,
-      reject: false,
-    });
+    const r = await execa(
+      'gpg',
+      ['--homedir', home, '--batch', '--status-fd', '1', '--verify', path.join(home, 'data.sig'), path.join(home, 'data')],
+      {
+        all: true,
+        reject: false,
+      },
+    );
     return { ok: r.exitCode === 0 && /\[GNUPG:\] VALIDSIG/.test(r.all ?? ''), output: r.all ?? '' };
   } finally {
     await rm(home, { recursive: true, force: true });

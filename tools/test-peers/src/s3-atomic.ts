@@ -56,7 +56,12 @@ export function makeAtomicPutObject(store: S3rverStore, tmpDir: string) {
 }
 
 export function makeAtomicPutPart(store: S3rverStore, tmpDir: string) {
-  return async function putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }> {
+  return async function putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+    content: Readable,
+  ): Promise<{ size: number; md5: string }> {
     const partPath = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
     const r = await writeAtomically(content, partPath, tmpDir);
     await writeFile(`${partPath}.md5`, r.md5);

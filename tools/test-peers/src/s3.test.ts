@@ -32,8 +32,7 @@ describe('S3 peer', () => {
   });
   const put = (Key: string, Body: string, extra: { IfMatch?: string; IfNoneMatch?: string } = {}) =>
     client.send(new PutObjectCommand({ Bucket: peer.bucket, Key, Body, ...extra }));
-  const read = async (Key: string) =>
-    (await client.send(new GetObjectCommand({ Bucket: peer.bucket, Key }))).Body!.transformToString();
+  const read = async (Key: string) => (await client.send(new GetObjectCommand({ Bucket: peer.bucket, Key }))).Body!.transformToString();
 
   it('round-trips an object and records the requests it saw', async () => {
     await put('a/b.txt', 'hello');
@@ -100,17 +99,23 @@ describe('S3 peer', () => {
     const aborted = await start('mp.bin');
     await client.send(new UploadPartCommand({ Bucket, Key: 'mp.bin', UploadId: aborted, PartNumber: 1, Body: Buffer.from('part') }));
     await client.send(new AbortMultipartUploadCommand({ Bucket, Key: 'mp.bin', UploadId: aborted }));
-    await expect(
-      client.send(new AbortMultipartUploadCommand({ Bucket, Key: 'mp.bin', UploadId: aborted })),
-    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket, Key: 'mp.bin', UploadId: aborted }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
 
     await put('mp.bin', 'existing');
     const id = await start('mp.bin');
     const part = await client.send(new UploadPartCommand({ Bucket, Key: 'mp.bin', UploadId: id, PartNumber: 1, Body: Buffer.from('new') }));
     const complete = (extra: { IfNoneMatch?: string }) =>
-      client.send(new CompleteMultipartUploadCommand({
-        Bucket, Key: 'mp.bin', UploadId: id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] }, ...extra,
-      }));
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: 'mp.bin',
+          UploadId: id,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          ...extra,
+        }),
+      );
     await expect(complete({ IfNoneMatch: '*' })).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
     expect(await read('mp.bin')).toBe('existing');
     await complete({});

@@ -158,7 +158,12 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
   // s3rver 3.7.1 has no AbortMultipartUpload (405); S3 drops the parts and answers 204.
   const abortMultipartUpload = async (reqBucket: string, uploadId: string, key: string, res: http.ServerResponse) => {
     const dir = path.join(s3rver.store.getResourcePath(reqBucket, undefined, 'uploads'), path.basename(uploadId));
-    const exists = uploadId !== '' && (await stat(dir).then(() => true, () => false));
+    const exists =
+      uploadId !== '' &&
+      (await stat(dir).then(
+        () => true,
+        () => false,
+      ));
     if (!exists) {
       res.writeHead(404, { 'content-type': 'application/xml' });
       res.end(s3ErrorXml('NoSuchUpload', 'The specified multipart upload does not exist.', key));

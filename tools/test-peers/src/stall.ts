@@ -60,7 +60,8 @@ async function startTcp(mode: 'silent' | 'stall-body'): Promise<StallPeer> {
 // Node accepts every connection it can, so the never-accepting listener is a python3 process (listen(0), no accept);
 // one connection of our own fills its queue and later SYNs go unanswered (measured on Linux: connect hangs).
 async function startUnaccepting(): Promise<StallPeer> {
-  const script = "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()";
+  const script =
+    "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()";
   const child: ChildProcess = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`the unaccepting peer needs python3 on PATH: ${err.message}`, { cause: err })));

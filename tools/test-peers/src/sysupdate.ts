@@ -117,9 +117,12 @@ export interface SysupdateResult {
 export async function runSysupdate(opts: RunSysupdateOptions): Promise<SysupdateResult> {
   const sd = locateSystemd254(opts.systemdRoot);
   if (process.getuid?.() !== 0) {
-    throw new Error('runSysupdate: needs root (it bind-mounts the keyring inside `unshare -m`); run the consumer tests as root, e.g. in the CI container');
+    throw new Error(
+      'runSysupdate: needs root (it bind-mounts the keyring inside `unshare -m`); run the consumer tests as root, e.g. in the CI container',
+    );
   }
-  if (!existsSync(opts.keyring)) throw new Error(`runSysupdate: keyring ${opts.keyring} not found; expected a binary keyring (gpg --export)`);
+  if (!existsSync(opts.keyring))
+    throw new Error(`runSysupdate: keyring ${opts.keyring} not found; expected a binary keyring (gpg --export)`);
   // A private copy: the bind mount must not pin or expose the caller's file, and a directory we own is needed when
   // the host has no /etc/systemd/import-pubring.gpg to mount over.
   const scratch = await mkdtemp(join(tmpdir(), 'sysupdate-keyring-'));

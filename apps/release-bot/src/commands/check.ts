@@ -45,7 +45,13 @@ export async function check(ctx: Ctx, opts: CheckOptions = {}): Promise<number> 
     out(ctx, healthLine(result));
   }
   const repair = result.health.ok ? undefined : result.published.at(-1);
-  await writeOutputs(ctx.env, { version: result.version, new: result.new, issue: result.issue?.number, broken: !result.health.ok, repair_version: repair });
+  await writeOutputs(ctx.env, {
+    version: result.version,
+    new: result.new,
+    issue: result.issue?.number,
+    broken: !result.health.ok,
+    repair_version: repair,
+  });
   await writeSummary(ctx.env, summary(result));
   if (!result.health.ok) return EXIT.BUCKET_BROKEN;
   return result.new ? EXIT.NEW_VERSION : EXIT.OK;

@@ -44,7 +44,10 @@ export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Pr
   out(ctx, `Generated a v4 RSA-4096 release signing key for ${identity}`);
   out(ctx, `fingerprint: ${key.fingerprint}`);
   out(ctx);
-  out(ctx, `  ${rel(key.privateKeyPath)}  private key (mode 0600)${passphrase ? `, protected by the passphrase in ${opts.passphraseEnv}` : ''}`);
+  out(
+    ctx,
+    `  ${rel(key.privateKeyPath)}  private key (mode 0600)${passphrase ? `, protected by the passphrase in ${opts.passphraseEnv}` : ''}`,
+  );
   out(ctx, `  ${rel(key.publicKeyPath)}  public key (armored)`);
   out(ctx, `  ${rel(key.keyringPath)}  keyring for hosts (binary, gpg --export form)`);
   out(ctx);
@@ -54,8 +57,11 @@ export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Pr
   out(ctx, '   (or Settings → Secrets and variables → Actions → New repository secret, pasting the whole armored file;');
   out(ctx, '   base64 of it is accepted too, as the old GPG_PRIVATE_KEY secret was).');
   out(ctx, '2. Pin the public key in the recipe so publish refuses anything signed by another key:');
-  out(ctx, `     cp ${rel(key.publicKeyPath)} apps/alloy/${KEY_FILES.publicKey}   # then set "signing": { "publicKey": "${KEY_FILES.publicKey}" } in apps/alloy/sysext.json`);
-  out(ctx, '3. Add the key to each host\'s /etc/systemd/import-pubring.gpg, keeping the keys already there: systemd reads that');
+  out(
+    ctx,
+    `     cp ${rel(key.publicKeyPath)} apps/alloy/${KEY_FILES.publicKey}   # then set "signing": { "publicKey": "${KEY_FILES.publicKey}" } in apps/alloy/sysext.json`,
+  );
+  out(ctx, "3. Add the key to each host's /etc/systemd/import-pubring.gpg, keeping the keys already there: systemd reads that");
   out(ctx, '   file instead of /usr/lib/systemd/import-pubring.gpg, so a keyring holding only this key breaks every other verified');
   out(ctx, `   download. The published Butane snippet (${recipe.name}-<version>-<arch>.bu) does it: it installs the key as`);
   out(ctx, `   ${releaseKeyPaths(recipe).key} and merges it at boot (${releaseKeyPaths(recipe).unit}). By hand on a host:`);

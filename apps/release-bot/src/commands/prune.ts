@@ -39,7 +39,9 @@ async function consumerPins(ctx: Ctx, recipe: Recipe): Promise<Pin[]> {
     if (base.error) throw new Error(`cannot tell what consumer ${entry.name} pins (${base.error}); refusing to prune`);
     pins.push({ version: base.pinned!.version, by: `${entry.name} (${entry.repo}:${entry.path}@${entry.base})` });
     const pulls = await readOpenPullPins(ctx, entry).catch((error: Error) => {
-      throw new Error(`cannot tell what the open pull requests of consumer ${entry.name} pin (${error.message}); refusing to prune`, { cause: error });
+      throw new Error(`cannot tell what the open pull requests of consumer ${entry.name} pin (${error.message}); refusing to prune`, {
+        cause: error,
+      });
     });
     for (const pr of pulls) pins.push({ version: pr.version, by: `open pull request #${pr.number} of ${entry.name} (${pr.branch})` });
   }
@@ -73,9 +75,13 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
     return EXIT.OK;
   }
   const signature = await store.get(MANIFEST_SIGNATURE);
-  if (!signature) throw new Error(`${MANIFEST} in ${store.describe()} has no ${MANIFEST_SIGNATURE}: refusing to re-sign an unsigned manifest`);
+  if (!signature)
+    throw new Error(`${MANIFEST} in ${store.describe()} has no ${MANIFEST_SIGNATURE}: refusing to re-sign an unsigned manifest`);
   await verifyDetached({ data: manifest.body, signature: signature.body.toString('utf8'), publicKey }).catch((error: Error) => {
-    throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} does not verify ${MANIFEST} with the release key: refusing to re-sign it (${error.message})`, { cause: error });
+    throw new Error(
+      `${MANIFEST_SIGNATURE} in ${store.describe()} does not verify ${MANIFEST} with the release key: refusing to re-sign it (${error.message})`,
+      { cause: error },
+    );
   });
   const current = Manifest.parse(manifest.body);
 
@@ -101,7 +107,8 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
     store,
     MANIFEST,
     (text) => {
-      if (text !== verified && text !== pruned) throw new Error(`${MANIFEST} in ${store.describe()} changed while pruning; run prune again`);
+      if (text !== verified && text !== pruned)
+        throw new Error(`${MANIFEST} in ${store.describe()} changed while pruning; run prune again`);
       return pruned;
     },
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },

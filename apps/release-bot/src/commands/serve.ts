@@ -20,9 +20,14 @@ export async function serve(ctx: Ctx, opts: ServeOptions = {}): Promise<number> 
     throw new UsageError((error as Error).message);
   }
   const dir = localBucketDir(ctx.root, ctx.env);
-  const server = await serveBucket({ dir, port, log: ctx.env.ALLOY_DEBUG ? logger(ctx) : undefined }).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot listen on 127.0.0.1:${port} (${error.code ?? error.message}): set ALLOY_SERVE_PORT to a free port, for both publish and serve`, { cause: error });
-  });
+  const server = await serveBucket({ dir, port, log: ctx.env.ALLOY_DEBUG ? logger(ctx) : undefined }).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new Error(
+        `cannot listen on 127.0.0.1:${port} (${error.code ?? error.message}): set ALLOY_SERVE_PORT to a free port, for both publish and serve`,
+        { cause: error },
+      );
+    },
+  );
   out(ctx, `serving ${dir} at ${localPublicUrl(recipe.bucket.prefix, ctx.env)}/ (the public URL publish uses without R2); Ctrl-C stops`);
   await (opts.until ??
     new Promise((resolve) => {

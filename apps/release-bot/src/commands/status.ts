@@ -52,7 +52,12 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
   const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, c)));
   const [u, p, c] = await Promise.all([upstream, published, pins]);
   const newest = p.versions.at(-1);
-  return { name: recipe.name, upstream: u, published: p, consumers: c.map((row) => ({ ...row, state: pinState(row, p.versions, newest) })) };
+  return {
+    name: recipe.name,
+    upstream: u,
+    published: p,
+    consumers: c.map((row) => ({ ...row, state: pinState(row, p.versions, newest) })),
+  };
 }
 
 function pinState(row: ConsumerPin, published: string[], newest: string | undefined): string {
@@ -77,7 +82,15 @@ export function renderStatus(r: StatusReport): string {
   );
   const consumers = textTable(
     ['consumer', 'repo', 'base', 'arch', 'pins', 'sha256', 'state'],
-    r.consumers.map((c) => [c.name, c.repo, c.base, c.arch, c.pinned?.version ?? '-', c.pinned ? c.pinned.sha256.slice(0, 12) : '-', c.state]),
+    r.consumers.map((c) => [
+      c.name,
+      c.repo,
+      c.base,
+      c.arch,
+      c.pinned?.version ?? '-',
+      c.pinned ? c.pinned.sha256.slice(0, 12) : '-',
+      c.state,
+    ]),
   );
   return `${overview}\n${r.consumers.length ? consumers : '(no consumers in the recipe)\n'}`;
 }
@@ -103,7 +116,12 @@ function statusMarkdown(r: StatusReport): string {
     ),
     markdownTable(
       ['consumer', 'file', 'pins', 'state'],
-      r.consumers.map((c) => [c.name, `${c.repo}:${c.path}@${c.base}`, c.pinned ? `${c.pinned.version} (\`${c.pinned.sha256.slice(0, 12)}\`)` : '-', c.state]),
+      r.consumers.map((c) => [
+        c.name,
+        `${c.repo}:${c.path}@${c.base}`,
+        c.pinned ? `${c.pinned.version} (\`${c.pinned.sha256.slice(0, 12)}\`)` : '-',
+        c.state,
+      ]),
     ),
   ].join('\n');
 }

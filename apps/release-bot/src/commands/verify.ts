@@ -49,11 +49,24 @@ export async function verify(ctx: Ctx, opts: VerifyOptions): Promise<number> {
   );
 
   const failed = rows.filter((r) => r.result !== 'ok');
-  ctx.stdout.write(textTable(['check', 'result', 'detail'], rows.map((r) => [r.check, r.result, r.detail])));
-  out(ctx, failed.length ? `\n${recipe.name} ${version}: ${failed.length} of ${rows.length} checks FAILED` : `\n${recipe.name} ${version}: all ${rows.length} checks hold`);
+  ctx.stdout.write(
+    textTable(
+      ['check', 'result', 'detail'],
+      rows.map((r) => [r.check, r.result, r.detail]),
+    ),
+  );
+  out(
+    ctx,
+    failed.length
+      ? `\n${recipe.name} ${version}: ${failed.length} of ${rows.length} checks FAILED`
+      : `\n${recipe.name} ${version}: all ${rows.length} checks hold`,
+  );
   await writeSummary(
     ctx.env,
-    `### verify ${recipe.name} ${version}: ${failed.length ? `${failed.length} checks failed` : 'verified'}\n\n${markdownTable(['check', 'result', 'detail'], rows.map((r) => [r.check, r.result, r.detail]))}`,
+    `### verify ${recipe.name} ${version}: ${failed.length ? `${failed.length} checks failed` : 'verified'}\n\n${markdownTable(
+      ['check', 'result', 'detail'],
+      rows.map((r) => [r.check, r.result, r.detail]),
+    )}`,
   );
   return failed.length ? EXIT.VERIFY_FAILED : EXIT.OK;
 }
@@ -61,7 +74,14 @@ export async function verify(ctx: Ctx, opts: VerifyOptions): Promise<number> {
 /** Rebuild with the format and compressor the verified provenance records (the recipe's when it did not verify), compare. */
 async function rebuildChecks(
   ctx: Ctx,
-  opts: { recipe: Recipe; version: string; zipDir?: string; statement?: Statement; published: Map<string, string>; log: (line: string) => void },
+  opts: {
+    recipe: Recipe;
+    version: string;
+    zipDir?: string;
+    statement?: Statement;
+    published: Map<string, string>;
+    log: (line: string) => void;
+  },
 ): Promise<Check[]> {
   const { recipe, statement } = opts;
   const recorded = statement?.predicate.buildDefinition.externalParameters;
@@ -86,7 +106,10 @@ async function rebuildChecks(
       rows.push(
         claimed === zip.sha256
           ? ok(`upstream ${zip.name}`, `sha256 ${zip.sha256} (${zip.digestSource}), as the provenance records`)
-          : fail(`upstream ${zip.name}`, `fetched sha256 ${zip.sha256} (${zip.digestSource}), the provenance records ${claimed ?? 'nothing'}`),
+          : fail(
+              `upstream ${zip.name}`,
+              `fetched sha256 ${zip.sha256} (${zip.digestSource}), the provenance records ${claimed ?? 'nothing'}`,
+            ),
       );
     }
   }
@@ -110,6 +133,7 @@ async function recipeDrift(recipe: Recipe, statement: Statement | undefined): Pr
   const recipeSha = await sha256File(recipe.file);
   if (recipeSha !== recorded.sha256) changes.push(`recipe ${recorded.path} has sha256 ${recipeSha}, the build used ${recorded.sha256}`);
   const unitSha = await sha256File(recipe.tree.unit.source);
-  if (unitSha !== recorded.unit?.sha256) changes.push(`unit ${recorded.unit?.path} has sha256 ${unitSha}, the build used ${recorded.unit?.sha256}`);
+  if (unitSha !== recorded.unit?.sha256)
+    changes.push(`unit ${recorded.unit?.path} has sha256 ${unitSha}, the build used ${recorded.unit?.sha256}`);
   return changes.join('; ') || undefined;
 }

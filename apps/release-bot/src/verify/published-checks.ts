@@ -4,10 +4,17 @@ import { parseChecksumLine, parseImageName, sha256Bytes } from '@alloy-sysext/co
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
-import { MANIFEST, MANIFEST_SIGNATURE, parseStatement, provenanceFile, versionImages, type Recipe, type Statement } from '@alloy-sysext/pipeline';
+import {
+  MANIFEST,
+  MANIFEST_SIGNATURE,
+  parseStatement,
+  provenanceFile,
+  versionImages,
+  type Recipe,
+  type Statement,
+} from '@alloy-sysext/pipeline';
 import { fail, ok, type Check } from './check.js';
 import type { TrustedKey } from './trusted-key.js';
-
 
 async function signatureProblem(data: Uint8Array, signature: Buffer | undefined, key: TrustedKey): Promise<string | undefined> {
   if (!signature) return 'missing';
@@ -26,7 +33,11 @@ export async function checkManifest(opts: { store: ObjectStore; recipe: Recipe; 
   const [manifest, signature] = await Promise.all([store.get(MANIFEST), store.get(MANIFEST_SIGNATURE)]);
   if (!manifest) return { rows: [fail(MANIFEST, `not in ${store.describe()}`)], entries: new Map<string, string>() };
   const problem = await signatureProblem(manifest.body, signature?.body, key);
-  rows.push(problem ? fail(MANIFEST_SIGNATURE, `does not verify ${MANIFEST} with ${key.fingerprint}: ${problem}`) : ok(MANIFEST_SIGNATURE, `verifies ${MANIFEST} with ${key.fingerprint}`));
+  rows.push(
+    problem
+      ? fail(MANIFEST_SIGNATURE, `does not verify ${MANIFEST} with ${key.fingerprint}: ${problem}`)
+      : ok(MANIFEST_SIGNATURE, `verifies ${MANIFEST} with ${key.fingerprint}`),
+  );
   let parsed: Manifest;
   try {
     parsed = Manifest.parse(manifest.body.toString('utf8'));
@@ -43,7 +54,11 @@ export async function checkManifest(opts: { store: ObjectStore; recipe: Recipe; 
   const extra = listed.filter((e) => !expected.includes(e.file)).map((e) => e.file);
   const duplicated = expected.filter((f) => listed.filter((e) => e.file === f).length > 1);
   if (missing.length || extra.length || duplicated.length) {
-    const parts = [missing.length && `missing ${missing.join(', ')}`, extra.length && `unexpected ${extra.join(', ')}`, duplicated.length && `listed twice ${duplicated.join(', ')}`];
+    const parts = [
+      missing.length && `missing ${missing.join(', ')}`,
+      extra.length && `unexpected ${extra.join(', ')}`,
+      duplicated.length && `listed twice ${duplicated.join(', ')}`,
+    ];
     rows.push(fail(`${MANIFEST} lists ${version}`, parts.filter(Boolean).join('; ')));
   } else {
     rows.push(ok(`${MANIFEST} lists ${version}`, expected.join(', ')));
@@ -52,7 +67,13 @@ export async function checkManifest(opts: { store: ObjectStore; recipe: Recipe; 
 }
 
 /** Each image's bytes against SHA256SUMS, its `.sha256` line and its `.asc`. Returns the sha256 of the bytes found. */
-export async function checkImages(opts: { store: ObjectStore; recipe: Recipe; version: string; key: TrustedKey; entries: Map<string, string> }) {
+export async function checkImages(opts: {
+  store: ObjectStore;
+  recipe: Recipe;
+  version: string;
+  key: TrustedKey;
+  entries: Map<string, string>;
+}) {
   const rows: Check[] = [];
   const actual = new Map<string, string>();
   for (const { file } of versionImages(opts.recipe, opts.version, '.')) {
@@ -64,7 +85,11 @@ export async function checkImages(opts: { store: ObjectStore; recipe: Recipe; ve
     const hash = sha256Bytes(image.body);
     actual.set(file, hash);
     const listed = opts.entries.get(file);
-    rows.push(listed === hash ? ok(`${file} = ${MANIFEST}`, `sha256 ${hash}`) : fail(`${file} = ${MANIFEST}`, `bytes have sha256 ${hash}, ${MANIFEST} lists ${listed ?? 'nothing'}`));
+    rows.push(
+      listed === hash
+        ? ok(`${file} = ${MANIFEST}`, `sha256 ${hash}`)
+        : fail(`${file} = ${MANIFEST}`, `bytes have sha256 ${hash}, ${MANIFEST} lists ${listed ?? 'nothing'}`),
+    );
     const line = (await opts.store.get(`${file}.sha256`))?.body.toString('utf8');
     const recorded = line === undefined ? undefined : checksumOf(line, file);
     rows.push(
@@ -81,7 +106,14 @@ export async function checkImages(opts: { store: ObjectStore; recipe: Recipe; ve
 }
 
 /** The provenance's signature, and its subjects against SHA256SUMS and the bytes. Returns the statement when it verified. */
-export async function checkProvenance(opts: { store: ObjectStore; recipe: Recipe; version: string; key: TrustedKey; entries: Map<string, string>; actual: Map<string, string> }) {
+export async function checkProvenance(opts: {
+  store: ObjectStore;
+  recipe: Recipe;
+  version: string;
+  key: TrustedKey;
+  entries: Map<string, string>;
+  actual: Map<string, string>;
+}) {
   const name = provenanceFile(opts.recipe, opts.version);
   const rows: Check[] = [];
   const object = await opts.store.get(name);
@@ -107,7 +139,11 @@ export async function checkProvenance(opts: { store: ObjectStore; recipe: Recipe
   if (statement.predicate.buildDefinition.externalParameters.version !== opts.version) {
     problems.push(`externalParameters.version is ${statement.predicate.buildDefinition.externalParameters.version}`);
   }
-  rows.push(problems.length ? fail(`${name} subjects`, problems.join('; ')) : ok(`${name} subjects`, `${subjects.size} images, identical to ${MANIFEST}`));
+  rows.push(
+    problems.length
+      ? fail(`${name} subjects`, problems.join('; '))
+      : ok(`${name} subjects`, `${subjects.size} images, identical to ${MANIFEST}`),
+  );
   return { rows, statement: problems.length ? undefined : statement };
 }
 

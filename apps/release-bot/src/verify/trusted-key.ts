@@ -28,5 +28,9 @@ export async function trustedKey(opts: { keyOption?: string; cwd: string; recipe
   const key = await readPublicKey(text).catch((error: Error) => {
     throw new UsageError(`${file}: ${error.message}`);
   });
-  return { armored: key.armored, fingerprint: key.fingerprint, source: opts.keyOption ? `--key ${opts.keyOption}` : 'recipe signing.publicKey' };
+  return {
+    armored: key.armored,
+    fingerprint: key.fingerprint,
+    source: opts.keyOption ? `--key ${opts.keyOption}` : 'recipe signing.publicKey',
+  };
 }

@@ -17,12 +17,18 @@ export interface FetchStepOptions extends UpstreamTrustOptions {
 export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}): Promise<void> {
   const { recipe, version, layout, env, log } = ctx;
   const localZips = options.zipDir
-    ? (Object.fromEntries(recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, assetName(recipe, arch))])) as Partial<Record<Arch, string>>)
+    ? (Object.fromEntries(recipe.arches.map((arch) => [arch, path.resolve(options.zipDir!, assetName(recipe, arch))])) as Partial<
+        Record<Arch, string>
+      >)
     : undefined;
   // Air-gapped: the digests come from SHA256SUMS beside the zips or the pin (refused without one unless allowUnverified).
   const roots = localZips ? await digestRoots(ctx, options) : undefined;
   const pinned = roots
-    ? Object.fromEntries(Object.entries(roots).filter(([, r]) => r.sha256).map(([arch, r]) => [arch, r.sha256]))
+    ? Object.fromEntries(
+        Object.entries(roots)
+          .filter(([, r]) => r.sha256)
+          .map(([arch, r]) => [arch, r.sha256]),
+      )
     : recipe.upstream.sha256?.[version];
   const report = progressReporter({ stream: options.progress });
   const fetched = await fetchUpstream({

@@ -21,7 +21,10 @@ export async function manifestStep({ recipe, version, layout, root, env, log }: 
     const problem =
       actual !== recorded
         ? `it has sha256 ${actual} but ${image.file}.sha256 says ${recorded}`
-        : await verifyDetached({ data: image.path, signature, publicKey: key.publicKeyArmored }).then(() => undefined, (e: Error) => `${image.path}.asc does not verify it: ${e.message}`);
+        : await verifyDetached({ data: image.path, signature, publicKey: key.publicKeyArmored }).then(
+            () => undefined,
+            (e: Error) => `${image.path}.asc does not verify it: ${e.message}`,
+          );
     if (problem) throw new Error(`refusing to list ${image.path} in ${MANIFEST}: ${problem}\n${recoveryAdvice(version)}`);
     entries.push({ file: image.file, sha256: actual });
   }
@@ -32,4 +35,3 @@ export async function manifestStep({ recipe, version, layout, root, env, log }: 
   await writeFileAtomic(path.join(layout.manifest, MANIFEST_SIGNATURE), signature);
   log(text.trimEnd());
 }
-

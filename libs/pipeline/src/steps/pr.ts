@@ -12,10 +12,15 @@ export interface PrStepOptions {
 export async function prStep({ recipe, version, layout, log }: StepContext, options: PrStepOptions = {}): Promise<void> {
   const consumers = recipe.consumers.filter((c) => !options.consumer || c.name === options.consumer);
   if (options.consumer && consumers.length === 0) {
-    throw new Error(`no consumer named "${options.consumer}" in ${recipe.file}; expected one of: ${recipe.consumers.map((c) => c.name).join(', ')}`);
+    throw new Error(
+      `no consumer named "${options.consumer}" in ${recipe.file}; expected one of: ${recipe.consumers.map((c) => c.name).join(', ')}`,
+    );
   }
   const outcomes = await updateConsumers({ recipe, version, layout, consumers, dryRun: options.dryRun, log });
   log(`\n${summaryTable(outcomes)}`);
   const failed = failedConsumers(outcomes);
-  if (failed.length) throw new Error(`${failed.length} of ${outcomes.length} consumers failed: ${failed.map((o) => o.consumer).join(', ')} (see the table above)`);
+  if (failed.length)
+    throw new Error(
+      `${failed.length} of ${outcomes.length} consumers failed: ${failed.map((o) => o.consumer).join(', ')} (see the table above)`,
+    );
 }

@@ -10,8 +10,15 @@ export interface PublishStepOptions {
   dryRun?: boolean;
 }
 
-export async function publishStep({ recipe, version, layout, root, env, log }: StepContext, options: PublishStepOptions = {}): Promise<void> {
-  const store = storeFromEnv(env, { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) }, { log });
+export async function publishStep(
+  { recipe, version, layout, root, env, log }: StepContext,
+  options: PublishStepOptions = {},
+): Promise<void> {
+  const store = storeFromEnv(
+    env,
+    { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
+    { log },
+  );
   const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({

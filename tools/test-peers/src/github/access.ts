@@ -8,15 +8,17 @@ export function repoFor(ctx: Ctx, access: 'read' | 'write'): RepoRec {
   const name = ctx.params['repo'] ?? '';
   const repo = ctx.state.repo(owner, name);
   const a = ctx.actor;
-  if (a.kind === 'app-jwt') throw new HttpError(401, 'A JSON web token cannot be used to access this endpoint; use an installation access token');
+  if (a.kind === 'app-jwt')
+    throw new HttpError(401, 'A JSON web token cannot be used to access this endpoint; use an installation access token');
   if (a.kind === 'installation') {
     // An installation token only sees its own account's repositories (and only the selected ones, if any).
-    const inScope = a.installation.owner.toLowerCase() === owner.toLowerCase()
-      && (!a.installation.repos || a.installation.repos.some((r) => r.toLowerCase() === name.toLowerCase()));
+    const inScope =
+      a.installation.owner.toLowerCase() === owner.toLowerCase() &&
+      (!a.installation.repos || a.installation.repos.some((r) => r.toLowerCase() === name.toLowerCase()));
     if (!inScope) throw notFound();
     const perm = permissionFor(ctx.template);
     // Every installation may read metadata; other permissions are only what was granted.
-    const level = a.installation.permissions ? a.installation.permissions[perm] ?? (perm === 'metadata' ? 'read' : undefined) : 'write';
+    const level = a.installation.permissions ? (a.installation.permissions[perm] ?? (perm === 'metadata' ? 'read' : undefined)) : 'write';
     if (!level || (access === 'write' && level !== 'write')) throw new HttpError(403, 'Resource not accessible by integration');
   }
   if (!repo) throw notFound();

@@ -4,8 +4,20 @@ import { createPublicKey, createVerify, randomBytes, type KeyObject } from 'node
 import { HttpError } from './errors.js';
 
 /** permissions: GitHub App permission name → level; when omitted the installation may read and write everything served. */
-export interface InstallationRec { id: number; owner: string; repos?: string[]; appId: number; permissions?: Record<string, 'read' | 'write'> }
-export interface AppRec { appId: number; slug: string; publicKey: KeyObject; installations: InstallationRec[]; createdAt: string }
+export interface InstallationRec {
+  id: number;
+  owner: string;
+  repos?: string[];
+  appId: number;
+  permissions?: Record<string, 'read' | 'write'>;
+}
+export interface AppRec {
+  appId: number;
+  slug: string;
+  publicKey: KeyObject;
+  installations: InstallationRec[];
+  createdAt: string;
+}
 
 export type Actor =
   | { kind: 'none' }
@@ -33,10 +45,18 @@ export class AuthState {
     return token;
   }
 
-  registerApp(opts: { appId: number; slug?: string; publicKeyPem: string; installations: Array<{ id: number; owner: string; repos?: string[]; permissions?: Record<string, 'read' | 'write'> }> }): void {
+  registerApp(opts: {
+    appId: number;
+    slug?: string;
+    publicKeyPem: string;
+    installations: Array<{ id: number; owner: string; repos?: string[]; permissions?: Record<string, 'read' | 'write'> }>;
+  }): void {
     this.apps.set(opts.appId, {
-      appId: opts.appId, slug: opts.slug ?? `app-${opts.appId}`, publicKey: createPublicKey(opts.publicKeyPem),
-      installations: opts.installations.map((i) => ({ ...i, appId: opts.appId })), createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      appId: opts.appId,
+      slug: opts.slug ?? `app-${opts.appId}`,
+      publicKey: createPublicKey(opts.publicKeyPem),
+      installations: opts.installations.map((i) => ({ ...i, appId: opts.appId })),
+      createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
   }
 
@@ -66,7 +86,13 @@ export class AuthState {
     const inst = this.installationTokens.get(credential);
     if (inst) {
       if (inst.expiresAt <= Date.now()) throw badCredentials();
-      return { kind: 'installation', app: inst.app, installation: inst.installation, login: `${inst.app.slug}[bot]`, expiresAt: inst.expiresAt };
+      return {
+        kind: 'installation',
+        app: inst.app,
+        installation: inst.installation,
+        login: `${inst.app.slug}[bot]`,
+        expiresAt: inst.expiresAt,
+      };
     }
     if (credential.split('.').length === 3) return { kind: 'app-jwt', app: this.verifyJwt(credential) };
     throw badCredentials();
@@ -88,10 +114,15 @@ export class AuthState {
     const ok = createVerify('RSA-SHA256').update(`${h}.${p}`).verify(app.publicKey, Buffer.from(s, 'base64url'));
     if (!ok) throw new HttpError(401, 'A JSON web token could not be decoded');
     const nowSec = Math.floor(Date.now() / 1000);
-    if (typeof payload.exp !== 'number' || payload.exp <= nowSec) throw new HttpError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
+    if (typeof payload.exp !== 'number' || payload.exp <= nowSec)
+      throw new HttpError(
+        401,
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      );
     // GitHub allows clock drift but refuses JWTs living longer than 10 minutes.
     if (payload.exp > nowSec + 600 + 60) throw new HttpError(401, "'Expiration time' claim ('exp') is too far in the future");
-    if (typeof payload.iat === 'number' && payload.iat > nowSec + 60) throw new HttpError(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
+    if (typeof payload.iat === 'number' && payload.iat > nowSec + 60)
+      throw new HttpError(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
     return app;
   }
 }

@@ -2,19 +2,48 @@
 // a blob sha from the Contents API equals the one in the tree).
 import { createHash } from 'node:crypto';
 
-export interface GitIdentity { name: string; email: string; date: string }
-export interface TreeEntry { name: string; mode: string; type: 'blob' | 'tree'; sha: string }
-export interface BlobObject { type: 'blob'; sha: string; content: Buffer }
-export interface TreeObject { type: 'tree'; sha: string; entries: TreeEntry[] }
+export interface GitIdentity {
+  name: string;
+  email: string;
+  date: string;
+}
+export interface TreeEntry {
+  name: string;
+  mode: string;
+  type: 'blob' | 'tree';
+  sha: string;
+}
+export interface BlobObject {
+  type: 'blob';
+  sha: string;
+  content: Buffer;
+}
+export interface TreeObject {
+  type: 'tree';
+  sha: string;
+  entries: TreeEntry[];
+}
 export interface CommitObject {
-  type: 'commit'; sha: string; tree: string; parents: string[]; message: string;
-  author: GitIdentity; committer: GitIdentity;
+  type: 'commit';
+  sha: string;
+  tree: string;
+  parents: string[];
+  message: string;
+  author: GitIdentity;
+  committer: GitIdentity;
   /** GitHub signs commits an App makes without a custom author; everything else here is unsigned. */
   verified: boolean;
   /** Login of whoever created the commit through the API (or the test, via seedRepo/commitAs). */
   createdBy: string;
 }
-export interface TagObject { type: 'tag'; sha: string; tag: string; message: string; object: { sha: string; type: string }; tagger: GitIdentity }
+export interface TagObject {
+  type: 'tag';
+  sha: string;
+  tag: string;
+  message: string;
+  object: { sha: string; type: string };
+  tagger: GitIdentity;
+}
 export type GitObject = BlobObject | TreeObject | CommitObject | TagObject;
 
 /** A flattened tree: file path → blob sha + mode. */
@@ -31,10 +60,21 @@ function gitDate(iso: string): string {
 export class ObjectStore {
   readonly objects = new Map<string, GitObject>();
 
-  get(sha: string): GitObject | undefined { return this.objects.get(sha.toLowerCase()); }
-  blob(sha: string): BlobObject | undefined { const o = this.get(sha); return o?.type === 'blob' ? o : undefined; }
-  tree(sha: string): TreeObject | undefined { const o = this.get(sha); return o?.type === 'tree' ? o : undefined; }
-  commit(sha: string): CommitObject | undefined { const o = this.get(sha); return o?.type === 'commit' ? o : undefined; }
+  get(sha: string): GitObject | undefined {
+    return this.objects.get(sha.toLowerCase());
+  }
+  blob(sha: string): BlobObject | undefined {
+    const o = this.get(sha);
+    return o?.type === 'blob' ? o : undefined;
+  }
+  tree(sha: string): TreeObject | undefined {
+    const o = this.get(sha);
+    return o?.type === 'tree' ? o : undefined;
+  }
+  commit(sha: string): CommitObject | undefined {
+    const o = this.get(sha);
+    return o?.type === 'commit' ? o : undefined;
+  }
 
   putBlob(content: Buffer): BlobObject {
     const sha = hashObject('blob', content);
@@ -47,9 +87,9 @@ export class ObjectStore {
     // git sorts tree entries by name, comparing directories as if they ended in '/'.
     const key = (e: TreeEntry) => (e.type === 'tree' ? `${e.name}/` : e.name);
     const sorted = [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-    const body = Buffer.concat(sorted.map((e) => Buffer.concat([
-      Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} ${e.name}\0`), Buffer.from(e.sha, 'hex'),
-    ])));
+    const body = Buffer.concat(
+      sorted.map((e) => Buffer.concat([Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} ${e.name}\0`), Buffer.from(e.sha, 'hex')])),
+    );
     const sha = hashObject('tree', body);
     const tree: TreeObject = { type: 'tree', sha, entries: sorted };
     this.objects.set(sha, tree);
@@ -58,10 +98,12 @@ export class ObjectStore {
 
   putCommit(c: Omit<CommitObject, 'type' | 'sha'>): CommitObject {
     const text = [
-      `tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`),
+      `tree ${c.tree}`,
+      ...c.parents.map((p) => `parent ${p}`),
       `author ${c.author.name} <${c.author.email}> ${gitDate(c.author.date)}`,
       `committer ${c.committer.name} <${c.committer.email}> ${gitDate(c.committer.date)}`,
-      '', c.message,
+      '',
+      c.message,
     ].join('\n');
     const sha = hashObject('commit', Buffer.from(text));
     const existing = this.commit(sha);
@@ -97,10 +139,16 @@ export class ObjectStore {
     const dirs = new Map<string, FlatTree>();
     for (const [path, entry] of files) {
       const slash = path.indexOf('/');
-      if (slash < 0) { root.set(path, entry); continue; }
+      if (slash < 0) {
+        root.set(path, entry);
+        continue;
+      }
       const dir = path.slice(0, slash);
       let sub = dirs.get(dir);
-      if (!sub) { sub = new Map(); dirs.set(dir, sub); }
+      if (!sub) {
+        sub = new Map();
+        dirs.set(dir, sub);
+      }
       sub.set(path.slice(slash + 1), entry);
     }
     const entries: TreeEntry[] = [];

@@ -4,21 +4,30 @@ import type { AuthState, Actor } from './auth.js';
 
 export { HttpError, notFound, validationFailed } from './errors.js';
 
-export interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
-
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
 
 export interface Ctx {
-  method: string; pathname: string; baseUrl: string; docsUrl: string;
+  method: string;
+  pathname: string;
+  baseUrl: string;
+  docsUrl: string;
   /** The OpenAPI path template that matched, e.g. '/repos/{owner}/{repo}/pulls'. */
   template: string;
-  params: Record<string, string>; query: Record<string, string>; body: Record<string, unknown> | unknown[] | undefined;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: Record<string, unknown> | unknown[] | undefined;
   headers: Record<string, string | string[] | undefined>;
-  actor: Actor; state: State; auth: AuthState;
+  actor: Actor;
+  state: State;
+  auth: AuthState;
 }
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 export type Routes = Record<string, Handler>;
-
 
 export function json(status: number, body: unknown, headers?: Record<string, string>): Reply {
   return { status, body, headers };

@@ -8,14 +8,27 @@ import addFormatsModule from 'ajv-formats';
 // ajv-formats is CJS; under NodeNext its default import is the module object in some loaders, the function in others.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
 
-interface Parameter { name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean; schema?: Schema }
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema?: Schema;
+}
 type Schema = Record<string, unknown>;
 export interface Operation {
-  method: string; template: string; segments: string[]; operationId: string; docsUrl: string;
-  parameters: Parameter[]; requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
+  method: string;
+  template: string;
+  segments: string[];
+  operationId: string;
+  docsUrl: string;
+  parameters: Parameter[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
   responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
 }
-interface Spec { paths: Record<string, Record<string, unknown>>; components: { parameters: Record<string, Parameter>; schemas: Record<string, Schema> } }
+interface Spec {
+  paths: Record<string, Record<string, unknown>>;
+  components: { parameters: Record<string, Parameter>; schemas: Record<string, Schema> };
+}
 
 /** Each component schema is registered under its own id, only once something reachable needs it. */
 const SCHEMA_BASE = 'https://github-double.invalid/schemas/';
@@ -34,11 +47,23 @@ function load() {
   for (const [template, item] of Object.entries(spec.paths)) {
     for (const [method, raw] of Object.entries(item)) {
       if (!['get', 'post', 'put', 'patch', 'delete', 'head'].includes(method)) continue;
-      const op = raw as { operationId: string; externalDocs?: { url: string }; parameters?: Parameter[]; requestBody?: Operation['requestBody']; responses?: Operation['responses'] };
+      const op = raw as {
+        operationId: string;
+        externalDocs?: { url: string };
+        parameters?: Parameter[];
+        requestBody?: Operation['requestBody'];
+        responses?: Operation['responses'];
+      };
       const parameters = (op.parameters ?? []).map((p) => resolveParam(spec, p));
       ops.push({
-        method: method.toUpperCase(), template, segments: template.split('/').slice(1), operationId: op.operationId, docsUrl: op.externalDocs?.url ?? 'https://docs.github.com/rest',
-        parameters, requestBody: op.requestBody, responses: op.responses ?? {},
+        method: method.toUpperCase(),
+        template,
+        segments: template.split('/').slice(1),
+        operationId: op.operationId,
+        docsUrl: op.externalDocs?.url ?? 'https://docs.github.com/rest',
+        parameters,
+        requestBody: op.requestBody,
+        responses: op.responses ?? {},
       });
     }
   }
@@ -51,7 +76,10 @@ function load() {
  * refs. Rewrite those to anyOf [schema, null] once, at load.
  */
 function normaliseNullable(node: unknown): unknown {
-  if (Array.isArray(node)) { for (let i = 0; i < node.length; i++) node[i] = normaliseNullable(node[i]); return node; }
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) node[i] = normaliseNullable(node[i]);
+    return node;
+  }
   if (!node || typeof node !== 'object') return node;
   const o = node as Record<string, unknown>;
   for (const k of Object.keys(o)) o[k] = normaliseNullable(o[k]);
@@ -80,7 +108,10 @@ function rewriteRefs(schema: unknown): Schema {
   const text = JSON.stringify(schema);
   const pending: string[] = [];
   const rewritten = text.replace(/"#\/components\/schemas\/([^"/]+)((?:\/[^"]*)?)"/g, (_m, name: string, rest: string) => {
-    if (!registered.has(name)) { registered.add(name); pending.push(name); }
+    if (!registered.has(name)) {
+      registered.add(name);
+      pending.push(name);
+    }
     return `"${SCHEMA_BASE}${name}#${rest}"`;
   });
   for (const name of pending) ajv.addSchema(rewriteRefs(spec.components.schemas[name]), `${SCHEMA_BASE}${name}`);
@@ -90,7 +121,10 @@ function rewriteRefs(schema: unknown): Schema {
 /** Params whose values may contain '/' when they are the last segment (file paths, refs, compare ranges). */
 const SLASHY = new Set(['path', 'ref', 'basehead', 'name', 'branch', 'tag']);
 
-export interface RouteMatch { op: Operation; params: Record<string, string> }
+export interface RouteMatch {
+  op: Operation;
+  params: Record<string, string>;
+}
 
 /**
  * Finds the operation for a request path. Single-segment parameters are tried first and the template with the most
@@ -120,23 +154,33 @@ function matchSegments(method: string, segs: string[]): RouteMatch | 'method-not
     for (let i = 0; i < tsegs.length && ok; i++) {
       const t = tsegs[i]!;
       const s = segs[i];
-      if (s === undefined) { ok = false; break; }
+      if (s === undefined) {
+        ok = false;
+        break;
+      }
       const pm = /^\{(\w+)\}$/.exec(t);
       if (!pm) {
-        if (t !== s) ok = false; else literals++;
+        if (t !== s) ok = false;
+        else literals++;
         continue;
       }
       const name = pm[1]!;
       if (i === tsegs.length - 1 && segs.length > tsegs.length) {
-        if (!SLASHY.has(name)) { ok = false; break; }
+        if (!SLASHY.has(name)) {
+          ok = false;
+          break;
+        }
         params[name] = segs.slice(i).map(safeDecode).join('/');
         multi = true;
       } else {
-        if (s === '' && name !== 'path') { ok = false; break; }
+        if (s === '' && name !== 'path') {
+          ok = false;
+          break;
+        }
         params[name] = safeDecode(s);
       }
     }
-    if (!ok || (segs.length < tsegs.length)) continue;
+    if (!ok || segs.length < tsegs.length) continue;
     if (!multi && segs.length !== tsegs.length) continue;
     pathKnown = true;
     if (op.method !== method && !(method === 'HEAD' && op.method === 'GET')) continue;
@@ -148,10 +192,19 @@ function matchSegments(method: string, segs: string[]): RouteMatch | 'method-not
 }
 
 function safeDecode(s: string): string {
-  try { return decodeURIComponent(s); } catch { return s; }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
-interface Compiled { params?: ValidateFunction; query?: ValidateFunction; body?: ValidateFunction; responses: Map<number, ValidateFunction | null> }
+interface Compiled {
+  params?: ValidateFunction;
+  query?: ValidateFunction;
+  body?: ValidateFunction;
+  responses: Map<number, ValidateFunction | null>;
+}
 const compiled = new Map<string, Compiled>();
 
 function compiledFor(op: Operation): Compiled {
@@ -161,15 +214,18 @@ function compiledFor(op: Operation): Compiled {
   const objectSchema = (where: 'path' | 'query') => {
     const ps = op.parameters.filter((p) => p.in === where);
     if (!ps.length) return undefined;
-    return ajv.compile(rewriteRefs({
-      type: 'object',
-      properties: Object.fromEntries(ps.map((p) => [p.name, p.schema ?? {}])),
-      required: ps.filter((p) => p.required).map((p) => p.name),
-    }));
+    return ajv.compile(
+      rewriteRefs({
+        type: 'object',
+        properties: Object.fromEntries(ps.map((p) => [p.name, p.schema ?? {}])),
+        required: ps.filter((p) => p.required).map((p) => p.name),
+      }),
+    );
   };
   const bodySchema = op.requestBody?.content?.['application/json']?.schema;
   c = {
-    params: objectSchema('path'), query: objectSchema('query'),
+    params: objectSchema('path'),
+    query: objectSchema('query'),
     body: bodySchema ? ajv.compile(rewriteRefs(bodySchema)) : undefined,
     responses: new Map(),
   };
@@ -199,8 +255,12 @@ export function validateParams(op: Operation, where: 'path' | 'query', values: R
   return describe(v.errors ?? [], values, where === 'path' ? 'path' : 'query');
 }
 
-export function hasJsonBody(op: Operation): boolean { return !!op.requestBody?.content?.['application/json']?.schema; }
-export function bodyRequired(op: Operation): boolean { return !!op.requestBody?.required; }
+export function hasJsonBody(op: Operation): boolean {
+  return !!op.requestBody?.content?.['application/json']?.schema;
+}
+export function bodyRequired(op: Operation): boolean {
+  return !!op.requestBody?.required;
+}
 
 export function validateBody(op: Operation, body: unknown): Invalid | undefined {
   const v = compiledFor(op).body;
@@ -221,7 +281,9 @@ export function validateResponse(op: Operation, status: number, body: unknown): 
 }
 
 export function declaredStatuses(op: Operation): number[] {
-  return Object.keys(op.responses).map(Number).filter((n) => !Number.isNaN(n));
+  return Object.keys(op.responses)
+    .map(Number)
+    .filter((n) => !Number.isNaN(n));
 }
 
 // Phrases the first error the way GitHub's schema validator does ('"base" wasn't supplied.').
@@ -249,10 +311,13 @@ function describe(errors: ErrorObject[], data: unknown, where: string): Invalid 
   return { message: `Invalid request.\n\n${detail}`, errors: [{ resource: where, field: errField, code, message: detail }] };
 }
 
-function article(t: string): string { return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`; }
+function article(t: string): string {
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
 
 function valueAt(data: unknown, pointer: string): unknown {
   let cur = data;
-  for (const part of pointer.split('/').filter(Boolean)) cur = (cur as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  for (const part of pointer.split('/').filter(Boolean))
+    cur = (cur as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
   return cur;
 }

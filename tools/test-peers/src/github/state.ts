@@ -2,50 +2,113 @@
 // comments, labels, releases). Routes mutate it; the test-facing accessors in ../github.ts read it.
 import { ObjectStore, type CommitObject, type GitIdentity } from './git-objects.js';
 
-export interface CommentRec { id: number; body: string; user: string; createdAt: string; updatedAt: string }
+export interface CommentRec {
+  id: number;
+  body: string;
+  user: string;
+  createdAt: string;
+  updatedAt: string;
+}
 export interface PullRec {
-  headOwner: string; head: string; base: string; draft: boolean; maintainerCanModify: boolean;
-  requestedReviewers: string[]; merged: boolean;
+  headOwner: string;
+  head: string;
+  base: string;
+  draft: boolean;
+  maintainerCanModify: boolean;
+  requestedReviewers: string[];
+  merged: boolean;
   /** Head sha when last seen, so a PR whose branch was deleted still has one. */
   lastHeadSha: string;
-  mergedAt?: string; mergedBy?: string; mergeCommitSha?: string;
+  mergedAt?: string;
+  mergedBy?: string;
+  mergeCommitSha?: string;
 }
 /** Issues and PRs share one number sequence and one record type, as on GitHub (a PR is an issue). */
 export interface IssueRec {
-  number: number; id: number; title: string; body: string | null; state: 'open' | 'closed';
-  stateReason: string | null; user: string; labels: string[]; assignees: string[]; comments: CommentRec[];
-  createdAt: string; updatedAt: string; closedAt: string | null; pull?: PullRec;
+  number: number;
+  id: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  stateReason: string | null;
+  user: string;
+  labels: string[];
+  assignees: string[];
+  comments: CommentRec[];
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  pull?: PullRec;
 }
-export interface LabelRec { id: number; name: string; color: string; description: string | null }
+export interface LabelRec {
+  id: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
 export interface ReleaseRec {
-  id: number; tag: string; target: string; name: string | null; body: string | null; draft: boolean;
-  prerelease: boolean; author: string; createdAt: string; publishedAt: string | null;
+  id: number;
+  tag: string;
+  target: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  author: string;
+  createdAt: string;
+  publishedAt: string | null;
 }
 export interface RepoRec {
-  id: number; owner: string; name: string; defaultBranch: string; private: boolean; createdAt: string; pushedAt: string;
+  id: number;
+  owner: string;
+  name: string;
+  defaultBranch: string;
+  private: boolean;
+  createdAt: string;
+  pushedAt: string;
   git: ObjectStore;
   /** Full ref name ('refs/heads/main', 'refs/tags/v1') → object sha. */
   refs: Map<string, string>;
-  issues: IssueRec[]; labels: Map<string, LabelRec>; releases: ReleaseRec[];
+  issues: IssueRec[];
+  labels: Map<string, LabelRec>;
+  releases: ReleaseRec[];
 }
 
 let nextId = 1000;
-export function newId(): number { return nextId++; }
+export function newId(): number {
+  return nextId++;
+}
 
 /** GitHub timestamps carry no milliseconds. */
-export function now(): string { return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'); }
+export function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 export class State {
   readonly repos = new Map<string, RepoRec>();
 
-  key(owner: string, repo: string): string { return `${owner}/${repo}`.toLowerCase(); }
-  repo(owner: string, repo: string): RepoRec | undefined { return this.repos.get(this.key(owner, repo)); }
+  key(owner: string, repo: string): string {
+    return `${owner}/${repo}`.toLowerCase();
+  }
+  repo(owner: string, repo: string): RepoRec | undefined {
+    return this.repos.get(this.key(owner, repo));
+  }
 
   createRepo(owner: string, name: string, defaultBranch: string, isPrivate: boolean): RepoRec {
     const t = now();
     const rec: RepoRec = {
-      id: newId(), owner, name, defaultBranch, private: isPrivate, createdAt: t, pushedAt: t,
-      git: new ObjectStore(), refs: new Map(), issues: [], labels: new Map(), releases: [],
+      id: newId(),
+      owner,
+      name,
+      defaultBranch,
+      private: isPrivate,
+      createdAt: t,
+      pushedAt: t,
+      git: new ObjectStore(),
+      refs: new Map(),
+      issues: [],
+      labels: new Map(),
+      releases: [],
     };
     this.repos.set(this.key(owner, name), rec);
     return rec;
@@ -87,7 +150,10 @@ export function userId(login: string): number {
 
 /** Writes files on top of a branch (or a new branch off the default one) as one commit; used by seedRepo/commitAs. */
 export function commitFiles(
-  repo: RepoRec, branch: string, files: Record<string, string>, opts: { message: string; login: string; verified?: boolean },
+  repo: RepoRec,
+  branch: string,
+  files: Record<string, string>,
+  opts: { message: string; login: string; verified?: boolean },
 ): CommitObject {
   const ref = `refs/heads/${branch}`;
   const parentSha = repo.refs.get(ref) ?? repo.refs.get(`refs/heads/${repo.defaultBranch}`);
@@ -99,8 +165,13 @@ export function commitFiles(
   const tree = repo.git.buildTree(flat);
   const who = identity(opts.login);
   const commit = repo.git.putCommit({
-    tree: tree.sha, parents: parent ? [parent.sha] : [], message: opts.message, author: who, committer: who,
-    verified: opts.verified ?? false, createdBy: opts.login,
+    tree: tree.sha,
+    parents: parent ? [parent.sha] : [],
+    message: opts.message,
+    author: who,
+    committer: who,
+    verified: opts.verified ?? false,
+    createdBy: opts.login,
   });
   repo.refs.set(ref, commit.sha);
   repo.pushedAt = now();

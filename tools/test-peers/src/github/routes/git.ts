@@ -7,7 +7,9 @@ import type { FlatTree, GitIdentity, TreeObject } from '../git-objects.js';
 
 const P = '/repos/{owner}/{repo}/git';
 
-function api(ctx: Ctx, r: RepoRec): string { return `${ctx.baseUrl}/repos/${r.owner}/${r.name}`; }
+function api(ctx: Ctx, r: RepoRec): string {
+  return `${ctx.baseUrl}/repos/${r.owner}/${r.name}`;
+}
 
 function treeBody(ctx: Ctx, r: RepoRec, tree: TreeObject, recursive: boolean): Record<string, unknown> {
   const entries: Array<Record<string, unknown>> = [];
@@ -15,7 +17,14 @@ function treeBody(ctx: Ctx, r: RepoRec, tree: TreeObject, recursive: boolean): R
     for (const e of t.entries) {
       const path = prefix ? `${prefix}/${e.name}` : e.name;
       const size = e.type === 'blob' ? r.git.blob(e.sha)?.content.length : undefined;
-      entries.push({ path, mode: e.mode, type: e.type, sha: e.sha, ...(size !== undefined ? { size } : {}), url: `${api(ctx, r)}/git/${e.type}s/${e.sha}` });
+      entries.push({
+        path,
+        mode: e.mode,
+        type: e.type,
+        sha: e.sha,
+        ...(size !== undefined ? { size } : {}),
+        url: `${api(ctx, r)}/git/${e.type}s/${e.sha}`,
+      });
       if (recursive && e.type === 'tree') walk(r.git.tree(e.sha)!, path);
     }
   };
@@ -24,10 +33,15 @@ function treeBody(ctx: Ctx, r: RepoRec, tree: TreeObject, recursive: boolean): R
 }
 
 /** Normalises the {ref} path parameter ('heads/main', or 'refs/heads/main' which GitHub also tolerates). */
-function fullRef(ref: string): string { return ref.startsWith('refs/') ? ref : `refs/${ref}`; }
+function fullRef(ref: string): string {
+  return ref.startsWith('refs/') ? ref : `refs/${ref}`;
+}
 
 /** Identity and signature of an API-created commit: App commits without a custom author are signed by GitHub. */
-export function apiCommitIdentity(ctx: Ctx, given: { author?: unknown; committer?: unknown }): { author: GitIdentity; committer: GitIdentity; verified: boolean; createdBy: string } {
+export function apiCommitIdentity(
+  ctx: Ctx,
+  given: { author?: unknown; committer?: unknown },
+): { author: GitIdentity; committer: GitIdentity; verified: boolean; createdBy: string } {
   const a = ctx.actor;
   const login = a.kind === 'token' || a.kind === 'installation' ? a.login : 'unknown';
   const date = now();
@@ -55,8 +69,12 @@ export const gitRoutes: Routes = {
     const blob = r.git.blob(ctx.params['file_sha']!);
     if (!blob) throw notFound();
     return json(200, {
-      sha: blob.sha, node_id: nodeId('Blob', blob.sha), size: blob.content.length, url: `${api(ctx, r)}/git/blobs/${blob.sha}`,
-      content: blob.content.toString('base64').replace(/(.{60})/g, '$1\n'), encoding: 'base64',
+      sha: blob.sha,
+      node_id: nodeId('Blob', blob.sha),
+      size: blob.content.length,
+      url: `${api(ctx, r)}/git/blobs/${blob.sha}`,
+      content: blob.content.toString('base64').replace(/(.{60})/g, '$1\n'),
+      encoding: 'base64',
     });
   },
 
@@ -84,7 +102,10 @@ export const gitRoutes: Routes = {
 
   [`POST ${P}/trees`]: (ctx) => {
     const r = repoFor(ctx, 'write');
-    const b = bodyObject(ctx) as { base_tree?: string; tree: Array<{ path: string; mode?: string; type?: string; sha?: string | null; content?: string }> };
+    const b = bodyObject(ctx) as {
+      base_tree?: string;
+      tree: Array<{ path: string; mode?: string; type?: string; sha?: string | null; content?: string }>;
+    };
     let flat: FlatTree = new Map();
     if (b.base_tree) {
       if (!r.git.tree(b.base_tree)) throw new HttpError(422, 'GitRPC::BadObjectState');
@@ -92,8 +113,13 @@ export const gitRoutes: Routes = {
     }
     for (const e of b.tree) {
       const path = e.path.replace(/^\/+|\/+$/g, '');
-      const removeUnder = () => { for (const k of [...flat.keys()]) if (k === path || k.startsWith(`${path}/`)) flat.delete(k); };
-      if (e.sha === null) { removeUnder(); continue; }
+      const removeUnder = () => {
+        for (const k of [...flat.keys()]) if (k === path || k.startsWith(`${path}/`)) flat.delete(k);
+      };
+      if (e.sha === null) {
+        removeUnder();
+        continue;
+      }
       if (e.content !== undefined) {
         if (e.sha) throw new HttpError(422, 'Must supply either tree.sha or tree.content. Request will be rejected if both are present.');
         removeUnder();
@@ -128,7 +154,12 @@ export const gitRoutes: Routes = {
     if (!r.git.tree(b.tree)) throw new HttpError(422, 'Tree SHA does not exist');
     for (const p of b.parents ?? []) if (!r.git.commit(p)) throw new HttpError(422, 'Parent SHA does not exist or is not a commit object');
     const who = apiCommitIdentity(ctx, b);
-    const c = r.git.putCommit({ tree: b.tree.toLowerCase(), parents: (b.parents ?? []).map((p) => p.toLowerCase()), message: b.message, ...who });
+    const c = r.git.putCommit({
+      tree: b.tree.toLowerCase(),
+      parents: (b.parents ?? []).map((p) => p.toLowerCase()),
+      message: b.message,
+      ...who,
+    });
     return json(201, gitCommit(ctx.baseUrl, r, c));
   },
 
@@ -143,14 +174,18 @@ export const gitRoutes: Routes = {
   [`GET ${P}/matching-refs/{ref}`]: (ctx) => {
     const r = repoFor(ctx, 'read');
     const prefix = fullRef(ctx.params['ref'] ?? '');
-    const out = [...r.refs].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => gitRef(ctx.baseUrl, r, k, v));
+    const out = [...r.refs]
+      .filter(([k]) => k.startsWith(prefix))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => gitRef(ctx.baseUrl, r, k, v));
     return json(200, out);
   },
 
   [`POST ${P}/refs`]: (ctx) => {
     const r = repoFor(ctx, 'write');
     const b = bodyObject(ctx) as { ref: string; sha: string };
-    if (!b.ref.startsWith('refs/') || b.ref.split('/').length < 3) throw new HttpError(422, "Reference name must start with 'refs/' and have at least two slashes.");
+    if (!b.ref.startsWith('refs/') || b.ref.split('/').length < 3)
+      throw new HttpError(422, "Reference name must start with 'refs/' and have at least two slashes.");
     if (r.refs.has(b.ref)) throw new HttpError(422, 'Reference already exists');
     if (!r.git.get(b.sha)) throw new HttpError(422, 'Object does not exist');
     r.refs.set(b.ref, b.sha.toLowerCase());
@@ -194,7 +229,13 @@ export const gitRoutes: Routes = {
 
   [`POST ${P}/tags`]: (ctx) => {
     const r = repoFor(ctx, 'write');
-    const b = bodyObject(ctx) as { tag: string; message: string; object: string; type: string; tagger?: { name: string; email: string; date?: string } };
+    const b = bodyObject(ctx) as {
+      tag: string;
+      message: string;
+      object: string;
+      type: string;
+      tagger?: { name: string; email: string; date?: string };
+    };
     const obj = r.git.get(b.object);
     if (!obj) throw new HttpError(422, 'Object does not exist');
     const login = ctx.actor.kind === 'token' || ctx.actor.kind === 'installation' ? ctx.actor.login : 'unknown';
@@ -215,9 +256,13 @@ function tagBody(ctx: Ctx, r: RepoRec, sha: string): Record<string, unknown> {
   const t = r.git.get(sha);
   if (t?.type !== 'tag') throw notFound();
   return {
-    node_id: nodeId('Tag', t.sha), tag: t.tag, sha: t.sha, url: `${api(ctx, r)}/git/tags/${t.sha}`, message: t.message,
-    tagger: gitIdentity(t.tagger), object: { sha: t.object.sha, type: t.object.type, url: `${api(ctx, r)}/git/${t.object.type}s/${t.object.sha}` },
+    node_id: nodeId('Tag', t.sha),
+    tag: t.tag,
+    sha: t.sha,
+    url: `${api(ctx, r)}/git/tags/${t.sha}`,
+    message: t.message,
+    tagger: gitIdentity(t.tagger),
+    object: { sha: t.object.sha, type: t.object.type, url: `${api(ctx, r)}/git/${t.object.type}s/${t.object.sha}` },
     verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
   };
 }
-

@@ -10,7 +10,8 @@ const P = '/repos/{owner}/{repo}/pulls';
 function parseHead(r: RepoRec, head: string): string {
   const i = head.indexOf(':');
   if (i < 0) return head;
-  if (head.slice(0, i).toLowerCase() !== r.owner.toLowerCase()) throw validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
+  if (head.slice(0, i).toLowerCase() !== r.owner.toLowerCase())
+    throw validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
   return head.slice(i + 1);
 }
 
@@ -25,12 +26,18 @@ function aheadCommits(r: RepoRec, base: string, head: string): string[] {
   const h = r.refs.get(`refs/heads/${head}`);
   if (!b || !h) return [];
   const baseAnc = new Set(r.git.ancestors(b));
-  return r.git.ancestors(h).filter((s) => !baseAnc.has(s)).reverse();
+  return r.git
+    .ancestors(h)
+    .filter((s) => !baseAnc.has(s))
+    .reverse();
 }
 
 function end(ctx: Ctx, r: RepoRec, branch: string, sha: string): Record<string, unknown> {
   return {
-    label: `${r.owner}:${branch}`, ref: branch, sha, user: simpleUser(ctx.baseUrl, r.owner),
+    label: `${r.owner}:${branch}`,
+    ref: branch,
+    sha,
+    user: simpleUser(ctx.baseUrl, r.owner),
     repo: repository(ctx.baseUrl, r, false),
   };
 }
@@ -43,31 +50,67 @@ export function pullBody(ctx: Ctx, r: RepoRec, i: IssueRec, full: boolean): Reco
   const headSha = r.refs.get(`refs/heads/${p.head}`) ?? p.lastHeadSha;
   const baseSha = r.refs.get(`refs/heads/${p.base}`) ?? '';
   const out: Record<string, unknown> = {
-    url: `${u}/pulls/${i.number}`, id: i.id, node_id: nodeId('PullRequest', i.id), html_url: h, diff_url: `${h}.diff`,
-    patch_url: `${h}.patch`, issue_url: `${u}/issues/${i.number}`, commits_url: `${u}/pulls/${i.number}/commits`,
-    review_comments_url: `${u}/pulls/${i.number}/comments`, review_comment_url: `${u}/pulls/comments{/number}`,
-    comments_url: `${u}/issues/${i.number}/comments`, statuses_url: `${u}/statuses/${headSha}`, number: i.number,
-    state: i.state, locked: false, title: i.title, user: simpleUser(ctx.baseUrl, i.user), body: i.body,
-    labels: i.labels.map((n) => label(ctx.baseUrl, r, r.labels.get(n.toLowerCase())!)), milestone: null, active_lock_reason: null,
-    created_at: i.createdAt, updated_at: i.updatedAt, closed_at: i.closedAt, merged_at: p.mergedAt ?? null, merge_commit_sha: p.mergeCommitSha ?? null,
+    url: `${u}/pulls/${i.number}`,
+    id: i.id,
+    node_id: nodeId('PullRequest', i.id),
+    html_url: h,
+    diff_url: `${h}.diff`,
+    patch_url: `${h}.patch`,
+    issue_url: `${u}/issues/${i.number}`,
+    commits_url: `${u}/pulls/${i.number}/commits`,
+    review_comments_url: `${u}/pulls/${i.number}/comments`,
+    review_comment_url: `${u}/pulls/comments{/number}`,
+    comments_url: `${u}/issues/${i.number}/comments`,
+    statuses_url: `${u}/statuses/${headSha}`,
+    number: i.number,
+    state: i.state,
+    locked: false,
+    title: i.title,
+    user: simpleUser(ctx.baseUrl, i.user),
+    body: i.body,
+    labels: i.labels.map((n) => label(ctx.baseUrl, r, r.labels.get(n.toLowerCase())!)),
+    milestone: null,
+    active_lock_reason: null,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+    closed_at: i.closedAt,
+    merged_at: p.mergedAt ?? null,
+    merge_commit_sha: p.mergeCommitSha ?? null,
     assignee: i.assignees[0] ? simpleUser(ctx.baseUrl, i.assignees[0]) : null,
     assignees: i.assignees.map((a) => simpleUser(ctx.baseUrl, a)),
-    requested_reviewers: p.requestedReviewers.map((a) => simpleUser(ctx.baseUrl, a)), requested_teams: [],
-    head: end(ctx, r, p.head, headSha), base: end(ctx, r, p.base, baseSha),
+    requested_reviewers: p.requestedReviewers.map((a) => simpleUser(ctx.baseUrl, a)),
+    requested_teams: [],
+    head: end(ctx, r, p.head, headSha),
+    base: end(ctx, r, p.base, baseSha),
     _links: {
-      self: { href: `${u}/pulls/${i.number}` }, html: { href: h }, issue: { href: `${u}/issues/${i.number}` },
-      comments: { href: `${u}/issues/${i.number}/comments` }, review_comments: { href: `${u}/pulls/${i.number}/comments` },
-      review_comment: { href: `${u}/pulls/comments{/number}` }, commits: { href: `${u}/pulls/${i.number}/commits` },
+      self: { href: `${u}/pulls/${i.number}` },
+      html: { href: h },
+      issue: { href: `${u}/issues/${i.number}` },
+      comments: { href: `${u}/issues/${i.number}/comments` },
+      review_comments: { href: `${u}/pulls/${i.number}/comments` },
+      review_comment: { href: `${u}/pulls/comments{/number}` },
+      commits: { href: `${u}/pulls/${i.number}/commits` },
       statuses: { href: `${u}/statuses/${headSha}` },
     },
-    author_association: i.user === r.owner ? 'OWNER' : 'CONTRIBUTOR', auto_merge: null, draft: p.draft,
+    author_association: i.user === r.owner ? 'OWNER' : 'CONTRIBUTOR',
+    auto_merge: null,
+    draft: p.draft,
   };
   if (full) {
     const commits = aheadCommits(r, p.base, p.head).length;
     Object.assign(out, {
-      merged: p.merged, mergeable: i.state === 'open' ? true : null, rebaseable: i.state === 'open' ? true : null,
-      mergeable_state: i.state === 'open' ? 'clean' : 'unknown', merged_by: p.mergedBy ? simpleUser(ctx.baseUrl, p.mergedBy) : null, comments: i.comments.length,
-      review_comments: 0, maintainer_can_modify: p.maintainerCanModify, commits, additions: 0, deletions: 0, changed_files: 0,
+      merged: p.merged,
+      mergeable: i.state === 'open' ? true : null,
+      rebaseable: i.state === 'open' ? true : null,
+      mergeable_state: i.state === 'open' ? 'clean' : 'unknown',
+      merged_by: p.mergedBy ? simpleUser(ctx.baseUrl, p.mergedBy) : null,
+      comments: i.comments.length,
+      review_comments: 0,
+      maintainer_can_modify: p.maintainerCanModify,
+      commits,
+      additions: 0,
+      deletions: 0,
+      changed_files: 0,
     });
   }
   return out;
@@ -75,7 +118,8 @@ export function pullBody(ctx: Ctx, r: RepoRec, i: IssueRec, full: boolean): Reco
 
 function assertNoDuplicate(r: RepoRec, except: IssueRec | undefined, head: string, base: string): void {
   const dup = r.issues.find((x) => x !== except && x.pull && x.state === 'open' && x.pull.head === head && x.pull.base === base);
-  if (dup) throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${r.owner}:${head}.` }]);
+  if (dup)
+    throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${r.owner}:${head}.` }]);
 }
 
 /**
@@ -85,14 +129,16 @@ function assertNoDuplicate(r: RepoRec, except: IssueRec | undefined, head: strin
 function mergeTrees(r: RepoRec, baseSha: string, headSha: string): string | undefined {
   const baseAnc = new Set(r.git.ancestors(baseSha));
   const mb = r.git.ancestors(headSha).find((s) => baseAnc.has(s));
-  const tree = (sha: string | undefined) => (sha ? r.git.flatten(r.git.commit(sha)!.tree) : new Map<string, { sha: string; mode: string }>());
+  const tree = (sha: string | undefined) =>
+    sha ? r.git.flatten(r.git.commit(sha)!.tree) : new Map<string, { sha: string; mode: string }>();
   const [m, b, h] = [tree(mb), tree(baseSha), tree(headSha)];
   const out = new Map(b);
   for (const path of new Set([...m.keys(), ...b.keys(), ...h.keys()])) {
     const [mv, bv, hv] = [m.get(path)?.sha, b.get(path)?.sha, h.get(path)?.sha];
     if (hv === mv || hv === bv) continue;
     if (bv !== mv) return undefined;
-    if (hv === undefined) out.delete(path); else out.set(path, h.get(path)!);
+    if (hv === undefined) out.delete(path);
+    else out.set(path, h.get(path)!);
   }
   return r.git.buildTree(out).sha;
 }
@@ -100,7 +146,15 @@ function mergeTrees(r: RepoRec, baseSha: string, headSha: string): string | unde
 export const pullRoutes: Routes = {
   [`POST ${P}`]: (ctx) => {
     const r = repoFor(ctx, 'write');
-    const b = bodyObject(ctx) as { title?: string; body?: string; head: string; base: string; draft?: boolean; maintainer_can_modify?: boolean; issue?: number };
+    const b = bodyObject(ctx) as {
+      title?: string;
+      body?: string;
+      head: string;
+      base: string;
+      draft?: boolean;
+      maintainer_can_modify?: boolean;
+      issue?: number;
+    };
     const head = parseHead(r, b.head);
     const errors: Array<Record<string, unknown>> = [];
     if (!r.refs.has(`refs/heads/${b.base}`)) errors.push({ resource: 'PullRequest', field: 'base', code: 'invalid' });
@@ -108,12 +162,19 @@ export const pullRoutes: Routes = {
     if (errors.length) throw validationFailed(errors);
     if (!b.title && b.issue === undefined) throw validationFailed([{ resource: 'PullRequest', field: 'title', code: 'missing_field' }]);
     assertNoDuplicate(r, undefined, head, b.base);
-    if (!aheadCommits(r, b.base, head).length) throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${b.base} and ${head}` }]);
+    if (!aheadCommits(r, b.base, head).length)
+      throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${b.base} and ${head}` }]);
     const t = now();
     let rec: IssueRec;
     const pull = {
-      headOwner: r.owner, head, base: b.base, draft: b.draft ?? false, maintainerCanModify: b.maintainer_can_modify ?? true,
-      requestedReviewers: [], merged: false, lastHeadSha: r.refs.get(`refs/heads/${head}`)!,
+      headOwner: r.owner,
+      head,
+      base: b.base,
+      draft: b.draft ?? false,
+      maintainerCanModify: b.maintainer_can_modify ?? true,
+      requestedReviewers: [],
+      merged: false,
+      lastHeadSha: r.refs.get(`refs/heads/${head}`)!,
     };
     if (b.issue !== undefined) {
       // Converting an issue into a PR keeps its number, title and body.
@@ -123,8 +184,20 @@ export const pullRoutes: Routes = {
       rec = existing;
     } else {
       rec = {
-        number: r.issues.length + 1, id: newId(), title: b.title!, body: b.body ?? null, state: 'open', stateReason: null,
-        user: actingLogin(ctx), labels: [], assignees: [], comments: [], createdAt: t, updatedAt: t, closedAt: null, pull,
+        number: r.issues.length + 1,
+        id: newId(),
+        title: b.title!,
+        body: b.body ?? null,
+        state: 'open',
+        stateReason: null,
+        user: actingLogin(ctx),
+        labels: [],
+        assignees: [],
+        comments: [],
+        createdAt: t,
+        updatedAt: t,
+        closedAt: null,
+        pull,
       };
       r.issues.push(rec);
     }
@@ -146,7 +219,10 @@ export const pullRoutes: Routes = {
     const dir = ctx.query['direction'] ?? (ctx.query['sort'] && ctx.query['sort'] !== 'created' ? 'asc' : 'desc');
     const key = ctx.query['sort'] === 'updated' ? (i: IssueRec) => i.updatedAt : (i: IssueRec) => i.createdAt;
     list = [...list].sort((a, b) => (key(a).localeCompare(key(b)) || a.number - b.number) * (dir === 'asc' ? 1 : -1));
-    return paginate(ctx, list.map((i) => pullBody(ctx, r, i, false)));
+    return paginate(
+      ctx,
+      list.map((i) => pullBody(ctx, r, i, false)),
+    );
   },
 
   [`GET ${P}/{pull_number}`]: (ctx) => {
@@ -157,8 +233,15 @@ export const pullRoutes: Routes = {
   [`PATCH ${P}/{pull_number}`]: (ctx) => {
     const r = repoFor(ctx, 'write');
     const i = pullOr404(r, ctx.params['pull_number']);
-    const b = bodyObject(ctx) as { title?: string; body?: string; state?: 'open' | 'closed'; base?: string; maintainer_can_modify?: boolean };
-    if (b.base !== undefined && !r.refs.has(`refs/heads/${b.base}`)) throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+    const b = bodyObject(ctx) as {
+      title?: string;
+      body?: string;
+      state?: 'open' | 'closed';
+      base?: string;
+      maintainer_can_modify?: boolean;
+    };
+    if (b.base !== undefined && !r.refs.has(`refs/heads/${b.base}`))
+      throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
     if (b.state === 'open' && i.state === 'closed') assertNoDuplicate(r, i, i.pull.head, b.base ?? i.pull.base);
     if (b.title !== undefined) i.title = b.title;
     if (b.body !== undefined) i.body = b.body;
@@ -176,7 +259,10 @@ export const pullRoutes: Routes = {
   [`GET ${P}/{pull_number}/commits`]: (ctx) => {
     const r = repoFor(ctx, 'read');
     const i = pullOr404(r, ctx.params['pull_number']);
-    return paginate(ctx, aheadCommits(r, i.pull.base, i.pull.head).map((s) => repoCommit(ctx.baseUrl, r, r.git.commit(s)!)));
+    return paginate(
+      ctx,
+      aheadCommits(r, i.pull.base, i.pull.head).map((s) => repoCommit(ctx.baseUrl, r, r.git.commit(s)!)),
+    );
   },
 
   [`GET ${P}/{pull_number}/merge`]: (ctx) => {
@@ -188,7 +274,12 @@ export const pullRoutes: Routes = {
   [`PUT ${P}/{pull_number}/merge`]: (ctx) => {
     const r = repoFor(ctx, 'write');
     const i = pullOr404(r, ctx.params['pull_number']);
-    const b = bodyObject(ctx) as { sha?: string; merge_method?: 'merge' | 'squash' | 'rebase'; commit_title?: string; commit_message?: string };
+    const b = bodyObject(ctx) as {
+      sha?: string;
+      merge_method?: 'merge' | 'squash' | 'rebase';
+      commit_title?: string;
+      commit_message?: string;
+    };
     if (i.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
     const baseSha = r.refs.get(`refs/heads/${i.pull.base}`);
     const headSha = r.refs.get(`refs/heads/${i.pull.head}`);
@@ -198,13 +289,20 @@ export const pullRoutes: Routes = {
     if (!tree) throw new HttpError(405, 'Pull Request is not mergeable');
     const login = actingLogin(ctx);
     const method = b.merge_method ?? 'merge';
-    const title = b.commit_title ?? (method === 'merge' ? `Merge pull request #${i.number} from ${r.owner}/${i.pull.head}` : `${i.title} (#${i.number})`);
+    const title =
+      b.commit_title ??
+      (method === 'merge' ? `Merge pull request #${i.number} from ${r.owner}/${i.pull.head}` : `${i.title} (#${i.number})`);
     const message = b.commit_message ? `${title}\n\n${b.commit_message}` : title;
     const who = identity(login);
     // GitHub signs merge commits it creates (committer web-flow).
     const commit = r.git.putCommit({
-      tree, parents: method === 'merge' ? [baseSha, headSha] : [baseSha], message, author: who,
-      committer: { name: 'GitHub', email: 'noreply@github.com', date: who.date }, verified: true, createdBy: login,
+      tree,
+      parents: method === 'merge' ? [baseSha, headSha] : [baseSha],
+      message,
+      author: who,
+      committer: { name: 'GitHub', email: 'noreply@github.com', date: who.date },
+      verified: true,
+      createdBy: login,
     });
     r.refs.set(`refs/heads/${i.pull.base}`, commit.sha);
     const t = now();
@@ -224,7 +322,9 @@ export const pullRoutes: Routes = {
     const i = pullOr404(r, ctx.params['pull_number']);
     const b = bodyObject(ctx) as { reviewers?: string[]; team_reviewers?: string[] };
     if (!b.reviewers?.length && !b.team_reviewers?.length) {
-      throw new HttpError(422, 'Invalid request.\n\n"reviewers" wasn\'t supplied.', { errors: [{ resource: 'body', field: 'reviewers', code: 'missing_field' }] });
+      throw new HttpError(422, 'Invalid request.\n\n"reviewers" wasn\'t supplied.', {
+        errors: [{ resource: 'body', field: 'reviewers', code: 'missing_field' }],
+      });
     }
     for (const rev of b.reviewers ?? []) {
       if (rev.toLowerCase() === i.user.toLowerCase()) throw validationFailed([], 'Review cannot be requested from pull request author.');

@@ -21,13 +21,21 @@ function ensureTag(r: RepoRec, rel: ReleaseRec): void {
 }
 
 function assertUniqueTag(r: RepoRec, tag: string, except?: ReleaseRec): void {
-  if (r.releases.some((x) => x !== except && x.tag === tag)) throw validationFailed([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
+  if (r.releases.some((x) => x !== except && x.tag === tag))
+    throw validationFailed([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }]);
 }
 
 export const releaseRoutes: Routes = {
   [`POST ${P}`]: (ctx) => {
     const r = repoFor(ctx, 'write');
-    const b = bodyObject(ctx) as { tag_name: string; target_commitish?: string; name?: string; body?: string; draft?: boolean; prerelease?: boolean };
+    const b = bodyObject(ctx) as {
+      tag_name: string;
+      target_commitish?: string;
+      name?: string;
+      body?: string;
+      draft?: boolean;
+      prerelease?: boolean;
+    };
     assertUniqueTag(r, b.tag_name);
     const target = b.target_commitish ?? r.defaultBranch;
     if (!r.refs.has(`refs/tags/${b.tag_name}`) && !resolveCommitish(r, target)) {
@@ -35,8 +43,16 @@ export const releaseRoutes: Routes = {
     }
     const t = now();
     const rel: ReleaseRec = {
-      id: newId(), tag: b.tag_name, target, name: b.name ?? null, body: b.body ?? null, draft: b.draft ?? false,
-      prerelease: b.prerelease ?? false, author: actingLogin(ctx), createdAt: t, publishedAt: b.draft ? null : t,
+      id: newId(),
+      tag: b.tag_name,
+      target,
+      name: b.name ?? null,
+      body: b.body ?? null,
+      draft: b.draft ?? false,
+      prerelease: b.prerelease ?? false,
+      author: actingLogin(ctx),
+      createdAt: t,
+      publishedAt: b.draft ? null : t,
     };
     ensureTag(r, rel);
     r.releases.push(rel);
@@ -45,7 +61,13 @@ export const releaseRoutes: Routes = {
 
   [`GET ${P}`]: (ctx) => {
     const r = repoFor(ctx, 'read');
-    return paginate(ctx, [...r.releases].reverse().filter((x) => !x.draft || canSeeDrafts(ctx)).map((x) => release(ctx.baseUrl, r, x)));
+    return paginate(
+      ctx,
+      [...r.releases]
+        .reverse()
+        .filter((x) => !x.draft || canSeeDrafts(ctx))
+        .map((x) => release(ctx.baseUrl, r, x)),
+    );
   },
 
   [`GET ${P}/latest`]: (ctx) => {
@@ -71,8 +93,18 @@ export const releaseRoutes: Routes = {
   [`PATCH ${P}/{release_id}`]: (ctx) => {
     const r = repoFor(ctx, 'write');
     const rel = byId(r, ctx.params['release_id']);
-    const b = bodyObject(ctx) as { tag_name?: string; target_commitish?: string; name?: string; body?: string; draft?: boolean; prerelease?: boolean };
-    if (b.tag_name !== undefined) { assertUniqueTag(r, b.tag_name, rel); rel.tag = b.tag_name; }
+    const b = bodyObject(ctx) as {
+      tag_name?: string;
+      target_commitish?: string;
+      name?: string;
+      body?: string;
+      draft?: boolean;
+      prerelease?: boolean;
+    };
+    if (b.tag_name !== undefined) {
+      assertUniqueTag(r, b.tag_name, rel);
+      rel.tag = b.tag_name;
+    }
     if (b.target_commitish !== undefined) rel.target = b.target_commitish;
     if (b.name !== undefined) rel.name = b.name;
     if (b.body !== undefined) rel.body = b.body;

@@ -8,8 +8,12 @@ import type { CommitObject } from '../git-objects.js';
 
 const P = '/repos/{owner}/{repo}';
 const CONTENTS_MAX_BYTES = 1024 * 1024;
-function api(ctx: Ctx, r: RepoRec): string { return `${ctx.baseUrl}/repos/${r.owner}/${r.name}`; }
-function html(ctx: Ctx, r: RepoRec): string { return `${ctx.baseUrl}/${r.owner}/${r.name}`; }
+function api(ctx: Ctx, r: RepoRec): string {
+  return `${ctx.baseUrl}/repos/${r.owner}/${r.name}`;
+}
+function html(ctx: Ctx, r: RepoRec): string {
+  return `${ctx.baseUrl}/${r.owner}/${r.name}`;
+}
 
 function commitOr404(r: RepoRec, ref: string, message = 'Not Found'): CommitObject {
   const sha = resolveCommitish(r, ref);
@@ -32,21 +36,43 @@ function diffFiles(ctx: Ctx, r: RepoRec, fromTree: string | undefined, toTree: s
     const additions = status === 'removed' ? 0 : lines(after);
     const deletions = status === 'added' ? 0 : lines(before);
     out.push({
-      sha: after ?? before, filename: path, status, additions, deletions, changes: additions + deletions,
-      blob_url: `${html(ctx, r)}/blob/${ref}/${path}`, raw_url: `${html(ctx, r)}/raw/${ref}/${path}`,
+      sha: after ?? before,
+      filename: path,
+      status,
+      additions,
+      deletions,
+      changes: additions + deletions,
+      blob_url: `${html(ctx, r)}/blob/${ref}/${path}`,
+      raw_url: `${html(ctx, r)}/raw/${ref}/${path}`,
       contents_url: `${api(ctx, r)}/contents/${path}?ref=${ref}`,
     });
   }
   return out;
 }
 
-function fileEntry(ctx: Ctx, r: RepoRec, ref: string, path: string, sha: string, type: 'file' | 'dir', size: number): Record<string, unknown> {
+function fileEntry(
+  ctx: Ctx,
+  r: RepoRec,
+  ref: string,
+  path: string,
+  sha: string,
+  type: 'file' | 'dir',
+  size: number,
+): Record<string, unknown> {
   const self = `${api(ctx, r)}/contents/${path}?ref=${encodeURIComponent(ref)}`;
   const git = `${api(ctx, r)}/git/${type === 'file' ? 'blobs' : 'trees'}/${sha}`;
   const htmlUrl = `${html(ctx, r)}/${type === 'file' ? 'blob' : 'tree'}/${ref}/${path}`;
   return {
-    type, size, name: path.split('/').pop(), path, sha, url: self, git_url: git, html_url: htmlUrl,
-    download_url: type === 'file' ? `${html(ctx, r)}/raw/${ref}/${path}` : null, _links: { self, git, html: htmlUrl },
+    type,
+    size,
+    name: path.split('/').pop(),
+    path,
+    sha,
+    url: self,
+    git_url: git,
+    html_url: htmlUrl,
+    download_url: type === 'file' ? `${html(ctx, r)}/raw/${ref}/${path}` : null,
+    _links: { self, git, html: htmlUrl },
   };
 }
 
@@ -59,8 +85,14 @@ export const repoRoutes: Routes = {
 
   [`GET ${P}/branches`]: (ctx) => {
     const r = repoFor(ctx, 'read');
-    const items = [...r.refs].filter(([k]) => k.startsWith('refs/heads/')).sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, sha]) => ({ name: k.slice('refs/heads/'.length), commit: { sha, url: `${api(ctx, r)}/commits/${sha}` }, protected: false }));
+    const items = [...r.refs]
+      .filter(([k]) => k.startsWith('refs/heads/'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, sha]) => ({
+        name: k.slice('refs/heads/'.length),
+        commit: { sha, url: `${api(ctx, r)}/commits/${sha}` },
+        protected: false,
+      }));
     return paginate(ctx, items);
   },
 
@@ -70,7 +102,9 @@ export const repoRoutes: Routes = {
     const sha = r.refs.get(`refs/heads/${name}`);
     if (!sha) throw new HttpError(404, 'Branch not found');
     return json(200, {
-      name, commit: repoCommit(ctx.baseUrl, r, r.git.commit(sha)!), protected: false,
+      name,
+      commit: repoCommit(ctx.baseUrl, r, r.git.commit(sha)!),
+      protected: false,
       _links: { self: `${api(ctx, r)}/branches/${name}`, html: `${html(ctx, r)}/tree/${name}` },
       protection: { enabled: false, required_status_checks: { enforcement_level: 'off', contexts: [], checks: [] } },
       protection_url: `${api(ctx, r)}/branches/${name}/protection`,
@@ -87,8 +121,15 @@ export const repoRoutes: Routes = {
       list = list.filter((c) => at(c) !== at(c.parents[0] ? r.git.commit(c.parents[0]) : undefined));
     }
     const author = ctx.query['author']?.toLowerCase();
-    if (author) list = list.filter((c) => c.createdBy.toLowerCase() === author || c.author.email.toLowerCase().includes(author) || c.author.name.toLowerCase() === author);
-    return paginate(ctx, list.map((c) => repoCommit(ctx.baseUrl, r, c)));
+    if (author)
+      list = list.filter(
+        (c) =>
+          c.createdBy.toLowerCase() === author || c.author.email.toLowerCase().includes(author) || c.author.name.toLowerCase() === author,
+      );
+    return paginate(
+      ctx,
+      list.map((c) => repoCommit(ctx.baseUrl, r, c)),
+    );
   },
 
   [`GET ${P}/commits/{ref}`]: (ctx) => {
@@ -123,11 +164,17 @@ export const repoRoutes: Routes = {
     const status = ahead.length && behind ? 'diverged' : ahead.length ? 'ahead' : behind ? 'behind' : 'identical';
     const mb = r.git.commit(mergeBase)!;
     return json(200, {
-      url: `${api(ctx, r)}/compare/${ctx.params['basehead']}`, html_url: `${html(ctx, r)}/compare/${ctx.params['basehead']}`,
+      url: `${api(ctx, r)}/compare/${ctx.params['basehead']}`,
+      html_url: `${html(ctx, r)}/compare/${ctx.params['basehead']}`,
       permalink_url: `${html(ctx, r)}/compare/${r.owner}:${base.sha.slice(0, 7)}...${r.owner}:${head.sha.slice(0, 7)}`,
-      diff_url: `${html(ctx, r)}/compare/${ctx.params['basehead']}.diff`, patch_url: `${html(ctx, r)}/compare/${ctx.params['basehead']}.patch`,
-      base_commit: repoCommit(ctx.baseUrl, r, base), merge_base_commit: repoCommit(ctx.baseUrl, r, mb), status,
-      ahead_by: ahead.length, behind_by: behind, total_commits: ahead.length,
+      diff_url: `${html(ctx, r)}/compare/${ctx.params['basehead']}.diff`,
+      patch_url: `${html(ctx, r)}/compare/${ctx.params['basehead']}.patch`,
+      base_commit: repoCommit(ctx.baseUrl, r, base),
+      merge_base_commit: repoCommit(ctx.baseUrl, r, mb),
+      status,
+      ahead_by: ahead.length,
+      behind_by: behind,
+      total_commits: ahead.length,
       commits: ahead.map((s) => repoCommit(ctx.baseUrl, r, r.git.commit(s)!)),
       files: diffFiles(ctx, r, mb.tree, head.tree, head.sha),
     });
@@ -135,14 +182,20 @@ export const repoRoutes: Routes = {
 
   [`GET ${P}/tags`]: (ctx) => {
     const r = repoFor(ctx, 'read');
-    const items = [...r.refs].filter(([k]) => k.startsWith('refs/tags/')).sort(([a], [b]) => b.localeCompare(a)).map(([k]) => {
-      const name = k.slice('refs/tags/'.length);
-      const sha = resolveCommitish(r, k)!;
-      return {
-        name, node_id: nodeId('Tag', `${r.id}:${name}`), commit: { sha, url: `${api(ctx, r)}/commits/${sha}` },
-        zipball_url: `${api(ctx, r)}/zipball/refs/tags/${name}`, tarball_url: `${api(ctx, r)}/tarball/refs/tags/${name}`,
-      };
-    });
+    const items = [...r.refs]
+      .filter(([k]) => k.startsWith('refs/tags/'))
+      .sort(([a], [b]) => b.localeCompare(a))
+      .map(([k]) => {
+        const name = k.slice('refs/tags/'.length);
+        const sha = resolveCommitish(r, k)!;
+        return {
+          name,
+          node_id: nodeId('Tag', `${r.id}:${name}`),
+          commit: { sha, url: `${api(ctx, r)}/commits/${sha}` },
+          zipball_url: `${api(ctx, r)}/zipball/refs/tags/${name}`,
+          tarball_url: `${api(ctx, r)}/tarball/refs/tags/${name}`,
+        };
+      });
     return paginate(ctx, items);
   },
 
@@ -156,7 +209,15 @@ export const repoRoutes: Routes = {
     if (entry.type === 'tree') {
       const items = r.git.tree(entry.sha)!.entries.map((e) => {
         const p = path ? `${path}/${e.name}` : e.name;
-        return fileEntry(ctx, r, ref, p, e.sha, e.type === 'tree' ? 'dir' : 'file', e.type === 'blob' ? r.git.blob(e.sha)!.content.length : 0);
+        return fileEntry(
+          ctx,
+          r,
+          ref,
+          p,
+          e.sha,
+          e.type === 'tree' ? 'dir' : 'file',
+          e.type === 'blob' ? r.git.blob(e.sha)!.content.length : 0,
+        );
       });
       return json(200, items);
     }
@@ -168,14 +229,19 @@ export const repoRoutes: Routes = {
       if (/application\/vnd\.github(\.v3)?\.object/.test(String(ctx.headers['accept'] ?? ''))) {
         return json(200, { ...fileEntry(ctx, r, ref, path, blob.sha, 'file', blob.content.length), content: '', encoding: 'none' });
       }
-      throw new HttpError(403, 'This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.', {
-        errors: [{ resource: 'Blob', field: 'data', code: 'too_large' }],
-      });
+      throw new HttpError(
+        403,
+        'This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.',
+        {
+          errors: [{ resource: 'Blob', field: 'data', code: 'too_large' }],
+        },
+      );
     }
     return json(200, {
       ...fileEntry(ctx, r, ref, path, blob.sha, 'file', blob.content.length),
       // GitHub wraps base64 at 60 columns; clients must strip newlines before decoding.
-      content: blob.content.toString('base64').replace(/(.{60})/g, '$1\n'), encoding: 'base64',
+      content: blob.content.toString('base64').replace(/(.{60})/g, '$1\n'),
+      encoding: 'base64',
     });
   },
 
@@ -195,7 +261,10 @@ function writeContents(ctx: Ctx, kind: 'put' | 'delete') {
   const existing = r.git.lookup(parent.tree, path);
   if (existing?.type === 'tree') throw new HttpError(422, `${path} is a directory`);
   if (kind === 'delete' && !existing) throw notFound();
-  if (existing && !b.sha) throw new HttpError(422, `Invalid request.\n\n"sha" wasn't supplied.`, { errors: [{ resource: 'body', field: 'sha', code: 'missing_field' }] });
+  if (existing && !b.sha)
+    throw new HttpError(422, `Invalid request.\n\n"sha" wasn't supplied.`, {
+      errors: [{ resource: 'body', field: 'sha', code: 'missing_field' }],
+    });
   // The optimistic-concurrency check clients rely on: a stale blob sha is a conflict, not an overwrite.
   if (existing && b.sha!.toLowerCase() !== existing.sha) throw new HttpError(409, `${path} does not match ${b.sha}`);
   const flat = r.git.flatten(parent.tree);
