@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
-import { signBytes, verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import { signBytes, verifyDetached } from '@alloy-sysext/signing';
 import { sha256File } from '@alloy-sysext/common';
 import { imageParameters, toolVersions } from '@alloy-sysext/sysext-image';
 import { versionImages } from './artifacts.js';
@@ -19,6 +19,7 @@ import {
   type ProvenanceInputs,
 } from './provenance.js';
 import type { Recipe } from './recipe.js';
+import type { PublishTarget } from './publish.js';
 
 /** Everything a statement is made of except run details, read from the verified artifacts and the fetch record. */
 export async function provenanceInputs(opts: {
@@ -58,18 +59,9 @@ export async function provenanceInputs(opts: {
  * bucket already holds a validly signed statement for this version that differs only in run details, its bytes are kept,
  * so a rerun uploads nothing.
  */
-export async function provenanceObjects(opts: {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  store: ObjectStore;
-  key: SigningKey;
-  publicKey: string;
-  entries: { file: string; sha256: string }[];
-  root: string;
-  env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
-}): Promise<PublishObject[]> {
+export async function provenanceObjects(
+  opts: PublishTarget & { entries: { file: string; sha256: string }[]; root: string; env: NodeJS.ProcessEnv },
+): Promise<PublishObject[]> {
   const startedOn = new Date();
   const name = provenanceFile(opts.recipe, opts.version);
   const statement = buildStatement(await provenanceInputs(opts), runDetailsFromEnv(opts.env, { startedOn, finishedOn: new Date() }));

@@ -19,6 +19,18 @@ import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
+/** What publishing one version works on: the version's files, the bucket, the release key, and where lines go. */
+export interface PublishTarget {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  store: ObjectStore;
+  key: SigningKey;
+  /** The public key published artifacts must verify against. */
+  publicKey: string;
+  log: (line: string) => void;
+}
+
 export interface PublishResult {
   entries: { file: string; sha256: string }[];
   uploaded: string[];
@@ -32,23 +44,18 @@ export interface PublishResult {
  * this version into the bucket's SHA256SUMS by compare-and-swap, and make SHA256SUMS.gpg match whatever SHA256SUMS
  * holds at the end. Each step converges when rerun after a crash.
  */
-export async function publishVersion(opts: {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  store: ObjectStore;
-  key: SigningKey;
-  publicKey: string;
-  /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey). */
-  trustedKeys?: string[];
-  dryRun?: boolean;
-  /**
-   * Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details).
-   * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
-   */
-  provenance?: { root: string; env: NodeJS.ProcessEnv };
-  log: (line: string) => void;
-}): Promise<PublishResult> {
+export async function publishVersion(
+  opts: PublishTarget & {
+    /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey). */
+    trustedKeys?: string[];
+    dryRun?: boolean;
+    /**
+     * Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details).
+     * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
+     */
+    provenance?: { root: string; env: NodeJS.ProcessEnv };
+  },
+): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
   requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);

@@ -1,7 +1,6 @@
 // What an image file itself says about how it was made (filesystem and squashfs compressor), read from its superblock.
-import { open } from 'node:fs/promises';
 import type { Compressor, ImageFormat } from './formats.js';
-import { detectFormat } from './inspect.js';
+import { detectFormat, readHead } from './inspect.js';
 
 export interface ImageParameters {
   format: ImageFormat;
@@ -16,13 +15,7 @@ const SQUASHFS_COMPRESSORS: Record<number, Compressor> = { 1: 'gzip', 4: 'xz', 6
 export async function imageParameters(image: string): Promise<ImageParameters> {
   const format = await detectFormat(image);
   if (format !== 'squashfs') return { format };
-  const fh = await open(image, 'r');
-  const head = Buffer.alloc(22);
-  try {
-    await fh.read(head, 0, head.length, 0);
-  } finally {
-    await fh.close();
-  }
+  const head = await readHead(image, 22);
   const id = head.readUInt16LE(20);
   const compressor = SQUASHFS_COMPRESSORS[id];
   if (!compressor) throw new Error(`squashfs image ${image} uses compression id ${id}: expected gzip (1), xz (4) or zstd (6)`);

@@ -14,15 +14,21 @@ export interface ImageEntry {
   size: number;
 }
 
-/** Recognise the filesystem from its superblock magic, or say what the file looks like instead. */
-export async function detectFormat(image: string): Promise<ImageFormat> {
-  const fh = await open(image, 'r');
-  const head = Buffer.alloc(2048);
+/** The first `bytes` bytes of a file (zero-filled past its end): superblocks and magic numbers are read from here. */
+export async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  const head = Buffer.alloc(bytes);
   try {
     await fh.read(head, 0, head.length, 0);
   } finally {
     await fh.close();
   }
+  return head;
+}
+
+/** Recognise the filesystem from its superblock magic, or say what the file looks like instead. */
+export async function detectFormat(image: string): Promise<ImageFormat> {
+  const head = await readHead(image, 2048);
   if (head.toString('latin1', 0, 4) === 'hsqs') return 'squashfs';
   if (head.readUInt32LE(1024) === 0xe0f5e1e2) return 'erofs';
   if (head.readUInt16LE(1024 + 56) === 0xef53) return 'ext4';

@@ -4,13 +4,13 @@
 //  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered).
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { makeAtomicPutObject, makeAtomicPutPart } from './s3-atomic.js';
 import { checkPreconditions } from './s3-preconditions.js';
 import { KeyLocks } from './s3-locks.js';
+import { listenOnLoopback } from './listen.js';
 
 const require = createRequire(import.meta.url);
 // s3rver is CommonJS without types.
@@ -174,11 +174,7 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
     res.end();
   };
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -3,7 +3,7 @@
 // quiet; `unaccepting` never completes a TCP handshake (a python3 listener that never calls accept(), its queue full).
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen.js';
 
 export type StallMode = 'silent' | 'stall-body' | 'unaccepting';
 
@@ -41,11 +41,7 @@ async function startTcp(mode: 'silent' | 'stall-body'): Promise<StallPeer> {
       socket.write(Buffer.alloc(16, 0x61));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import semver from 'semver';
 import { makeSyntheticBinary, type Arch } from './upstream-binary.js';
 import { makeZip } from './upstream-zip.js';
+import { listenOnLoopback } from './listen.js';
 
 export { makeSyntheticBinary, type Arch } from './upstream-binary.js';
 export { makeZip, type ZipEntry } from './upstream-zip.js';
@@ -182,11 +182,7 @@ export async function startUpstreamHost(opts: { repo?: string; releases: Upstrea
     const status = route(req, res, url, truncate);
     requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, status, ...(truncate ? { truncated: true } : {}) });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listenOnLoopback(server)}`;
 
   return {
     apiUrl: base,
