@@ -3,8 +3,7 @@
 import path from 'node:path';
 import type { RetryOptions, ThrottleOptions } from '@alloy-sysext/ghost-stack';
 import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
-import { localBucketDir } from '@alloy-sysext/pipeline';
-import { loadRecipe, type Recipe } from '@alloy-sysext/pipeline';
+import { localBucketDir, loadRecipe, type Recipe, DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
 
 export interface Writer {
   write(text: string): unknown;
@@ -25,7 +24,6 @@ export interface Ctx {
 }
 
 export { DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
-import { DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
 
 export function out(ctx: Ctx, line = ''): void {
   ctx.stdout.write(`${line}\n`);

@@ -3,9 +3,7 @@
 import { Manifest, planRetention, signManifest, type Pin, type RetentionPlan } from '@alloy-sysext/manifest';
 import { compareAndSwap, deleteObjects, versionKeyFilter, type ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
-import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/pipeline';
-import type { Recipe } from '@alloy-sysext/pipeline';
-import { expectedPublicKey, signingKeyFromEnv } from '@alloy-sysext/pipeline';
+import { MANIFEST, MANIFEST_SIGNATURE, type Recipe, expectedPublicKey, signingKeyFromEnv } from '@alloy-sysext/pipeline';
 import { readConsumerPin, readOpenPullPins } from '../consumer-pins.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';

@@ -1,8 +1,6 @@
 // `serve`: the local bucket (no R2 configured) over HTTP on 127.0.0.1, at exactly the public URL publish writes into
 // snippets, sysupdate transfers and consumer pull requests in that case (port ALLOY_SERVE_PORT, default 8080).
-import { localBucketDir } from '@alloy-sysext/pipeline';
-import { localPublicUrl, servePort } from '@alloy-sysext/pipeline';
-import { serveBucket } from '@alloy-sysext/pipeline';
+import { localBucketDir, localPublicUrl, servePort, serveBucket } from '@alloy-sysext/pipeline';
 import { logger, out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 

@@ -1,7 +1,7 @@
 // `verify --version X`: prove a published version from the bucket alone plus the trusted release key, then rebuild it
 // from upstream and compare the bytes. Prints a table (check, result, detail); exit 0 only when every check holds.
 import path from 'node:path';
-import { imageSettings, type Statement } from '@alloy-sysext/pipeline';
+import { imageSettings, type Statement, type Recipe } from '@alloy-sysext/pipeline';
 import { normalizeVersion, sha256File } from '@alloy-sysext/common';
 import { markdownTable, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
@@ -11,7 +11,6 @@ import { fail, ok, type Check } from '../verify/check.js';
 import { checkImages, checkManifest, checkProvenance } from '../verify/published-checks.js';
 import { rebuildVersion, type Rebuilt } from '../verify/rebuild.js';
 import { trustedKey } from '../verify/trusted-key.js';
-import type { Recipe } from '@alloy-sysext/pipeline';
 
 export interface VerifyOptions {
   version: string;
