@@ -2,7 +2,9 @@
 // secrets only on steps (after setup.sh / npm ci), pull-request jobs with read-only secrets only, actions pinned by
 // commit SHA, checkouts that keep no token, no `${{ }}` inside run scripts, a timeout on every job.
 import { describe, expect, it } from '@jest/globals';
-import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -19,6 +21,8 @@ const PULL_REQUEST_SECRETS = new Set([
 
 interface Step {
   name?: string;
+  id?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -145,5 +149,58 @@ jobs:
       'job affected, step "Start cache": pull-request job references secrets.NX_CACHE_RW_TOKEN',
     ]);
     expect(workflowProblems('on: pull_request_target\njobs: {}\n')).toEqual(['pull_request_target runs with secrets on pull-request code']);
+  });
+});
+
+// A broken bucket (`release-bot check` exit 5) must neither pass as "up to date" nor stop the run before it is repaired.
+describe('release workflow: a broken bucket is repaired', () => {
+  const steps = async () => {
+    const wf = parse(await readFile(path.join(root, '.github/workflows/release.yml'), 'utf8')) as Workflow;
+    return wf.jobs!.release!.steps!;
+  };
+
+  /** Runs the "Which version" step's script as Actions would (bash -e), with `npm` replaced by one that exits `code`. */
+  async function whichVersion(code: number): Promise<{ exitCode: number; output: string }> {
+    const step = (await steps()).find((s) => s.id === 'version')!;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'release-yml-'));
+    try {
+      const output = path.join(dir, 'output');
+      await writeFile(output, '');
+      const npm = path.join(dir, 'npm');
+      const lines = code === 5 ? 'broken=true\nrepair_version=1.9.0' : `new=${code === 10}`;
+      await writeFile(npm, `#!/bin/sh\nprintf '${lines}\\n' >> "$GITHUB_OUTPUT"\nexit ${code}\n`);
+      await chmod(npm, 0o755);
+      const r = await execa('bash', ['-e', '-c', step.run!], {
+        reject: false,
+        env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: output, INPUT_VERSION: '', RELEASE_TAG: '' },
+      });
+      return { exitCode: r.exitCode ?? -1, output: await readFile(output, 'utf8') };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.each([
+    [0, 0],
+    [10, 0],
+    [5, 0],
+    [1, 1],
+    [4, 4],
+  ])('check exiting %i makes the "Which version" step exit %i', async (code, expected) => {
+    expect((await whichVersion(code)).exitCode).toBe(expected);
+  });
+
+  it('the repair publishes the version check names, before anything new is released, and Status runs last', async () => {
+    expect((await whichVersion(5)).output).toContain('repair_version=1.9.0');
+    const all = await steps();
+    const names = all.map((s) => s.name);
+    const repair = all.find((s) => s.name === 'Repair the bucket')!;
+    expect(repair.if).toContain("steps.version.outputs.broken == 'true'");
+    expect(repair.if).toContain('!inputs.dry_run');
+    expect(repair.env!.REPAIR_VERSION).toBe('${{ steps.version.outputs.repair_version }}');
+    expect(repair.run).toBe('npx nx run alloy:publish --version="$REPAIR_VERSION"');
+    expect(names.indexOf('Repair the bucket')).toBeLessThan(names.indexOf('Release'));
+    expect(names.at(-1)).toBe('Status');
+    expect(all.at(-1)!.if).toBe('always()');
   });
 });
