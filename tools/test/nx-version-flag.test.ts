@@ -47,6 +47,18 @@ describe('.npmrc preload for npx nx', () => {
     ]);
   });
 
+  // Outputs are named dist/alloy/{options.alloyVersion} while the steps write dist/alloy/<normalized>: a `v` kept here made
+  // Nx cache an empty directory for `--version=v1.10.2`.
+  it('drops the tag-style v, so the outputs Nx caches are the directory the steps write', async () => {
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=v1.10.2'])).toEqual(['run', 'alloy:publish', '--alloyVersion=1.10.2']);
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version', 'v1.11.0-rc.1'])).toEqual([
+      'run',
+      'alloy:publish',
+      '--alloyVersion=1.11.0-rc.1',
+    ]);
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=very'])).toEqual(['run', 'alloy:publish', '--alloyVersion=very']);
+  });
+
   it('handles the space form, a bare flag, and the version behind --', async () => {
     expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '1.10.2', '--dryRun'])).toEqual([
       'run',
