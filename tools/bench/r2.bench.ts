@@ -83,7 +83,7 @@ async function childPublish(workspace: string, keyFile: string): Promise<void> {
     store,
     key,
     publicKey: key.publicKeyArmored,
-    log: () => {},
+    log: process.env.R2_BENCH_TRACE ? (l) => process.stderr.write(`[rss ${process.memoryUsage().rss >> 20} ext ${process.memoryUsage().arrayBuffers >> 20}] ${l.slice(0, 80)}\n`) : () => {},
   });
   process.stdout.write(JSON.stringify({ uploadSeconds: (performance.now() - t) / 1000, uploaded: r.uploaded.length }) + '\n');
 }
@@ -118,6 +118,7 @@ async function measure(cmd: string[], env: Record<string, string>) {
   const { execa } = await import('execa');
   const r = await execa(PY, ['-c', WRAPPER, ...cmd], { env, reject: false });
   const stats = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { code: number; wall: number; maxrss_kib: number };
+  if (process.env.R2_BENCH_TRACE) process.stderr.write(r.stderr + "\n");
   if (stats.code !== 0) throw new Error(`${cmd.join(' ')} failed (${stats.code}):\n${r.stdout}\n${r.stderr}`);
   const inner = JSON.parse(r.stdout.trim().split('\n').at(-1) || '{}') as { uploadSeconds?: number };
   return { ...stats, uploadSeconds: inner.uploadSeconds, rssMiB: stats.maxrss_kib / 1024 };
