@@ -25,7 +25,8 @@ const WRAPPER = [
   't = time.monotonic()',
   'p = subprocess.run(sys.argv[1:])',
   'wall = time.monotonic() - t',
-  'print(json.dumps({"code": p.returncode, "wall": wall, "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}), file=sys.stderr)',
+  'r = resource.getrusage(resource.RUSAGE_CHILDREN)',
+  'print(json.dumps({"code": p.returncode, "wall": wall, "cpu": r.ru_utime + r.ru_stime, "maxrss_kib": r.ru_maxrss}), file=sys.stderr)',
 ].join('\n');
 
 async function sha256Of(file: string): Promise<string> {
@@ -83,7 +84,7 @@ async function childPublish(workspace: string, keyFile: string): Promise<void> {
     store,
     key,
     publicKey: key.publicKeyArmored,
-    log: process.env.R2_BENCH_TRACE ? (l) => process.stderr.write(`[rss ${process.memoryUsage().rss >> 20} ext ${process.memoryUsage().arrayBuffers >> 20}] ${l.slice(0, 80)}\n`) : () => {},
+    log: () => {},
   });
   process.stdout.write(JSON.stringify({ uploadSeconds: (performance.now() - t) / 1000, uploaded: r.uploaded.length }) + '\n');
 }
@@ -117,8 +118,7 @@ async function layOutVersion(workspace: string, payload: string, env: NodeJS.Pro
 async function measure(cmd: string[], env: Record<string, string>) {
   const { execa } = await import('execa');
   const r = await execa(PY, ['-c', WRAPPER, ...cmd], { env, reject: false });
-  const stats = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { code: number; wall: number; maxrss_kib: number };
-  if (process.env.R2_BENCH_TRACE) process.stderr.write(r.stderr + "\n");
+  const stats = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { code: number; wall: number; cpu: number; maxrss_kib: number };
   if (stats.code !== 0) throw new Error(`${cmd.join(' ')} failed (${stats.code}):\n${r.stdout}\n${r.stderr}`);
   const inner = JSON.parse(r.stdout.trim().split('\n').at(-1) || '{}') as { uploadSeconds?: number };
   return { ...stats, uploadSeconds: inner.uploadSeconds, rssMiB: stats.maxrss_kib / 1024 };
@@ -170,27 +170,30 @@ async function main(): Promise<void> {
     await rm(path.join(peer.directory, peer.bucket, 'ours.raw._S3rver_object'), { force: true });
     await rm(file);
 
-    const mibs = (size: number, s: number) => size / s;
     type Row = string[];
+    type Run = Awaited<ReturnType<typeof measure>>;
+    const row = (label: string, r: Run, size: number): Row => [
+      label,
+      r.wall.toFixed(2),
+      (size / r.wall).toFixed(1),
+      r.uploadSeconds === undefined ? '-' : r.uploadSeconds.toFixed(2),
+      r.cpu.toFixed(2),
+      r.rssMiB.toFixed(0),
+    ];
     const rows: Row[] = [
-      [
-        `libs/r2 putFile, ${mib} MiB`,
-        ours.wall.toFixed(2),
-        mibs(mib, ours.wall).toFixed(1),
-        ours.uploadSeconds!.toFixed(2),
-        ours.rssMiB.toFixed(0),
-      ],
-      [`aws s3 cp 2.9.19, ${mib} MiB`, aws.wall.toFixed(2), mibs(mib, aws.wall).toFixed(1), '-', aws.rssMiB.toFixed(0)],
+      row(`libs/r2 putFile, ${mib} MiB`, ours, mib),
+      row(`aws s3 cp 2.9.19, ${mib} MiB`, aws, mib),
       [
         'ratio ours/aws',
         (ours.wall / aws.wall).toFixed(2),
         (aws.wall / ours.wall).toFixed(2),
         `${(aws.wall / ours.uploadSeconds!).toFixed(2)} (MiB/s)`,
+        (ours.cpu / aws.cpu).toFixed(2),
         (ours.rssMiB / aws.rssMiB).toFixed(2),
       ],
     ];
 
-    let publish: Awaited<ReturnType<typeof measure>> | undefined;
+    let publish: Run | undefined;
     if (rssMib > 0) {
       const big = path.join(dir, 'big.raw');
       await writePayload(big, rssMib);
@@ -198,27 +201,15 @@ async function main(): Promise<void> {
         ...process.env,
       } as Record<string, string>);
       await rm(path.join(peer.directory, peer.bucket, 'large.raw._S3rver_object'), { force: true });
-      rows.push([
-        `libs/r2 putFile, ${rssMib} MiB`,
-        large.wall.toFixed(2),
-        mibs(rssMib, large.wall).toFixed(1),
-        large.uploadSeconds!.toFixed(2),
-        large.rssMiB.toFixed(0),
-      ]);
+      rows.push(row(`libs/r2 putFile, ${rssMib} MiB`, large, rssMib));
       const env = { ...process.env, ...r2Env(peer) } as Record<string, string>;
       const workspace = path.join(dir, 'workspace');
       const keyFile = await layOutVersion(workspace, big, env);
       publish = await measure([...node, '--child', 'publish', workspace, keyFile], env);
-      rows.push([
-        `publishVersion, ${rssMib} MiB image`,
-        publish.wall.toFixed(2),
-        mibs(rssMib, publish.wall).toFixed(1),
-        publish.uploadSeconds!.toFixed(2),
-        publish.rssMiB.toFixed(0),
-      ]);
+      rows.push(row(`publishVersion, ${rssMib} MiB image`, publish, rssMib));
     }
 
-    const header = ['run', 'wall s', 'MiB/s (wall)', 'in-process s', 'peak RSS MiB'];
+    const header = ['run', 'wall s', 'MiB/s (wall)', 'in-process s', 'CPU s', 'peak RSS MiB'];
     const widths = header.map((_, i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
     const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     const goals = [
@@ -238,7 +229,8 @@ async function main(): Promise<void> {
       ...goals,
       'libs/r2: 8 MiB parts × 4 in flight read from the file by range, sha256 of the file computed first (publish passes the',
       'hash it verified); aws: default 8 MiB chunks × 10 concurrent requests. Wall includes process start (node+tsx / python).',
-      'in-process s: from the call to its return (putFile / publishVersion). Stored objects verified by sha256.',
+      'in-process s: from the call to its return (putFile / publishVersion); CPU s: user + system of the child (less noisy',
+      'than wall on a loaded machine; includes start-up). Stored objects verified by sha256.',
     ];
     process.stdout.write(out.join('\n') + '\n');
   } finally {
