@@ -3,7 +3,8 @@
 // ours/aws); then peak RSS with a large file: putFile alone, and the real publish (publishVersion: verify the image's
 // sha256 and signature, upload every object, re-check, merge and sign SHA256SUMS) of a version whose image is that file.
 // Each measured run is its own child process under one tiny Python wrapper that reports wall time and the child's peak
-// RSS (getrusage RUSAGE_CHILDREN), so all are measured the same way and the peer's own memory is not counted.
+// RSS (getrusage RUSAGE_CHILDREN), so all are measured the same way and the peer's own memory is not counted; the
+// children (r2-put.child.ts, r2-publish.child.ts) import only what their run needs.
 //   npx tsx tools/bench/r2.bench.ts [--mib 300] [--rss-mib 1024]   (--rss-mib 0 skips the large-file rows)
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -11,12 +12,14 @@ import { link, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/pro
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Recipe } from '@alloy-sysext/pipeline';
+import { execa } from 'execa';
+import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { versionImages, versionLayout } from '@alloy-sysext/pipeline';
+import { generateKey, loadPrivateKey, writeSignature } from '@alloy-sysext/signing';
+import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
+import { benchRecipe, VERSION } from './r2-publish.child.js';
 
-// Libraries are imported where used: a measured child loads only what its run needs, as the real process would.
 const self = fileURLToPath(import.meta.url);
-const RECIPE = path.resolve(path.dirname(self), '../../apps/alloy/sysext.json');
-const VERSION = '1.10.2';
 const PY = '/usr/bin/python3';
 const AWS = '/usr/bin/aws';
 const MiB = 1024 * 1024;
@@ -45,56 +48,9 @@ async function writePayload(file: string, mib: number): Promise<void> {
   await fh.close();
 }
 
-/** The shipped recipe with one arch and no compatibility copy: one image of the payload's size. */
-async function benchRecipe(env: NodeJS.ProcessEnv): Promise<Recipe> {
-  const { loadRecipe } = await import('@alloy-sysext/pipeline');
-  const recipe = await loadRecipe(RECIPE, env);
-  return { ...recipe, arches: ['amd64'], image: { ...recipe.image, compatibilityCopy: false }, mirror: undefined };
-}
-
-// Child mode `put`: one upload through libs/r2, prints the in-process upload time.
-async function childPut(endpoint: string, bucket: string, key: string, file: string): Promise<void> {
-  const { createS3Store } = await import('@alloy-sysext/r2');
-  const store = createS3Store({ bucket, endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' });
-  const t = performance.now();
-  const r = await store.putFile(key, file);
-  process.stdout.write(JSON.stringify({ uploadSeconds: (performance.now() - t) / 1000, skipped: r.skipped }) + '\n');
-}
-
-// Child mode `publish`: publishVersion of the version laid out under `workspace` (R2_* variables point at the peer).
-async function childPublish(workspace: string, keyFile: string): Promise<void> {
-  const { publishVersion, versionLayout } = await import('@alloy-sysext/pipeline');
-  const { createS3Store } = await import('@alloy-sysext/r2');
-  const { loadPrivateKey } = await import('@alloy-sysext/signing');
-  const recipe = await benchRecipe(process.env);
-  const key = await loadPrivateKey(await readFile(keyFile, 'utf8'));
-  const store = createS3Store({
-    bucket: process.env.R2_BUCKET!,
-    endpoint: process.env.R2_ENDPOINT,
-    prefix: recipe.bucket.prefix,
-    accessKeyId: process.env.R2_ACCESS_KEY_ID!,
-    secretAccessKey: process.env.R2_SECRET_ACCESS_KEY!,
-    region: process.env.R2_REGION,
-  });
-  const t = performance.now();
-  const r = await publishVersion({
-    recipe,
-    version: VERSION,
-    layout: versionLayout(workspace, recipe, VERSION),
-    store,
-    key,
-    publicKey: key.publicKeyArmored,
-    log: () => {},
-  });
-  process.stdout.write(JSON.stringify({ uploadSeconds: (performance.now() - t) / 1000, uploaded: r.uploaded.length }) + '\n');
-}
-
 /** dist/ for VERSION as the chain leaves it, the image being a hard link to `payload` (publish checks hashes and
  *  signatures, not formats). Returns the private key file. */
 async function layOutVersion(workspace: string, payload: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const { versionImages, versionLayout } = await import('@alloy-sysext/pipeline');
-  const { mergeManifest, signManifest } = await import('@alloy-sysext/manifest');
-  const { generateKey, loadPrivateKey, writeSignature } = await import('@alloy-sysext/signing');
   const recipe = await benchRecipe(env);
   const generated = await generateKey({ identity: recipe.signing.identity, outDir: path.join(workspace, 'key') });
   const key = await loadPrivateKey(await readFile(generated.privateKeyPath, 'utf8'));
@@ -116,7 +72,6 @@ async function layOutVersion(workspace: string, payload: string, env: NodeJS.Pro
 }
 
 async function measure(cmd: string[], env: Record<string, string>) {
-  const { execa } = await import('execa');
   const r = await execa(PY, ['-c', WRAPPER, ...cmd], { env, reject: false });
   const stats = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { code: number; wall: number; cpu: number; maxrss_kib: number };
   if (stats.code !== 0) throw new Error(`${cmd.join(' ')} failed (${stats.code}):\n${r.stdout}\n${r.stderr}`);
@@ -132,7 +87,6 @@ const flag = (name: string, fallback: number) => {
 async function main(): Promise<void> {
   const mib = flag('--mib', 300);
   const rssMib = flag('--rss-mib', 1024);
-  const { r2Env, startS3Peer } = await import('@alloy-sysext/test-peers/s3');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'r2-bench-'));
   const peer = await startS3Peer({ bucket: 'bench' });
   const load = () => os.loadavg()[0].toFixed(1);
@@ -142,9 +96,9 @@ async function main(): Promise<void> {
     await writePayload(file, mib);
     const expected = await sha256Of(file);
     const storedSha = (key: string) => sha256Of(path.join(peer.directory, peer.bucket, `${key}._S3rver_object`));
-    const node = [process.execPath, '--import', 'tsx', self];
+    const node = (child: string) => [process.execPath, '--import', 'tsx', path.join(path.dirname(self), child)];
 
-    const ours = await measure([...node, '--child', 'put', peer.endpoint, peer.bucket, 'ours.raw', file], { ...process.env } as Record<
+    const ours = await measure([...node('r2-put.child.ts'), peer.endpoint, peer.bucket, 'ours.raw', file], { ...process.env } as Record<
       string,
       string
     >);
@@ -197,7 +151,7 @@ async function main(): Promise<void> {
     if (rssMib > 0) {
       const big = path.join(dir, 'big.raw');
       await writePayload(big, rssMib);
-      const large = await measure([...node, '--child', 'put', peer.endpoint, peer.bucket, 'large.raw', big], {
+      const large = await measure([...node('r2-put.child.ts'), peer.endpoint, peer.bucket, 'large.raw', big], {
         ...process.env,
       } as Record<string, string>);
       await rm(path.join(peer.directory, peer.bucket, 'large.raw._S3rver_object'), { force: true });
@@ -205,7 +159,7 @@ async function main(): Promise<void> {
       const env = { ...process.env, ...r2Env(peer) } as Record<string, string>;
       const workspace = path.join(dir, 'workspace');
       const keyFile = await layOutVersion(workspace, big, env);
-      publish = await measure([...node, '--child', 'publish', workspace, keyFile], env);
+      publish = await measure([...node('r2-publish.child.ts'), workspace, keyFile], env);
       rows.push(row(`publishVersion, ${rssMib} MiB image`, publish, rssMib));
     }
 
@@ -239,11 +193,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--child') {
-  const [, , , mode, ...args] = process.argv;
-  if (mode === 'put') await childPut(args[0], args[1], args[2], args[3]);
-  else if (mode === 'publish') await childPublish(args[0], args[1]);
-  else throw new Error(`unknown child mode ${mode}`);
-} else {
-  await main();
-}
+await main();

@@ -1,8 +1,8 @@
-// Multipart upload of a file straight from disk, replacing lib-storage's Upload: each part's body is a fresh read stream
-// over its byte range, opened again for every attempt the SDK's retry strategy makes, so nothing is buffered and a retry
-// re-reads the file. lib-storage buffers each part from the stream, copies it (Buffer.concat) and SigV4 then hashes every
-// buffer: measured on a 300 MiB file (tools/bench/r2.bench.ts, same run, load 9 on 2 cores) 26.9 MiB/s and 220 MiB peak
-// RSS against `aws s3 cp` 27.4 MiB/s and 100 MiB; the numbers for this module are in the report of issue 14 and the bench.
+// Multipart upload of a file straight from disk, in place of lib-storage's Upload (STYLE prefers lib-storage; measured
+// why not): each part's body is a fresh read stream over its byte range, opened for every attempt the SDK's retry
+// strategy makes, so nothing is buffered and a retry re-reads the file. lib-storage buffers and copies each part and
+// SigV4 then hashes every buffer. tools/bench/r2.bench.ts, 300 MiB, same run each (load 9-15 on 2 cores): lib-storage
+// 26.9 MiB/s, 220 MiB peak RSS vs `aws s3 cp` 27.4 MiB/s, 100 MiB; this module 22.1 vs 19.0 MiB/s, CPU 0.74× aws, 133 MiB.
 import { createReadStream, type ReadStream } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
