@@ -1,27 +1,35 @@
-// 300 MiB upload to the loopback S3 peer: libs/r2 (createS3Store().putFile: sha256 + lib-storage multipart) vs
-// Debian's `aws s3 cp`, same peer, same file, same run. Each uploader runs as its own child process under one tiny
-// Python wrapper that reports wall time and the child's peak RSS (getrusage RUSAGE_CHILDREN), so both are measured
-// the same way and the peer's own memory is not counted.
-//   npx tsx tools/bench/r2.bench.ts [--mib 300]
+// Upload to the loopback S3 peer, for issue 14's goals: libs/r2 (createS3Store().putFile: sha256 + multipart read from
+// the file by range) against Debian's `aws s3 cp`, same peer, same file, same run (throughput and peak RSS, ratio
+// ours/aws); then peak RSS with a large file: putFile alone, and the real publish (publishVersion: verify the image's
+// sha256 and signature, upload every object, re-check, merge and sign SHA256SUMS) of a version whose image is that file.
+// Each measured run is its own child process under one tiny Python wrapper that reports wall time and the child's peak
+// RSS (getrusage RUSAGE_CHILDREN), so all are measured the same way and the peer's own memory is not counted; the
+// children (r2-put.child.ts, r2-publish.child.ts) import only what their run needs.
+//   npx tsx tools/bench/r2.bench.ts [--mib 300] [--rss-mib 1024]   (--rss-mib 0 skips the large-file rows)
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { createS3Store } from '@alloy-sysext/r2';
-import { startS3Peer } from '@alloy-sysext/test-peers/s3';
+import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { versionImages, versionLayout } from '@alloy-sysext/pipeline';
+import { generateKey, loadPrivateKey, writeSignature } from '@alloy-sysext/signing';
+import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
+import { benchRecipe, VERSION } from './r2-publish.child.js';
 
 const self = fileURLToPath(import.meta.url);
 const PY = '/usr/bin/python3';
 const AWS = '/usr/bin/aws';
+const MiB = 1024 * 1024;
 const WRAPPER = [
   'import resource, subprocess, sys, time, json',
   't = time.monotonic()',
   'p = subprocess.run(sys.argv[1:])',
   'wall = time.monotonic() - t',
-  'print(json.dumps({"code": p.returncode, "wall": wall, "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}), file=sys.stderr)',
+  'r = resource.getrusage(resource.RUSAGE_CHILDREN)',
+  'print(json.dumps({"code": p.returncode, "wall": wall, "cpu": r.ru_utime + r.ru_stime, "maxrss_kib": r.ru_maxrss}), file=sys.stderr)',
 ].join('\n');
 
 async function sha256Of(file: string): Promise<string> {
@@ -30,43 +38,70 @@ async function sha256Of(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-// Child mode: one upload through libs/r2, prints the in-process upload time.
-async function child(endpoint: string, bucket: string, key: string, file: string): Promise<void> {
-  const store = createS3Store({ bucket, endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' });
-  const t = performance.now();
-  const r = await store.putFile(key, file);
-  process.stdout.write(JSON.stringify({ uploadSeconds: (performance.now() - t) / 1000, skipped: r.skipped }) + '\n');
+async function writePayload(file: string, mib: number): Promise<void> {
+  const fh = await open(file, 'w');
+  const block = randomBytes(MiB);
+  for (let i = 0; i < mib; i++) {
+    block.writeUInt32LE(i, 0);
+    await fh.write(block);
+  }
+  await fh.close();
+}
+
+/** dist/ for VERSION as the chain leaves it, the image being a hard link to `payload` (publish checks hashes and
+ *  signatures, not formats). Returns the private key file. */
+async function layOutVersion(workspace: string, payload: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const recipe = await benchRecipe(env);
+  const generated = await generateKey({ identity: recipe.signing.identity, outDir: path.join(workspace, 'key') });
+  const key = await loadPrivateKey(await readFile(generated.privateKeyPath, 'utf8'));
+  const layout = versionLayout(workspace, recipe, VERSION);
+  await mkdir(layout.images, { recursive: true });
+  await mkdir(layout.manifest, { recursive: true });
+  const entries = [];
+  for (const image of versionImages(recipe, VERSION, layout.images)) {
+    await link(payload, image.path);
+    const sha256 = await sha256Of(image.path);
+    await writeFile(`${image.path}.sha256`, `${sha256}  ${image.file}\n`);
+    await writeSignature(image.path, key);
+    entries.push({ file: image.file, sha256 });
+  }
+  const text = mergeManifest(null, entries);
+  await writeFile(path.join(layout.manifest, 'SHA256SUMS'), text);
+  await writeFile(path.join(layout.manifest, 'SHA256SUMS.gpg'), await signManifest(text, key));
+  return generated.privateKeyPath;
 }
 
 async function measure(cmd: string[], env: Record<string, string>) {
   const r = await execa(PY, ['-c', WRAPPER, ...cmd], { env, reject: false });
-  const stats = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { code: number; wall: number; maxrss_kib: number };
+  const stats = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { code: number; wall: number; cpu: number; maxrss_kib: number };
   if (stats.code !== 0) throw new Error(`${cmd.join(' ')} failed (${stats.code}):\n${r.stdout}\n${r.stderr}`);
-  return { ...stats, stdout: r.stdout };
+  const inner = JSON.parse(r.stdout.trim().split('\n').at(-1) || '{}') as { uploadSeconds?: number };
+  return { ...stats, uploadSeconds: inner.uploadSeconds, rssMiB: stats.maxrss_kib / 1024 };
 }
 
+const flag = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
 async function main(): Promise<void> {
-  const mibArg = process.argv.indexOf('--mib');
-  const mib = mibArg > 0 ? Number(process.argv[mibArg + 1]) : 300;
+  const mib = flag('--mib', 300);
+  const rssMib = flag('--rss-mib', 1024);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'r2-bench-'));
   const peer = await startS3Peer({ bucket: 'bench' });
+  const load = () => os.loadavg()[0].toFixed(1);
+  const loadBefore = load();
   try {
     const file = path.join(dir, 'payload.raw');
-    const fh = await open(file, 'w');
-    const block = randomBytes(1 << 20);
-    for (let i = 0; i < mib; i++) {
-      block.writeUInt32LE(i, 0);
-      await fh.write(block);
-    }
-    await fh.close();
+    await writePayload(file, mib);
     const expected = await sha256Of(file);
-    const size = mib * 1024 * 1024;
     const storedSha = (key: string) => sha256Of(path.join(peer.directory, peer.bucket, `${key}._S3rver_object`));
+    const node = (child: string) => [process.execPath, '--import', 'tsx', path.join(path.dirname(self), child)];
 
-    const ours = await measure([process.execPath, '--import', 'tsx', self, '--child', peer.endpoint, peer.bucket, 'ours.raw', file], {
-      ...process.env,
-    } as Record<string, string>);
-    const oursUpload = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { uploadSeconds: number };
+    const ours = await measure([...node('r2-put.child.ts'), peer.endpoint, peer.bucket, 'ours.raw', file], { ...process.env } as Record<
+      string,
+      string
+    >);
     const awsEnv = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: dir,
@@ -81,39 +116,75 @@ async function main(): Promise<void> {
       [AWS, '--endpoint-url', peer.endpoint, 's3', 'cp', '--only-show-errors', file, `s3://${peer.bucket}/aws.raw`],
       awsEnv,
     );
-
     for (const key of ['ours.raw', 'aws.raw']) {
       const got = await storedSha(key);
       if (got !== expected) throw new Error(`${key}: stored sha256 ${got} != ${expected}`);
     }
-    const mibs = (s: number) => size / 1024 / 1024 / s;
-    const rows = [
-      ['uploader', 'wall s', 'MiB/s (wall)', 'upload-only s', 'peak RSS MiB'],
+    await rm(path.join(peer.directory, peer.bucket, 'aws.raw._S3rver_object'), { force: true });
+    await rm(path.join(peer.directory, peer.bucket, 'ours.raw._S3rver_object'), { force: true });
+    await rm(file);
+
+    type Row = string[];
+    type Run = Awaited<ReturnType<typeof measure>>;
+    const row = (label: string, r: Run, size: number): Row => [
+      label,
+      r.wall.toFixed(2),
+      (size / r.wall).toFixed(1),
+      r.uploadSeconds === undefined ? '-' : r.uploadSeconds.toFixed(2),
+      r.cpu.toFixed(2),
+      r.rssMiB.toFixed(0),
+    ];
+    const rows: Row[] = [
+      row(`libs/r2 putFile, ${mib} MiB`, ours, mib),
+      row(`aws s3 cp 2.9.19, ${mib} MiB`, aws, mib),
       [
-        'libs/r2 putFile',
-        ours.wall.toFixed(2),
-        mibs(ours.wall).toFixed(1),
-        oursUpload.uploadSeconds.toFixed(2),
-        (ours.maxrss_kib / 1024).toFixed(0),
-      ],
-      ['aws s3 cp 2.9.19', aws.wall.toFixed(2), mibs(aws.wall).toFixed(1), '-', (aws.maxrss_kib / 1024).toFixed(0)],
-      [
-        'ratio r2/aws',
+        'ratio ours/aws',
         (ours.wall / aws.wall).toFixed(2),
-        (mibs(ours.wall) / mibs(aws.wall)).toFixed(2),
-        '-',
-        (ours.maxrss_kib / aws.maxrss_kib).toFixed(2),
+        (aws.wall / ours.wall).toFixed(2),
+        `${(aws.wall / ours.uploadSeconds!).toFixed(2)} (MiB/s)`,
+        (ours.cpu / aws.cpu).toFixed(2),
+        (ours.rssMiB / aws.rssMiB).toFixed(2),
       ],
     ];
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+
+    let publish: Run | undefined;
+    if (rssMib > 0) {
+      const big = path.join(dir, 'big.raw');
+      await writePayload(big, rssMib);
+      const large = await measure([...node('r2-put.child.ts'), peer.endpoint, peer.bucket, 'large.raw', big], {
+        ...process.env,
+      } as Record<string, string>);
+      await rm(path.join(peer.directory, peer.bucket, 'large.raw._S3rver_object'), { force: true });
+      rows.push(row(`libs/r2 putFile, ${rssMib} MiB`, large, rssMib));
+      const env = { ...process.env, ...r2Env(peer) } as Record<string, string>;
+      const workspace = path.join(dir, 'workspace');
+      const keyFile = await layOutVersion(workspace, big, env);
+      publish = await measure([...node('r2-publish.child.ts'), workspace, keyFile], env);
+      rows.push(row(`publishVersion, ${rssMib} MiB image`, publish, rssMib));
+    }
+
+    const header = ['run', 'wall s', 'MiB/s (wall)', 'in-process s', 'CPU s', 'peak RSS MiB'];
+    const widths = header.map((_, i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
+    const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+    const goals = [
+      `goal: throughput ours/aws ≥ 1.00: ${(aws.wall / ours.wall).toFixed(2)} by wall time incl. process start ` +
+        `(${aws.wall / ours.wall >= 1 ? 'met' : 'NOT met'}), ${(aws.wall / ours.uploadSeconds!).toFixed(2)} in-process ` +
+        `(${aws.wall / ours.uploadSeconds! >= 1 ? 'met' : 'NOT met'}; aws's wall includes its own start)`,
+      publish
+        ? `goal: publish RSS ≤ 200 MB with a ${rssMib} MiB image: ${((publish.maxrss_kib * 1024) / 1e6).toFixed(0)} MB ` +
+          `${publish.maxrss_kib * 1024 <= 200e6 ? 'met' : 'NOT met'}`
+        : 'goal: publish RSS not measured (--rss-mib 0)',
+    ];
     const out = [
-      `${mib} MiB upload to the s3rver peer at ${peer.endpoint}, ${os.cpus().length} CPUs, node ${process.version}; both objects verified by sha256`,
-      line(rows[0]),
+      `Upload to the s3rver peer at ${peer.endpoint}, ${os.cpus().length} CPUs, node ${process.version}, load ${loadBefore} → ${load()} (1-min avg)`,
+      line(header),
       `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-      ...rows.slice(1).map(line),
-      'libs/r2: 8 MiB parts × 4 in flight, sha256 of the file computed before upload (included in wall and upload-only);',
-      'aws: default 8 MiB chunks × 10 concurrent requests. Wall includes process start (node+tsx / python).',
+      ...rows.map(line),
+      ...goals,
+      'libs/r2: 8 MiB parts × 4 in flight read from the file by range, sha256 of the file computed first (publish passes the',
+      'hash it verified); aws: default 8 MiB chunks × 10 concurrent requests. Wall includes process start (node+tsx / python).',
+      'in-process s: from the call to its return (putFile / publishVersion); CPU s: user + system of the child (less noisy',
+      'than wall on a loaded machine; includes start-up). Stored objects verified by sha256.',
     ];
     process.stdout.write(out.join('\n') + '\n');
   } finally {
@@ -122,9 +193,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--child') {
-  const [, , , endpoint, bucket, key, file] = process.argv;
-  await child(endpoint, bucket, key, file);
-} else {
-  await main();
-}
+await main();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -63,6 +63,20 @@ describe('hashing and atomic writes', () => {
       expect(await sha256File(file)).toBe(sha256Bytes('hello\n'));
       expect(sha256Bytes('hello\n')).toBe('5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03');
       expect(await readdir(dir)).toEqual(['f']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hashes files across read boundaries and empty files (one reused buffer)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'common-hash-'));
+    try {
+      const bytes = Buffer.alloc(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i); // every 4 KiB differs: reused stale bytes would show
+      await writeFile(path.join(dir, 'big'), bytes);
+      await writeFile(path.join(dir, 'empty'), '');
+      expect(await sha256File(path.join(dir, 'big'))).toBe(sha256Bytes(bytes));
+      expect(await sha256File(path.join(dir, 'empty'))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -83,6 +83,22 @@ describe('directory store', () => {
     expect(await store.head('m')).toBeNull();
   });
 
+  it('applies the same conditions to putFile: refused over other bytes, the old bytes stay; never skipped as identical', async () => {
+    const root = path.join(tmp.dir, 'cond-file');
+    const store = createDirectoryStore(root);
+    const src = path.join(tmp.dir, 'cond-file.raw');
+    await writeFile(src, 'new image bytes');
+    const old = await store.putBytes('img.raw', Buffer.from('published bytes'));
+    await expect(store.putFile('img.raw', src, { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(store.putFile('img.raw', src, { ifMatch: '"deadbeef"' })).rejects.toMatchObject({ status: 412 });
+    expect((await store.get('img.raw'))?.body.toString()).toBe('published bytes');
+    const r = await store.putFile('img.raw', src, { ifMatch: old.etag });
+    expect(r.skipped).toBe(false);
+    expect((await store.get('img.raw'))?.body.toString()).toBe('new image bytes');
+    // Identical bytes under a condition still go through the precondition rather than being skipped.
+    await expect(store.putFile('img.raw', src, { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+  });
+
   it('rejects keys that would escape the root', async () => {
     const store = createDirectoryStore(path.join(tmp.dir, 'esc'));
     await expect(store.putBytes('../x', Buffer.from('x'))).rejects.toThrow(/Invalid object key "\.\.\/x"/);

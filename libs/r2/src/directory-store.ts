@@ -15,6 +15,7 @@ import { PreconditionFailedError, StoreError } from './errors.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
+  isConditional,
   normalizePrefix,
   type ListedObject,
   type Log,
@@ -22,6 +23,7 @@ import {
   type ObjectStore,
   type PutBytesOptions,
   type PutOptions,
+  type WriteConditions,
 } from './store.js';
 
 export interface DirectoryStoreOptions {
@@ -253,7 +255,8 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     const sha256 = o.sha256 ?? (await sha256File(file));
     return withLock(key, async () => {
       const existing = await head(key);
-      if (existing && existing.size === size && existing.sha256 === sha256) {
+      checkConditions(key, existing, o);
+      if (!isConditional(o) && existing && existing.size === size && existing.sha256 === sha256) {
         log(`skip ${key}: ${where} already has these bytes`);
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
@@ -265,28 +268,32 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
 
   async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
-    const conditional = o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
     return withLock(key, async () => {
       const existing = await head(key);
-      if (o.ifMatch !== undefined) {
-        if (!existing || (o.ifMatch !== '*' && unquote(o.ifMatch) !== unquote(existing.etag))) {
-          throw new PreconditionFailedError(
-            `Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object ${existing ? 'changed' : 'no longer exists'} since it was read`,
-            existing ? 412 : 404,
-          );
-        }
-      }
-      if (o.ifNoneMatch === '*' && existing) {
-        throw new PreconditionFailedError(
-          `Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object already exists`,
-          412,
-        );
-      }
-      if (!conditional && existing && existing.size === bytes.length && existing.sha256 === sha256) {
+      checkConditions(key, existing, o);
+      if (!isConditional(o) && existing && existing.size === bytes.length && existing.sha256 === sha256) {
         return { etag: existing.etag, skipped: true };
       }
       return { etag: await install(key, bytes, sha256, o), skipped: false };
     });
+  }
+
+  /** S3's precondition rules, checked under the key's lock so the check and the rename that follows are one step. */
+  function checkConditions(key: string, existing: ObjectInfo | null, o: WriteConditions): void {
+    if (o.ifMatch !== undefined) {
+      if (!existing || (o.ifMatch !== '*' && unquote(o.ifMatch) !== unquote(existing.etag))) {
+        throw new PreconditionFailedError(
+          `Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object ${existing ? 'changed' : 'no longer exists'} since it was read`,
+          existing ? 412 : 404,
+        );
+      }
+    }
+    if (o.ifNoneMatch === '*' && existing) {
+      throw new PreconditionFailedError(
+        `Conditional write of ${JSON.stringify(key)} to ${where} lost a race: the object already exists`,
+        412,
+      );
+    }
   }
 
   async function list(listPrefix: string): Promise<ListedObject[]> {

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { StoreError } from './errors.js';
-import { peerStore, sha256, startS3Peer, tempDir, writeRandomFile, type S3Peer } from '../test/helpers.js';
+import { peerStore, pendingUploads, sha256, startS3Peer, tempDir, writeRandomFile, type S3Peer } from '../test/helpers.js';
 
 describe('S3 store against the S3 peer', () => {
   let peer: S3Peer;
@@ -128,6 +128,7 @@ describe('S3 store against the S3 peer', () => {
     expect(await store.head('doomed.raw')).toBeNull();
     const aborts = peer.requests.filter((x) => x.key === 'doomed.raw' && x.method === 'DELETE' && x.query.includes('uploadId='));
     expect(aborts.map((x) => x.status)).toEqual([204]);
+    expect(await pendingUploads(peer, 'doomed.raw')).toEqual([]);
   });
 
   describe('friendly errors', () => {

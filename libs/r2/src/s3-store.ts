@@ -1,8 +1,7 @@
-// ObjectStore on S3/R2. Large files go through lib-storage's Upload (multipart, parts buffered so the SDK can replay
-// them on retry, aborted on failure so nothing partial appears under the key); the SDK's standard retry strategy
-// provides backoff on 5xx, throttling and connection resets.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+// ObjectStore on S3/R2. Files larger than one part go up as a multipart upload read straight from the file by range
+// (multipart.ts: no part buffered, aborted on failure so nothing partial appears under the key); the SDK's standard
+// retry strategy provides backoff on 5xx, throttling and connection resets, for parts as for every other request.
+import { readFile, stat } from 'node:fs/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -11,12 +10,13 @@ import {
   S3Client,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { DEFAULT_DEADLINES, checkDeadline, requestHandlerOptions, type Deadlines } from './deadlines.js';
 import { translateS3Error } from './errors.js';
+import { CompleteFailed, MAX_PART_SIZE, MIN_PART_SIZE, uploadFileMultipart } from './multipart.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
+  isConditional,
   normalizePrefix,
   type ListedObject,
   type Log,
@@ -44,7 +44,7 @@ export interface S3StoreOptions {
   maxAttempts?: number;
   /** Multipart part size in bytes (default 8 MiB; S3 minimum 5 MiB). Files up to one part use a single PUT. */
   partSize?: number;
-  /** Parts in flight per upload (default 4). Memory is roughly partSize × queueSize. */
+  /** Parts in flight per upload (default 4). Parts are streamed from the file, so memory does not grow with it. */
   queueSize?: number;
   /** Connect timeout per attempt in ms (default 10 s); exceeding it fails the attempt. */
   connectTimeoutMs?: number;
@@ -99,8 +99,14 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     // reset) instead of hanging: bounded by maxAttempts × (connect + request timeout) plus backoff.
     requestHandler: requestHandlerOptions(deadlines),
   });
-  const partSize = opts.partSize ?? 8 * 1024 * 1024;
-  const queueSize = opts.queueSize ?? 4;
+  const partSize = checkWhole(
+    opts.partSize ?? 8 * 1024 * 1024,
+    MIN_PART_SIZE,
+    MAX_PART_SIZE,
+    'partSize',
+    'bytes (S3 allows 5 MiB to 5 GiB)',
+  );
+  const queueSize = checkWhole(opts.queueSize ?? 4, 1, 64, 'queueSize', 'parts in flight');
 
   const fullKey = (key: string) => {
     assertValidKey(key);
@@ -143,47 +149,58 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
   async function putFile(key: string, path: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
     const { size } = await stat(path);
     const sha256 = o.sha256 ?? (await sha256File(path));
-    const existing = await head(key);
-    if (existing && existing.size === size && existing.sha256 === sha256) {
-      log(`skip ${key}: ${where} already has these bytes (sha256 ${sha256.slice(0, 12)}…)`);
-      o.onProgress?.({ key, loaded: size, total: size });
-      return { skipped: true, etag: existing.etag };
+    const conditional = isConditional(o);
+    if (!conditional) {
+      const existing = await head(key);
+      if (existing && existing.size === size && existing.sha256 === sha256) {
+        log(`skip ${key}: ${where} already has these bytes (sha256 ${sha256.slice(0, 12)}…)`);
+        o.onProgress?.({ key, loaded: size, total: size });
+        return { skipped: true, etag: existing.etag };
+      }
     }
+    // One part's worth or less: a single PUT of the bytes, replayable by the SDK's retries as they are.
+    if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o) };
     log(`upload ${key} (${size} bytes) to ${where}`);
-    const upload = new Upload({
-      client,
-      queueSize,
-      partSize,
-      // Abort the multipart upload on failure: S3 never shows an uncompleted multipart object under the key.
-      leavePartsOnError: false,
-      params: {
-        Bucket: bucket,
-        Key: fullKey(key),
-        Body: createReadStream(path, { highWaterMark: 1 << 20 }),
-        ContentType: o.contentType,
-        CacheControl: o.cacheControl,
-        Metadata: { [SHA256_META]: sha256 },
-      },
-    });
-    upload.on('httpUploadProgress', (p) => o.onProgress?.({ key, loaded: p.loaded ?? 0, total: size }));
     try {
-      const r = await upload.done();
-      return { skipped: false, etag: r.ETag ?? '' };
+      const r = await uploadFileMultipart({
+        client,
+        bucket,
+        key: fullKey(key),
+        path,
+        size,
+        partSize,
+        partsInFlight: queueSize,
+        contentType: o.contentType,
+        cacheControl: o.cacheControl,
+        metadata: { [SHA256_META]: sha256 },
+        ifMatch: o.ifMatch,
+        ifNoneMatch: o.ifNoneMatch,
+        onProgress: (loaded) => o.onProgress?.({ key, loaded, total: size }),
+        log,
+      });
+      return { skipped: false, etag: r.etag };
     } catch (err) {
+      // Only CompleteMultipartUpload carries the precondition: a part's 404 or 412 is not a lost race.
+      if (err instanceof CompleteFailed) throw fail(err.original, 'upload', key, conditional);
       throw fail(err, 'upload', key);
     }
   }
 
   async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
-    const conditional = o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
-    if (!conditional) {
+    if (!isConditional(o)) {
       const existing = await head(key);
       if (existing && existing.size === bytes.length && existing.sha256 === sha256) {
         log(`skip ${key}: ${where} already has these bytes`);
         return { skipped: true, etag: existing.etag };
       }
     }
+    return { etag: await putObject(key, bytes, sha256, o), skipped: false };
+  }
+
+  /** One PUT of the whole object (the SDK retries it with the same bytes); ifMatch/ifNoneMatch go with it. */
+  async function putObject(key: string, bytes: Uint8Array, sha256: string, o: PutOptions): Promise<string> {
+    const conditional = isConditional(o);
     try {
       const r = await client.send(
         new PutObjectCommand({
@@ -199,7 +216,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
         }),
       );
       o.onProgress?.({ key, loaded: bytes.length, total: bytes.length });
-      return { etag: r.ETag ?? '', skipped: false };
+      return r.ETag ?? '';
     } catch (err) {
       throw fail(err, 'PUT', key, conditional);
     }
@@ -231,4 +248,12 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
   }
 
   return { describe: () => where, head, get, putFile, putBytes, list, delete: del };
+}
+
+/** A whole number within S3's limits, or an error naming the option and the range. */
+function checkWhole(value: number, min: number, max: number, name: string, unit: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`createS3Store: ${name} ${value} is out of range: expected a whole number from ${min} to ${max} ${unit}`);
+  }
+  return value;
 }

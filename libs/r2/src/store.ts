@@ -16,7 +16,16 @@ export interface Progress {
   total: number;
 }
 
-export interface PutOptions {
+/** A conditional write: the store writes only if the precondition holds when the object appears (PreconditionFailedError
+ *  otherwise). A conditional write is never skipped as identical: the precondition is what decides. */
+export interface WriteConditions {
+  /** Write only if the current object has this etag (412 → PreconditionFailedError). */
+  ifMatch?: string;
+  /** Write only if no object exists under the key. */
+  ifNoneMatch?: '*';
+}
+
+export interface PutOptions extends WriteConditions {
   contentType?: string;
   cacheControl?: string;
   /** Hex sha256 of the content when the caller already knows it (saves a read of the file). */
@@ -24,11 +33,10 @@ export interface PutOptions {
   onProgress?: (progress: Progress) => void;
 }
 
-export interface PutBytesOptions extends PutOptions {
-  /** Write only if the current object has this etag (412 → PreconditionFailedError). */
-  ifMatch?: string;
-  /** Write only if no object exists under the key. */
-  ifNoneMatch?: '*';
+export type PutBytesOptions = PutOptions;
+
+export function isConditional(o: WriteConditions): boolean {
+  return o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
 }
 
 export interface ListedObject {
@@ -42,7 +50,10 @@ export interface ObjectStore {
   describe(): string;
   head(key: string): Promise<ObjectInfo | null>;
   get(key: string): Promise<{ body: Buffer; etag: string } | null>;
-  /** Uploads a file unless an object with the same size and sha256 is already there (`skipped: true`). */
+  /**
+   * Uploads a file unless an object with the same size and sha256 is already there (`skipped: true`); a conditional
+   * upload (ifMatch/ifNoneMatch) always writes, like putBytes.
+   */
   putFile(key: string, path: string, opts?: PutOptions): Promise<{ skipped: boolean; etag: string }>;
   /**
    * Writes bytes. Unconditional writes skip when identical (like putFile); conditional writes (ifMatch/ifNoneMatch)

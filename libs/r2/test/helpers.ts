@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
@@ -42,3 +42,20 @@ export async function writeRandomFile(file: string, size: number): Promise<strin
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export { startS3Peer, type S3Peer };
+
+/** Multipart uploads the peer still holds for `key` (s3rver keeps each under <bucket>/._S3rver_uploads/<id>/, key in `key`). */
+export async function pendingUploads(peer: S3Peer, key: string): Promise<string[]> {
+  const dir = path.join(peer.directory, peer.bucket, '._S3rver_uploads');
+  const ids = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+  const pending: string[] = [];
+  for (const id of ids) {
+    const owner = await readFile(path.join(dir, id, 'key'), 'utf8').catch(() => '');
+    if (owner === key) pending.push(id);
+  }
+  return pending;
+}
+
+/** The bytes s3rver stored under `key`, read from its data directory (not through the store under test). */
+export async function storedBytes(peer: S3Peer, key: string): Promise<Buffer> {
+  return readFile(path.join(peer.directory, peer.bucket, ...key.split('/').slice(0, -1), `${key.split('/').at(-1)}._S3rver_object`));
+}
