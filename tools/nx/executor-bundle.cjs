@@ -1,0 +1,124 @@
+// The executors as one esbuild bundle (ESM, split per entry) under .nx/executors/, rebuilt whenever a source it was built
+// from changed, so there is still no build step between editing and running. Loading it takes a fraction of what tsx
+// needs to transpile the same import graph on every task (measured in tools/bench/executor-start.bench.ts).
+const { createHash, randomUUID } = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+
+const ROOT = path.resolve(__dirname, '../..');
+const OUT = path.join(ROOT, '.nx/executors');
+const STAMP = path.join(OUT, 'current.json');
+const EXECUTORS = ['fetch', 'image', 'sign', 'manifest', 'publish', 'pr'];
+// Bumped when the build options below change, so an old bundle is never taken for a new one.
+const FORMAT = 1;
+
+const sha256 = (data) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * How an input is compared: sources of this workspace by content (an edit that keeps size and mtime still rebuilds),
+ * installed packages by size and mtime (npm rewrites both; hashing megabytes of node_modules on every task would not pay).
+ */
+function fingerprint(file) {
+  const abs = path.join(ROOT, file);
+  if (file.split(path.sep).includes('node_modules')) {
+    const st = fs.statSync(abs);
+    return `${st.size}:${st.mtimeMs}`;
+  }
+  return sha256(fs.readFileSync(abs));
+}
+
+/** The bundle described by current.json when every input it was built from is unchanged, else undefined. */
+function freshBundle() {
+  let stamp;
+  try {
+    stamp = JSON.parse(fs.readFileSync(STAMP, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (stamp.format !== FORMAT || stamp.esbuild !== esbuildVersion()) return undefined;
+  const dir = path.join(OUT, stamp.dir);
+  if (!fs.existsSync(dir)) return undefined;
+  for (const [file, expected] of Object.entries(stamp.inputs)) {
+    try {
+      if (fingerprint(file) !== expected) return undefined;
+    } catch {
+      return undefined; // a deleted input
+    }
+  }
+  return dir;
+}
+
+function esbuildVersion() {
+  return require('esbuild/package.json').version;
+}
+
+// `import.meta.url` keeps naming the source file, not the bundle (recipe.ts finds the recipe schema relative to itself).
+const sourceUrls = {
+  name: 'source-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.split(path.sep).includes('node_modules')) return undefined;
+      const text = await fs.promises.readFile(args.path, 'utf8');
+      return { contents: text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
+    });
+  },
+};
+
+/** Builds the bundle into a fresh directory, then points current.json at it (both atomic: concurrent tasks may race). */
+async function build() {
+  const esbuild = require('esbuild');
+  fs.mkdirSync(OUT, { recursive: true });
+  const tmp = path.join(OUT, `tmp-${randomUUID()}`);
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: Object.fromEntries(EXECUTORS.map((name) => [name, `tools/src/executors/${name}/executor.ts`])),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    outdir: tmp,
+    outExtension: { '.js': '.mjs' },
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [sourceUrls],
+    // bundled CommonJS packages call require(); give them Node's, resolved from the workspace
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  });
+  const inputs = {};
+  for (const file of Object.keys(result.metafile.inputs).sort()) {
+    if (file.includes(':')) continue; // esbuild-internal virtual modules
+    inputs[path.normalize(file)] = fingerprint(path.normalize(file));
+  }
+  const dir = `build-${sha256(JSON.stringify(inputs)).slice(0, 16)}`;
+  try {
+    fs.renameSync(tmp, path.join(OUT, dir));
+  } catch {
+    fs.rmSync(tmp, { recursive: true, force: true }); // another task built the same inputs first
+  }
+  const stampTmp = `${STAMP}.${randomUUID()}`;
+  fs.writeFileSync(stampTmp, JSON.stringify({ format: FORMAT, esbuild: esbuildVersion(), dir, inputs }, null, 1));
+  fs.renameSync(stampTmp, STAMP);
+  removeOldBuilds(dir);
+  return path.join(OUT, dir);
+}
+
+// Builds other than the current one, once no task started in the last ten minutes can still be loading them.
+function removeOldBuilds(keep) {
+  const cutoff = Date.now() - 10 * 60 * 1000;
+  for (const entry of fs.readdirSync(OUT)) {
+    if (entry === keep || !/^(build|tmp)-/.test(entry)) continue;
+    const p = path.join(OUT, entry);
+    if (fs.statSync(p).mtimeMs < cutoff) fs.rmSync(p, { recursive: true, force: true });
+  }
+}
+
+/** The executor module `name` from an up-to-date bundle (built first when missing or stale). */
+async function importExecutor(name) {
+  if (!EXECUTORS.includes(name)) throw new Error(`unknown executor "${name}": expected one of ${EXECUTORS.join(', ')}`);
+  const dir = freshBundle() ?? (await build());
+  return import(pathToFileURL(path.join(dir, `${name}.mjs`)).href);
+}
+
+module.exports = { importExecutor, freshBundle, build, EXECUTORS };
