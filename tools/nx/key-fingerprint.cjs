@@ -61,32 +61,33 @@ function firstKeyPacket(bytes) {
   return bytes.subarray(offset, offset + length);
 }
 
+// Public key fields per algorithm id (RFC 4880 §5.5.2, RFC 9580 §5.5.5): an MPI, a curve OID, ECDH's KDF parameters
+// (length-prefixed like an OID), or a fixed number of octets.
+const PUBLIC_FIELDS = {
+  1: ['mpi', 'mpi'], // RSA
+  2: ['mpi', 'mpi'],
+  3: ['mpi', 'mpi'],
+  16: ['mpi', 'mpi', 'mpi'], // Elgamal
+  17: ['mpi', 'mpi', 'mpi', 'mpi'], // DSA
+  18: ['oid', 'mpi', 'oid'], // ECDH
+  19: ['oid', 'mpi'], // ECDSA
+  20: ['mpi', 'mpi', 'mpi'],
+  22: ['oid', 'mpi'], // EdDSA (ed25519Legacy)
+  25: [32], // X25519
+  26: [56], // X448
+  27: [32], // Ed25519
+  28: [57], // Ed448
+};
+
 /** Length of a v4 key packet's public part (version, time, algorithm, public key fields), or undefined if unknown. */
 function publicPartLength(body) {
-  if (body[0] !== 4) return undefined; // v3/v5/v6: left to openpgp.js
+  const fields = PUBLIC_FIELDS[body[5]];
+  if (body[0] !== 4 || !fields) return undefined; // v3/v5/v6 or an unknown algorithm: left to openpgp.js
   let p = 6; // version, 4-byte creation time, algorithm
-  const mpi = () => {
-    p += 2 + Math.ceil(body.readUInt16BE(p) / 8);
-  };
-  const oid = () => {
-    p += 1 + body[p];
-  };
-  switch (body[5]) {
-    case 1:
-    case 2:
-    case 3: mpi(); mpi(); break; // prettier-ignore
-    case 17: mpi(); mpi(); mpi(); mpi(); break; // prettier-ignore
-    case 16:
-    case 20: mpi(); mpi(); mpi(); break; // prettier-ignore
-    case 19:
-    case 22: oid(); mpi(); break; // prettier-ignore
-    case 18: oid(); mpi(); p += 1 + body[p]; break; // prettier-ignore
-    case 25:
-    case 27: p += 32; break; // prettier-ignore
-    case 26: p += 56; break; // prettier-ignore
-    case 28: p += 57; break; // prettier-ignore
-    default:
-      return undefined;
+  for (const field of fields) {
+    if (field === 'mpi') p += 2 + Math.ceil(body.readUInt16BE(p) / 8);
+    else if (field === 'oid') p += 1 + body[p];
+    else p += field;
   }
   return p <= body.length ? p : undefined;
 }
