@@ -114,11 +114,64 @@ function removeOldBuilds(keep) {
   }
 }
 
+const LOCK = path.join(OUT, 'build.lock');
+const LOCK_STALE_MS = 120_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An up-to-date bundle, built under a lock file: a task that finds a build under way (another task, or the one
+ * prewarm() started) waits for it instead of building the same bundle again. A lock older than two minutes is a crashed
+ * build's and is taken over.
+ */
+async function ensureBundle() {
+  for (;;) {
+    const fresh = freshBundle();
+    if (fresh) return fresh;
+    fs.mkdirSync(OUT, { recursive: true });
+    let fd;
+    try {
+      fd = fs.openSync(LOCK, 'wx');
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      const age = Date.now() - (fs.statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+      if (age > LOCK_STALE_MS) fs.rmSync(LOCK, { force: true });
+      else await sleep(100);
+      continue;
+    }
+    try {
+      return freshBundle() ?? (await build());
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(LOCK, { force: true });
+    }
+  }
+}
+
+/**
+ * Starts building the bundle in the background when this workspace has none yet (a fresh clone), so that a run whose
+ * first tasks come from the cache does not wait for the build when its first executor starts. One stat when a bundle
+ * exists; staleness is left to the executor (an edited source is never run stale either way).
+ */
+function prewarm() {
+  if (fs.existsSync(STAMP)) return;
+  const child = require('node:child_process').spawn(process.execPath, [__filename, '--build'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.on('error', () => {}); // the executor builds it then
+  child.unref();
+}
+
 /** The executor module `name` from an up-to-date bundle (built first when missing or stale). */
 async function importExecutor(name) {
   if (!EXECUTORS.includes(name)) throw new Error(`unknown executor "${name}": expected one of ${EXECUTORS.join(', ')}`);
-  const dir = freshBundle() ?? (await build());
+  const dir = await ensureBundle();
   return import(pathToFileURL(path.join(dir, `${name}.mjs`)).href);
 }
 
-module.exports = { importExecutor, freshBundle, build, EXECUTORS };
+module.exports = { importExecutor, ensureBundle, freshBundle, build, prewarm, EXECUTORS };
+
+if (require.main === module && process.argv[2] === '--build') {
+  ensureBundle().catch(() => process.exit(1)); // a failing build is reported by the executor that needs it
+}

@@ -8,6 +8,7 @@ exports.name = 'alloy-sysext';
 
 const { createHash } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
+const { prewarm } = require('./executor-bundle.cjs');
 
 // --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
 function zipDirArg(argv) {
@@ -128,7 +129,10 @@ exports.preTasksExecution = async (_options, context) => {
     throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
   }
 
-  // 3. Hash inputs computed once per run, as env inputs: fetch follows the content of --zipDir, not its path (see
+  // 3. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
+  if (argv.some((a) => a.includes('alloy'))) prewarm();
+
+  // 4. Hash inputs computed once per run, as env inputs: fetch follows the content of --zipDir, not its path (see
   // zipDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx takes what a
   // hook assigns to process.env (in its plugin worker and daemon too), not what it returns; the return is for tests.
   const zipDir = zipDirArg(argv);

@@ -1,6 +1,6 @@
 // The executors run from a bundle (tools/nx/executor-bundle.cjs) that is rebuilt whenever a source changed: an edit in
 // a workspace takes effect on the next nx run with no build step, even one that keeps the file's size and mtime.
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyWorkspace, nx, tempDir } from '@alloy-sysext/test-peers/nx-workspace';
@@ -24,6 +24,8 @@ describe('executor bundle', () => {
     const built = await stamp();
     expect(built.dir).toMatch(/^build-[0-9a-f]{16}$/);
     await stat(path.join(ws, '.nx/executors', built.dir, 'publish.mjs'));
+    // the plugin started the build in the background (a fresh workspace) and the executor waited for it: no lock left
+    expect((await readdir(path.join(ws, '.nx/executors'))).filter((e) => !e.startsWith('build-')).sort()).toEqual(['current.json']);
 
     // unchanged sources: the same bundle is used again
     await publishAlone();
