@@ -141,5 +141,9 @@ exports.preTasksExecution = async (_options, context) => {
     ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
   };
   Object.assign(process.env, env);
+  // On the daemon (or in a plugin worker) that process.env is the daemon's own, which Nx compares with each client's:
+  // values left there would count as an env change on every later run and make the daemon recompute the project graph.
+  // Nx has already taken the assignments above for this run's client.
+  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) for (const key of Object.keys(env)) delete process.env[key];
   return env;
 };
