@@ -11,21 +11,35 @@ const OUT = path.join(ROOT, '.nx/executors');
 const STAMP = path.join(OUT, 'current.json');
 const EXECUTORS = ['fetch', 'image', 'sign', 'manifest', 'publish', 'pr'];
 // Bumped when the build options below change, so an old bundle is never taken for a new one.
-const FORMAT = 1;
+const FORMAT = 3;
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
+const isPackageFile = (file) => file.split(path.sep).includes('node_modules');
+const statKey = (st) => `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+
 /**
- * How an input is compared: sources of this workspace by content (an edit that keeps size and mtime still rebuilds),
- * installed packages by size and mtime (npm rewrites both; hashing megabytes of node_modules on every task would not pay).
+ * How an input is recorded: installed packages by their stat alone (npm extracts every file anew, with a new inode and
+ * ctime, while the mtime packed in a tarball is the same for every version; hashing megabytes of node_modules on every
+ * task would not pay), sources of this workspace by their stat and content (see unchanged()).
  */
 function fingerprint(file) {
   const abs = path.join(ROOT, file);
-  if (file.split(path.sep).includes('node_modules')) {
-    const st = fs.statSync(abs);
-    return `${st.size}:${st.mtimeMs}`;
-  }
-  return sha256(fs.readFileSync(abs));
+  const st = fs.statSync(abs);
+  if (isPackageFile(file)) return statKey(st);
+  return { stat: statKey(st), sha256: sha256(fs.readFileSync(abs)) };
+}
+
+/**
+ * Whether an input is as recorded. A workspace source whose size, mtime, ctime and inode are all as recorded was not
+ * written since (every write, and every utimes() that puts an mtime back, moves ctime); otherwise its content decides,
+ * so a copied or touched but identical file does not rebuild, and an edit that keeps size and mtime does.
+ */
+function unchanged(file, recorded) {
+  const abs = path.join(ROOT, file);
+  const st = fs.statSync(abs);
+  if (isPackageFile(file)) return recorded === statKey(st);
+  return recorded.stat === statKey(st) || recorded.sha256 === sha256(fs.readFileSync(abs));
 }
 
 /** The bundle described by current.json when every input it was built from is unchanged, else undefined. */
@@ -39,9 +53,9 @@ function freshBundle() {
   if (stamp.format !== FORMAT || stamp.esbuild !== esbuildVersion()) return undefined;
   const dir = path.join(OUT, stamp.dir);
   if (!fs.existsSync(dir)) return undefined;
-  for (const [file, expected] of Object.entries(stamp.inputs)) {
+  for (const [file, recorded] of Object.entries(stamp.inputs)) {
     try {
-      if (fingerprint(file) !== expected) return undefined;
+      if (!unchanged(file, recorded)) return undefined;
     } catch {
       return undefined; // a deleted input
     }
@@ -53,23 +67,31 @@ function esbuildVersion() {
   return require('esbuild/package.json').version;
 }
 
-// `import.meta.url` keeps naming the source file, not the bundle (recipe.ts finds the recipe schema relative to itself).
-const sourceUrls = {
-  name: 'source-import-meta-url',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, async (args) => {
-      if (args.path.split(path.sep).includes('node_modules')) return undefined;
-      const text = await fs.promises.readFile(args.path, 'utf8');
-      return { contents: text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
+// Workspace TypeScript is read here rather than by esbuild: `import.meta.url` keeps naming the source file, not the
+// bundle (recipe.ts finds the recipe schema relative to itself), and each source is recorded as it was read (stat taken
+// before the read), so a file edited while the build runs is found changed on the next task.
+function workspaceSources(read) {
+  return {
+    name: 'workspace-sources',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (isPackageFile(args.path)) return undefined;
+        const st = await fs.promises.stat(args.path);
+        const bytes = await fs.promises.readFile(args.path);
+        read.set(path.relative(ROOT, args.path), { stat: statKey(st), sha256: sha256(bytes) });
+        const text = bytes.toString('utf8');
+        return { contents: text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
+      });
+    },
+  };
+}
 
 /** Builds the bundle into a fresh directory, then points current.json at it (both atomic: concurrent tasks may race). */
 async function build() {
   const esbuild = require('esbuild');
   fs.mkdirSync(OUT, { recursive: true });
   const tmp = path.join(OUT, `tmp-${randomUUID()}`);
+  const read = new Map();
   const result = await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: Object.fromEntries(EXECUTORS.map((name) => [name, `tools/src/executors/${name}/executor.ts`])),
@@ -82,16 +104,17 @@ async function build() {
     outExtension: { '.js': '.mjs' },
     metafile: true,
     logLevel: 'silent',
-    plugins: [sourceUrls],
+    plugins: [workspaceSources(read)],
     // bundled CommonJS packages call require(); give them Node's, resolved from the workspace
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   });
   const inputs = {};
   for (const file of Object.keys(result.metafile.inputs).sort()) {
     if (file.includes(':')) continue; // esbuild-internal virtual modules
-    inputs[path.normalize(file)] = fingerprint(path.normalize(file));
+    const normalized = path.normalize(file);
+    inputs[normalized] = read.get(normalized) ?? fingerprint(normalized);
   }
-  const dir = `build-${sha256(JSON.stringify(inputs)).slice(0, 16)}`;
+  const dir = `build-${sha256(JSON.stringify(Object.entries(inputs).map(([f, r]) => [f, r.sha256 ?? r]))).slice(0, 16)}`;
   try {
     fs.renameSync(tmp, path.join(OUT, dir));
   } catch {
