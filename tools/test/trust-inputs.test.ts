@@ -97,14 +97,20 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
       ) => { preTasksExecution(context: { argv: string[]; workspaceRoot: string }): Promise<Record<string, string>> };
     };
     const saved = { ...process.env };
-    process.env.ALLOY_SIGNING_KEY = armored;
-    try {
-      const loaded = new LoadedNxPlugin(plugin, { plugin: path.join(root, 'tools/nx/plugin.cjs') });
-      const updates = await loaded.preTasksExecution({
+    const run = () =>
+      new LoadedNxPlugin(plugin, { plugin: path.join(root, 'tools/nx/plugin.cjs') }).preTasksExecution({
         argv: ['node', 'nx', 'run', 'alloy:sign', '--alloyVersion=1.10.2'],
         workspaceRoot: dir,
       });
-      expect(updates).toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: fpr });
+    try {
+      process.env.ALLOY_SIGNING_KEY = armored;
+      // plugin worker or daemon: Nx collects what the hook assigns to process.env and sends it to the client
+      process.env.NX_ISOLATE_PLUGINS = 'true';
+      expect(await run()).toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: fpr });
+      // in the nx process itself (this workspace's .env: NX_ISOLATE_PLUGINS=false, no daemon): process.env is what Nx hashes
+      process.env = { ...saved, ALLOY_SIGNING_KEY: armored, NX_ISOLATE_PLUGINS: 'false' };
+      await run();
+      expect([process.env.ALLOY_SIGNING_KEY_FINGERPRINT, process.env.ALLOY_ZIP_DIR_CONTENT]).toEqual([fpr, 'none']);
     } finally {
       process.env = saved;
     }
