@@ -1,10 +1,11 @@
 // Executor entry points. Nx loads executors with require(); ours are ESM TypeScript, so each entry imports its
-// implementation through tsx on first use (no build step between editing and running).
-const { tsImport } = require('tsx/esm/api');
+// implementation from the executor bundle on first use (executor-bundle.cjs: rebuilt when a source changed, so there is
+// no build step between editing and running).
+const { importExecutor } = require('./executor-bundle.cjs');
 
 function lazy(name) {
   return async function executor(options, context) {
-    const mod = await tsImport(`../src/executors/${name}/executor.ts`, __filename);
+    const mod = await importExecutor(name);
     return mod.default(options, context);
   };
 }

@@ -7,6 +7,8 @@ const path = require('node:path');
 exports.name = 'alloy-sysext';
 
 const { createHash } = require('node:crypto');
+const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
+const { prewarm } = require('./executor-bundle.cjs');
 
 // --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
 function zipDirArg(argv) {
@@ -127,7 +129,21 @@ exports.preTasksExecution = async (_options, context) => {
     throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
   }
 
-  // 3. fetch's Nx hash follows the content of --zipDir, not its path (see zipDirContent).
+  // 3. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
+  if (argv.some((a) => a.includes('alloy'))) prewarm();
+
+  // 4. Hash inputs computed once per run, as env inputs: fetch follows the content of --zipDir, not its path (see
+  // zipDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx takes what a
+  // hook assigns to process.env (in its plugin worker and daemon too), not what it returns; the return is for tests.
   const zipDir = zipDirArg(argv);
-  return { ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none' };
+  const env = {
+    ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none',
+    ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
+  };
+  Object.assign(process.env, env);
+  // On the daemon (or in a plugin worker) that process.env is the daemon's own, which Nx compares with each client's:
+  // values left there would count as an env change on every later run and make the daemon recompute the project graph.
+  // Nx has already taken the assignments above for this run's client.
+  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) for (const key of Object.keys(env)) delete process.env[key];
+  return env;
 };

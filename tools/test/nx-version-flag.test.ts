@@ -84,6 +84,8 @@ describe('.npmrc preload for npx nx', () => {
   });
 });
 
+// what the hook sets when nothing is wrong: no --zipDir, and some signing key fingerprint (trust-inputs.test.ts)
+const NO_ZIP_DIR = { ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: expect.any(String) };
 const hook = (...args: string[]) => plugin.preTasksExecution(undefined, { argv: ['node', 'nx', ...args] });
 
 describe('.npmrc preload: exit code', () => {
@@ -142,12 +144,10 @@ describe('plugin hook', () => {
   });
 
   it('lets the renamed flag, the version behind -- (or no version flag) through', async () => {
-    await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
-    await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
-    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toEqual({
-      ALLOY_ZIP_DIR_CONTENT: 'none',
-    });
-    await expect(hook('run-many', '-t', 'test')).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+    await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toEqual(NO_ZIP_DIR);
+    await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toEqual(NO_ZIP_DIR);
+    await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toEqual(NO_ZIP_DIR);
+    await expect(hook('run-many', '-t', 'test')).resolves.toEqual(NO_ZIP_DIR);
   });
 
   it.each([['--dryRun'], ['--dry-run'], ['--zipDir=/z'], ['--consumer', 'ghost-stack'], ['--allowPrerelease'], ['--format=erofs']])(
@@ -181,7 +181,7 @@ describe('plugin hook: the version as typed', () => {
     for (const value of ['v1.10.2', '1.11.0-rc.1']) {
       await expect(
         plugin.preTasksExecution(undefined, { argv: ['node', 'nx', 'run', 'alloy:pr', '--', '--version', value] }),
-      ).resolves.toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none' });
+      ).resolves.toEqual(NO_ZIP_DIR);
     }
   });
 });

@@ -1,7 +1,7 @@
 // The Nx hash inputs that carry trust: --zipDir's content (not its path) for fetch, and the signing key's fingerprint
-// for sign and manifest, unique per run while a fresh clone has no key yet.
+// for sign and manifest (an env input set by the plugin), unique per run while a fresh clone has no key yet.
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,10 @@ const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const plugin = require(path.join(root, 'tools/nx/plugin.cjs')) as {
   preTasksExecution(options: unknown, context: { argv: string[]; workspaceRoot?: string }): Promise<Record<string, string>>;
+};
+const { signingKeyFingerprint, v4Fingerprint } = require(path.join(root, 'tools/nx/key-fingerprint.cjs')) as {
+  signingKeyFingerprint(env: NodeJS.ProcessEnv, workspaceRoot: string): Promise<string>;
+  v4Fingerprint(armored: string): string | undefined;
 };
 
 let dir: string;
@@ -37,23 +41,82 @@ describe('fetch hashes the --zipDir content', () => {
   });
 });
 
-describe('key-fingerprint.mjs', () => {
-  const script = async (env: NodeJS.ProcessEnv = {}) => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(dir, 'ws/tools/nx/key-fingerprint.mjs')], {
-      env: { PATH: process.env.PATH, ...env },
-    });
-    return stdout.trim();
+describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FINGERPRINT)', () => {
+  const gpg = (home: string, args: string[]) =>
+    promisify(execFile)('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', ...args], { encoding: 'utf8' });
+  const gpgKey = async (algo: string, passphrase = '') => {
+    const home = await mkdtemp(path.join(dir, 'gnupg-'));
+    await gpg(home, ['--passphrase', passphrase, '--quick-gen-key', `fp test ${algo} <fp@alloy-sysext.invalid>`, algo, 'sign', 'never']);
+    const fpr = (await gpg(home, ['--list-secret-keys', '--with-colons'])).stdout
+      .split('\n')
+      .find((l) => l.startsWith('fpr:'))!
+      .split(':')[9]!;
+    const armored = (await gpg(home, ['--passphrase', passphrase, '--armor', '--export-secret-keys', fpr])).stdout;
+    const publicKey = (await gpg(home, ['--armor', '--export', fpr])).stdout;
+    return { fpr, armored, publicKey };
   };
 
   it('no key yet: a value unique to each run (a fresh clone never restores another clone’s dev-key entries); then the dev key’s fingerprint', async () => {
-    await mkdir(path.join(dir, 'ws/tools/nx'), { recursive: true });
-    await cp(path.join(root, 'tools/nx/key-fingerprint.mjs'), path.join(dir, 'ws/tools/nx/key-fingerprint.mjs'));
-    await symlink(path.join(root, 'node_modules'), path.join(dir, 'ws/node_modules'));
-    const [a, b] = [await script(), await script()];
+    const ws = path.join(dir, 'ws');
+    const [a, b] = [await signingKeyFingerprint({}, ws), await signingKeyFingerprint({}, ws)];
     expect(a).toMatch(/^no-key-yet-/);
     expect(b).toMatch(/^no-key-yet-/);
     expect(a).not.toBe(b);
-    const key = await generateKey({ identity: 'dev (development key) <dev@alloy-sysext.invalid>', outDir: path.join(dir, 'ws/.dev-keys') });
-    expect(await script()).toBe(key.fingerprint);
+    const key = await generateKey({ identity: 'dev (development key) <dev@alloy-sysext.invalid>', outDir: path.join(ws, '.dev-keys') });
+    expect(await signingKeyFingerprint({}, ws)).toBe(key.fingerprint);
+    // read from the packet, as openpgp.js computes it
+    const armored = await readFile(path.join(ws, '.dev-keys/signing-key.asc'), 'utf8');
+    expect(v4Fingerprint(armored)).toBe(key.fingerprint);
+  }, 60_000);
+
+  it('gpg’s fingerprint for gpg-made RSA and ed25519 keys, armored or base64 (GPG_PRIVATE_KEY), passphrase or not', async () => {
+    for (const [algo, passphrase] of [
+      ['rsa3072', ''],
+      ['ed25519', ''],
+      ['ed25519', 'secret words'],
+    ] as const) {
+      const { fpr, armored } = await gpgKey(algo, passphrase);
+      expect([algo, v4Fingerprint(armored)]).toEqual([algo, fpr]);
+      expect(await signingKeyFingerprint({ ALLOY_SIGNING_KEY: armored }, dir)).toBe(fpr);
+      expect(await signingKeyFingerprint({ GPG_PRIVATE_KEY: Buffer.from(armored).toString('base64') }, dir)).toBe(fpr);
+    }
+  }, 120_000);
+
+  it('a public key or garbage in place of the private key: "unreadable", never the private key’s fingerprint', async () => {
+    const { publicKey } = await gpgKey('ed25519');
+    expect(await signingKeyFingerprint({ ALLOY_SIGNING_KEY: publicKey }, dir)).toBe('unreadable');
+    expect(await signingKeyFingerprint({ ALLOY_SIGNING_KEY: '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n' }, dir)).toBe('unreadable');
+  }, 60_000);
+
+  it('reaches Nx: its plugin loader takes the hook’s env (fingerprint, --zipDir content) and never the key itself', async () => {
+    const { fpr, armored } = await gpgKey('ed25519');
+    const { LoadedNxPlugin } = require('nx/src/project-graph/plugins/loaded-nx-plugin.js') as {
+      LoadedNxPlugin: new (
+        plugin: unknown,
+        definition: unknown,
+      ) => { preTasksExecution(context: { argv: string[]; workspaceRoot: string }): Promise<Record<string, string>> };
+    };
+    const saved = { ...process.env };
+    const run = () =>
+      new LoadedNxPlugin(plugin, { plugin: path.join(root, 'tools/nx/plugin.cjs') }).preTasksExecution({
+        argv: ['node', 'nx', 'run', 'alloy:sign', '--alloyVersion=1.10.2'],
+        workspaceRoot: dir,
+      });
+    try {
+      process.env.ALLOY_SIGNING_KEY = armored;
+      // plugin worker or daemon: Nx collects what the hook assigns to process.env and sends it to the client
+      process.env.NX_ISOLATE_PLUGINS = 'true';
+      expect(await run()).toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: fpr });
+      // in the nx process itself (this workspace's .env: NX_ISOLATE_PLUGINS=false, no daemon): process.env is what Nx hashes
+      process.env = { ...saved, ALLOY_SIGNING_KEY: armored, NX_ISOLATE_PLUGINS: 'false' };
+      await run();
+      expect([process.env.ALLOY_SIGNING_KEY_FINGERPRINT, process.env.ALLOY_ZIP_DIR_CONTENT]).toEqual([fpr, 'none']);
+    } finally {
+      process.env = saved;
+    }
+    const project = JSON.parse(await readFile(path.join(root, 'apps/alloy/project.json'), 'utf8'));
+    for (const target of ['sign', 'manifest']) {
+      expect(project.targets[target].inputs).toContainEqual({ env: 'ALLOY_SIGNING_KEY_FINGERPRINT' });
+    }
   }, 60_000);
 });

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
 import { sha256File } from '@alloy-sysext/common';
@@ -31,9 +32,26 @@ export async function verifyArtifacts(opts: {
   const entries = [];
   for (const image of opts.images) {
     const recorded = await readChecksumFile(image);
-    const actual = await sha256File(image.path).catch(() => {
+    await stat(image.path).catch(() => {
       throw new Error(`refusing to publish: ${image.path} is missing`);
     });
+    const signatureFile = `${image.path}.asc`;
+    const signature = await readFile(signatureFile, 'utf8').catch(() => undefined);
+    // One read of the image for both its signature and its sha256 (the hash covers exactly the bytes verified); hash
+    // mismatches are reported first, as the clearer message. A verification that failed may have stopped before the
+    // last byte, so its digest is not used: the file is hashed on its own then.
+    let verifyError: Error | undefined;
+    let actual: string;
+    if (signature === undefined) {
+      actual = await sha256File(image.path);
+    } else {
+      const digest = createHash('sha256');
+      verifyError = await verifyDetached({ data: image.path, signature, publicKey: opts.publicKey, digest }).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      actual = verifyError ? await sha256File(image.path) : digest.digest('hex');
+    }
     if (actual !== recorded) {
       throw new Error(`refusing to publish: ${image.path} has sha256 ${actual} but ${image.file}.sha256 says ${recorded}`);
     }
@@ -41,13 +59,10 @@ export async function verifyArtifacts(opts: {
     if (listed !== actual) {
       throw new Error(`refusing to publish: ${image.path} has sha256 ${actual} but ${manifestFile} lists ${listed ?? 'no entry'}`);
     }
-    const signatureFile = `${image.path}.asc`;
-    const signature = await readFile(signatureFile, 'utf8').catch(() => {
+    if (signature === undefined) {
       throw new Error(`refusing to publish: ${signatureFile} is missing: run the sign target for this version first`);
-    });
-    await verifyDetached({ data: image.path, signature, publicKey: opts.publicKey }).catch((error: Error) => {
-      throw new Error(`refusing to publish: ${signatureFile} does not verify ${image.file}: ${error.message}`);
-    });
+    }
+    if (verifyError) throw new Error(`refusing to publish: ${signatureFile} does not verify ${image.file}: ${verifyError.message}`);
     entries.push({ file: image.file, sha256: actual });
   }
   return entries;

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as openpgp from 'openpgp';
 import { inspect } from 'node:util';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -167,6 +167,22 @@ describe('signatures', () => {
     await expect(verifyDetached({ data: tampered, signature: armored, publicKey: key.publicKeyArmored })).rejects.toThrow(
       new RegExp(`verify ${tampered}: BAD signature by ${gen.fingerprint}`),
     );
+  });
+
+  it('digest: one read gives the signature verdict and the sha256 of exactly the bytes verified', async () => {
+    const armored = await signFile(data, key);
+    const digest = createHash('sha256');
+    await verifyDetached({ data, signature: armored, publicKey: key.publicKeyArmored, digest });
+    expect(digest.digest('hex')).toBe(
+      createHash('sha256')
+        .update(await readFile(data))
+        .digest('hex'),
+    );
+    // the parsed key is reused across calls, and another key still does not verify this signature
+    await expect(verifyDetached({ data, signature: armored, publicKey: otherKey.publicKeyArmored })).rejects.toThrow(
+      /not by the expected key/,
+    );
+    expect(await verifyDetached({ data, signature: armored, publicKey: key.publicKeyArmored })).toEqual({ fingerprint: gen.fingerprint });
   });
 
   it('a signature by another key is rejected by gpg, sqop and verifyDetached', async () => {

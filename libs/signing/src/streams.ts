@@ -1,4 +1,5 @@
 // Small helpers around the web streams openpgp.js returns.
+import type { Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { ReadableStream, type ReadableStream as WebReadableStream } from 'node:stream/web';
 
@@ -33,9 +34,10 @@ const CHUNK = 1 << 16;
  * A pull-based web stream over a regular file, with a clear error when it is missing or not a file. Not
  * `Readable.toWeb(createReadStream())`: on Node 20 that keeps reading ahead of a slower consumer (its queue is
  * counted in chunks, not bytes), so memory would grow with the speed gap between disk and hashing. Here a read
- * happens only when the consumer pulls, and at most one 64 KiB chunk waits in the queue.
+ * happens only when the consumer pulls, and at most one 64 KiB chunk waits in the queue. `digest`, when given, also
+ * receives every byte read (one pass over a file for its signature and its sha256).
  */
-export async function fileWebStream(path: string, what: string): Promise<WebReadableStream<Uint8Array>> {
+export async function fileWebStream(path: string, what: string, digest?: Hash): Promise<WebReadableStream<Uint8Array>> {
   let st;
   try {
     st = await stat(path);
@@ -61,7 +63,9 @@ export async function fileWebStream(path: string, what: string): Promise<WebRead
             await close();
             controller.close();
           } else {
-            controller.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+            const chunk = bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
+            digest?.update(chunk);
+            controller.enqueue(chunk);
           }
         } catch (e) {
           await close().catch(() => {});

@@ -1,4 +1,5 @@
 // Verification of detached signatures against one public key (publish re-checks artifacts with it).
+import type { Hash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { drain, fileWebStream } from './streams.js';
 
@@ -9,13 +10,29 @@ export interface VerifyOptions {
   signature: string;
   /** Armored public key that must have made the signature. */
   publicKey: string;
+  /** Also receives every byte of a file `data` as it is verified (a caller that needs its sha256 reads it once). */
+  digest?: Hash;
+}
+
+// Parsed public keys by armored text: publish verifies several signatures against the same key in one run.
+const parsedKeys = new Map<string, Promise<openpgp.Key>>();
+
+function readPublicKey(armored: string): Promise<openpgp.Key> {
+  let key = parsedKeys.get(armored);
+  if (!key) {
+    if (parsedKeys.size >= 16) parsedKeys.clear();
+    key = openpgp.readKey({ armoredKey: armored });
+    key.catch(() => parsedKeys.delete(armored));
+    parsedKeys.set(armored, key);
+  }
+  return key;
 }
 
 export async function verifyDetached(opts: VerifyOptions): Promise<{ fingerprint: string }> {
   const what = typeof opts.data === 'string' ? opts.data : `${opts.data.length} bytes`;
   let key: openpgp.Key;
   try {
-    key = await openpgp.readKey({ armoredKey: opts.publicKey.trim() });
+    key = await readPublicKey(opts.publicKey.trim());
   } catch (e) {
     throw new Error(`verify ${what}: publicKey is not an armored OpenPGP key (${(e as Error).message})`);
   }
@@ -28,7 +45,7 @@ export async function verifyDetached(opts: VerifyOptions): Promise<{ fingerprint
   }
   const message =
     typeof opts.data === 'string'
-      ? await openpgp.createMessage({ binary: (await fileWebStream(opts.data, 'verify')) as any, format: 'binary' })
+      ? await openpgp.createMessage({ binary: (await fileWebStream(opts.data, 'verify', opts.digest)) as any, format: 'binary' })
       : await openpgp.createMessage({ binary: opts.data, format: 'binary' });
   const result = await openpgp.verify({ message, signature, verificationKeys: key, format: 'binary' });
   // The verdict is only known once the data has been read through the hash.
