@@ -178,3 +178,17 @@ describe('sign and the build receipt', () => {
     expect(error?.message).toContain(`refusing to sign ${image()}`);
   });
 });
+
+describe('one signature for identical bytes', () => {
+  it("manifest refuses a compatibility copy with other bytes that carries the image's signature", async () => {
+    expect((await sign()).error).toBeUndefined();
+    const bytes = await readFile(copy());
+    bytes[bytes.length - 100]! ^= 0xff;
+    await writeFile(copy(), bytes);
+    await writeFile(`${copy()}.sha256`, `${sha256(bytes)}  alloy-${VERSION}.raw\n`);
+    expect(await readFile(`${copy()}.asc`, 'utf8')).toBe(await readFile(`${image()}.asc`, 'utf8'));
+    await expect(manifestStep(await context())).rejects.toThrow(
+      `refusing to list ${copy()} in SHA256SUMS: ${copy()}.asc does not verify it`,
+    );
+  });
+});

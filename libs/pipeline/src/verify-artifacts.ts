@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
 import { sha256File } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
-import { readChecksumFile, type VersionImage } from './artifacts.js';
+import { imageSignatureChecker, readChecksumFile, type VersionImage } from './artifacts.js';
 import { MANIFEST } from './names.js';
 
 /**
@@ -28,6 +28,7 @@ export async function verifyArtifacts(opts: {
     },
   );
   const manifest = Manifest.parse(manifestText);
+  const checkSignature = imageSignatureChecker(opts.publicKey);
   const entries = [];
   for (const image of opts.images) {
     const recorded = await readChecksumFile(image);
@@ -45,7 +46,7 @@ export async function verifyArtifacts(opts: {
     const signature = await readFile(signatureFile, 'utf8').catch(() => {
       throw new Error(`refusing to publish: ${signatureFile} is missing: run the sign target for this version first`);
     });
-    await verifyDetached({ data: image.path, signature, publicKey: opts.publicKey }).catch((error: Error) => {
+    await checkSignature({ path: image.path, sha256: actual }, signature).catch((error: Error) => {
       throw new Error(`refusing to publish: ${signatureFile} does not verify ${image.file}: ${error.message}`);
     });
     entries.push({ file: image.file, sha256: actual });
