@@ -11,7 +11,7 @@ export function versionLayout(workspaceRoot: string, recipe: Pick<Recipe, 'name'
     manifest: path.join(base, 'manifest'),
     publish: path.join(base, 'publish'),
     pr: path.join(base, 'pr'),
-    /** Build receipts (build-receipt.ts): per workspace, deliberately outside every Nx output so no cache restores one. */
+    /** Build receipts (receipts.ts): per workspace, deliberately outside every Nx output so no cache restores one. */
     receipts: path.join(workspaceRoot, 'dist', '.receipts', recipe.name, version),
   };
 }

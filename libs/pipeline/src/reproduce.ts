@@ -1,4 +1,4 @@
-// The proving rebuild `sign` runs for images this workspace did not just build (see build-receipt.ts for the other path).
+// The proving rebuild `sign` runs for images this workspace did not just build (see receipts.ts for the other path).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

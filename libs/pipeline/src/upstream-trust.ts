@@ -6,6 +6,7 @@ import path from 'node:path';
 import { githubTokenFor, sha256File } from '@alloy-sysext/common';
 import { binaryEntrySha256, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
 import { FETCH_RECORD, readFetchRecordAsIs } from './fetch-record.js';
+import { receiptEntrySha256, writeEntryReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
 import type { StepContext } from './step.js';
 
@@ -129,8 +130,8 @@ export interface VerifiedBinary {
 
 /**
  * Re-establishes trust in dist/<name>/<version>/upstream before its binary goes into an image: each zip must hash to its
- * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry (inflated
- * again here and hashed as it streams, beside the binary's own hash). Returns the verified binary per arch with its
+ * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry: its sha256
+ * comes from this workspace's receipt for that very zip (receipts.ts), or the entry is inflated and hashed again here. Returns the verified binary per arch with its
  * sha256. Anything else is refused with the file and a recovery that works.
  */
 export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, VerifiedBinary>> {
@@ -152,16 +153,21 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
     if (record.version !== version || !Array.isArray(record.zips) || record.zips.find((z) => z.arch === arch)?.sha256 !== actual) {
       throw refuse(`${recordFile} does not record ${zip} with sha256 ${actual} for ${version}`);
     }
-    const binary = path.join(layout.upstream, arch, binaryName(recipe, arch));
+    const name = binaryName(recipe, arch);
+    const binary = path.join(layout.upstream, arch, name);
+    // The entry's sha256: from this workspace's receipt for exactly this zip (it inflated it), else inflated again here.
+    const receipted = await receiptEntrySha256(layout.receipts, arch, actual, name);
     const [want, got] = await Promise.all([
-      binaryEntrySha256({ zip, binary: binaryName(recipe, arch), maxBytes: recipe.upstream.maxBinaryBytes }),
+      receipted ?? binaryEntrySha256({ zip, binary: name, maxBytes: recipe.upstream.maxBinaryBytes }),
       sha256File(binary).catch(() => 'missing'),
     ]);
-    if (want !== got) throw refuse(`${binary} (sha256 ${got}) is not the ${binaryName(recipe, arch)} that ${zip} holds (sha256 ${want})`);
+    if (!receipted) await writeEntryReceipt(layout.receipts, arch, { zipSha256: actual, entry: name, entrySha256: want });
+    if (want !== got) throw refuse(`${binary} (sha256 ${got}) is not the ${name} that ${zip} holds (sha256 ${want})`);
+    const how = receipted ? `its entry's sha256 from this workspace's fetch receipt` : 'inflated again here';
     log(
       root.sha256
-        ? `${arch}: re-checked ${path.basename(zip)} (sha256 ${actual}) against ${root.label}; ${path.basename(binary)} is its entry byte for byte`
-        : `${arch}: UNVERIFIED: ${path.basename(zip)} (sha256 ${actual}) is checked against nothing (--allowUnverified); ${path.basename(binary)} is its entry byte for byte`,
+        ? `${arch}: re-checked ${path.basename(zip)} (sha256 ${actual}) against ${root.label}; ${path.basename(binary)} is its entry byte for byte (${how})`
+        : `${arch}: UNVERIFIED: ${path.basename(zip)} (sha256 ${actual}) is checked against nothing (--allowUnverified); ${path.basename(binary)} is its entry byte for byte (${how})`,
     );
     binaries[arch] = { path: binary, sha256: got };
   }

@@ -1,9 +1,9 @@
 // Step `image`: build and validate each arch's reproducible sysext image from the fetched binary, and leave a build
-// receipt (build-receipt.ts) so `sign` in this workspace can tell these bytes from restored ones.
+// receipt (receipts.ts) so `sign` in this workspace can tell these bytes from restored ones.
 import path from 'node:path';
 import { sha256File } from '@alloy-sysext/common';
 import { buildImage, buildSettings, validateImage, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
-import { forgetBuildReceipt, writeBuildReceipt } from '../build-receipt.js';
+import { forgetBuildReceipt, writeBuildReceipt } from '../receipts.js';
 import type { StepContext } from '../step.js';
 import { verifyFetched, type UpstreamTrustOptions } from '../upstream-trust.js';
 

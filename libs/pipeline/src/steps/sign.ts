@@ -5,7 +5,7 @@ import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
 import { buildSettings } from '@alloy-sysext/sysext-image';
 import { signFile } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from '../artifacts.js';
-import { checkBuildReceipt } from '../build-receipt.js';
+import { checkBuildReceipt } from '../receipts.js';
 import { assertReproduced } from '../reproduce.js';
 import { signingKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';

@@ -1,6 +1,6 @@
-// sign with and without this workspace's build receipt, playing someone who swaps the image between image and sign (the
-// image rewritten with its .sha256, or restored from elsewhere with other bytes). Real fetch → image → sign against the
-// upstream host peer, real mksquashfs behind a PATH shim that counts its runs, real gpg verifying the signatures.
+// The local receipts (receipts.ts), playing someone who swaps the binary or the image between steps (rewritten with its
+// .sha256, or restored from elsewhere with other bytes) or plants a receipt for other bytes. Real fetch → image → sign
+// against the upstream host peer, real mksquashfs behind a PATH shim that counts its runs, real gpg verifying signatures.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { buildImage } from '@alloy-sysext/sysext-image';
 import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { fetchStep, imageStep, manifestStep, prepareStep, signStep, type StepContext } from './index.js';
+import { verifyFetched } from './upstream-trust.js';
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy');
 const VERSION = '1.0.0';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   upstream = await startUpstreamHost({
     releases: [{ version: VERSION, arches: ['amd64'], binaries: { amd64: makeSyntheticBinary('amd64', 2 * 1024 * 1024) } }],
   });
-  root = await mkdtemp(path.join(os.tmpdir(), 'build-receipt-'));
+  root = await mkdtemp(path.join(os.tmpdir(), 'receipts-'));
   for (const f of ['sysext.schema.json', 'files']) await cp(path.join(APP, f), path.join(root, 'apps/alloy', f), { recursive: true });
   const recipe = JSON.parse(await readFile(path.join(APP, 'sysext.json'), 'utf8'));
   await writeFile(path.join(root, 'apps/alloy/sysext.json'), JSON.stringify({ ...recipe, arches: ['amd64'] }));
@@ -52,6 +53,15 @@ const images = () => path.join(root, `dist/alloy/${VERSION}/images`);
 const image = () => path.join(images(), `alloy-${VERSION}-amd64.raw`);
 const copy = () => path.join(images(), `alloy-${VERSION}.raw`);
 const receipt = () => path.join(root, `dist/.receipts/alloy/${VERSION}/amd64.json`);
+const entryReceipt = () => path.join(root, `dist/.receipts/alloy/${VERSION}/upstream-amd64.json`);
+const zip = () => path.join(root, `dist/alloy/${VERSION}/upstream/alloy-linux-amd64.zip`);
+const binary = () => path.join(root, `dist/alloy/${VERSION}/upstream/amd64/alloy-linux-amd64`);
+const flip = async (file: string) => {
+  const bytes = await readFile(file);
+  bytes[bytes.length - 100]! ^= 0xff;
+  await writeFile(file, bytes);
+  return bytes;
+};
 const mksquashfsRuns = async () => (await readFile(calls, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
 
 async function context(lines: string[] = []): Promise<StepContext> {
@@ -190,5 +200,47 @@ describe('one signature for identical bytes', () => {
     await expect(manifestStep(await context())).rejects.toThrow(
       `refusing to list ${copy()} in SHA256SUMS: ${copy()}.asc does not verify it`,
     );
+  });
+});
+
+describe('verifyFetched and the entry receipt fetch leaves', () => {
+  it('fetch records the entry it inflated; image and sign check the binary against it without inflating again', async () => {
+    const r = JSON.parse(await readFile(entryReceipt(), 'utf8'));
+    expect(r).toEqual({
+      receipt: 1,
+      zipSha256: sha256(await readFile(zip())),
+      entry: 'alloy-linux-amd64',
+      entrySha256: sha256(await readFile(binary())),
+    });
+    const lines: string[] = [];
+    await verifyFetched(await context(lines));
+    expect(lines.join('\n')).toContain(
+      "alloy-linux-amd64 is its entry byte for byte (its entry's sha256 from this workspace's fetch receipt)",
+    );
+  });
+
+  it('a binary replaced after fetch is refused against the receipt', async () => {
+    const poisoned = await flip(binary());
+    await expect(verifyFetched(await context())).rejects.toThrow(
+      `${binary()} (sha256 ${sha256(poisoned)}) is not the alloy-linux-amd64 that ${zip()} holds (sha256 ${JSON.parse(await readFile(entryReceipt(), 'utf8')).entrySha256})`,
+    );
+  });
+
+  it('a receipt planted for another zip is not believed: the entry is inflated again and the poisoned binary refused', async () => {
+    const genuine = sha256(await readFile(binary()));
+    const poisoned = await flip(binary());
+    await writeFile(
+      entryReceipt(),
+      JSON.stringify({ receipt: 1, zipSha256: 'e'.repeat(64), entry: 'alloy-linux-amd64', entrySha256: sha256(poisoned) }),
+    );
+    await expect(verifyFetched(await context())).rejects.toThrow(`is not the alloy-linux-amd64 that ${zip()} holds (sha256 ${genuine})`);
+  });
+
+  it('without a receipt (fetch restored from a cache) the entry is inflated again, and the receipt written for next time', async () => {
+    await rm(entryReceipt());
+    const lines: string[] = [];
+    await verifyFetched(await context(lines));
+    expect(lines.join('\n')).toContain('alloy-linux-amd64 is its entry byte for byte (inflated again here)');
+    expect(JSON.parse(await readFile(entryReceipt(), 'utf8')).entrySha256).toBe(sha256(await readFile(binary())));
   });
 });

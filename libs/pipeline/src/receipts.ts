@@ -1,4 +1,5 @@
-// Local build receipts: `image` records what it built in this workspace (binary sha256, build settings, image sha256) so
+// Local receipts: what this workspace derived itself, keyed by content hashes. `fetch` records the sha256 of the binary it
+// inflated from a zip (so verifyFetched need not inflate again), `image` what it built (binary, settings, image sha256) so
 // `sign` can skip its proving rebuild for bytes built here, and only for those. Receipts live in dist/.receipts, outside
 // every Nx output: no local or remote cache entry restores or carries them. Forging one takes write access to this
 // workspace, which already lets its holder change the sources, the tools and the key handling, so it opens nothing new.
@@ -30,6 +31,37 @@ export interface BuildClaim {
 /** The outcome of checking a claim against this workspace's receipt: built here, or why the rebuild must prove it. */
 export type ReceiptCheck =
   { kind: 'built-here'; receipt: string } | { kind: 'no-receipt'; why: string } | { kind: 'mismatch'; why: string };
+
+/** What fetch (or verifyFetched) inflated here: the zip with `zipSha256` holds `entry` with `entrySha256`. */
+export interface EntryReceipt {
+  receipt: typeof RECEIPT_VERSION;
+  zipSha256: string;
+  entry: string;
+  entrySha256: string;
+}
+
+/** dist/.receipts/<name>/<version>/upstream-<arch>.json */
+export function entryReceiptFile(receiptsDir: string, arch: Arch): string {
+  return path.join(receiptsDir, `upstream-${arch}.json`);
+}
+
+export async function writeEntryReceipt(receiptsDir: string, arch: Arch, receipt: Omit<EntryReceipt, 'receipt'>): Promise<void> {
+  await mkdir(receiptsDir, { recursive: true });
+  await writeFileAtomic(entryReceiptFile(receiptsDir, arch), `${JSON.stringify({ receipt: RECEIPT_VERSION, ...receipt }, null, 2)}\n`);
+}
+
+/** The sha256 of `entry` in the zip with `zipSha256` if this workspace inflated that zip itself, else undefined. */
+export async function receiptEntrySha256(receiptsDir: string, arch: Arch, zipSha256: string, entry: string): Promise<string | undefined> {
+  const text = await readFile(entryReceiptFile(receiptsDir, arch), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const r = JSON.parse(text) as EntryReceipt;
+    const ok = r?.receipt === RECEIPT_VERSION && r.zipSha256 === zipSha256 && r.entry === entry && /^[0-9a-f]{64}$/.test(r.entrySha256);
+    return ok ? r.entrySha256 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** dist/.receipts/<name>/<version>/<arch>.json (dist/ is per workspace and .receipts is no target's output). */
 export function receiptFile(receiptsDir: string, arch: Arch): string {
