@@ -15,9 +15,9 @@ import { imageSettings, type ImageStepOptions } from './image.js';
 export async function signStep(ctx: StepContext, options: ImageStepOptions = {}): Promise<void> {
   const { recipe, version, layout, root, env, log } = ctx;
   const image = imageSettings(recipe, options);
-  const images = await hashImages(versionImages(recipe, version, layout.images));
-  // This proves the binary is upstream's (dist/ may be a cache restore); the receipt or the rebuild proves image = f(binary).
-  const binaries = await verifyFetched(ctx, options);
+  // verifyFetched proves the binary is upstream's (dist/ may be a cache restore); the receipt or the rebuild proves
+  // image = f(binary). Both only read and hash, so they share the two cores.
+  const [images, binaries] = await Promise.all([hashImages(versionImages(recipe, version, layout.images)), verifyFetched(ctx, options)]);
   for (const arch of recipe.arches) {
     const ofArch = images.filter((i) => i.arch === arch);
     const settings = await buildSettings({ version, arch, tree: recipe.tree, image });
