@@ -131,8 +131,8 @@ export interface VerifiedBinary {
 /**
  * Re-establishes trust in dist/<name>/<version>/upstream before its binary goes into an image: each zip must hash to its
  * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry: its sha256
- * comes from this workspace's receipt for that very zip (receipts.ts), or the entry is inflated and hashed again here. Returns the verified binary per arch with its
- * sha256. Anything else is refused with the file and a recovery that works.
+ * comes from this workspace's receipt for that very zip (receipts.ts), or the entry is inflated and hashed again here.
+ * Returns the verified binary per arch with its sha256. Anything else is refused with the file and a recovery that works.
  */
 export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, VerifiedBinary>> {
   const { recipe, version, layout, log } = ctx;
