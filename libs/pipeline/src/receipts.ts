@@ -1,8 +1,6 @@
-// Local receipts: what this workspace derived itself, keyed by content hashes. `fetch` records the sha256 of the binary it
-// inflated from a zip (so verifyFetched need not inflate again), `image` what it built (binary, settings, image sha256) so
-// `sign` can skip its proving rebuild for bytes built here, and only for those. Receipts live in dist/.receipts, outside
-// every Nx output: no local or remote cache entry restores or carries them. Forging one takes write access to this
-// workspace, which already lets its holder change the sources, the tools and the key handling, so it opens nothing new.
+// Local receipts, keyed by content hashes: fetch records the binary it inflated from a zip, image what it built (binary, settings,
+// image sha256), so verifyFetched need not inflate again and sign need not rebuild bytes built here. They live in dist/.receipts, outside
+// every Nx output (no cache restores one); forging one takes write access to this workspace, which already owns its sources and keys.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '@alloy-sysext/common';
