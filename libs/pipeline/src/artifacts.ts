@@ -1,6 +1,7 @@
 // The images one version consists of and their checksum files, as the recipe defines them.
 import { readFile } from 'node:fs/promises';
 import { parseChecksumLine } from '@alloy-sysext/common';
+import { verifyDetached } from '@alloy-sysext/signing';
 import path from 'node:path';
 import type { Arch, Recipe } from './recipe.js';
 import { imageFile } from './recipe.js';
@@ -33,4 +34,22 @@ export async function readChecksumFile(image: VersionImage): Promise<string> {
     throw new Error(`${file} is missing: run the image target for this version first`);
   });
   return parseChecksumLine(text, image.file, file);
+}
+
+/**
+ * Verifies images' detached signatures against one public key. An image whose sha256 (hashed by the caller) and signature
+ * text equal those of one already verified gets that verdict without being read again: the compatibility copy is its
+ * arch's image byte for byte, and sign gives both the same signature.
+ */
+export function imageSignatureChecker(publicKey: string): (image: { path: string; sha256: string }, signature: string) => Promise<void> {
+  const verdicts = new Map<string, Promise<void>>();
+  return (image, signature) => {
+    const key = `${image.sha256}\n${signature}`;
+    let verdict = verdicts.get(key);
+    if (!verdict) {
+      verdict = verifyDetached({ data: image.path, signature, publicKey }).then(() => undefined);
+      verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
 }

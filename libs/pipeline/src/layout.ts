@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Recipe } from './recipe.js';
 
-/** Where each step of one version writes, under dist/<name>/<version>/ (the Nx outputs of the alloy targets). */
+/** Where each step of one version writes, under dist/<name>/<version>/ (the Nx outputs of the alloy targets), and its receipts. */
 export function versionLayout(workspaceRoot: string, recipe: Pick<Recipe, 'name'>, version: string) {
   const base = path.join(workspaceRoot, 'dist', recipe.name, version);
   return {
@@ -11,6 +11,8 @@ export function versionLayout(workspaceRoot: string, recipe: Pick<Recipe, 'name'
     manifest: path.join(base, 'manifest'),
     publish: path.join(base, 'publish'),
     pr: path.join(base, 'pr'),
+    /** Build receipts (receipts.ts): per workspace, deliberately outside every Nx output so no cache restores one. */
+    receipts: path.join(workspaceRoot, 'dist', '.receipts', recipe.name, version),
   };
 }
 

@@ -53,7 +53,8 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     );
     const lines: string[] = [];
     const binaries = await verifyFetched(await context(lines));
-    expect(binaries.amd64).toBe(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'));
+    expect(binaries.amd64.path).toBe(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'));
+    expect(binaries.amd64.sha256).toBe(sha256(await readFile(binaries.amd64.path)));
     expect(lines.join('\n')).toContain(
       `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`,
     );

@@ -1,12 +1,12 @@
 // Where trust in the upstream bytes comes from: the digest root per arch (live asset digest, SHA256SUMS beside --zipDir
 // zips, recipe pin, or nothing with --allowUnverified), the record fetch leaves, and verifyFetched, which image and sign
 // run before they use dist/<name>/<version>/upstream (a cache restore carries no trust).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { githubTokenFor, sha256File } from '@alloy-sysext/common';
-import { extractBinary, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
+import { binaryEntrySha256, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
 import { FETCH_RECORD, readFetchRecordAsIs } from './fetch-record.js';
+import { receiptEntrySha256, writeEntryReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
 import type { StepContext } from './step.js';
 
@@ -122,12 +122,19 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
   return roots;
 }
 
+/** A binary under dist/<name>/<version>/upstream that verifyFetched has just proved to be the upstream zip's entry. */
+export interface VerifiedBinary {
+  path: string;
+  sha256: string;
+}
+
 /**
  * Re-establishes trust in dist/<name>/<version>/upstream before its binary goes into an image: each zip must hash to its
- * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry (extracted
- * again here). Returns the verified binary path per arch. Anything else is refused with the file and a recovery that works.
+ * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry: its sha256
+ * comes from this workspace's receipt for that very zip (receipts.ts), or the entry is inflated and hashed again here.
+ * Returns the verified binary per arch with its sha256. Anything else is refused with the file and a recovery that works.
  */
-export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, string>> {
+export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, VerifiedBinary>> {
   const { recipe, version, layout, log } = ctx;
   const refuse = (why: string) => new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
   const recordFile = path.join(layout.upstream, FETCH_RECORD);
@@ -135,33 +142,34 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
     throw refuse(`${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
   });
   const roots = await digestRoots(ctx, options);
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'alloy-verify-fetched-'));
-  const binaries = {} as Record<Arch, string>;
-  try {
-    for (const arch of recipe.arches) {
-      const zip = path.join(layout.upstream, assetName(recipe, arch));
-      const actual = await sha256File(zip).catch(() => {
-        throw refuse(`${zip} is missing`);
-      });
-      const root = roots[arch];
-      if (root.sha256 && actual !== root.sha256) throw refuse(`${zip} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
-      if (record.version !== version || !Array.isArray(record.zips) || record.zips.find((z) => z.arch === arch)?.sha256 !== actual) {
-        throw refuse(`${recordFile} does not record ${zip} with sha256 ${actual} for ${version}`);
-      }
-      const binary = path.join(layout.upstream, arch, binaryName(recipe, arch));
-      const fresh = path.join(scratch, arch);
-      await extractBinary({ zip, binary: binaryName(recipe, arch), dest: fresh, maxBytes: recipe.upstream.maxBinaryBytes });
-      const [want, got] = await Promise.all([sha256File(fresh), sha256File(binary).catch(() => 'missing')]);
-      if (want !== got) throw refuse(`${binary} (sha256 ${got}) is not the ${binaryName(recipe, arch)} that ${zip} holds (sha256 ${want})`);
-      log(
-        root.sha256
-          ? `${arch}: re-checked ${path.basename(zip)} (sha256 ${actual}) against ${root.label}; ${path.basename(binary)} is its entry byte for byte`
-          : `${arch}: UNVERIFIED: ${path.basename(zip)} (sha256 ${actual}) is checked against nothing (--allowUnverified); ${path.basename(binary)} is its entry byte for byte`,
-      );
-      binaries[arch] = binary;
+  const binaries = {} as Record<Arch, VerifiedBinary>;
+  for (const arch of recipe.arches) {
+    const zip = path.join(layout.upstream, assetName(recipe, arch));
+    const actual = await sha256File(zip).catch(() => {
+      throw refuse(`${zip} is missing`);
+    });
+    const root = roots[arch];
+    if (root.sha256 && actual !== root.sha256) throw refuse(`${zip} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
+    if (record.version !== version || !Array.isArray(record.zips) || record.zips.find((z) => z.arch === arch)?.sha256 !== actual) {
+      throw refuse(`${recordFile} does not record ${zip} with sha256 ${actual} for ${version}`);
     }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+    const name = binaryName(recipe, arch);
+    const binary = path.join(layout.upstream, arch, name);
+    // The entry's sha256: from this workspace's receipt for exactly this zip (it inflated it), else inflated again here.
+    const receipted = await receiptEntrySha256(layout.receipts, arch, actual, name);
+    const [want, got] = await Promise.all([
+      receipted ?? binaryEntrySha256({ zip, binary: name, maxBytes: recipe.upstream.maxBinaryBytes }),
+      sha256File(binary).catch(() => 'missing'),
+    ]);
+    if (!receipted) await writeEntryReceipt(layout.receipts, arch, { zipSha256: actual, entry: name, entrySha256: want });
+    if (want !== got) throw refuse(`${binary} (sha256 ${got}) is not the ${name} that ${zip} holds (sha256 ${want})`);
+    const how = receipted ? `its entry's sha256 from this workspace's fetch receipt` : 'inflated again here';
+    log(
+      root.sha256
+        ? `${arch}: re-checked ${path.basename(zip)} (sha256 ${actual}) against ${root.label}; ${path.basename(binary)} is its entry byte for byte (${how})`
+        : `${arch}: UNVERIFIED: ${path.basename(zip)} (sha256 ${actual}) is checked against nothing (--allowUnverified); ${path.basename(binary)} is its entry byte for byte (${how})`,
+    );
+    binaries[arch] = { path: binary, sha256: got };
   }
   return binaries;
 }

@@ -3,6 +3,7 @@ import {
   type Arch,
   commitAll,
   sha256File,
+  sha256Bytes,
   normalizeVersion,
   formatChecksumLine,
   imageFileName as commonImageFileName,
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { assertElfFor } from './elf.js';
 import { checkFormat, makeFilesystem, type Compressor, type ImageFormat } from './formats.js';
-import { EXTENSION_NAME, expectedEntries, stageTree, type TreeOptions } from './tree.js';
+import { EXTENSION_NAME, expectedEntries, renderExtensionRelease, renderUnit, stageTree, type TreeOptions } from './tree.js';
 
 export interface ImageOptions {
   format: ImageFormat;
@@ -46,6 +47,40 @@ export function imageFileName(version: string, arch: Arch): string {
 
 export function compatibilityFileName(version: string): string {
   return commonImageFileName(EXTENSION_NAME, normalizeVersion(version, { allowPrerelease: true }));
+}
+
+/** Everything besides the binary's bytes that decides what buildImage writes, in a canonical form (build receipts record it). */
+export interface BuildSettings {
+  version: string;
+  arch: Arch;
+  format: ImageFormat;
+  /** squashfs only (the effective one: the default when none is set). */
+  compressor?: Compressor;
+  compatibilityCopy: boolean;
+  binaryPath: string;
+  unitPath: string;
+  /** sha256 of the unit as it goes into the image ({{binaryPath}} substituted). */
+  unitSha256: string;
+  /** sha256 of extension-release as it goes into the image. */
+  extensionReleaseSha256: string;
+}
+
+/** The settings buildImage would build with, resolved and hashed the way it resolves them (unit and extension-release rendered). */
+export async function buildSettings(opts: Pick<BuildImageOptions, 'version' | 'arch' | 'tree' | 'image'>): Promise<BuildSettings> {
+  const arch = parseArch(opts.arch);
+  const { format, compressor } = checkFormat(opts.image.format, opts.image.compressor);
+  expectedEntries(opts.tree);
+  return {
+    version: normalizeVersion(opts.version, { allowPrerelease: true }),
+    arch,
+    format,
+    ...(compressor ? { compressor } : {}),
+    compatibilityCopy: arch === 'amd64' && (opts.image.compatibilityCopy ?? true),
+    binaryPath: opts.tree.binaryPath,
+    unitPath: opts.tree.unit.path,
+    unitSha256: sha256Bytes(await renderUnit(opts.tree)),
+    extensionReleaseSha256: sha256Bytes(renderExtensionRelease(opts.tree.extensionRelease, arch)),
+  };
 }
 
 /**

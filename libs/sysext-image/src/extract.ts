@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
@@ -11,11 +12,24 @@ const S_IFLNK = 0o120000;
 const S_IFREG = 0o100000;
 
 /**
- * Extract the one entry named `binary` from `zip` into `dest` (mode 0755). Everything else about the archive must be
- * boring: no traversal or absolute names (yauzl refuses those), no symlinks, exactly one candidate, and no more than
- * `maxBytes` uncompressed — checked against the declared size first and the actual stream by yauzl.
+ * Extract the one entry named `binary` from `zip` into `dest` (mode 0755) and return its sha256, hashed while it is
+ * written. Everything else about the archive must be boring: no traversal or absolute names (yauzl refuses those), no
+ * symlinks, exactly one candidate, and no more than `maxBytes` uncompressed — checked against the declared size first and
+ * the actual stream by yauzl.
  */
-export async function extractBinary(opts: { zip: string; binary: string; dest: string; maxBytes: number }): Promise<void> {
+export async function extractBinary(opts: { zip: string; binary: string; dest: string; maxBytes: number }): Promise<{ sha256: string }> {
+  return readBinaryEntry(opts, opts.dest);
+}
+
+/**
+ * The sha256 of the entry extractBinary would extract, under the same checks (CRC-32 included), without writing it
+ * anywhere: what verifyFetched compares the extracted binary against.
+ */
+export async function binaryEntrySha256(opts: { zip: string; binary: string; maxBytes: number }): Promise<string> {
+  return (await readBinaryEntry(opts)).sha256;
+}
+
+async function readBinaryEntry(opts: { zip: string; binary: string; maxBytes: number }, dest?: string): Promise<{ sha256: string }> {
   const { zip, binary } = opts;
   const fail = (why: string) => new Error(`zip ${zip}: ${why}`);
   let file: yauzl.ZipFile;
@@ -61,9 +75,11 @@ export async function extractBinary(opts: { zip: string; binary: string; dest: s
     try {
       // yauzl checks sizes but not the CRC-32; a stored entry with flipped bits would otherwise pass
       let crc = 0;
+      const hash = createHash('sha256');
       const check = new Transform({
         transform(chunk: Buffer, _enc, done) {
           crc = crc32(chunk, crc);
+          hash.update(chunk);
           done(null, chunk);
         },
         flush(done) {
@@ -72,12 +88,14 @@ export async function extractBinary(opts: { zip: string; binary: string; dest: s
           );
         },
       });
-      await pipeline(stream, check, createWriteStream(opts.dest, { mode: 0o755 }));
-      await chmod(opts.dest, 0o755);
+      const sink = dest ? createWriteStream(dest, { mode: 0o755 }) : new Writable({ write: (_chunk, _enc, done) => done() });
+      await pipeline(stream, check, sink);
+      if (dest) await chmod(dest, 0o755);
+      return { sha256: hash.digest('hex') };
     } catch (err) {
-      await rm(opts.dest, { force: true });
+      if (dest) await rm(dest, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new Error(`no space left extracting ${opts.dest}: free disk space and retry`);
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new Error(`no space left extracting ${dest}: free disk space and retry`);
       throw fail(`entry "${entry.fileName}" is corrupt (${(err as Error).message})`);
     }
   } finally {

@@ -42,6 +42,8 @@ export interface FetchedArch {
   zip: string;
   zipSha256: string;
   binary: string;
+  /** sha256 of the extracted binary, hashed as it was inflated. */
+  binarySha256: string;
   /** Where the zip came from: the asset's download URL, or `file:<name>` for a local zip. */
   uri: string;
   /** What the sha256 was checked against (recorded in provenance). */
@@ -106,8 +108,9 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     await mkdir(binaryDir, { recursive: true });
     const binary = join(binaryDir, binaryName);
     const temp = tempPathFor(binary);
+    let binarySha256: string;
     try {
-      await extractBinary({ zip, binary: binaryName, dest: temp, maxBytes: upstream.maxBinaryBytes });
+      ({ sha256: binarySha256 } = await extractBinary({ zip, binary: binaryName, dest: temp, maxBytes: upstream.maxBinaryBytes }));
       // Refuse here what `image` would refuse later, so a wrong binary is never kept (or cached) as fetched.
       await assertElfFor(temp, arch, `${binaryName} in ${assetName}`);
       await rename(temp, binary);
@@ -125,7 +128,7 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     log?.(
       `${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName} (${against})`,
     );
-    result[arch] = { zip, zipSha256, binary, uri, digestSource, pinned: pinned !== undefined };
+    result[arch] = { zip, zipSha256, binary, binarySha256, uri, digestSource, pinned: pinned !== undefined };
   }
   return result;
 }

@@ -4,14 +4,16 @@ export { fetchUpstream, type FetchUpstreamOptions, type DigestSource, type Fetch
 export { imageParameters, type ImageParameters } from './image-parameters.js';
 export { toolVersions, type ToolVersions } from './tool-versions.js';
 export { getRelease, listReleases, type Release, type ReleaseAsset, type ReleaseSource } from './release.js';
-export { extractBinary } from './extract.js';
+export { binaryEntrySha256, extractBinary } from './extract.js';
 export type { Progress } from './download.js';
 export type { RetryOptions } from './retry.js';
 export {
   buildImage,
+  buildSettings,
   imageFileName,
   compatibilityFileName,
   type BuildImageOptions,
+  type BuildSettings,
   type BuiltImage,
   type ImageOptions,
 } from './build-image.js';

@@ -5,6 +5,7 @@ import { githubTokenFor } from '@alloy-sysext/common';
 import { fetchUpstream, type Arch, type DigestSource } from '@alloy-sysext/sysext-image';
 import { writeFetchRecord } from '../fetch-record.js';
 import { progressReporter } from '../progress.js';
+import { writeEntryReceipt } from '../receipts.js';
 import type { StepContext } from '../step.js';
 import { assetName, digestRoots, type UpstreamTrustOptions } from '../upstream-trust.js';
 
@@ -50,6 +51,8 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
   });
   const sources: Partial<Record<Arch, DigestSource>> = {};
   for (const [arch, f] of Object.entries(fetched) as [Arch, (typeof fetched)[Arch]][]) {
+    // this workspace inflated the entry just now: image and sign then check the binary against this hash, not a new inflate
+    await writeEntryReceipt(layout.receipts, arch, { zipSha256: f.zipSha256, entry: path.basename(f.binary), entrySha256: f.binarySha256 });
     const source = roots ? roots[arch].source : f.digestSource;
     sources[arch] = source;
     log(

@@ -3,8 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
 import path from 'node:path';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { verifyDetached } from '@alloy-sysext/signing';
-import { readChecksumFile, versionImages } from '../artifacts.js';
+import { imageSignatureChecker, readChecksumFile, versionImages } from '../artifacts.js';
 import { recoveryAdvice } from '../upstream-trust.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import { signingKeyFromEnv } from '../signing-key.js';
@@ -13,6 +12,7 @@ import type { StepContext } from '../step.js';
 export async function manifestStep({ recipe, version, layout, root, env, log }: StepContext): Promise<void> {
   const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
   // The images and .sha256 files may be cache restores: list only what this key's .asc vouches for, byte for byte.
+  const checkSignature = imageSignatureChecker(key.publicKeyArmored);
   const entries = [];
   for (const image of versionImages(recipe, version, layout.images)) {
     const recorded = await readChecksumFile(image);
@@ -21,7 +21,7 @@ export async function manifestStep({ recipe, version, layout, root, env, log }: 
     const problem =
       actual !== recorded
         ? `it has sha256 ${actual} but ${image.file}.sha256 says ${recorded}`
-        : await verifyDetached({ data: image.path, signature, publicKey: key.publicKeyArmored }).then(
+        : await checkSignature({ path: image.path, sha256: actual }, signature).then(
             () => undefined,
             (e: Error) => `${image.path}.asc does not verify it: ${e.message}`,
           );

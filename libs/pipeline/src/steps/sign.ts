@@ -1,7 +1,11 @@
-// Step `sign`: rebuild each image to prove it is what the recipe makes from the fetched binary, then sign it.
+// Step `sign`: prove each image is what the recipe makes from the verified binary (this workspace's build receipt, else a
+// rebuild bit for bit), then sign it.
 import path from 'node:path';
-import { writeSignature } from '@alloy-sysext/signing';
-import { versionImages } from '../artifacts.js';
+import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
+import { buildSettings } from '@alloy-sysext/sysext-image';
+import { signFile } from '@alloy-sysext/signing';
+import { versionImages, type VersionImage } from '../artifacts.js';
+import { checkBuildReceipt } from '../receipts.js';
 import { assertReproduced } from '../reproduce.js';
 import { signingKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';
@@ -10,13 +14,42 @@ import { imageSettings, type ImageStepOptions } from './image.js';
 
 export async function signStep(ctx: StepContext, options: ImageStepOptions = {}): Promise<void> {
   const { recipe, version, layout, root, env, log } = ctx;
-  const images = versionImages(recipe, version, layout.images);
-  // The rebuild below proves image = f(binary); this proves the binary is upstream's (dist/ may be a cache restore).
-  await verifyFetched(ctx, options);
-  await assertReproduced({ recipe, version, upstreamDir: layout.upstream, images, image: imageSettings(recipe, options), log });
-  const { key, source } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
-  for (const image of images) {
-    const signature = await writeSignature(image.path, key);
-    log(`${path.basename(signature)}: signed by ${key.fingerprint} (${source})`);
+  const image = imageSettings(recipe, options);
+  // verifyFetched proves the binary is upstream's (dist/ may be a cache restore); the receipt or the rebuild proves
+  // image = f(binary). Both only read and hash, so they share the two cores.
+  const [images, binaries] = await Promise.all([hashImages(versionImages(recipe, version, layout.images)), verifyFetched(ctx, options)]);
+  for (const arch of recipe.arches) {
+    const ofArch = images.filter((i) => i.arch === arch);
+    const settings = await buildSettings({ version, arch, tree: recipe.tree, image });
+    const receipt = await checkBuildReceipt(layout.receipts, { binarySha256: binaries[arch].sha256, settings, images: ofArch });
+    if (receipt.kind === 'built-here') {
+      log(
+        `${arch}: ${ofArch.map((i) => i.file).join(', ')} built here by image (receipt ${path.relative(root, receipt.receipt)}); not rebuilt`,
+      );
+      continue;
+    }
+    log(`${arch}: ${receipt.why}: rebuilding to prove the image`);
+    await assertReproduced({ version, arch, binary: binaries[arch].path, tree: recipe.tree, image, images: ofArch, log });
   }
+  const { key, source } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  // The compatibility copy has the same bytes as its arch's image (hashed above): one signature serves both.
+  const signatures = new Map<string, string>();
+  for (const image of images) {
+    let armored = signatures.get(image.sha256);
+    if (armored === undefined) signatures.set(image.sha256, (armored = await signFile(image.path, key)));
+    await writeFileAtomic(`${image.path}.asc`, armored);
+    log(`${image.file}.asc: signed by ${key.fingerprint} (${source})`);
+  }
+}
+
+/** Each image of the version with its sha256 now (one read each); a missing one says which target makes it. */
+async function hashImages(images: VersionImage[]): Promise<(VersionImage & { sha256: string })[]> {
+  const hashed = [];
+  for (const image of images) {
+    const sha256 = await sha256File(image.path).catch((error: Error) => {
+      throw new Error(`${image.path} cannot be read (${error.message}): run the image target for this version first`, { cause: error });
+    });
+    hashed.push({ ...image, sha256 });
+  }
+  return hashed;
 }
