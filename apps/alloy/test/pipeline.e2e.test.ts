@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sysext/r2';
-import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
+import { type GeneratedKey } from '@alloy-sysext/signing';
+import { testSigningKey } from './test-key.js';
 import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
@@ -101,7 +102,7 @@ beforeAll(async () => {
     }),
     startS3Peer({ bucket: 'sysext-e2e' }),
     startGitHubDouble(),
-    generateKey({ identity: 'alloy-sysext e2e <e2e@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
+    testSigningKey(path.join(root, 'key')),
   ]);
   const fixtures = path.join(SOURCE_ROOT, 'libs/ghost-stack/test/fixtures');
   github.seedRepo({
