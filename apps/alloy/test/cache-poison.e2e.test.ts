@@ -226,7 +226,7 @@ describe('a poisoned cache entry never reaches the release signature', () => {
       cleanUnpublished[f] = sha256(await readFile(dist(UNPUBLISHED, 'images', f)));
     }
     expect((await remoteEntries(`dist/alloy/${UNPUBLISHED}/manifest/SHA256SUMS`)).length).toBe(1);
-  }, 240_000);
+  }, 480_000);
 
   for (const [where, version] of [
     ['local', PUBLISHED],
@@ -251,7 +251,7 @@ describe('a poisoned cache entry never reaches the release signature', () => {
           await restore();
           if (where === 'remote') await dropLocal();
         }
-      }, 120_000);
+      }, 300_000);
     }
   }
 

@@ -158,13 +158,13 @@ describe('the version flag: failures before any work', () => {
     nothingHappened(r);
     expect(r.output).toContain('no version given');
     expect(r.output).toContain('npx nx run alloy:publish --version=1.10.2');
-  }, 60_000);
+  }, 180_000);
 
   it('an invalid version: names it and what was expected', async () => {
     const r = await run(A, 'publish', 'v1.10.x');
     nothingHappened(r);
     expect(r.output).toContain('version "v1.10.x" is not a strict semver version: expected MAJOR.MINOR.PATCH');
-  }, 60_000);
+  }, 180_000);
 
   it('a version that looks like a number (1.10): names it as typed, not as the number Nx parsed it into', async () => {
     const r = await run(A, 'publish', '1.10');
@@ -173,14 +173,14 @@ describe('the version flag: failures before any work', () => {
     // "'1.1' should be a 'string'": a value the user never typed, and no hint of the expected form.
     expect(r.output).toContain('"1.10"');
     expect(r.output).toContain('MAJOR.MINOR.PATCH');
-  }, 60_000);
+  }, 180_000);
 
   it('`nx run alloy:publish --version=1.10.2` without npx (Nx would drop the value): refused with the working forms', async () => {
     const r = await nx(A, ['run', 'alloy:publish', '--version=1.10.2'], env);
     nothingHappened(r);
     expect(r.output).toContain('Nx reserves --version');
     expect(r.output).toContain('nx run alloy:publish -- --version=1.10.2');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('alloy pipeline under real nx', () => {
