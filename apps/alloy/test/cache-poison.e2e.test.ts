@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sysext/r2';
-import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
+import { type GeneratedKey } from '@alloy-sysext/signing';
+import { testSigningKey } from './test-key.js';
 import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
@@ -188,7 +189,7 @@ beforeAll(async () => {
       })),
     }),
     startS3Peer({ bucket: 'sysext-poison' }),
-    generateKey({ identity: 'alloy-sysext poison <poison@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
+    testSigningKey(path.join(root, 'key')),
   ]);
   await mkdir(path.join(root, 'remote-cache'), { recursive: true });
   cacheServer = await startNxCacheServer({
@@ -225,7 +226,7 @@ describe('a poisoned cache entry never reaches the release signature', () => {
       cleanUnpublished[f] = sha256(await readFile(dist(UNPUBLISHED, 'images', f)));
     }
     expect((await remoteEntries(`dist/alloy/${UNPUBLISHED}/manifest/SHA256SUMS`)).length).toBe(1);
-  }, 240_000);
+  }, 480_000);
 
   for (const [where, version] of [
     ['local', PUBLISHED],
@@ -250,7 +251,7 @@ describe('a poisoned cache entry never reaches the release signature', () => {
           await restore();
           if (where === 'remote') await dropLocal();
         }
-      }, 120_000);
+      }, 300_000);
     }
   }
 

@@ -10,7 +10,8 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
+import { type GeneratedKey } from '@alloy-sysext/signing';
+import { testSigningKey } from './test-key.js';
 import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
@@ -77,7 +78,7 @@ beforeAll(async () => {
     startUpstreamHost({ releases: [release('1.10.2'), release('1.10.3'), release('1.11.0-rc.1', { prerelease: true })] }),
     startS3Peer({ bucket: 'sysext-options' }),
     startGitHubDouble(),
-    generateKey({ identity: 'alloy-sysext e2e <e2e@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
+    testSigningKey(path.join(root, 'key')),
   ]);
   const fixtures = path.join(SOURCE_ROOT, 'libs/ghost-stack/test/fixtures');
   github.seedRepo({

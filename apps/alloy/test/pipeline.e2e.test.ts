@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sysext/r2';
-import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
+import { type GeneratedKey } from '@alloy-sysext/signing';
+import { testSigningKey } from './test-key.js';
 import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
@@ -101,7 +102,7 @@ beforeAll(async () => {
     }),
     startS3Peer({ bucket: 'sysext-e2e' }),
     startGitHubDouble(),
-    generateKey({ identity: 'alloy-sysext e2e <e2e@alloy-sysext.invalid>', outDir: path.join(root, 'key') }),
+    testSigningKey(path.join(root, 'key')),
   ]);
   const fixtures = path.join(SOURCE_ROOT, 'libs/ghost-stack/test/fixtures');
   github.seedRepo({
@@ -157,13 +158,13 @@ describe('the version flag: failures before any work', () => {
     nothingHappened(r);
     expect(r.output).toContain('no version given');
     expect(r.output).toContain('npx nx run alloy:publish --version=1.10.2');
-  }, 60_000);
+  }, 180_000);
 
   it('an invalid version: names it and what was expected', async () => {
     const r = await run(A, 'publish', 'v1.10.x');
     nothingHappened(r);
     expect(r.output).toContain('version "v1.10.x" is not a strict semver version: expected MAJOR.MINOR.PATCH');
-  }, 60_000);
+  }, 180_000);
 
   it('a version that looks like a number (1.10): names it as typed, not as the number Nx parsed it into', async () => {
     const r = await run(A, 'publish', '1.10');
@@ -172,14 +173,14 @@ describe('the version flag: failures before any work', () => {
     // "'1.1' should be a 'string'": a value the user never typed, and no hint of the expected form.
     expect(r.output).toContain('"1.10"');
     expect(r.output).toContain('MAJOR.MINOR.PATCH');
-  }, 60_000);
+  }, 180_000);
 
   it('`nx run alloy:publish --version=1.10.2` without npx (Nx would drop the value): refused with the working forms', async () => {
     const r = await nx(A, ['run', 'alloy:publish', '--version=1.10.2'], env);
     nothingHappened(r);
     expect(r.output).toContain('Nx reserves --version');
     expect(r.output).toContain('nx run alloy:publish -- --version=1.10.2');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('alloy pipeline under real nx', () => {
