@@ -57,6 +57,8 @@ describe('.npmrc preload for npx nx', () => {
       '--alloyVersion=1.11.0-rc.1',
     ]);
     expect(await argvSeenByNx(['run', 'alloy:publish', '--version=very'])).toEqual(['run', 'alloy:publish', '--alloyVersion=very']);
+    // not a version: left as typed, so the refusal names exactly what the user wrote
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=v1.10.x'])).toEqual(['run', 'alloy:publish', '--alloyVersion=v1.10.x']);
   });
 
   it('handles the space form, a bare flag, and the version behind --', async () => {

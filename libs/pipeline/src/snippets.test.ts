@@ -24,10 +24,8 @@ beforeAll(async () => {
     const { stdout } = await gpg('--with-colons', '--list-keys', uid);
     keys[who].fpr = /^fpr:+([0-9A-F]{40}):/m.exec(stdout)![1]!;
     keys[who].file = join(dir, `${who}.gpg`);
-    await writeFile(
-      keys[who].file,
-      (await execa('gpg', ['--homedir', join(dir, 'gnupg'), '--export', keys[who].fpr], { encoding: 'buffer' })).stdout,
-    );
+    // --output, not stdout: execa strips a final newline byte, which corrupts a key whose last byte happens to be 0x0a
+    await gpg('--export', '--output', keys[who].file, keys[who].fpr);
   }
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
