@@ -154,7 +154,7 @@ async function main(): Promise<void> {
       name: string,
       note: (status: Record<string, string>) => string,
       cwd = ws,
-      extra: Record<string, string> = {},
+      extra: Record<string, string | undefined> = {},
     ) => {
       const mark = s3.requests.length;
       const r = await nx(cwd, ['run', 'alloy:publish', '--', `--version=${VERSION}`], { ...env, ...extra });
