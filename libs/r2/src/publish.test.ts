@@ -40,9 +40,14 @@ describe('publishObjects and pruneVersion against the S3 peer', () => {
     expect(lines.at(-1)).toMatch(/^verified 3 object\(s\) in s3:\/\/test-bucket\/pub at /);
 
     const putsBefore = peer.requests.filter((r) => r.method === 'PUT').length;
-    const second = await publishObjects(store, objects());
+    const mark = peer.requests.length;
+    const secondLines: string[] = [];
+    const second = await publishObjects(store, objects(), { log: (l) => secondLines.push(l) });
     expect(second.every((r) => r.skipped)).toBe(true);
     expect(peer.requests.filter((r) => r.method === 'PUT').length).toBe(putsBefore);
+    // one HEAD per object: the one that found it in place is its check (no second round trip to re-check it)
+    expect(peer.requests.slice(mark).map((r) => r.method)).toEqual(['HEAD', 'HEAD', 'HEAD']);
+    expect(secondLines.at(-1)).toMatch(/^verified 3 object\(s\) in .* \(3 found in place, 0 checked after upload\)$/);
   });
 
   it('refuses to return when an object changed between upload and re-check', async () => {

@@ -1,5 +1,5 @@
 // The ordering helper: every versioned object is uploaded (skipped when the bucket already has the same bytes) and
-// then re-checked (HEAD size + sha256) before returning, so the caller writes the manifest last, only over objects
+// then re-checked (HEAD size + sha256; a skipped object's HEAD was its check) before returning, so the caller writes the manifest last, only over objects
 // that are really there. Requests run a few at a time (a no-op publish is mostly HEADs, each a round trip to R2).
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
@@ -52,7 +52,9 @@ export async function publishObjects(
     log(`${r.skipped ? 'unchanged' : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
     return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
   });
-  const checked = await mapLimit(results, HEADS_IN_FLIGHT, async (r) => {
+  // A skipped object was found in place by a HEAD (size and sha256) a moment ago: that was its check.
+  const uploaded = results.filter((r) => !r.skipped);
+  const checked = await mapLimit(uploaded, HEADS_IN_FLIGHT, async (r) => {
     const h = await store.head(r.key);
     if (!h) return `${r.key}: missing after upload`;
     if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
@@ -66,7 +68,11 @@ export async function publishObjects(
       'failed',
     );
   }
-  log(`verified ${results.length} object(s) in ${store.describe()}`);
+  log(
+    uploaded.length === results.length
+      ? `verified ${results.length} object(s) in ${store.describe()}`
+      : `verified ${results.length} object(s) in ${store.describe()} (${results.length - uploaded.length} found in place, ${uploaded.length} checked after upload)`,
+  );
   return results;
 }
 
