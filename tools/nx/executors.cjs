@@ -1,6 +1,7 @@
-// Executor entry points. Nx loads executors with require(); ours are ESM TypeScript, so each entry imports its
-// implementation from the executor bundle on first use (executor-bundle.cjs: rebuilt when a source changed, so there is
-// no build step between editing and running).
+// Executor entry points (the collection is the root executors.json; see CONTRIBUTING.md for why it lives there). Nx
+// loads executors with require(); ours are ESM TypeScript, so each entry imports its implementation from the executor
+// bundle on first use (executor-bundle.cjs: rebuilt when a source changed, so there is no build step between editing and
+// running).
 const { importExecutor } = require('./executor-bundle.cjs');
 
 function lazy(name) {

@@ -47,11 +47,11 @@ const VERSION_FLAGS = ['version', 'alloyVersion'];
 
 /** Option names the alloy executors declare (their schema.json files), version flags aside. */
 function targetOptionNames() {
-  const tools = path.join(__dirname, '..');
-  const { executors } = JSON.parse(fs.readFileSync(path.join(tools, 'executors.json'), 'utf8'));
+  const root = path.join(__dirname, '../..');
+  const { executors } = JSON.parse(fs.readFileSync(path.join(root, 'executors.json'), 'utf8'));
   const names = new Set();
   for (const e of Object.values(executors)) {
-    for (const name of Object.keys(JSON.parse(fs.readFileSync(path.join(tools, e.schema), 'utf8')).properties ?? {})) names.add(name);
+    for (const name of Object.keys(JSON.parse(fs.readFileSync(path.join(root, e.schema), 'utf8')).properties ?? {})) names.add(name);
   }
   for (const v of VERSION_FLAGS) names.delete(v);
   return names;

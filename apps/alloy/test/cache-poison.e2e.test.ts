@@ -69,9 +69,16 @@ const flip = async (file: string) => {
 const POISONS: Poison[] = [
   {
     target: 'fetch',
-    marker: (v) => `dist/alloy/${v}/upstream/amd64/alloy-linux-amd64`,
-    apply: async (entry, v) => void (await flip(path.join(entry, `dist/alloy/${v}/upstream/amd64/alloy-linux-amd64`))),
-    refusal: (v) => `${dist(v, 'upstream/amd64/alloy-linux-amd64')} (sha256`,
+    marker: (v) => `dist/alloy/${v}/upstream/alloy-linux-amd64.zip`,
+    // the zip and fetch's record rewritten consistently (the binary is no output): only the live digest can tell
+    apply: async (entry, v) => {
+      const upstream = path.join(entry, `dist/alloy/${v}/upstream`);
+      const genuine = sha256(await readFile(path.join(upstream, 'alloy-linux-amd64.zip')));
+      const poisoned = await flip(path.join(upstream, 'alloy-linux-amd64.zip'));
+      const record = path.join(upstream, 'fetched.json');
+      await writeFile(record, (await readFile(record, 'utf8')).replace(genuine, sha256(poisoned)));
+    },
+    refusal: (v) => `${dist(v, 'upstream/alloy-linux-amd64.zip')} has sha256`,
   },
   {
     target: 'image',

@@ -235,20 +235,26 @@ describe('alloy pipeline under real nx', () => {
   }, 300_000);
 
   it('Done 4: dist/ deleted → restored from the cache, every file byte-identical', async () => {
-    // dist/.receipts (what this workspace built itself) is no target's output: the cache must never bring one back
-    const isReceipt = (file: string) => file.startsWith('.receipts/');
-    const withoutReceipts = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([f]) => !isReceipt(f)));
+    // what this workspace made for itself is no target's output, and the cache must never bring it back: dist/.receipts
+    // (what it built) and dist/.work (the binaries fetch inflated; the cache holds only the zips)
+    const isLocal = (file: string) => file.startsWith('.receipts/') || file.startsWith('.work/');
+    const outputsOnly = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([f]) => !isLocal(f)));
     const built = await hashTree(path.join(A, 'dist'));
-    expect(Object.keys(built).filter(isReceipt).length).toBeGreaterThan(0);
-    const before = withoutReceipts(built);
+    expect(Object.keys(built).filter((f) => f.startsWith('.receipts/')).length).toBeGreaterThan(0);
+    expect(Object.keys(built).filter((f) => f.startsWith('.work/'))).toEqual([
+      '.work/alloy/1.10.2/upstream/amd64/alloy-linux-amd64',
+      '.work/alloy/1.10.2/upstream/arm64/alloy-linux-arm64',
+    ]);
+    const before = outputsOnly(built);
     expect(Object.keys(before)).toEqual(
       expect.arrayContaining([
         'alloy/1.10.2/images/alloy-1.10.2-amd64.raw',
         'alloy/1.10.2/images/alloy-1.10.2-amd64.raw.asc',
         'alloy/1.10.2/manifest/SHA256SUMS.gpg',
-        'alloy/1.10.2/upstream/amd64/alloy-linux-amd64',
+        'alloy/1.10.2/upstream/alloy-linux-amd64.zip',
       ]),
     );
+    expect(Object.keys(before).filter((f) => f.includes('/upstream/') && !/\.zip$|\/fetched\.json$/.test(f))).toEqual([]);
     await rm(path.join(A, 'dist'), { recursive: true, force: true });
     const s3Mark = s3.requests.length;
     const r = await run(A, 'publish', '1.10.2');
@@ -256,7 +262,7 @@ describe('alloy pipeline under real nx', () => {
     const status = taskStatus(r.output);
     for (const t of CACHEABLE) expect([t, status[t]]).toEqual([t, 'local']);
     const restored = await hashTree(path.join(A, 'dist'));
-    expect(Object.keys(restored).filter(isReceipt)).toEqual([]);
+    expect(Object.keys(restored).filter(isLocal)).toEqual([]);
     expect(restored).toEqual(before);
     expect(s3Writes(s3Mark)).toEqual([]);
     distAfterFirst = before;

@@ -13,6 +13,11 @@ export function versionLayout(workspaceRoot: string, recipe: Pick<Recipe, 'name'
     pr: path.join(base, 'pr'),
     /** Build receipts (receipts.ts): per workspace, deliberately outside every Nx output so no cache restores one. */
     receipts: path.join(workspaceRoot, 'dist', '.receipts', recipe.name, version),
+    /**
+     * The binaries inflated from the upstream zips (`<arch>/<binary>`): a working copy outside every Nx output, so no cache
+     * stores or restores it (the zip it comes from is fetch's output); verifyFetched inflates it again when it is missing.
+     */
+    binaries: path.join(workspaceRoot, 'dist', '.work', recipe.name, version, 'upstream'),
   };
 }
 

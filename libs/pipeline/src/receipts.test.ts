@@ -55,7 +55,7 @@ const copy = () => path.join(images(), `alloy-${VERSION}.raw`);
 const receipt = () => path.join(root, `dist/.receipts/alloy/${VERSION}/amd64.json`);
 const entryReceipt = () => path.join(root, `dist/.receipts/alloy/${VERSION}/upstream-amd64.json`);
 const zip = () => path.join(root, `dist/alloy/${VERSION}/upstream/alloy-linux-amd64.zip`);
-const binary = () => path.join(root, `dist/alloy/${VERSION}/upstream/amd64/alloy-linux-amd64`);
+const binary = () => path.join(root, `dist/.work/alloy/${VERSION}/upstream/amd64/alloy-linux-amd64`);
 const flip = async (file: string) => {
   const bytes = await readFile(file);
   bytes[bytes.length - 100]! ^= 0xff;
@@ -105,7 +105,7 @@ beforeEach(async () => {
 describe('sign and the build receipt', () => {
   it('image leaves a receipt outside every cached output, naming the binary, the settings and the image bytes', async () => {
     const r = JSON.parse(await readFile(receipt(), 'utf8'));
-    const binary = await readFile(path.join(root, `dist/alloy/${VERSION}/upstream/amd64/alloy-linux-amd64`));
+    const binary = await readFile(path.join(root, `dist/.work/alloy/${VERSION}/upstream/amd64/alloy-linux-amd64`));
     expect(r).toEqual(
       expect.objectContaining({
         receipt: 1,
@@ -118,6 +118,7 @@ describe('sign and the build receipt', () => {
     // not under dist/alloy/<version>/{upstream,images,manifest}: the paths apps/alloy/project.json declares as outputs
     const outputs = JSON.stringify(JSON.parse(await readFile(path.join(APP, 'project.json'), 'utf8')).targets, null, 0);
     expect(outputs).not.toContain('.receipts');
+    expect(outputs).not.toContain('.work'); // nor the binary fetch inflated (dist/.work)
     expect(path.relative(path.join(root, 'dist/alloy'), receipt()).startsWith('..')).toBe(true);
   });
 
@@ -154,7 +155,7 @@ describe('sign and the build receipt', () => {
       const other = await buildImage({
         version: VERSION,
         arch: 'amd64',
-        binary: path.join(ctx.layout.upstream, 'amd64/alloy-linux-amd64'),
+        binary: path.join(ctx.layout.binaries, 'amd64/alloy-linux-amd64'),
         tree: ctx.recipe.tree,
         image: { format: 'squashfs', compressor: 'gzip', compatibilityCopy: true },
         outDir: elsewhere,
@@ -169,6 +170,26 @@ describe('sign and the build receipt', () => {
     } finally {
       await rm(elsewhere, { recursive: true, force: true });
     }
+  });
+
+  it('with the receipts, sign needs no binary: deleted after the build, it is neither read nor inflated again', async () => {
+    await rm(path.join(root, 'dist/.work'), { recursive: true, force: true });
+    const { log, rebuilds, error } = await sign();
+    expect(error).toBeUndefined();
+    expect(rebuilds).toBe(0);
+    expect(log).toContain('alloy-linux-amd64 in it has sha256');
+    expect(existsSync(binary())).toBe(false);
+    expect(await gpgVerifies(image())).toContain(`VALIDSIG ${key.fingerprint}`);
+  });
+
+  it('no receipt and no binary (a fresh clone restored zip and images): the binary is inflated from the verified zip and the image rebuilt', async () => {
+    await rm(path.join(root, 'dist/.receipts'), { recursive: true, force: true });
+    await rm(path.join(root, 'dist/.work'), { recursive: true, force: true });
+    const { log, rebuilds, error } = await sign();
+    expect(error).toBeUndefined();
+    expect(rebuilds).toBe(1);
+    expect(log).toContain(`alloy-linux-amd64 inflated from it to dist/.work/alloy/${VERSION}/upstream/amd64/alloy-linux-amd64`);
+    expect(await gpgVerifies(image())).toContain(`VALIDSIG ${key.fingerprint}`);
   });
 
   it('without a receipt (a cache restore, a fresh clone) sign rebuilds exactly as before and signs the genuine bytes', async () => {

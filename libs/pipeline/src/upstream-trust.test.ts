@@ -2,7 +2,7 @@
 // cache entry of fetch: nothing restored is used unless it re-verifies against a root outside it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } fr
 import { fetchStep } from './steps/fetch.js';
 import { prepareStep, type StepContext } from './step.js';
 import { FETCH_RECORD } from './fetch-record.js';
-import { verifyFetched } from './upstream-trust.js';
+import { verifiedEntries, verifyFetched } from './upstream-trust.js';
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -39,6 +39,8 @@ async function context(lines: string[] = []): Promise<StepContext> {
   return prepareStep({ version: '1.0.0' }, { root, env: { ALLOY_UPSTREAM_API_URL: upstream.apiUrl }, log: (l) => lines.push(l) });
 }
 const upstreamDir = () => path.join(root, 'dist/alloy/1.0.0/upstream');
+/** Where fetch inflates the binary: a working copy outside every Nx output. */
+const binaryFile = (arch = 'amd64') => path.join(root, `dist/.work/alloy/1.0.0/upstream/${arch}/alloy-linux-${arch}`);
 const fresh = async () => {
   await rm(path.join(root, 'dist'), { recursive: true, force: true });
   await fetchStep(await context());
@@ -53,7 +55,9 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     );
     const lines: string[] = [];
     const binaries = await verifyFetched(await context(lines));
-    expect(binaries.amd64.path).toBe(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'));
+    expect(binaries.amd64.path).toBe(binaryFile());
+    // fetch's output (what a cache stores) is the zips and the record; the binary is not in it
+    expect((await readdir(upstreamDir())).sort()).toEqual(['alloy-linux-amd64.zip', 'alloy-linux-arm64.zip', FETCH_RECORD].sort());
     expect(binaries.amd64.sha256).toBe(sha256(await readFile(binaries.amd64.path)));
     expect(lines.join('\n')).toContain(
       `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`,
@@ -62,7 +66,7 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
 
   it('a replaced binary (zip untouched) is refused, naming it and a recovery that skips the cache', async () => {
     await fresh();
-    const binary = path.join(upstreamDir(), 'amd64/alloy-linux-amd64');
+    const binary = binaryFile();
     const evil = makeSyntheticBinary('amd64', 64 * 1024);
     evil.write('evil', 256, 'latin1');
     await writeFile(binary, evil);
@@ -71,6 +75,39 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
       `${binary} (sha256 ${sha256(evil)}) is not the alloy-linux-amd64 that ${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} holds`,
     );
     expect((error as Error).message).toContain('npx nx run alloy:publish --version=1.0.0 --skip-nx-cache');
+  });
+
+  it('restored without the binary (a fresh clone: the cache holds zip and record): inflated from the zip once it verifies', async () => {
+    await fresh();
+    const genuineBinary = await readFile(binaryFile());
+    await rm(path.join(root, 'dist/.work'), { recursive: true, force: true });
+    await rm(path.join(root, 'dist/.receipts'), { recursive: true, force: true });
+    const lines: string[] = [];
+    const binaries = await verifyFetched(await context(lines));
+    expect((await readFile(binaryFile())).equals(genuineBinary)).toBe(true);
+    expect(binaries.amd64).toEqual({ path: binaryFile(), sha256: sha256(genuineBinary) });
+    expect(lines.join('\n')).toContain('alloy-linux-amd64 inflated from it to dist/.work/alloy/1.0.0/upstream/amd64/alloy-linux-amd64');
+  });
+
+  it('a poisoned zip restored without the binary is refused before anything is inflated from it', async () => {
+    await fresh();
+    await rm(path.join(root, 'dist/.work'), { recursive: true, force: true });
+    const evilZip = zipOf('amd64', 'evil');
+    await writeFile(path.join(upstreamDir(), 'alloy-linux-amd64.zip'), evilZip);
+    await expect(verifyFetched(await context())).rejects.toThrow(`has sha256 ${sha256(evilZip)}, but the release's asset digest`);
+    await expect(readFile(binaryFile())).rejects.toThrow();
+  });
+
+  it("verifiedEntries (sign's check) names the zip's entry without reading the binary, and refuses a poisoned zip", async () => {
+    await fresh();
+    const genuineBinary = await readFile(binaryFile());
+    await writeFile(binaryFile(), 'not read by verifiedEntries');
+    expect((await verifiedEntries(await context())).amd64).toEqual({ sha256: sha256(genuineBinary) });
+    await rm(path.join(root, 'dist/.receipts'), { recursive: true, force: true }); // no receipt: the zip's entry is inflated into a hash
+    expect((await verifiedEntries(await context())).amd64).toEqual({ sha256: sha256(genuineBinary) });
+    const evilZip = zipOf('amd64', 'evil');
+    await writeFile(path.join(upstreamDir(), 'alloy-linux-amd64.zip'), evilZip);
+    await expect(verifiedEntries(await context())).rejects.toThrow(`has sha256 ${sha256(evilZip)}, but the release's asset digest`);
   });
 
   it('zip, binary and record rewritten consistently are refused against the live digest', async () => {
@@ -104,7 +141,7 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     expect(error.message).toContain(`${path.join(zipDir(), 'alloy-linux-amd64.zip')} has no digest to be verified against`);
     expect(error.message).toContain(`put a SHA256SUMS in sha256sum format listing alloy-linux-amd64.zip beside the zips`);
     expect(error.message).toContain('--allowUnverified');
-    await expect(readFile(path.join(upstreamDir(), 'amd64/alloy-linux-amd64'))).rejects.toThrow();
+    await expect(readFile(binaryFile())).rejects.toThrow();
   });
 
   it('with --allowUnverified: built from, logged UNVERIFIED, never "verified"; image/sign refuse it without the flag', async () => {

@@ -1,10 +1,10 @@
 // Where trust in the upstream bytes comes from: the digest root per arch (live asset digest, SHA256SUMS beside --zipDir
-// zips, recipe pin, or nothing with --allowUnverified), the record fetch leaves, and verifyFetched, which image and sign
-// run before they use dist/<name>/<version>/upstream (a cache restore carries no trust).
+// zips, recipe pin, or nothing with --allowUnverified), the record fetch leaves, and verifyFetched / verifiedEntries,
+// which image and sign run before they use dist/<name>/<version>/upstream (a cache restore carries no trust).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { githubTokenFor, sha256File } from '@alloy-sysext/common';
-import { binaryEntrySha256, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
+import { binaryEntrySha256, extractUpstreamBinary, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
 import { FETCH_RECORD, readFetchRecordAsIs } from './fetch-record.js';
 import { receiptEntrySha256, writeEntryReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
@@ -122,54 +122,111 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
   return roots;
 }
 
-/** A binary under dist/<name>/<version>/upstream that verifyFetched has just proved to be the upstream zip's entry. */
+/** The binary in dist/.work that verifyFetched has just proved to be the upstream zip's entry, with its sha256. */
 export interface VerifiedBinary {
   path: string;
   sha256: string;
 }
 
+/** One arch's zip, proved to be upstream's; `receipted` is its entry's sha256 if this workspace inflated that zip itself. */
+interface VerifiedZip {
+  arch: Arch;
+  zip: string;
+  sha256: string;
+  root: DigestRoot;
+  entry: string;
+  receipted?: string;
+}
+
+const refusal = (version: string, why: string) =>
+  new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
+
 /**
- * Re-establishes trust in dist/<name>/<version>/upstream before its binary goes into an image: each zip must hash to its
- * digest root (see digestRoots) and to fetch's record, and each binary must be byte for byte the zip's entry: its sha256
- * comes from this workspace's receipt for that very zip (receipts.ts), or the entry is inflated and hashed again here.
- * Returns the verified binary per arch with its sha256. Anything else is refused with the file and a recovery that works.
+ * Re-establishes trust in the zips under dist/<name>/<version>/upstream (a cache restore carries none): each must hash to
+ * its digest root (see digestRoots) and to fetch's record.
  */
-export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, VerifiedBinary>> {
-  const { recipe, version, layout, log } = ctx;
-  const refuse = (why: string) => new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
+async function verifyZips(ctx: StepContext, options: UpstreamTrustOptions): Promise<VerifiedZip[]> {
+  const { recipe, version, layout } = ctx;
   const recordFile = path.join(layout.upstream, FETCH_RECORD);
   const record = await readFetchRecordAsIs(layout.upstream).catch((error: Error) => {
-    throw refuse(`${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
+    throw refusal(version, `${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
   });
   const roots = await digestRoots(ctx, options);
-  const binaries = {} as Record<Arch, VerifiedBinary>;
+  const zips: VerifiedZip[] = [];
   for (const arch of recipe.arches) {
     const zip = path.join(layout.upstream, assetName(recipe, arch));
     const actual = await sha256File(zip).catch(() => {
-      throw refuse(`${zip} is missing`);
+      throw refusal(version, `${zip} is missing`);
     });
     const root = roots[arch];
-    if (root.sha256 && actual !== root.sha256) throw refuse(`${zip} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
+    if (root.sha256 && actual !== root.sha256) throw refusal(version, `${zip} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
     if (record.version !== version || !Array.isArray(record.zips) || record.zips.find((z) => z.arch === arch)?.sha256 !== actual) {
-      throw refuse(`${recordFile} does not record ${zip} with sha256 ${actual} for ${version}`);
+      throw refusal(version, `${recordFile} does not record ${zip} with sha256 ${actual} for ${version}`);
     }
-    const name = binaryName(recipe, arch);
-    const binary = path.join(layout.upstream, arch, name);
+    const entry = binaryName(recipe, arch);
+    zips.push({ arch, zip, sha256: actual, root, entry, receipted: await receiptEntrySha256(layout.receipts, arch, actual, entry) });
+  }
+  return zips;
+}
+
+function logVerified(ctx: StepContext, z: VerifiedZip, what: string): void {
+  ctx.log(
+    z.root.sha256
+      ? `${z.arch}: re-checked ${path.basename(z.zip)} (sha256 ${z.sha256}) against ${z.root.label}; ${what}`
+      : `${z.arch}: UNVERIFIED: ${path.basename(z.zip)} (sha256 ${z.sha256}) is checked against nothing (--allowUnverified); ${what}`,
+  );
+}
+
+/**
+ * The sha256 of each arch's binary as upstream's zip holds it, without reading the binary: the zips are verified
+ * (verifyZips), the entry's sha256 comes from this workspace's receipt for exactly that zip, else the entry is inflated
+ * into a hash here. What sign needs to match a build receipt.
+ */
+export async function verifiedEntries(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, { sha256: string }>> {
+  const entries = {} as Record<Arch, { sha256: string }>;
+  for (const z of await verifyZips(ctx, options)) {
+    let sha256 = z.receipted;
+    if (!sha256) {
+      sha256 = await binaryEntrySha256({ zip: z.zip, binary: z.entry, maxBytes: ctx.recipe.upstream.maxBinaryBytes });
+      await writeEntryReceipt(ctx.layout.receipts, z.arch, { zipSha256: z.sha256, entry: z.entry, entrySha256: sha256 });
+    }
+    logVerified(ctx, z, `${z.entry} in it has sha256 ${sha256} (${z.receipted ? "this workspace's fetch receipt" : 'inflated here'})`);
+    entries[z.arch] = { sha256 };
+  }
+  return entries;
+}
+
+/**
+ * Re-establishes trust in the fetched upstream files before a binary goes into an image: the zips are verified
+ * (verifyZips), and each binary in dist/.work must be byte for byte the zip's entry: its sha256 comes from this
+ * workspace's receipt for that very zip, or the entry is inflated and hashed again here. A missing binary (a fresh clone
+ * restored fetch's zip from a cache; binaries are no output) is inflated from the verified zip. Returns the verified
+ * binary per arch with its sha256. Anything else is refused with the file and a recovery that works.
+ */
+export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, VerifiedBinary>> {
+  const { recipe, version, layout } = ctx;
+  const binaries = {} as Record<Arch, VerifiedBinary>;
+  for (const z of await verifyZips(ctx, options)) {
+    const binary = path.join(layout.binaries, z.arch, z.entry);
+    const maxBytes = recipe.upstream.maxBinaryBytes;
+    const onDisk = await sha256File(binary).catch(() => undefined);
+    if (onDisk === undefined) {
+      const { sha256 } = await extractUpstreamBinary({ zip: z.zip, binary: z.entry, dest: binary, arch: z.arch, maxBytes });
+      if (z.receipted && z.receipted !== sha256) {
+        throw refusal(version, `${z.zip} holds ${z.entry} with sha256 ${sha256}, but this workspace's receipt records ${z.receipted}`);
+      }
+      if (!z.receipted) await writeEntryReceipt(layout.receipts, z.arch, { zipSha256: z.sha256, entry: z.entry, entrySha256: sha256 });
+      logVerified(ctx, z, `${z.entry} inflated from it to ${path.relative(ctx.root, binary)} (binaries are no cached output)`);
+      binaries[z.arch] = { path: binary, sha256 };
+      continue;
+    }
     // The entry's sha256: from this workspace's receipt for exactly this zip (it inflated it), else inflated again here.
-    const receipted = await receiptEntrySha256(layout.receipts, arch, actual, name);
-    const [want, got] = await Promise.all([
-      receipted ?? binaryEntrySha256({ zip, binary: name, maxBytes: recipe.upstream.maxBinaryBytes }),
-      sha256File(binary).catch(() => 'missing'),
-    ]);
-    if (!receipted) await writeEntryReceipt(layout.receipts, arch, { zipSha256: actual, entry: name, entrySha256: want });
-    if (want !== got) throw refuse(`${binary} (sha256 ${got}) is not the ${name} that ${zip} holds (sha256 ${want})`);
-    const how = receipted ? `its entry's sha256 from this workspace's fetch receipt` : 'inflated again here';
-    log(
-      root.sha256
-        ? `${arch}: re-checked ${path.basename(zip)} (sha256 ${actual}) against ${root.label}; ${path.basename(binary)} is its entry byte for byte (${how})`
-        : `${arch}: UNVERIFIED: ${path.basename(zip)} (sha256 ${actual}) is checked against nothing (--allowUnverified); ${path.basename(binary)} is its entry byte for byte (${how})`,
-    );
-    binaries[arch] = { path: binary, sha256: got };
+    const want = z.receipted ?? (await binaryEntrySha256({ zip: z.zip, binary: z.entry, maxBytes }));
+    if (!z.receipted) await writeEntryReceipt(layout.receipts, z.arch, { zipSha256: z.sha256, entry: z.entry, entrySha256: want });
+    if (want !== onDisk) throw refusal(version, `${binary} (sha256 ${onDisk}) is not the ${z.entry} that ${z.zip} holds (sha256 ${want})`);
+    const how = z.receipted ? `its entry's sha256 from this workspace's fetch receipt` : 'inflated again here';
+    logVerified(ctx, z, `${path.basename(binary)} is its entry byte for byte (${how})`);
+    binaries[z.arch] = { path: binary, sha256: onDisk };
   }
   return binaries;
 }

@@ -1,7 +1,7 @@
 // Fetch each arch's upstream release zip, verify it against the published digest (or a pin), and extract its binary.
 import { parseArch, type Arch, tempPathFor, sha256File, normalizeVersion } from '@alloy-sysext/common';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { download, type Progress } from './download.js';
 import { assertElfFor } from './elf.js';
 import { extractBinary } from './extract.js';
@@ -26,8 +26,10 @@ export interface FetchUpstreamOptions {
   allowPrerelease?: boolean;
   arches: Arch[];
   upstream: UpstreamOptions;
-  /** dist/alloy/<version>/upstream */
+  /** dist/alloy/<version>/upstream: the zips. */
   outDir: string;
+  /** Where `<arch>/<binary>` is extracted (default outDir): the pipeline keeps binaries out of the cached outputs. */
+  binariesDir?: string;
   token?: string;
   /** Air-gapped runs: use these zips instead of the network (verified against pinnedSha256 when given). */
   localZips?: Partial<Record<Arch, string>>;
@@ -61,8 +63,8 @@ export type DigestSource = 'github-asset-digest' | 'zip-dir-sha256sums' | 'recip
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
- * Fetch and verify the upstream zip of each arch, then extract its binary. Outputs under `outDir`: `<asset>` and
- * `<arch>/<binary>`, each appearing under its final name only once verified.
+ * Fetch and verify the upstream zip of each arch, then extract its binary. Outputs: `<outDir>/<asset>` and
+ * `<binariesDir>/<arch>/<binary>`, each appearing under its final name only once verified.
  */
 export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<Arch, FetchedArch>> {
   const version = normalizeVersion(opts.version, { allowPrerelease: opts.allowPrerelease });
@@ -104,20 +106,14 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       uri = asset.browser_download_url;
       if (asset.digest) digestSource = 'github-asset-digest';
     }
-    const binaryDir = join(opts.outDir, arch);
-    await mkdir(binaryDir, { recursive: true });
-    const binary = join(binaryDir, binaryName);
-    const temp = tempPathFor(binary);
-    let binarySha256: string;
-    try {
-      ({ sha256: binarySha256 } = await extractBinary({ zip, binary: binaryName, dest: temp, maxBytes: upstream.maxBinaryBytes }));
-      // Refuse here what `image` would refuse later, so a wrong binary is never kept (or cached) as fetched.
-      await assertElfFor(temp, arch, `${binaryName} in ${assetName}`);
-      await rename(temp, binary);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    const binary = join(opts.binariesDir ?? opts.outDir, arch, binaryName);
+    const { sha256: binarySha256 } = await extractUpstreamBinary({
+      zip,
+      binary: binaryName,
+      dest: binary,
+      arch,
+      maxBytes: upstream.maxBinaryBytes,
+    });
     // A local zip without a pin was not checked against anything: say so once (placeLocalZip warned), never "verified".
     const against = {
       'github-asset-digest': "matches the release's asset digest",
@@ -131,6 +127,30 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     result[arch] = { zip, zipSha256, binary, binarySha256, uri, digestSource, pinned: pinned !== undefined };
   }
   return result;
+}
+
+/**
+ * Extracts `binary` from a verified `zip` to `dest` (its directory created), hashed as it is inflated. It appears under
+ * its final name only once whole and an ELF executable for `arch`: what `image` would refuse is never kept as fetched.
+ */
+export async function extractUpstreamBinary(opts: {
+  zip: string;
+  binary: string;
+  dest: string;
+  arch: Arch;
+  maxBytes: number;
+}): Promise<{ sha256: string }> {
+  await mkdir(dirname(opts.dest), { recursive: true });
+  const temp = tempPathFor(opts.dest);
+  try {
+    const extracted = await extractBinary({ zip: opts.zip, binary: opts.binary, dest: temp, maxBytes: opts.maxBytes });
+    await assertElfFor(temp, opts.arch, `${opts.binary} in ${basename(opts.zip)}`);
+    await rename(temp, opts.dest);
+    return extracted;
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
 }
 
 function fileName(pattern: string, arch: Arch, field: string): string {

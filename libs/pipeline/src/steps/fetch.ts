@@ -1,5 +1,7 @@
-// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary, and
-// record what each zip was verified against (fetched.json; image and sign re-check it all, see upstream-trust.ts).
+// Step `fetch`: download (or take from --zipDir) each arch's upstream release zip, verify it, extract the binary (a working
+// copy in dist/.work, not an output), and record what each zip was verified against (fetched.json; image and sign re-check
+// it all, see upstream-trust.ts).
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { githubTokenFor } from '@alloy-sysext/common';
 import { fetchUpstream, type Arch, type DigestSource } from '@alloy-sysext/sysext-image';
@@ -31,6 +33,8 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
           .map(([arch, r]) => [arch, r.sha256]),
       )
     : recipe.upstream.sha256?.[version];
+  // A binary an older alloy-sysext extracted beside the zip would be cached with fetch's output: binaries live in dist/.work.
+  for (const arch of recipe.arches) await rm(path.join(layout.upstream, arch), { recursive: true, force: true });
   const report = progressReporter({ stream: options.progress });
   const fetched = await fetchUpstream({
     version,
@@ -38,6 +42,8 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
     arches: recipe.arches,
     upstream: recipe.upstream,
     outDir: layout.upstream,
+    // the binary is a working copy outside the outputs: caches store only the zip it comes from (and fetch's record)
+    binariesDir: layout.binaries,
     token: githubTokenFor(recipe.upstream.apiUrl, env.GITHUB_TOKEN, env),
     localZips,
     pinnedSha256: pinned,

@@ -9,19 +9,20 @@ import { checkBuildReceipt } from '../receipts.js';
 import { assertReproduced } from '../reproduce.js';
 import { signingKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';
-import { verifyFetched } from '../upstream-trust.js';
+import { verifiedEntries, verifyFetched } from '../upstream-trust.js';
 import { imageSettings, type ImageStepOptions } from './image.js';
 
 export async function signStep(ctx: StepContext, options: ImageStepOptions = {}): Promise<void> {
   const { recipe, version, layout, root, env, log } = ctx;
   const image = imageSettings(recipe, options);
-  // verifyFetched proves the binary is upstream's (dist/ may be a cache restore); the receipt or the rebuild proves
-  // image = f(binary). Both only read and hash, so they share the two cores.
-  const [images, binaries] = await Promise.all([hashImages(versionImages(recipe, version, layout.images)), verifyFetched(ctx, options)]);
+  // verifiedEntries proves which binary upstream's zip holds (dist/ may be a cache restore); the receipt or the rebuild
+  // proves image = f(binary). Both only read and hash, so they share the two cores.
+  const [images, entries] = await Promise.all([hashImages(versionImages(recipe, version, layout.images)), verifiedEntries(ctx, options)]);
+  let binaries: Awaited<ReturnType<typeof verifyFetched>> | undefined;
   for (const arch of recipe.arches) {
     const ofArch = images.filter((i) => i.arch === arch);
     const settings = await buildSettings({ version, arch, tree: recipe.tree, image });
-    const receipt = await checkBuildReceipt(layout.receipts, { binarySha256: binaries[arch].sha256, settings, images: ofArch });
+    const receipt = await checkBuildReceipt(layout.receipts, { binarySha256: entries[arch].sha256, settings, images: ofArch });
     if (receipt.kind === 'built-here') {
       log(
         `${arch}: ${ofArch.map((i) => i.file).join(', ')} built here by image (receipt ${path.relative(root, receipt.receipt)}); not rebuilt`,
@@ -29,6 +30,8 @@ export async function signStep(ctx: StepContext, options: ImageStepOptions = {})
       continue;
     }
     log(`${arch}: ${receipt.why}: rebuilding to prove the image`);
+    // the rebuild needs the binary itself, verified (inflated from the verified zip when dist/.work has none)
+    binaries ??= await verifyFetched(ctx, options);
     await assertReproduced({ version, arch, binary: binaries[arch].path, tree: recipe.tree, image, images: ofArch, log });
   }
   const { key, source } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
