@@ -1,12 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import type { ErrorObject } from 'ajv';
 import { resolvePublicUrl } from './public-url.js';
-
-const require = createRequire(import.meta.url);
-// ajv ships CommonJS with a default export object; createRequire keeps that shape stable under tsx and jest.
-const Ajv = require('ajv').default as typeof import('ajv').default;
-const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
+import * as precompiled from './recipe-validator.generated.js';
 
 import { imageFileName, type Arch } from '@alloy-sysext/common';
 
@@ -60,6 +58,23 @@ export class RecipeError extends Error {
   override name = 'RecipeError';
 }
 
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/**
+ * The validator of a recipe schema: the one compiled ahead of time (recipe-validator.generated.ts) when the text is
+ * exactly the schema it was compiled from, else ajv compiles this text now with the same options.
+ */
+function schemaValidator(schemaText: string): Validator {
+  if (createHash('sha256').update(schemaText).digest('hex') === precompiled.SCHEMA_SHA256) return precompiled.validate as Validator;
+  // ajv ships CommonJS with a default export object; createRequire keeps that shape stable under tsx, jest and the bundle.
+  const require = createRequire(import.meta.url);
+  const Ajv = require('ajv').default as typeof import('ajv').default;
+  const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
+  const ajv = new Ajv(precompiled.AJV_OPTIONS);
+  addFormats(ajv);
+  return ajv.compile(JSON.parse(schemaText));
+}
+
 /** Loads and validates a recipe; `unit.source` and `signing.publicKey` come back as absolute paths. */
 export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Recipe> {
   const absolute = path.resolve(file);
@@ -69,15 +84,10 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
   } catch (error) {
     throw new RecipeError(`cannot read recipe ${absolute}: ${(error as Error).message}`);
   }
-  const schema = JSON.parse(
-    await readFile(path.join(path.dirname(absolute), 'sysext.schema.json'), 'utf8').catch(() =>
-      readFile(new URL('../../../apps/alloy/sysext.schema.json', import.meta.url), 'utf8'),
-    ),
+  const schemaText = await readFile(path.join(path.dirname(absolute), 'sysext.schema.json'), 'utf8').catch(() =>
+    readFile(new URL('../../../apps/alloy/sysext.schema.json', import.meta.url), 'utf8'),
   );
-  // verbose: a pattern error can then show the value and the rule in words (the schema's description), not the regex.
-  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-  addFormats(ajv);
-  const validate = ajv.compile(schema);
+  const validate = schemaValidator(schemaText);
   if (!validate(raw)) {
     const problems = (validate.errors ?? []).map((e) =>
       e.keyword === 'pattern' && e.parentSchema?.description
