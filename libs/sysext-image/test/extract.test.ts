@@ -70,6 +70,36 @@ describe('safe extraction', () => {
     expect(await listDir(dir)).toEqual(['in.zip']);
   });
 
+  /** The zip with the binary deflated, its declared size (both headers) or compression method rewritten. */
+  async function lyingZip(patch: { size?: number; method?: number }): Promise<string> {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const zip = makeZip([{ name: 'alloy-linux-amd64', data: binary }]);
+    for (const [signature, sizeAt, methodAt] of [
+      [0x04034b50, 22, 8], // local file header
+      [0x02014b50, 24, 10], // central directory header
+    ] as const) {
+      const at = zip.indexOf(Buffer.from(new Uint32Array([signature]).buffer));
+      expect(at).toBeGreaterThanOrEqual(0);
+      if (patch.size !== undefined) zip.writeUInt32LE(patch.size, at + sizeAt);
+      if (patch.method !== undefined) zip.writeUInt16LE(patch.method, at + methodAt);
+    }
+    await writeFile(join(dir, 'in.zip'), zip);
+    return dir;
+  }
+
+  it.each([
+    ['inflates to more than it declares (a bomb under the limit on paper)', { size: 10_000 }, 'inflates to more than the declared 10000 bytes'],
+    ['inflates to less than it declares', { size: 30_000 }, 'inflates to 20000 bytes, not the declared 30000'],
+    ['uses an unknown compression method', { method: 12 }, 'uses compression method 12; expected deflate (8) or stored (0)'],
+  ])('refuses an entry that %s, and writes nothing', async (_what, patch, message) => {
+    const dir = await lyingZip(patch);
+    await expect(
+      extractBinary({ zip: join(dir, 'in.zip'), binary: 'alloy-linux-amd64', dest: join(dir, 'bin'), maxBytes: 1e6 }),
+    ).rejects.toThrow(message);
+    expect(await listDir(dir)).toEqual(['in.zip']);
+  });
+
   it('extracts the one binary among other files', async () => {
     const dir = await tempDir();
     dirs.push(dir);
