@@ -92,13 +92,15 @@ async function readBinaryEntry(opts: { zip: string; binary: string; maxBytes: nu
       const check = new Transform({
         transform(chunk: Buffer, _enc, done) {
           size += chunk.length;
-          if (size > entry.uncompressedSize) return done(new Error(`it inflates to more than the declared ${entry.uncompressedSize} bytes`));
+          if (size > entry.uncompressedSize)
+            return done(new Error(`it inflates to more than the declared ${entry.uncompressedSize} bytes`));
           crc = crc32(chunk, crc);
           hash.update(chunk);
           done(null, chunk);
         },
         flush(done) {
-          if (size !== entry.uncompressedSize) return done(new Error(`it inflates to ${size} bytes, not the declared ${entry.uncompressedSize}`));
+          if (size !== entry.uncompressedSize)
+            return done(new Error(`it inflates to ${size} bytes, not the declared ${entry.uncompressedSize}`));
           done(
             crc === entry.crc32 ? null : new Error(`CRC-32 ${crc.toString(16)} does not match the recorded ${entry.crc32.toString(16)}`),
           );

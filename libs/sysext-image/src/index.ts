@@ -1,6 +1,13 @@
 // Verified upstream fetch, safe extraction, reproducible sysext images and their validation.
 export { ARCHES, parseArch, systemdArchitecture, elfMachine, normalizeVersion, type Arch } from '@alloy-sysext/common';
-export { extractUpstreamBinary, fetchUpstream, type FetchUpstreamOptions, type DigestSource, type FetchedArch, type UpstreamOptions } from './fetch-upstream.js';
+export {
+  extractUpstreamBinary,
+  fetchUpstream,
+  type FetchUpstreamOptions,
+  type DigestSource,
+  type FetchedArch,
+  type UpstreamOptions,
+} from './fetch-upstream.js';
 export { imageParameters, type ImageParameters } from './image-parameters.js';
 export { toolVersions, type ToolVersions } from './tool-versions.js';
 export { getRelease, listReleases, type Release, type ReleaseAsset, type ReleaseSource } from './release.js';

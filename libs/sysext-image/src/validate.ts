@@ -1,6 +1,6 @@
 import { parseArch, systemdArchitecture, type Arch, sha256File, normalizeVersion, parseChecksumLine } from '@alloy-sysext/common';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { compatibilityFileName, imageFileName } from './build-image.js';
@@ -19,13 +19,15 @@ export interface ValidateExpectation {
    * flipped bit inside the binary is caught only by this or by the `.sha256` beside the image.
    */
   sha256?: string;
+  /** The sha256 of the binary the image was built from: the binary read back from the image must have it. */
+  binarySha256?: string;
 }
 
 const octal = (mode: number) => `0${mode.toString(8)}`;
 
 /**
- * Check an image without root: file name, superblock type, the `.sha256` beside it if any, every file read in full, the
- * exact file list with modes and root ownership, extension-release contents and arch, the unit, and the binary's ELF
+ * Check an image without root: file name, superblock type, the `.sha256` beside it if any, every file read in full (the
+ * binary against its expected sha256 when given), the exact file list with modes and root ownership, extension-release contents and arch, the unit, and the binary's ELF
  * machine. Throws an error naming the first thing that is wrong.
  */
 export async function validateImage(image: string, expect: ValidateExpectation): Promise<void> {
@@ -57,7 +59,7 @@ export async function validateImage(image: string, expect: ValidateExpectation):
     });
     if (format === 'ext4') expected.set('lost+found', { type: 'dir', mode: 0o700 });
     compareEntries(image, listed, expected);
-    await compareExtracted(image, root, listed);
+    await compareExtracted(image, root, listed, { path: expect.tree.binaryPath, sha256: expect.binarySha256 });
 
     const release = parseOsRelease(await readFile(join(root, EXTENSION_RELEASE_PATH), 'utf8'));
     const wanted: Record<string, string> = { ...expect.tree.extensionRelease, ARCHITECTURE: systemdArchitecture(arch) };
@@ -99,16 +101,37 @@ function compareEntries(image: string, listed: Map<string, ImageEntry>, expected
   if (extra.length) throw new Error(`image ${image} has unexpected entries: ${extra.join(', ')}`);
 }
 
-/** Every listed file must have come out whole; reading each back to the end catches short reads. */
-async function compareExtracted(image: string, root: string, listed: Map<string, ImageEntry>): Promise<void> {
+/**
+ * Every listed file must have come out whole; reading each back to the end catches short reads. The binary, when its
+ * sha256 is expected, must be those very bytes (hashed in the same read).
+ */
+async function compareExtracted(
+  image: string,
+  root: string,
+  listed: Map<string, ImageEntry>,
+  binary: { path: string; sha256?: string },
+): Promise<void> {
   const found = await walk(root);
+  const buffer = Buffer.allocUnsafe(1 << 20);
   for (const [path, entry] of listed) {
     if (entry.type !== 'file') continue;
     const got = found.get(path);
+    const hash = path === binary.path && binary.sha256 ? createHash('sha256') : undefined;
     let read = 0;
-    if (got?.type === 'file') for await (const chunk of createReadStream(join(root, path))) read += (chunk as Buffer).length;
+    if (got?.type === 'file') {
+      const fh = await open(join(root, path), 'r');
+      try {
+        for (let n; (n = (await fh.read(buffer, 0, buffer.length, null)).bytesRead) > 0; read += n) hash?.update(buffer.subarray(0, n));
+      } finally {
+        await fh.close();
+      }
+    }
     if (!got || read !== entry.size) {
       throw new Error(`image ${image}: ${path} should hold ${entry.size} bytes but ${got ? read : 'nothing'} could be read`);
+    }
+    const sha256 = hash?.digest('hex');
+    if (sha256 !== undefined && sha256 !== binary.sha256) {
+      throw new Error(`image ${image}: ${path} has sha256 ${sha256}, but the binary it was built from has ${binary.sha256}`);
     }
   }
 }

@@ -89,7 +89,11 @@ describe('safe extraction', () => {
   }
 
   it.each([
-    ['inflates to more than it declares (a bomb under the limit on paper)', { size: 10_000 }, 'inflates to more than the declared 10000 bytes'],
+    [
+      'inflates to more than it declares (a bomb under the limit on paper)',
+      { size: 10_000 },
+      'inflates to more than the declared 10000 bytes',
+    ],
     ['inflates to less than it declares', { size: 30_000 }, 'inflates to 20000 bytes, not the declared 30000'],
     ['uses an unknown compression method', { method: 12 }, 'uses compression method 12; expected deflate (8) or stored (0)'],
   ])('refuses an entry that %s, and writes nothing', async (_what, patch, message) => {

@@ -63,6 +63,15 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('validateImage on %s',
     await validateImage(images[format], expectation(format));
   });
 
+  it('checks the binary read back against the sha256 of the binary it was built from', async () => {
+    const binarySha256 = await sha256File(bin);
+    await validateImage(images[format], { ...expectation(format), binarySha256 });
+    const other = 'f'.repeat(64);
+    await expect(validateImage(images[format], { ...expectation(format), binarySha256: other })).rejects.toThrow(
+      `image ${images[format]}: ${tree.binaryPath} has sha256 ${binarySha256}, but the binary it was built from has ${other}`,
+    );
+  });
+
   it('rejects a truncated image', async () => {
     const image = await copyOf(images[format], false);
     await truncate(image, Math.floor((await stat(image)).size / 2));

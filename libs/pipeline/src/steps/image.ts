@@ -27,7 +27,7 @@ export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}
     await forgetBuildReceipt(layout.receipts, arch);
     const settings = await buildSettings({ version, arch, tree: recipe.tree, image });
     const built = await buildImage({ version, arch, binary: binary.path, tree: recipe.tree, image, outDir: layout.images, log });
-    await validateImage(built.image, { version, arch, tree: recipe.tree, format: image.format });
+    await validateImage(built.image, { version, arch, tree: recipe.tree, format: image.format, binarySha256: binary.sha256 });
     log(`${path.basename(built.image)} sha256 ${built.sha256}`);
     if (built.compatibilityCopy) {
       // a copy of the image just validated: the same bytes (hashed again here) under the old name need no second extraction
