@@ -4,7 +4,8 @@
 // sha256 and signature, upload every object, re-check, merge and sign SHA256SUMS) of a version whose image is that file.
 // Each measured run is its own child process under one tiny Python wrapper that reports wall time and the child's peak
 // RSS (getrusage RUSAGE_CHILDREN), so all are measured the same way and the peer's own memory is not counted; the
-// children (r2-put.child.ts, r2-publish.child.ts) import only what their run needs.
+// children (r2-put.child.ts, r2-publish.child.ts) import only what their run needs, and run as an esbuild bundle, the way
+// the publish executor runs (not through tsx, whose transpiling start-up no production run pays).
 //   npx tsx tools/bench/r2.bench.ts [--mib 300] [--rss-mib 1024]   (--rss-mib 0 skips the large-file rows)
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   const mib = flag('--mib', 300);
   const rssMib = flag('--rss-mib', 1024);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'r2-bench-'));
+  const cleanup: (() => Promise<void>)[] = [];
   const peer = await startS3Peer({ bucket: 'bench' });
   const load = () => os.loadavg()[0].toFixed(1);
   const loadBefore = load();
@@ -96,9 +98,11 @@ async function main(): Promise<void> {
     await writePayload(file, mib);
     const expected = await sha256Of(file);
     const storedSha = (key: string) => sha256Of(path.join(peer.directory, peer.bucket, `${key}._S3rver_object`));
-    const node = (child: string) => [process.execPath, '--import', 'tsx', path.join(path.dirname(self), child)];
+    const children = await bundleChildren();
+    cleanup.push(() => rm(children.dir, { recursive: true, force: true }));
+    const node = (child: keyof typeof children.files) => [process.execPath, children.files[child]];
 
-    const ours = await measure([...node('r2-put.child.ts'), peer.endpoint, peer.bucket, 'ours.raw', file], { ...process.env } as Record<
+    const ours = await measure([...node('r2-put'), peer.endpoint, peer.bucket, 'ours.raw', file], { ...process.env } as Record<
       string,
       string
     >);
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     if (rssMib > 0) {
       const big = path.join(dir, 'big.raw');
       await writePayload(big, rssMib);
-      const large = await measure([...node('r2-put.child.ts'), peer.endpoint, peer.bucket, 'large.raw', big], {
+      const large = await measure([...node('r2-put'), peer.endpoint, peer.bucket, 'large.raw', big], {
         ...process.env,
       } as Record<string, string>);
       await rm(path.join(peer.directory, peer.bucket, 'large.raw._S3rver_object'), { force: true });
@@ -159,7 +163,7 @@ async function main(): Promise<void> {
       const env = { ...process.env, ...r2Env(peer) } as Record<string, string>;
       const workspace = path.join(dir, 'workspace');
       const keyFile = await layOutVersion(workspace, big, env);
-      publish = await measure([...node('r2-publish.child.ts'), workspace, keyFile], env);
+      publish = await measure([...node('r2-publish'), workspace, keyFile], env);
       rows.push(row(`publishVersion, ${rssMib} MiB image`, publish, rssMib));
     }
 
@@ -182,7 +186,7 @@ async function main(): Promise<void> {
       ...rows.map(line),
       ...goals,
       'libs/r2: 8 MiB parts × 4 in flight read from the file by range, sha256 of the file computed first (publish passes the',
-      'hash it verified); aws: default 8 MiB chunks × 10 concurrent requests. Wall includes process start (node+tsx / python).',
+      'hash it verified); aws: default 8 MiB chunks × 10 concurrent requests. Wall includes process start (node running the bundle / python).',
       'in-process s: from the call to its return (putFile / publishVersion); CPU s: user + system of the child (less noisy',
       'than wall on a loaded machine; includes start-up). Stored objects verified by sha256.',
     ];
@@ -190,7 +194,31 @@ async function main(): Promise<void> {
   } finally {
     await peer.stop();
     await rm(dir, { recursive: true, force: true });
+    for (const c of cleanup) await c();
   }
+}
+
+/**
+ * The children as an ESM bundle with the executors' build options (tools/nx/executor-bundle.cjs), inside the workspace so
+ * that what a bundled package require()s at run time resolves from its node_modules.
+ */
+async function bundleChildren(): Promise<{ dir: string; files: Record<'r2-put' | 'r2-publish', string> }> {
+  const { build } = await import('esbuild');
+  const root = path.resolve(path.dirname(self), '../..');
+  const dir = await mkdtemp(path.join(root, '.nx/bench-children-'));
+  await build({
+    absWorkingDir: root,
+    entryPoints: { 'r2-put': 'tools/bench/r2-put.child.ts', 'r2-publish': 'tools/bench/r2-publish.child.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  });
+  return { dir, files: { 'r2-put': path.join(dir, 'r2-put.mjs'), 'r2-publish': path.join(dir, 'r2-publish.mjs') } };
 }
 
 await main();
