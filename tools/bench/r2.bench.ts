@@ -10,9 +10,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
 import { execa } from 'execa';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { versionImages, versionLayout } from '@alloy-sysext/pipeline';
@@ -204,19 +206,13 @@ async function main(): Promise<void> {
  */
 async function bundleChildren(): Promise<{ dir: string; files: Record<'r2-put' | 'r2-publish', string> }> {
   const { build } = await import('esbuild');
+  const { bundleOptions } = createRequire(import.meta.url)('../nx/executor-bundle.cjs') as { bundleOptions: () => BuildOptions };
   const root = path.resolve(path.dirname(self), '../..');
   const dir = await mkdtemp(path.join(root, '.nx/bench-children-'));
   await build({
-    absWorkingDir: root,
+    ...bundleOptions(),
     entryPoints: { 'r2-put': 'tools/bench/r2-put.child.ts', 'r2-publish': 'tools/bench/r2-publish.child.ts' },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
     outdir: dir,
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'silent',
-    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   });
   return { dir, files: { 'r2-put': path.join(dir, 'r2-put.mjs'), 'r2-publish': path.join(dir, 'r2-publish.mjs') } };
 }

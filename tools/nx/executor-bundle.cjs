@@ -86,6 +86,21 @@ function workspaceSources(read) {
   };
 }
 
+/** How workspace code is bundled to run under node (the executors here; the r2 bench's children the same way). */
+function bundleOptions() {
+  return {
+    absWorkingDir: ROOT,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'silent',
+    // bundled CommonJS packages call require(); give them Node's, resolved from the workspace
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  };
+}
+
 /** Builds the bundle into a fresh directory, then points current.json at it (both atomic: concurrent tasks may race). */
 async function build() {
   const esbuild = require('esbuild');
@@ -93,20 +108,12 @@ async function build() {
   const tmp = path.join(OUT, `tmp-${randomUUID()}`);
   const read = new Map();
   const result = await esbuild.build({
-    absWorkingDir: ROOT,
+    ...bundleOptions(),
     entryPoints: Object.fromEntries(EXECUTORS.map((name) => [name, `tools/src/executors/${name}/executor.ts`])),
-    bundle: true,
     splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
     outdir: tmp,
-    outExtension: { '.js': '.mjs' },
     metafile: true,
-    logLevel: 'silent',
     plugins: [workspaceSources(read)],
-    // bundled CommonJS packages call require(); give them Node's, resolved from the workspace
-    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   });
   const inputs = {};
   for (const file of Object.keys(result.metafile.inputs).sort()) {
@@ -193,7 +200,7 @@ async function importExecutor(name) {
   return import(pathToFileURL(path.join(dir, `${name}.mjs`)).href);
 }
 
-module.exports = { importExecutor, ensureBundle, freshBundle, build, prewarm, EXECUTORS };
+module.exports = { importExecutor, ensureBundle, freshBundle, build, prewarm, bundleOptions, EXECUTORS };
 
 if (require.main === module && process.argv[2] === '--build') {
   ensureBundle().catch(() => process.exit(1)); // a failing build is reported by the executor that needs it
