@@ -183,6 +183,10 @@ async function main(): Promise<void> {
     await publish('nx restore (dist/ deleted)', summary);
     const clone = await cloneCopy(ws, root, 'clone');
     await publish('nx remote (fresh clone, cache server)', summary, clone);
+    // Nx's own floor without the daemon: start-up, plugins and the project graph, no task at all
+    const floor = await nx(ws, ['show', 'projects'], env);
+    if (floor.code !== 0) throw new Error(`nx show projects failed:\n${floor.output.split('\n').slice(-20).join('\n')}`);
+    rows.push({ name: "nx show projects (Nx's floor, daemon off)", seconds: floor.ms / 1000, note: 'no task: what any nx command costs' });
     // the daemon keeps the project graph and file hashes between runs: the first run starts it, the second is measured
     const daemon = { NX_DAEMON: 'true' };
     try {
