@@ -17,29 +17,22 @@ afterAll(() => github.stop());
 
 describe('mirrorFiles (Contents API)', () => {
   it('commits both files, then makes no write when they already match', async () => {
-    const token = github.token();
-    const first = await mirrorFiles({
+    // the same request twice: the first commits, the second finds both files in place
+    const request = {
       repo: 'acme/sysext-manifests',
       branch: 'main',
       files: files('a  alloy-1.0.0-amd64.raw\n'),
-      auth: { token },
+      auth: { token: github.token() },
       message: 'm',
       githubUrl: github.url,
       log,
-    });
+    };
+    const first = await mirrorFiles(request);
     expect(first.written).toEqual(['manifests/alloy/SHA256SUMS', 'manifests/alloy/SHA256SUMS.gpg']);
     expect(github.readFile('acme', 'sysext-manifests', 'main', 'manifests/alloy/SHA256SUMS')).toBe('a  alloy-1.0.0-amd64.raw\n');
 
     const before = github.writes().length;
-    const second = await mirrorFiles({
-      repo: 'acme/sysext-manifests',
-      branch: 'main',
-      files: files('a  alloy-1.0.0-amd64.raw\n'),
-      auth: { token },
-      message: 'm',
-      githubUrl: github.url,
-      log,
-    });
+    const second = await mirrorFiles(request);
     expect(second.written).toEqual([]);
     expect(github.writes().length).toBe(before);
   });
