@@ -11,7 +11,6 @@ export {
   buildImage,
   buildSettings,
   imageFileName,
-  compatibilityFileName,
   type BuildImageOptions,
   type BuildSettings,
   type BuiltImage,
