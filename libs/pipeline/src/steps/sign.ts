@@ -17,7 +17,10 @@ export async function signStep(ctx: StepContext, options: ImageStepOptions = {})
   const image = imageSettings(recipe, options);
   // verifyFetched proves the binary is upstream's (dist/ may be a cache restore); the receipt or the rebuild proves
   // image = f(binary). Both only read and hash, so they share the two cores.
-  const [images, binaries] = await Promise.all([hashImages(imageFiles(versionImages(recipe, version, layout.images))), verifyFetched(ctx, options)]);
+  const [images, binaries] = await Promise.all([
+    hashImages(imageFiles(versionImages(recipe, version, layout.images))),
+    verifyFetched(ctx, options),
+  ]);
   for (const arch of recipe.arches) {
     const ofArch = images.filter((i) => i.arch === arch);
     const settings = await buildSettings({ version, arch, tree: recipe.tree, image });
