@@ -15,7 +15,7 @@ export interface VersionImage {
   path: string;
   arch: Arch;
   /** The amd64 image's second name, `<name>-<version>.raw` (recipe `image.compatibilityCopy`): no file of its own in dist/. */
-  compatibilityCopy: boolean;
+  compatibilityName: boolean;
 }
 
 /**
@@ -25,18 +25,18 @@ export interface VersionImage {
 export function versionImages(recipe: Recipe, version: string, imagesDir: string): VersionImage[] {
   const images: VersionImage[] = recipe.arches.map((arch) => {
     const file = imageFile(recipe, version, arch);
-    return { file, path: path.join(imagesDir, file), arch, compatibilityCopy: false };
+    return { file, path: path.join(imagesDir, file), arch, compatibilityName: false };
   });
   const amd64 = images.find((i) => i.arch === 'amd64');
   if (recipe.image.compatibilityCopy !== false && amd64) {
-    images.push({ file: imageFile(recipe, version), path: amd64.path, arch: 'amd64', compatibilityCopy: true });
+    images.push({ file: imageFile(recipe, version), path: amd64.path, arch: 'amd64', compatibilityName: true });
   }
   return images;
 }
 
 /** The image files in dist/, one per arch (what image builds and sign signs): the version's images without second names. */
 export function imageFiles(images: VersionImage[]): VersionImage[] {
-  return images.filter((i) => !i.compatibilityCopy);
+  return images.filter((i) => !i.compatibilityName);
 }
 
 /**

@@ -95,7 +95,7 @@ export async function publishVersion(
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
     await writeFile(conf, sysupdateTransfer(recipe, arch));
     objects.push({ key: path.basename(conf), path: conf, cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
-    const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityCopy)!.file)!.sha256;
+    const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityName)!.file)!.sha256;
     const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
     await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }));
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
@@ -161,7 +161,7 @@ export async function publishVersion(
  * amd64 file's second name) a line naming that name, written under publish/ from the sha256 verified a moment ago.
  */
 async function checksumFileFor(image: VersionImage, sha256: string, publishDir: string): Promise<string> {
-  if (!image.compatibilityCopy) return `${image.path}.sha256`;
+  if (!image.compatibilityName) return `${image.path}.sha256`;
   const file = path.join(publishDir, `${image.file}.sha256`);
   await writeFile(file, formatChecksumLine(sha256, image.file));
   return file;
