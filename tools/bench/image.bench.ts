@@ -48,7 +48,7 @@ try {
       arch: 'amd64',
       binary,
       tree,
-      image: { format: c.format, compatibilityCopy: false, ...(c.compressor ? { compressor: c.compressor } : {}) },
+      image: { format: c.format, ...(c.compressor ? { compressor: c.compressor } : {}) },
       outDir,
     });
     rows.push({ label: c.label, seconds: (performance.now() - t) / 1000, bytes: (await stat(r.image)).size });

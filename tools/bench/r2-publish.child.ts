@@ -11,7 +11,7 @@ import { loadPrivateKey } from '@alloy-sysext/signing';
 export const VERSION = '1.10.2';
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../apps/alloy/sysext.json');
 
-/** The shipped recipe with one arch and no compatibility copy: one image, the size of the bench's payload. */
+/** The shipped recipe with one arch and no compatibility name: one image, the size of the bench's payload. */
 export async function benchRecipe(env: NodeJS.ProcessEnv): Promise<Recipe> {
   const recipe = await loadRecipe(RECIPE, env);
   return { ...recipe, arches: ['amd64'], image: { ...recipe.image, compatibilityCopy: false }, mirror: undefined };

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { execa } from 'execa';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { versionImages, versionLayout } from '@alloy-sysext/pipeline';
+import { imageFiles, versionImages, versionLayout } from '@alloy-sysext/pipeline';
 import { generateKey, loadPrivateKey, writeSignature } from '@alloy-sysext/signing';
 import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
 import { benchRecipe, VERSION } from './r2-publish.child.js';
@@ -60,14 +60,14 @@ async function layOutVersion(workspace: string, payload: string, env: NodeJS.Pro
   const layout = versionLayout(workspace, recipe, VERSION);
   await mkdir(layout.images, { recursive: true });
   await mkdir(layout.manifest, { recursive: true });
-  const entries = [];
-  for (const image of versionImages(recipe, VERSION, layout.images)) {
+  const images = versionImages(recipe, VERSION, layout.images);
+  for (const image of imageFiles(images)) {
     await link(payload, image.path);
-    const sha256 = await sha256Of(image.path);
-    await writeFile(`${image.path}.sha256`, `${sha256}  ${image.file}\n`);
+    await writeFile(`${image.path}.sha256`, `${await sha256Of(image.path)}  ${image.file}\n`);
     await writeSignature(image.path, key);
-    entries.push({ file: image.file, sha256 });
   }
+  const entries = [];
+  for (const image of images) entries.push({ file: image.file, sha256: await sha256Of(image.path) });
   const text = mergeManifest(null, entries);
   await writeFile(path.join(layout.manifest, 'SHA256SUMS'), text);
   await writeFile(path.join(layout.manifest, 'SHA256SUMS.gpg'), await signManifest(text, key));

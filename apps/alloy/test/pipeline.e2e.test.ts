@@ -85,9 +85,18 @@ async function expectSignedManifest(): Promise<void> {
 /** Every image of `version` in `ws` is listed in the bucket's manifest with the sha256 of the file in dist/. */
 async function expectVersionInManifest(ws: string, version: string): Promise<void> {
   const { files } = await bucketManifest();
-  for (const file of [`alloy-${version}-amd64.raw`, `alloy-${version}-arm64.raw`, `alloy-${version}.raw`]) {
-    expect({ file, sha256: files[file] }).toEqual({ file, sha256: await sha256File(path.join(ws, 'dist/alloy', version, 'images', file)) });
+  // the compatibility name alloy-<version>.raw is the amd64 image's second name: no file of its own in dist/
+  for (const [file, local] of [
+    [`alloy-${version}-amd64.raw`, `alloy-${version}-amd64.raw`],
+    [`alloy-${version}-arm64.raw`, `alloy-${version}-arm64.raw`],
+    [`alloy-${version}.raw`, `alloy-${version}-amd64.raw`],
+  ] as const) {
+    expect({ file, sha256: files[file] }).toEqual({
+      file,
+      sha256: await sha256File(path.join(ws, 'dist/alloy', version, 'images', local)),
+    });
   }
+  expect(existsSync(path.join(ws, 'dist/alloy', version, 'images', `alloy-${version}.raw`))).toBe(false);
 }
 
 /** The documented form, `npx nx run alloy:<target> --version=X [extra]` (the `--` fallback has its own cache identity). */
@@ -201,6 +210,14 @@ describe('alloy pipeline under real nx', () => {
     // the bucket holds the very bytes of dist/
     const image = path.join(A, 'dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw');
     expect((await bucket.get('alloy-1.10.2-amd64.raw'))!.body.equals(await readFile(image))).toBe(true);
+    // and the amd64 image under the old pipeline's name: its bytes, its signature, a .sha256 line naming the old name
+    expect((await bucket.get('alloy-1.10.2.raw'))!.body.equals(await readFile(image))).toBe(true);
+    expect((await bucket.get('alloy-1.10.2.raw.asc'))!.body.equals(await readFile(`${image}.asc`))).toBe(true);
+    expect((await bucket.get('alloy-1.10.2.raw.sha256'))!.body.toString('utf8')).toBe(`${await sha256File(image)}  alloy-1.10.2.raw\n`);
+    for (const suffix of ['', '.sha256', '.asc']) {
+      const [compat, arch] = await Promise.all([bucket.head(`alloy-1.10.2.raw${suffix}`), bucket.head(`alloy-1.10.2-amd64.raw${suffix}`)]);
+      expect([suffix, compat!.contentType, compat!.cacheControl]).toEqual([suffix, arch!.contentType, arch!.cacheControl]);
+    }
   }, 420_000);
 
   it('Done 1: a second identical run hits the cache for fetch..manifest; publish and pr write nothing', async () => {
@@ -255,6 +272,12 @@ describe('alloy pipeline under real nx', () => {
       ]),
     );
     expect(Object.keys(before).filter((f) => f.includes('/upstream/') && !/\.zip$|\/fetched\.json$/.test(f))).toEqual([]);
+    // one file per arch: the compatibility name is no file (so no second image in the image and sign cache entries)
+    expect(
+      Object.keys(before)
+        .filter((f) => f.startsWith('alloy/1.10.2/images/'))
+        .sort(),
+    ).toEqual(['amd64', 'arm64'].flatMap((a) => ['', '.asc', '.sha256'].map((s) => `alloy/1.10.2/images/alloy-1.10.2-${a}.raw${s}`)));
     await rm(path.join(A, 'dist'), { recursive: true, force: true });
     const s3Mark = s3.requests.length;
     const r = await run(A, 'publish', '1.10.2');
@@ -279,7 +302,7 @@ describe('alloy pipeline under real nx', () => {
     expect(existsSync(path.join(A, 'dist/alloy/1.10.3/images/alloy-1.10.3-amd64.raw.asc'))).toBe(true);
     await expectVersionInManifest(A, '1.10.2');
     await expectVersionInManifest(A, '1.10.3');
-    // semver order, then the compatibility copy and the arches, as the bucket's merge writes them
+    // semver order, then the compatibility name and the arches, as the bucket's merge writes them
     const { text } = await bucketManifest();
     expect(
       text

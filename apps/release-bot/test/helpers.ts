@@ -50,7 +50,7 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 }
 
 /**
- * A healthy directory bucket at <root>/dist/bucket: tiny objects for `versions` (all arches plus the compatibility copy),
+ * A healthy directory bucket at <root>/dist/bucket: tiny objects for `versions` (all arches plus the compatibility name),
  * SHA256SUMS listing them, and SHA256SUMS.gpg by the workspace's development key (<root>/.dev-keys, made once).
  */
 export async function seedBucket(root: string, versions: string[]): Promise<void> {

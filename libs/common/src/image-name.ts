@@ -1,4 +1,4 @@
-// Image file names: how they are built (`<name>-<version>-<arch>.raw`, compatibility copy `<name>-<version>.raw`) and
+// Image file names: how they are built (`<name>-<version>-<arch>.raw`, compatibility name `<name>-<version>.raw`) and
 // the one parser for names read back from SHA256SUMS, Butane files and buckets.
 //
 //   <name>-<version>[-<arch>]<suffix>
@@ -15,7 +15,7 @@ export const KNOWN_ARCHES = ['amd64', 'arm64', 'x86-64', 'arm', 'ia32', 'x86', '
 const ARCHES_LONGEST_FIRST = [...KNOWN_ARCHES].sort((a, b) => b.length - a.length);
 const SUFFIXES = ['.raw', '.img'] as const;
 
-/** Our image's file name; without `arch` the amd64 compatibility copy's (the old pipeline's name). */
+/** Our image's file name; without `arch` the amd64 compatibility name's (the old pipeline's name). */
 export function imageFileName(name: string, version: string, arch?: Arch): string {
   return arch ? `${name}-${version}-${arch}.raw` : `${name}-${version}.raw`;
 }
@@ -46,7 +46,7 @@ export function parseImageName(file: string): ParsedName | undefined {
 export interface OwnImageName {
   version: string;
   arch: Arch;
-  /** The arch-less amd64 compatibility copy. */
+  /** The arch-less amd64 compatibility name. */
   compat: boolean;
 }
 

@@ -12,7 +12,7 @@ export interface ImageEntriesOptions {
 
 /**
  * Reads every `<image>.sha256` in `dir` whose image parses as version `version` (all arches, plus the arch-less
- * compatibility copy). Each file must be one `sha256sum` line naming that image.
+ * compatibility name). Each file must be one `sha256sum` line naming that image.
  */
 export async function imageEntries(
   dir: string,

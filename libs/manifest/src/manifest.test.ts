@@ -181,7 +181,7 @@ describe('upsert, removeVersion, prune, versions', () => {
     ).toThrow('upsert: a.raw is given twice');
   });
 
-  it('removeVersion drops every arch and the compatibility copy of that version only', () => {
+  it('removeVersion drops every arch and the compatibility name of that version only', () => {
     const m = base.removeVersion('alloy', '1.9.0');
     expect(m.entries.map((e) => e.file)).toEqual([
       'alloy-1.8.2-amd64.raw',

@@ -1,55 +1,106 @@
-// The images one version consists of and their checksum files, as the recipe defines them.
-import { readFile } from 'node:fs/promises';
-import { parseChecksumLine } from '@alloy-sysext/common';
+// The images one version consists of (names in the bucket and the files behind them), their checksum files, and the one
+// check of an image file's bytes against its .sha256 and its signature.
+import { createHash } from 'node:crypto';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { parseChecksumLine, sha256File } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
 import path from 'node:path';
 import type { Arch, Recipe } from './recipe.js';
 import { imageFile } from './recipe.js';
 
 export interface VersionImage {
+  /** Its name in the bucket and in SHA256SUMS. */
   file: string;
-  /** Absolute path under dist/<name>/<version>/images. */
+  /** Absolute path of its bytes under dist/<name>/<version>/images: the compatibility name's are the amd64 image's file. */
   path: string;
   arch: Arch;
-  compatibilityCopy: boolean;
+  /** The amd64 image's second name, `<name>-<version>.raw` (recipe `image.compatibilityCopy`): no file of its own in dist/. */
+  compatibilityName: boolean;
 }
 
-/** The images one version consists of, as the recipe defines them (not as found on disk: a missing one is an error). */
+/**
+ * The images one version consists of, as the recipe defines them (not as found on disk: a missing one is an error): one
+ * per arch, then the compatibility name, which points at the amd64 image's file (a file named like it in dist/ is never read).
+ */
 export function versionImages(recipe: Recipe, version: string, imagesDir: string): VersionImage[] {
   const images: VersionImage[] = recipe.arches.map((arch) => {
     const file = imageFile(recipe, version, arch);
-    return { file, path: path.join(imagesDir, file), arch, compatibilityCopy: false };
+    return { file, path: path.join(imagesDir, file), arch, compatibilityName: false };
   });
-  if (recipe.image.compatibilityCopy !== false && recipe.arches.includes('amd64')) {
-    const file = imageFile(recipe, version);
-    images.push({ file, path: path.join(imagesDir, file), arch: 'amd64', compatibilityCopy: true });
+  const amd64 = images.find((i) => i.arch === 'amd64');
+  if (recipe.image.compatibilityCopy !== false && amd64) {
+    images.push({ file: imageFile(recipe, version), path: amd64.path, arch: 'amd64', compatibilityName: true });
   }
   return images;
 }
 
-/** Reads `<image>.sha256` (sha256sum format) and checks it names the image. */
-export async function readChecksumFile(image: VersionImage): Promise<string> {
+/** The image files in dist/, one per arch (what image builds and sign signs): the version's images without second names. */
+export function imageFiles(images: VersionImage[]): VersionImage[] {
+  return images.filter((i) => !i.compatibilityName);
+}
+
+/**
+ * Removes `<name>-<version>.raw` (+ `.sha256`, `.asc`) from dist/<name>/<version>/images: the file copies older builds
+ * made of the amd64 image. Nothing reads them now; left in place they would go into the image target's cache entry.
+ */
+export async function removeCompatibilityFiles(recipe: Recipe, version: string, imagesDir: string): Promise<void> {
+  const file = path.join(imagesDir, imageFile(recipe, version));
+  for (const f of [file, `${file}.sha256`, `${file}.asc`]) await rm(f, { force: true });
+}
+
+/** Reads the `.sha256` (sha256sum format) beside the image's file and checks it names that file. */
+export async function readChecksumFile(image: Pick<VersionImage, 'path'>): Promise<string> {
   const file = `${image.path}.sha256`;
   const text = await readFile(file, 'utf8').catch(() => {
     throw new Error(`${file} is missing: run the image target for this version first`);
   });
-  return parseChecksumLine(text, image.file, file);
+  return parseChecksumLine(text, path.basename(image.path), file);
 }
 
+/** The outcome of checking one image file: its sha256 when it verified, else what is wrong (a sentence naming the file). */
+export type ImageVerdict = { kind: 'verified'; sha256: string } | { kind: 'refused'; problem: string };
+
 /**
- * Verifies images' detached signatures against one public key. An image whose sha256 (hashed by the caller) and signature
- * text equal those of one already verified gets that verdict without being read again: the compatibility copy is its
- * arch's image byte for byte, and sign gives both the same signature.
+ * The one check of the image files behind a version's names (dist/ may be a cache restore; manifest and publish use it):
+ * the bytes hash to the `.sha256` beside them and the `.asc` beside them verifies them with `publicKey`. Each file is
+ * read once for both, and judged once however many names it carries (the compatibility name is the amd64 file's).
  */
-export function imageSignatureChecker(publicKey: string): (image: { path: string; sha256: string }, signature: string) => Promise<void> {
-  const verdicts = new Map<string, Promise<void>>();
-  return (image, signature) => {
-    const key = `${image.sha256}\n${signature}`;
-    let verdict = verdicts.get(key);
-    if (!verdict) {
-      verdict = verifyDetached({ data: image.path, signature, publicKey }).then(() => undefined);
-      verdicts.set(key, verdict);
-    }
+export function imageChecker(publicKey: string): (image: Pick<VersionImage, 'path'>) => Promise<ImageVerdict> {
+  const verdicts = new Map<string, Promise<ImageVerdict>>();
+  return (image) => {
+    let verdict = verdicts.get(image.path);
+    if (!verdict) verdicts.set(image.path, (verdict = checkImageFile(image.path, publicKey)));
     return verdict;
   };
+}
+
+async function checkImageFile(file: string, publicKey: string): Promise<ImageVerdict> {
+  const recorded = await readChecksumFile({ path: file });
+  if (!(await stat(file).catch(() => undefined))?.isFile()) {
+    return { kind: 'refused', problem: `${file} is missing: run the image target for this version first` };
+  }
+  const signature = await readFile(`${file}.asc`, 'utf8').catch(() => undefined);
+  // One read for the signature and the sha256 (the hash covers exactly the bytes verified). A verification that failed
+  // may have stopped before the last byte, so its digest is not used: the file is hashed on its own then.
+  let verifyError: Error | undefined;
+  let actual: string;
+  if (signature === undefined) {
+    actual = await sha256File(file);
+  } else {
+    const digest = createHash('sha256');
+    verifyError = await verifyDetached({ data: file, signature, publicKey, digest }).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    actual = verifyError ? await sha256File(file) : digest.digest('hex');
+  }
+  // a wrong hash first: the clearer message
+  if (actual !== recorded) {
+    return { kind: 'refused', problem: `${file} has sha256 ${actual} but ${path.basename(file)}.sha256 says ${recorded}` };
+  }
+  if (signature === undefined) {
+    return { kind: 'refused', problem: `${file}.asc is missing: run the sign target for this version first` };
+  }
+  if (verifyError) return { kind: 'refused', problem: `${file}.asc does not verify it: ${verifyError.message}` };
+  return { kind: 'verified', sha256: actual };
 }

@@ -75,6 +75,13 @@ describe('provenance', () => {
       `alloy-${VERSION}-arm64.raw`,
       `alloy-${VERSION}.raw`,
     ]);
+    // the compatibility name is the amd64 image's second name: one subject digest, the bytes dist/ holds once
+    const digest = (name: string) => statement.subject.find((s) => s.name === name)!.digest.sha256;
+    expect(digest(`alloy-${VERSION}.raw`)).toBe(digest(`alloy-${VERSION}-amd64.raw`));
+    expect(digest(`alloy-${VERSION}.raw`)).toBe(
+      (await execa('sha256sum', [path.join(root, `dist/alloy/${VERSION}/images/alloy-${VERSION}-amd64.raw`)])).stdout.slice(0, 64),
+    );
+    expect(existsSync(path.join(root, `dist/alloy/${VERSION}/images/alloy-${VERSION}.raw`))).toBe(false);
 
     const { buildDefinition, runDetails } = statement.predicate;
     expect(buildDefinition.buildType).toBe(BUILD_TYPE);

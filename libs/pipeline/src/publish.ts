@@ -1,10 +1,10 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { sha256File } from '@alloy-sysext/common';
+import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
 import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { versionImages } from './artifacts.js';
+import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { provenanceObjects } from './publish-provenance.js';
@@ -69,8 +69,9 @@ export async function publishVersion(
   const objects: PublishObject[] = [];
   for (const image of images) {
     // verifyArtifacts hashed the image a moment ago: publishObjects uploads and re-checks against that hash
-    objects.push({ key: image.file, path: image.path, sha256: entries.find((e) => e.file === image.file)!.sha256 });
-    objects.push({ key: `${image.file}.sha256`, path: `${image.path}.sha256` });
+    const sha256 = entries.find((e) => e.file === image.file)!.sha256;
+    objects.push({ key: image.file, path: image.path, sha256 });
+    objects.push({ key: `${image.file}.sha256`, path: await checksumFileFor(image, sha256, layout.publish) });
     objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
   }
   const keyringBytes = key.publicKeyBinary();
@@ -94,7 +95,7 @@ export async function publishVersion(
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
     await writeFile(conf, sysupdateTransfer(recipe, arch));
     objects.push({ key: path.basename(conf), path: conf, cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
-    const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityCopy)!.file)!.sha256;
+    const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityName)!.file)!.sha256;
     const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
     await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }));
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
@@ -153,6 +154,17 @@ export async function publishVersion(
     manifestChanged,
     signatureChanged,
   };
+}
+
+/**
+ * The `.sha256` to publish beside an image: the verified one in dist/ for an arch image; for the compatibility name (the
+ * amd64 file's second name) a line naming that name, written under publish/ from the sha256 verified a moment ago.
+ */
+async function checksumFileFor(image: VersionImage, sha256: string, publishDir: string): Promise<string> {
+  if (!image.compatibilityName) return `${image.path}.sha256`;
+  const file = path.join(publishDir, `${image.file}.sha256`);
+  await writeFile(file, formatChecksumLine(sha256, image.file));
+  return file;
 }
 
 /**

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '@alloy-sysext/sysext-image';
-import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
+import { generateKey, loadPrivateKey, signFile, type GeneratedKey } from '@alloy-sysext/signing';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { fetchStep, imageStep, manifestStep, prepareStep, signStep, type StepContext } from './index.js';
 import { verifyFetched } from './upstream-trust.js';
@@ -122,17 +122,21 @@ describe('sign and the build receipt', () => {
     expect(path.relative(path.join(root, 'dist/alloy'), receipt()).startsWith('..')).toBe(true);
   });
 
-  it('a fresh build is signed without a rebuild, and one signature serves the image and its compatibility copy', async () => {
+  it('a fresh build is signed without a rebuild; the compatibility name is no file: one image, one signature', async () => {
     const { log, rebuilds, error } = await sign();
     expect(error).toBeUndefined();
     expect(rebuilds).toBe(0);
     expect(log).toContain(
-      `amd64: alloy-${VERSION}-amd64.raw, alloy-${VERSION}.raw built here by image (receipt dist/.receipts/alloy/${VERSION}/amd64.json); not rebuilt`,
+      `amd64: alloy-${VERSION}-amd64.raw built here by image (receipt dist/.receipts/alloy/${VERSION}/amd64.json); not rebuilt`,
     );
     expect(log).not.toContain('bit for bit');
-    for (const file of [image(), copy()]) expect(await gpgVerifies(file)).toContain(`VALIDSIG ${key.fingerprint}`);
-    expect(await readFile(`${copy()}.asc`, 'utf8')).toBe(await readFile(`${image()}.asc`, 'utf8'));
+    expect(await gpgVerifies(image())).toContain(`VALIDSIG ${key.fingerprint}`);
+    for (const f of [copy(), `${copy()}.sha256`, `${copy()}.asc`]) expect([f, existsSync(f)]).toEqual([f, false]);
     await manifestStep(await context());
+    // SHA256SUMS still lists both names, with the amd64 file's sha256
+    const sums = await readFile(path.join(root, `dist/alloy/${VERSION}/manifest/SHA256SUMS`), 'utf8');
+    const amd64 = sha256(await readFile(image()));
+    expect(sums).toBe(`${amd64}  alloy-${VERSION}.raw\n${amd64}  alloy-${VERSION}-amd64.raw\n`);
   });
 
   it('an image replaced after the build, with its .sha256 rewritten, is rebuilt and refused', async () => {
@@ -157,11 +161,10 @@ describe('sign and the build receipt', () => {
         arch: 'amd64',
         binary: path.join(ctx.layout.binaries, 'amd64/alloy-linux-amd64'),
         tree: ctx.recipe.tree,
-        image: { format: 'squashfs', compressor: 'gzip', compatibilityCopy: true },
+        image: { format: 'squashfs', compressor: 'gzip' },
         outDir: elsewhere,
       });
-      for (const f of [other.image, `${other.image}.sha256`, other.compatibilityCopy!.image, `${other.compatibilityCopy!.image}.sha256`])
-        await copyFile(f, path.join(images(), path.basename(f)));
+      for (const f of [other.image, `${other.image}.sha256`]) await copyFile(f, path.join(images(), path.basename(f)));
       expect(existsSync(receipt())).toBe(true);
       const { log, rebuilds, error } = await sign();
       expect(rebuilds).toBe(1);
@@ -210,17 +213,19 @@ describe('sign and the build receipt', () => {
   });
 });
 
-describe('one signature for identical bytes', () => {
-  it("manifest refuses a compatibility copy with other bytes that carries the image's signature", async () => {
+describe('the compatibility name', () => {
+  it('a file planted under the old name in dist/images is never read: the manifest lists the amd64 bytes under that name', async () => {
     expect((await sign()).error).toBeUndefined();
-    const bytes = await readFile(copy());
-    bytes[bytes.length - 100]! ^= 0xff;
-    await writeFile(copy(), bytes);
-    await writeFile(`${copy()}.sha256`, `${sha256(bytes)}  alloy-${VERSION}.raw\n`);
-    expect(await readFile(`${copy()}.asc`, 'utf8')).toBe(await readFile(`${image()}.asc`, 'utf8'));
-    await expect(manifestStep(await context())).rejects.toThrow(
-      `refusing to list ${copy()} in SHA256SUMS: ${copy()}.asc does not verify it`,
-    );
+    // other bytes, their own .sha256, and a signature by the release key over them (a restored old file, or a swap)
+    await copyFile(image(), copy());
+    const planted = await flip(copy());
+    await writeFile(`${copy()}.sha256`, `${sha256(planted)}  alloy-${VERSION}.raw\n`);
+    await writeFile(`${copy()}.asc`, await signFile(copy(), await loadPrivateKey(await readFile(key.privateKeyPath, 'utf8'))));
+    expect(await gpgVerifies(copy())).toContain(`VALIDSIG ${key.fingerprint}`);
+    await manifestStep(await context());
+    const sums = await readFile(path.join(root, `dist/alloy/${VERSION}/manifest/SHA256SUMS`), 'utf8');
+    expect(sums).toContain(`${sha256(await readFile(image()))}  alloy-${VERSION}.raw\n`);
+    expect(sums).not.toContain(sha256(planted));
   });
 });
 

@@ -28,7 +28,7 @@ export async function assertReproduced(opts: {
       arch,
       binary: opts.binary,
       tree: opts.tree,
-      image: { ...opts.image, compatibilityCopy: false },
+      image: opts.image,
       outDir: scratch,
     });
     for (const image of opts.images) {

@@ -38,7 +38,7 @@ export async function updateConsumers(opts: {
   const outcomes: ConsumerOutcome[] = [];
   for (const entry of opts.consumers) {
     try {
-      const image = images.find((i) => i.arch === entry.arch && !i.compatibilityCopy);
+      const image = images.find((i) => i.arch === entry.arch && !i.compatibilityName);
       if (!image) throw new Error(`it wants arch ${entry.arch}, which the recipe does not build (${recipe.arches.join(', ')})`);
       const result = await updateConsumer({
         consumer: toConsumer(entry),

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
-import { sha256File } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
-import { readChecksumFile, type VersionImage } from './artifacts.js';
+import { imageChecker, type VersionImage } from './artifacts.js';
 import { MANIFEST } from './names.js';
 
 /**
@@ -29,55 +27,18 @@ export async function verifyArtifacts(opts: {
     },
   );
   const manifest = Manifest.parse(manifestText);
-  // (sha256, signature) pairs verified in this call: the compatibility copy carries its arch image's bytes and signature,
-  // so it is hashed (one read) but its signature is not verified a second time.
-  const verified = new Set<string>();
-  const verifiedSignatures = new Set<string>();
+  const check = imageChecker(opts.publicKey);
   const entries = [];
   for (const image of opts.images) {
-    const recorded = await readChecksumFile(image);
-    await stat(image.path).catch(() => {
-      throw new Error(`refusing to publish: ${image.path} is missing`);
-    });
-    const signatureFile = `${image.path}.asc`;
-    const signature = await readFile(signatureFile, 'utf8').catch(() => undefined);
-    // One read of the image for both its signature and its sha256 (the hash covers exactly the bytes verified); hash
-    // mismatches are reported first, as the clearer message. A verification that failed may have stopped before the
-    // last byte, so its digest is not used: the file is hashed on its own then.
-    let verifyError: Error | undefined;
-    let actual: string;
-    const seenSignature = signature !== undefined && verifiedSignatures.has(signature);
-    if (signature === undefined || seenSignature) {
-      actual = await sha256File(image.path);
-    } else {
-      const digest = createHash('sha256');
-      verifyError = await verifyDetached({ data: image.path, signature, publicKey: opts.publicKey, digest }).then(
-        () => undefined,
-        (error: Error) => error,
-      );
-      actual = verifyError ? await sha256File(image.path) : digest.digest('hex');
-    }
-    if (actual !== recorded) {
-      throw new Error(`refusing to publish: ${image.path} has sha256 ${actual} but ${image.file}.sha256 says ${recorded}`);
-    }
+    const verdict = await check(image);
+    if (verdict.kind === 'refused') throw new Error(`refusing to publish: ${verdict.problem}`);
     const listed = manifest.get(image.file)?.sha256;
-    if (listed !== actual) {
-      throw new Error(`refusing to publish: ${image.path} has sha256 ${actual} but ${manifestFile} lists ${listed ?? 'no entry'}`);
-    }
-    if (signature === undefined) {
-      throw new Error(`refusing to publish: ${signatureFile} is missing: run the sign target for this version first`);
-    }
-    if (seenSignature && !verified.has(`${actual}\n${signature}`)) {
-      // the same signature over other bytes: verify it for real (it cannot hold, but the message must come from openpgp)
-      verifyError = await verifyDetached({ data: image.path, signature, publicKey: opts.publicKey }).then(
-        () => undefined,
-        (error: Error) => error,
+    if (listed !== verdict.sha256) {
+      throw new Error(
+        `refusing to publish: ${image.path} has sha256 ${verdict.sha256} but ${manifestFile} lists ${listed ?? 'no entry'} for ${image.file}`,
       );
     }
-    if (verifyError) throw new Error(`refusing to publish: ${signatureFile} does not verify ${image.file}: ${verifyError.message}`);
-    verified.add(`${actual}\n${signature}`);
-    verifiedSignatures.add(signature);
-    entries.push({ file: image.file, sha256: actual });
+    entries.push({ file: image.file, sha256: verdict.sha256 });
   }
   return entries;
 }

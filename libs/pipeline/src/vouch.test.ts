@@ -12,7 +12,7 @@ import { sha256File } from '@alloy-sysext/common';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, writeSignature, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { versionImages } from './artifacts.js';
+import { imageFiles, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
@@ -53,14 +53,14 @@ async function built(ws: string, version: string, key: SigningKey) {
     return layout;
   await mkdir(layout.images, { recursive: true });
   await mkdir(layout.manifest, { recursive: true });
-  const entries = [];
-  for (const image of versionImages(recipe, version, layout.images)) {
+  const images = versionImages(recipe, version, layout.images);
+  for (const image of imageFiles(images)) {
     await writeFile(image.path, randomBytes(4096));
-    const sha256 = await sha256File(image.path);
-    await writeFile(`${image.path}.sha256`, `${sha256}  ${image.file}\n`);
+    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
     await writeSignature(image.path, key);
-    entries.push({ file: image.file, sha256 });
   }
+  // every name, the compatibility one included (it is the amd64 file's)
+  const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
   const text = mergeManifest(null, entries);
   await writeFile(path.join(layout.manifest, MANIFEST), text);
   await writeFile(path.join(layout.manifest, MANIFEST_SIGNATURE), await signManifest(text, key));

@@ -13,7 +13,7 @@ export type PruneSelector = string[] | { prefix: string; filter?: (key: string) 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * Matches `<name>-<version>-<arch>.raw` (+ `.sha256`, `.asc`) and the compatibility copy `<name>-<version>.raw` (+ …),
+ * Matches `<name>-<version>-<arch>.raw` (+ `.sha256`, `.asc`) and the compatibility name `<name>-<version>.raw` (+ …),
  * exactly: version 1.2.3 never matches 1.2.30 or 1.2.3-rc.1.
  */
 export function versionKeyFilter(name: string, version: string, arches: string[] = ['amd64', 'arm64']): (key: string) => boolean {

@@ -8,7 +8,7 @@ import {
   formatChecksumLine,
   imageFileName as commonImageFileName,
 } from '@alloy-sysext/common';
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { assertElfFor } from './elf.js';
@@ -19,8 +19,6 @@ export interface ImageOptions {
   format: ImageFormat;
   /** squashfs only; default zstd. */
   compressor?: Compressor;
-  /** Also write alloy-<version>.raw for amd64, as the old pipeline published (default true). */
-  compatibilityCopy?: boolean;
 }
 
 export interface BuildImageOptions {
@@ -38,15 +36,10 @@ export interface BuildImageOptions {
 export interface BuiltImage {
   image: string;
   sha256: string;
-  compatibilityCopy?: { image: string; sha256: string };
 }
 
 export function imageFileName(version: string, arch: Arch): string {
   return commonImageFileName(EXTENSION_NAME, normalizeVersion(version, { allowPrerelease: true }), parseArch(arch));
-}
-
-export function compatibilityFileName(version: string): string {
-  return commonImageFileName(EXTENSION_NAME, normalizeVersion(version, { allowPrerelease: true }));
 }
 
 /** Everything besides the binary's bytes that decides what buildImage writes, in a canonical form (build receipts record it). */
@@ -56,7 +49,6 @@ export interface BuildSettings {
   format: ImageFormat;
   /** squashfs only (the effective one: the default when none is set). */
   compressor?: Compressor;
-  compatibilityCopy: boolean;
   binaryPath: string;
   unitPath: string;
   /** sha256 of the unit as it goes into the image ({{binaryPath}} substituted). */
@@ -75,7 +67,6 @@ export async function buildSettings(opts: Pick<BuildImageOptions, 'version' | 'a
     arch,
     format,
     ...(compressor ? { compressor } : {}),
-    compatibilityCopy: arch === 'amd64' && (opts.image.compatibilityCopy ?? true),
     binaryPath: opts.tree.binaryPath,
     unitPath: opts.tree.unit.path,
     unitSha256: sha256Bytes(await renderUnit(opts.tree)),
@@ -85,8 +76,8 @@ export async function buildSettings(opts: Pick<BuildImageOptions, 'version' | 'a
 
 /**
  * Build the sysext image of one arch. The same inputs give the same bytes whatever the staging tree's mtimes, owners,
- * umask or location. Writes `<image>` and `<image>.sha256` (and the compatibility copy) atomically: on any failure none of
- * them exists under its final name.
+ * umask or location. Writes `<image>` and `<image>.sha256` atomically: on any failure neither
+ * exists under its final name.
  */
 export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   const version = normalizeVersion(opts.version, { allowPrerelease: true });
@@ -104,9 +95,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
 
   await mkdir(opts.outDir, { recursive: true });
   const image = join(opts.outDir, imageFileName(version, arch));
-  const withCopy = arch === 'amd64' && (opts.image.compatibilityCopy ?? true);
-  const copy = join(opts.outDir, compatibilityFileName(version));
-  const finals = withCopy ? [image, `${image}.sha256`, copy, `${copy}.sha256`] : [image, `${image}.sha256`];
+  const finals = [image, `${image}.sha256`];
 
   const work = await mkdtemp(join(tmpdir(), 'sysext-image-'));
   try {
@@ -115,7 +104,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     await stageTree({ root, binary: opts.binary, arch, tree: opts.tree });
     opts.log?.(`${arch}: building ${format}${compressor ? ` (${compressor})` : ''} image ${basename(image)}`);
     const started = Date.now();
-    return await commitAll(finals, async ([tImage, tSum, tCopy, tCopySum]) => {
+    return await commitAll(finals, async ([tImage, tSum]) => {
       await makeFilesystem({ format, compressor, root, dest: tImage!, workDir: work, entries }).catch((err: Error & { code?: string }) => {
         if (err.code === 'ENOSPC') throw new Error(`no space left building ${image}: free disk space in ${opts.outDir} and ${tmpdir()}`);
         throw err;
@@ -124,10 +113,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
       await writeFile(tSum!, formatChecksumLine(sha256, basename(image)));
       const size = (await stat(tImage!)).size;
       opts.log?.(`${arch}: ${basename(image)} ${size} bytes, sha256 ${sha256} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      if (!withCopy) return { image, sha256 };
-      await copyFile(tImage!, tCopy!);
-      await writeFile(tCopySum!, formatChecksumLine(sha256, basename(copy)));
-      return { image, sha256, compatibilityCopy: { image: copy, sha256 } };
+      return { image, sha256 };
     });
   } finally {
     await rm(work, { recursive: true, force: true });

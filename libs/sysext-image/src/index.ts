@@ -18,7 +18,6 @@ export {
   buildImage,
   buildSettings,
   imageFileName,
-  compatibilityFileName,
   type BuildImageOptions,
   type BuildSettings,
   type BuiltImage,

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { compatibilityFileName, imageFileName } from './build-image.js';
+import { imageFileName } from './build-image.js';
 import { assertElfFor } from './elf.js';
 import type { ImageFormat } from './formats.js';
 import { detectFormat, listAndExtract, walk, type ImageEntry } from './inspect.js';
@@ -37,9 +37,9 @@ export async function validateImage(image: string, expect: ValidateExpectation):
   const st = await stat(image).catch(() => undefined);
   if (!st?.isFile() || st.size === 0) throw new Error(`image ${image} does not exist or is empty`);
 
-  const names = [imageFileName(version, arch), ...(arch === 'amd64' ? [compatibilityFileName(version)] : [])];
-  if (!names.includes(basename(image))) {
-    throw new Error(`image ${image} is not named for version ${version} and arch ${arch}: expected ${names.join(' or ')}`);
+  const name = imageFileName(version, arch);
+  if (basename(image) !== name) {
+    throw new Error(`image ${image} is not named for version ${version} and arch ${arch}: expected ${name}`);
   }
   const format = await detectFormat(image);
   if (expect.format && expect.format !== format) throw new Error(`image ${image} is ${format}, expected ${expect.format}`);

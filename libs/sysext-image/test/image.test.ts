@@ -22,24 +22,15 @@ async function fixture(binary = amd64) {
 }
 
 describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) => {
-  it('writes the image, its .sha256 and the amd64 compatibility copy, all of which validate', async () => {
+  it('writes the image and its .sha256 (nothing else: no copy under the old amd64 name), both of which validate', async () => {
     const { bin, tree, outDir } = await fixture();
     const r = await buildImage({ version: 'v1.10.2', arch: 'amd64', binary: bin, tree, image: { format }, outDir });
-    expect(await listDir(outDir)).toEqual([
-      'alloy-1.10.2-amd64.raw',
-      'alloy-1.10.2-amd64.raw.sha256',
-      'alloy-1.10.2.raw',
-      'alloy-1.10.2.raw.sha256',
-    ]);
-    expect(r.image).toBe(join(outDir, 'alloy-1.10.2-amd64.raw'));
-    expect(r.sha256).toBe(await sha256File(r.image));
+    expect(await listDir(outDir)).toEqual(['alloy-1.10.2-amd64.raw', 'alloy-1.10.2-amd64.raw.sha256']);
+    expect(r).toEqual({ image: join(outDir, 'alloy-1.10.2-amd64.raw'), sha256: await sha256File(join(outDir, 'alloy-1.10.2-amd64.raw')) });
     expect(await readFile(`${r.image}.sha256`, 'utf8')).toBe(`${r.sha256}  alloy-1.10.2-amd64.raw\n`);
-    expect(r.compatibilityCopy).toEqual({ image: join(outDir, 'alloy-1.10.2.raw'), sha256: r.sha256 });
-    expect(await readFile(join(outDir, 'alloy-1.10.2.raw.sha256'), 'utf8')).toBe(`${r.sha256}  alloy-1.10.2.raw\n`);
-    // sha256sum itself accepts the files, as systemd-sysupdate users will check them
-    await execa('sha256sum', ['-c', 'alloy-1.10.2-amd64.raw.sha256', 'alloy-1.10.2.raw.sha256'], { cwd: outDir });
+    // sha256sum itself accepts the file, as systemd-sysupdate users will check it
+    await execa('sha256sum', ['-c', 'alloy-1.10.2-amd64.raw.sha256'], { cwd: outDir });
     await validateImage(r.image, { version: '1.10.2', arch: 'amd64', tree, format });
-    await validateImage(r.compatibilityCopy!.image, { version: '1.10.2', arch: 'amd64', tree, format });
   });
 
   it('stamps every timestamp it records (filesystem and each inode) with the fixed time', async () => {
@@ -49,7 +40,7 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
       arch: 'amd64',
       binary: bin,
       tree,
-      image: { format, compatibilityCopy: false },
+      image: { format },
       outDir,
     });
     const times = await imageTimes(r.image, format);
@@ -119,7 +110,6 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
     }
     expect(second.sha256).toBe(first.sha256);
     expect((await readFile(second.image)).equals(await readFile(first.image))).toBe(true);
-    expect(first.compatibilityCopy).toBeUndefined();
     expect(await listDir(a.outDir)).toEqual(['alloy-2.0.0-arm64.raw', 'alloy-2.0.0-arm64.raw.sha256']);
     await validateImage(second.image, { version: '2.0.0', arch: 'arm64', tree: bTree, format });
   });
@@ -138,7 +128,7 @@ describe('squashfs compressors', () => {
       arch: 'amd64',
       binary: bin,
       tree,
-      image: { format: 'squashfs', compatibilityCopy: false, ...(compressor ? { compressor } : {}) },
+      image: { format: 'squashfs', ...(compressor ? { compressor } : {}) },
       outDir,
     });
     const { stdout } = await execa('unsquashfs', ['-s', r.image]);
@@ -194,7 +184,7 @@ describe('buildImage errors', () => {
       arch: 'amd64',
       binary: bin,
       tree,
-      image: { format: 'erofs', compressor: 'xz', compatibilityCopy: false },
+      image: { format: 'erofs', compressor: 'xz' },
       outDir,
       log: (l) => lines.push(l),
     });

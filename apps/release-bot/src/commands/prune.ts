@@ -46,7 +46,7 @@ async function consumerPins(ctx: Ctx, recipe: Recipe): Promise<Pin[]> {
   return pins;
 }
 
-/** The objects of the removed versions: images, their .sha256 and .asc, the compatibility copy, Butane snippets. */
+/** The objects of the removed versions: images, their .sha256 and .asc, the compatibility name, Butane snippets. */
 async function objectsOf(store: ObjectStore, recipe: Recipe, versions: string[]): Promise<string[]> {
   const keys = (await store.list('')).map((o) => o.key);
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -30,7 +30,12 @@ export async function rebuildVersion(opts: {
     await fetchStep(step, { ...source, progress: process.stderr });
     await imageStep(step, { ...opts.image, ...source });
     const images = new Map<string, string>();
-    for (const image of versionImages(recipe, version, step.layout.images)) images.set(image.file, await sha256File(image.path));
+    // every name the bucket serves; the compatibility name is the amd64 file's, hashed once
+    const hashes = new Map<string, Promise<string>>();
+    for (const image of versionImages(recipe, version, step.layout.images)) {
+      if (!hashes.has(image.path)) hashes.set(image.path, sha256File(image.path));
+      images.set(image.file, await hashes.get(image.path)!);
+    }
     return { images, zips: (await readFetchRecord(step.layout.upstream, version, recipe.arches)).zips };
   } finally {
     await rm(root, { recursive: true, force: true });

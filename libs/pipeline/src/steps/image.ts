@@ -1,8 +1,8 @@
 // Step `image`: build and validate each arch's reproducible sysext image from the fetched binary, and leave a build
 // receipt (receipts.ts) so `sign` in this workspace can tell these bytes from restored ones.
 import path from 'node:path';
-import { sha256File } from '@alloy-sysext/common';
 import { buildImage, buildSettings, validateImage, type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
+import { removeCompatibilityFiles } from '../artifacts.js';
 import { forgetBuildReceipt, writeBuildReceipt } from '../receipts.js';
 import type { StepContext } from '../step.js';
 import { verifyFetched, type UpstreamTrustOptions } from '../upstream-trust.js';
@@ -22,6 +22,8 @@ export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}
   const image = imageSettings(recipe, options);
   // dist/<name>/<version>/upstream may be a cache restore: re-verified here, before its binary goes into an image.
   const binaries = await verifyFetched(ctx, options);
+  // The compatibility name is the amd64 image's second name in the bucket (artifacts.ts), not a file: drop old copies.
+  await removeCompatibilityFiles(recipe, version, layout.images);
   for (const arch of recipe.arches) {
     const binary = binaries[arch];
     await forgetBuildReceipt(layout.receipts, arch);
@@ -29,14 +31,6 @@ export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}
     const built = await buildImage({ version, arch, binary: binary.path, tree: recipe.tree, image, outDir: layout.images, log });
     await validateImage(built.image, { version, arch, tree: recipe.tree, format: image.format, binarySha256: binary.sha256 });
     log(`${path.basename(built.image)} sha256 ${built.sha256}`);
-    if (built.compatibilityCopy) {
-      // a copy of the image just validated: the same bytes (hashed again here) under the old name need no second extraction
-      const copy = built.compatibilityCopy;
-      const actual = await sha256File(copy.image);
-      if (actual !== built.sha256)
-        throw new Error(`${copy.image} has sha256 ${actual}, but it was copied from ${built.image} (${built.sha256})`);
-      log(`${path.basename(copy.image)} sha256 ${copy.sha256} (compatibility copy)`);
-    }
     const receipt = await writeBuildReceipt(layout.receipts, {
       binarySha256: binary.sha256,
       settings,

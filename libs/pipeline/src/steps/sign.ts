@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
 import { buildSettings } from '@alloy-sysext/sysext-image';
 import { signFile } from '@alloy-sysext/signing';
-import { versionImages, type VersionImage } from '../artifacts.js';
+import { imageFiles, versionImages, type VersionImage } from '../artifacts.js';
 import { checkBuildReceipt } from '../receipts.js';
 import { assertReproduced } from '../reproduce.js';
 import { signingKeyFromEnv } from '../signing-key.js';
@@ -17,7 +17,10 @@ export async function signStep(ctx: StepContext, options: ImageStepOptions = {})
   const image = imageSettings(recipe, options);
   // verifiedEntries proves which binary upstream's zip holds (dist/ may be a cache restore); the receipt or the rebuild
   // proves image = f(binary). Both only read and hash, so they share the two cores.
-  const [images, entries] = await Promise.all([hashImages(versionImages(recipe, version, layout.images)), verifiedEntries(ctx, options)]);
+  const [images, entries] = await Promise.all([
+    hashImages(imageFiles(versionImages(recipe, version, layout.images))),
+    verifiedEntries(ctx, options),
+  ]);
   let binaries: Awaited<ReturnType<typeof verifyFetched>> | undefined;
   for (const arch of recipe.arches) {
     const ofArch = images.filter((i) => i.arch === arch);
@@ -35,12 +38,9 @@ export async function signStep(ctx: StepContext, options: ImageStepOptions = {})
     await assertReproduced({ version, arch, binary: binaries[arch].path, tree: recipe.tree, image, images: ofArch, log });
   }
   const { key, source } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
-  // The compatibility copy has the same bytes as its arch's image (hashed above): one signature serves both.
-  const signatures = new Map<string, string>();
+  // One signature per image file; the compatibility name is published with the amd64 image's (publish.ts).
   for (const image of images) {
-    let armored = signatures.get(image.sha256);
-    if (armored === undefined) signatures.set(image.sha256, (armored = await signFile(image.path, key)));
-    await writeFileAtomic(`${image.path}.asc`, armored);
+    await writeFileAtomic(`${image.path}.asc`, await signFile(image.path, key));
     log(`${image.file}.asc: signed by ${key.fingerprint} (${source})`);
   }
 }
