@@ -498,8 +498,12 @@ describe('alloy pipeline under real nx', () => {
         const s3Mark = s3.requests.length;
         const r = await run(B, 'publish', '1.10.2');
         expect(r.code).not.toBe(0);
-        // sign reruns (its input changed) and refuses before the release key touches the image.
-        expect(r.output).toContain(`refusing to sign ${path.join(images(), 'alloy-1.10.2-amd64.raw')}: it has sha256`);
+        // sign and manifest key on the image's .sha256 (unchanged here), so both come from the cache with the genuine
+        // bytes' signature and listing; publish hashes the image and refuses it before anything is uploaded.
+        const image = path.join(images(), 'alloy-1.10.2-amd64.raw');
+        expect(r.output).toContain(
+          `refusing to publish: ${image} has sha256 ${createHash('sha256').update(tampered).digest('hex')} but alloy-1.10.2-amd64.raw.sha256 says`,
+        );
         expect(s3Writes(s3Mark)).toEqual([]);
       } finally {
         await writeFile(entry, original);
