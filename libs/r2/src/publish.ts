@@ -15,6 +15,11 @@ export interface PublishObject {
   /** sha256 of the file when the caller just computed it from these bytes (publish verifies every image first): the
    *  file is then not read a second time. */
   sha256?: string;
+  /**
+   * Key of another object of this publish with the same bytes (same sha256): this one is then made on the server by
+   * copying that one once it is uploaded and re-checked, instead of sending the bytes twice. `path` still gives the size.
+   */
+  copyOf?: string;
 }
 
 /** Objects uploaded at once (each upload also sends its parts in parallel), and HEADs in flight when re-checking. */
@@ -40,27 +45,63 @@ export async function publishObjects(
     if (keys.has(o.key)) throw new Error(`publishObjects: key ${JSON.stringify(o.key)} is listed twice`);
     keys.add(o.key);
   }
-  const results = await mapLimit(objects, UPLOADS_IN_FLIGHT, async (o): Promise<PublishedObject> => {
-    const size = (await stat(o.path)).size;
-    const sha256 = o.sha256 ?? (await sha256File(o.path));
-    const r = await store.putFile(o.key, o.path, {
-      sha256,
-      contentType: o.contentType ?? contentTypeFor(o.key),
-      cacheControl: o.cacheControl ?? cacheControlFor(o.key),
-      onProgress: opts.onProgress,
+  const sent = objects.filter((o) => o.copyOf === undefined);
+  const copies = objects.filter((o) => o.copyOf !== undefined);
+  for (const c of copies) {
+    const source = sent.find((o) => o.key === c.copyOf);
+    if (!source || source.sha256 === undefined || source.sha256 !== c.sha256) {
+      throw new Error(
+        `publishObjects: ${c.key} is a copy of ${c.copyOf}, which must be sent in the same publish with the same known sha256`,
+      );
+    }
+  }
+  const results = new Map<string, PublishedObject>();
+  // sent objects first and re-checked; then the copies made on the server from them, and re-checked in turn
+  for (const [batch, send] of [
+    [
+      sent,
+      (o: PublishObject, size: number, sha256: string) =>
+        store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress }),
+    ],
+    [copies, (o: PublishObject, _size: number, sha256: string) => store.copy(o.copyOf!, o.key, { sha256, ...headers(o) })],
+  ] as const) {
+    const done = await mapLimit(batch, UPLOADS_IN_FLIGHT, async (o): Promise<PublishedObject> => {
+      const size = (await stat(o.path)).size;
+      const sha256 = o.sha256 ?? (await sha256File(o.path));
+      const r = await send(o, size, sha256);
+      log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
+      return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
     });
-    log(`${r.skipped ? 'unchanged' : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
-    return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
-  });
-  // A skipped object was found in place by a HEAD (size and sha256) a moment ago: that was its check.
-  const uploaded = results.filter((r) => !r.skipped);
-  const checked = await mapLimit(uploaded, HEADS_IN_FLIGHT, async (r) => {
-    const h = await store.head(r.key);
-    if (!h) return `${r.key}: missing after upload`;
-    if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
-    if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
-    return undefined;
-  });
+    await recheck(store, done);
+    for (const r of done) results.set(r.key, r);
+  }
+  const all = objects.map((o) => results.get(o.key)!);
+  const uploaded = all.filter((r) => !r.skipped);
+  log(
+    uploaded.length === all.length
+      ? `verified ${all.length} object(s) in ${store.describe()}`
+      : `verified ${all.length} object(s) in ${store.describe()} (${all.length - uploaded.length} found in place, ${uploaded.length} checked after upload)`,
+  );
+  return all;
+}
+
+function headers(o: PublishObject) {
+  return { contentType: o.contentType ?? contentTypeFor(o.key), cacheControl: o.cacheControl ?? cacheControlFor(o.key) };
+}
+
+/** HEAD (size + sha256) of each object written; a skipped one was found in place by a HEAD a moment ago: that was its check. */
+async function recheck(store: ObjectStore, results: PublishedObject[]): Promise<void> {
+  const checked = await mapLimit(
+    results.filter((r) => !r.skipped),
+    HEADS_IN_FLIGHT,
+    async (r) => {
+      const h = await store.head(r.key);
+      if (!h) return `${r.key}: missing after upload`;
+      if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
+      if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
+      return undefined;
+    },
+  );
   const problems = checked.filter((p): p is string => p !== undefined);
   if (problems.length) {
     throw new StoreError(
@@ -68,12 +109,6 @@ export async function publishObjects(
       'failed',
     );
   }
-  log(
-    uploaded.length === results.length
-      ? `verified ${results.length} object(s) in ${store.describe()}`
-      : `verified ${results.length} object(s) in ${store.describe()} (${results.length - uploaded.length} found in place, ${uploaded.length} checked after upload)`,
-  );
-  return results;
 }
 
 /** `fn` over `items` with at most `limit` calls pending; results in the items' order; the first failure rejects. */
