@@ -55,26 +55,36 @@ export async function publishObjects(
       );
     }
   }
+  const write = async (o: PublishObject): Promise<PublishedObject> => {
+    const size = (await stat(o.path)).size;
+    const sha256 = o.sha256 ?? (await sha256File(o.path));
+    const r = o.copyOf
+      ? await store.copy(o.copyOf, o.key, { sha256, ...headers(o) })
+      : await store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress });
+    log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
+    return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
+  };
+  // Each object sent; an object others copy is re-checked at once and its copies made on the server from it (while the
+  // other uploads go on), then re-checked in turn. The rest are re-checked together at the end.
   const results = new Map<string, PublishedObject>();
-  // sent objects first and re-checked; then the copies made on the server from them, and re-checked in turn
-  for (const [batch, send] of [
-    [
-      sent,
-      (o: PublishObject, size: number, sha256: string) =>
-        store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress }),
-    ],
-    [copies, (o: PublishObject, _size: number, sha256: string) => store.copy(o.copyOf!, o.key, { sha256, ...headers(o) })],
-  ] as const) {
-    const done = await mapLimit(batch, UPLOADS_IN_FLIGHT, async (o): Promise<PublishedObject> => {
-      const size = (await stat(o.path)).size;
-      const sha256 = o.sha256 ?? (await sha256File(o.path));
-      const r = await send(o, size, sha256);
-      log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
-      return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
-    });
-    await recheck(store, done);
-    for (const r of done) results.set(r.key, r);
-  }
+  const checked = new Set<string>();
+  await mapLimit(sent, UPLOADS_IN_FLIGHT, async (o) => {
+    const r = await write(o);
+    results.set(r.key, r);
+    const ofThis = copies.filter((c) => c.copyOf === o.key);
+    if (!ofThis.length) return;
+    await recheck(store, [r]);
+    const made = await Promise.all(ofThis.map(write));
+    await recheck(store, made);
+    for (const m of [r, ...made]) {
+      results.set(m.key, m);
+      checked.add(m.key);
+    }
+  });
+  await recheck(
+    store,
+    [...results.values()].filter((r) => !checked.has(r.key)),
+  );
   const all = objects.map((o) => results.get(o.key)!);
   const uploaded = all.filter((r) => !r.skipped);
   log(
