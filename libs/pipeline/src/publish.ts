@@ -70,7 +70,9 @@ export async function publishVersion(
   for (const image of images) {
     // verifyArtifacts hashed the image a moment ago: publishObjects uploads and re-checks against that hash
     const sha256 = entries.find((e) => e.file === image.file)!.sha256;
-    objects.push({ key: image.file, path: image.path, sha256 });
+    // the compatibility name's bytes are the amd64 image's: copied on the server from that object, not sent twice
+    const copyOf = image.compatibilityName ? images.find((i) => i.path === image.path && !i.compatibilityName)!.file : undefined;
+    objects.push({ key: image.file, path: image.path, sha256, ...(copyOf ? { copyOf } : {}) });
     objects.push({ key: `${image.file}.sha256`, path: await checksumFileFor(image, sha256, layout.publish) });
     objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
   }

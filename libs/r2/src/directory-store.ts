@@ -17,6 +17,7 @@ import {
   assertValidKey,
   isConditional,
   normalizePrefix,
+  type CopyOptions,
   type ListedObject,
   type Log,
   type ObjectInfo,
@@ -266,6 +267,18 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     });
   }
 
+  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
+    const source = await head(sourceKey);
+    if (!source || source.sha256 !== o.sha256) {
+      throw new StoreError(
+        `cannot copy ${JSON.stringify(sourceKey)} to ${JSON.stringify(key)} in ${where}: the source ${source ? `has sha256 ${source.sha256}` : 'is missing'}, expected ${o.sha256}`,
+        'failed',
+      );
+    }
+    // the directory is this machine's: a local file copy, with putFile's skip and atomic install
+    return putFile(key, dataPath(sourceKey), { sha256: o.sha256, contentType: o.contentType, cacheControl: o.cacheControl });
+  }
+
   async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
     return withLock(key, async () => {
@@ -332,5 +345,5 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     });
   }
 
-  return { describe: () => where, head, get, putFile, putBytes, list, delete: del };
+  return { describe: () => where, head, get, putFile, putBytes, copy, list, delete: del };
 }

@@ -50,6 +50,57 @@ describe('publishObjects and pruneVersion against the S3 peer', () => {
     expect(secondLines.at(-1)).toMatch(/^verified 3 object\(s\) in .* \(3 found in place, 0 checked after upload\)$/);
   });
 
+  it('copyOf: the second name is made on the server from the uploaded, re-checked object (one PUT of the bytes), and skipped when in place', async () => {
+    const store = peerStore(peer, { prefix: 'copy' });
+    const image = files['alloy-1.2.3-amd64.raw']!;
+    const sha = sha256(Buffer.from('content of alloy-1.2.3-amd64.raw'));
+    const list = [
+      { key: 'alloy/alloy-1.2.3-amd64.raw', path: image, sha256: sha },
+      { key: 'alloy/alloy-1.2.3.raw', path: image, sha256: sha, copyOf: 'alloy/alloy-1.2.3-amd64.raw' },
+    ];
+    const mark = peer.requests.length;
+    const lines: string[] = [];
+    const first = await publishObjects(store, list, { log: (l) => lines.push(l) });
+    expect(first.map((r) => [r.key, r.skipped, r.sha256])).toEqual(list.map((o) => [o.key, false, sha]));
+    const writes = peer.requests.slice(mark).filter((r) => r.method === 'PUT');
+    expect(writes.map((r) => [r.key, r.headers['x-amz-copy-source'] ?? 'bytes'])).toEqual([
+      ['copy/alloy/alloy-1.2.3-amd64.raw', 'bytes'],
+      ['copy/alloy/alloy-1.2.3.raw', 'test-bucket/copy/alloy/alloy-1.2.3-amd64.raw'],
+    ]);
+    // the copy was made after the source's re-check, then re-checked itself
+    const order = peer.requests.slice(mark).map((r) => `${r.method} ${r.key}`);
+    expect(order.indexOf('PUT copy/alloy/alloy-1.2.3.raw')).toBeGreaterThan(order.lastIndexOf('HEAD copy/alloy/alloy-1.2.3-amd64.raw'));
+    expect(order.at(-1)).toBe('HEAD copy/alloy/alloy-1.2.3.raw');
+    expect(lines).toContain(
+      `copied from alloy/alloy-1.2.3-amd64.raw to alloy/alloy-1.2.3.raw (${'content of alloy-1.2.3-amd64.raw'.length} bytes, sha256 ${sha})`,
+    );
+    expect((await store.get('alloy/alloy-1.2.3.raw'))!.body.toString()).toBe('content of alloy-1.2.3-amd64.raw');
+    expect(await store.head('alloy/alloy-1.2.3.raw')).toMatchObject({
+      sha256: sha,
+      contentType: 'application/octet-stream',
+      cacheControl: 'public, max-age=31536000, immutable',
+    });
+    const again = peer.requests.length;
+    expect((await publishObjects(store, list)).every((r) => r.skipped)).toBe(true);
+    expect(peer.requests.slice(again).filter((r) => r.method !== 'HEAD')).toEqual([]);
+  });
+
+  it('copyOf refuses a source it does not send in the same publish, or with another sha256', async () => {
+    const store = peerStore(peer, { prefix: 'copy-refused' });
+    const image = files['alloy-1.2.3-amd64.raw']!;
+    const mark = peer.requests.length;
+    await expect(publishObjects(store, [{ key: 'a.raw', path: image, sha256: 'a'.repeat(64), copyOf: 'b.raw' }])).rejects.toThrow(
+      'publishObjects: a.raw is a copy of b.raw, which must be sent in the same publish with the same known sha256',
+    );
+    await expect(
+      publishObjects(store, [
+        { key: 'b.raw', path: image, sha256: 'b'.repeat(64) },
+        { key: 'a.raw', path: image, sha256: 'a'.repeat(64), copyOf: 'b.raw' },
+      ]),
+    ).rejects.toThrow('a.raw is a copy of b.raw');
+    expect(peer.requests.slice(mark)).toEqual([]);
+  });
+
   it('refuses to return when an object changed between upload and re-check', async () => {
     const store = peerStore(peer, { prefix: 'tampered' });
     const other = peerStore(peer, { prefix: 'tampered' });

@@ -15,6 +15,11 @@ export interface PublishObject {
   /** sha256 of the file when the caller just computed it from these bytes (publish verifies every image first): the
    *  file is then not read a second time. */
   sha256?: string;
+  /**
+   * Key of another object of this publish with the same bytes (same sha256): this one is then made on the server by
+   * copying that one once it is uploaded and re-checked, instead of sending the bytes twice. `path` still gives the size.
+   */
+  copyOf?: string;
 }
 
 /** Objects uploaded at once (each upload also sends its parts in parallel), and HEADs in flight when re-checking. */
@@ -40,27 +45,73 @@ export async function publishObjects(
     if (keys.has(o.key)) throw new Error(`publishObjects: key ${JSON.stringify(o.key)} is listed twice`);
     keys.add(o.key);
   }
-  const results = await mapLimit(objects, UPLOADS_IN_FLIGHT, async (o): Promise<PublishedObject> => {
+  const sent = objects.filter((o) => o.copyOf === undefined);
+  const copies = objects.filter((o) => o.copyOf !== undefined);
+  for (const c of copies) {
+    const source = sent.find((o) => o.key === c.copyOf);
+    if (!source || source.sha256 === undefined || source.sha256 !== c.sha256) {
+      throw new Error(
+        `publishObjects: ${c.key} is a copy of ${c.copyOf}, which must be sent in the same publish with the same known sha256`,
+      );
+    }
+  }
+  const write = async (o: PublishObject): Promise<PublishedObject> => {
     const size = (await stat(o.path)).size;
     const sha256 = o.sha256 ?? (await sha256File(o.path));
-    const r = await store.putFile(o.key, o.path, {
-      sha256,
-      contentType: o.contentType ?? contentTypeFor(o.key),
-      cacheControl: o.cacheControl ?? cacheControlFor(o.key),
-      onProgress: opts.onProgress,
-    });
-    log(`${r.skipped ? 'unchanged' : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
+    const r = o.copyOf
+      ? await store.copy(o.copyOf, o.key, { sha256, ...headers(o) })
+      : await store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress });
+    log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
     return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
+  };
+  // Each object sent; an object others copy is re-checked at once and its copies made on the server from it (while the
+  // other uploads go on), then re-checked in turn. The rest are re-checked together at the end.
+  const results = new Map<string, PublishedObject>();
+  const checked = new Set<string>();
+  await mapLimit(sent, UPLOADS_IN_FLIGHT, async (o) => {
+    const r = await write(o);
+    results.set(r.key, r);
+    const ofThis = copies.filter((c) => c.copyOf === o.key);
+    if (!ofThis.length) return;
+    await recheck(store, [r]);
+    const made = await Promise.all(ofThis.map(write));
+    await recheck(store, made);
+    for (const m of [r, ...made]) {
+      results.set(m.key, m);
+      checked.add(m.key);
+    }
   });
-  // A skipped object was found in place by a HEAD (size and sha256) a moment ago: that was its check.
-  const uploaded = results.filter((r) => !r.skipped);
-  const checked = await mapLimit(uploaded, HEADS_IN_FLIGHT, async (r) => {
-    const h = await store.head(r.key);
-    if (!h) return `${r.key}: missing after upload`;
-    if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
-    if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
-    return undefined;
-  });
+  await recheck(
+    store,
+    [...results.values()].filter((r) => !checked.has(r.key)),
+  );
+  const all = objects.map((o) => results.get(o.key)!);
+  const uploaded = all.filter((r) => !r.skipped);
+  log(
+    uploaded.length === all.length
+      ? `verified ${all.length} object(s) in ${store.describe()}`
+      : `verified ${all.length} object(s) in ${store.describe()} (${all.length - uploaded.length} found in place, ${uploaded.length} checked after upload)`,
+  );
+  return all;
+}
+
+function headers(o: PublishObject) {
+  return { contentType: o.contentType ?? contentTypeFor(o.key), cacheControl: o.cacheControl ?? cacheControlFor(o.key) };
+}
+
+/** HEAD (size + sha256) of each object written; a skipped one was found in place by a HEAD a moment ago: that was its check. */
+async function recheck(store: ObjectStore, results: PublishedObject[]): Promise<void> {
+  const checked = await mapLimit(
+    results.filter((r) => !r.skipped),
+    HEADS_IN_FLIGHT,
+    async (r) => {
+      const h = await store.head(r.key);
+      if (!h) return `${r.key}: missing after upload`;
+      if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
+      if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
+      return undefined;
+    },
+  );
   const problems = checked.filter((p): p is string => p !== undefined);
   if (problems.length) {
     throw new StoreError(
@@ -68,12 +119,6 @@ export async function publishObjects(
       'failed',
     );
   }
-  log(
-    uploaded.length === results.length
-      ? `verified ${results.length} object(s) in ${store.describe()}`
-      : `verified ${results.length} object(s) in ${store.describe()} (${results.length - uploaded.length} found in place, ${uploaded.length} checked after upload)`,
-  );
-  return results;
 }
 
 /** `fn` over `items` with at most `limit` calls pending; results in the items' order; the first failure rejects. */

@@ -3,6 +3,7 @@
 // retry strategy provides backoff on 5xx, throttling and connection resets, for parts as for every other request.
 import { readFile, stat } from 'node:fs/promises';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -11,13 +12,14 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { DEFAULT_DEADLINES, checkDeadline, requestHandlerOptions, type Deadlines } from './deadlines.js';
-import { translateS3Error } from './errors.js';
+import { StoreError, translateS3Error } from './errors.js';
 import { CompleteFailed, MAX_PART_SIZE, MIN_PART_SIZE, uploadFileMultipart } from './multipart.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
   isConditional,
   normalizePrefix,
+  type CopyOptions,
   type ListedObject,
   type Log,
   type ObjectInfo,
@@ -222,6 +224,41 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
+  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
+    const [source, existing] = await Promise.all([head(sourceKey), head(key)]);
+    if (!source || source.sha256 !== o.sha256) {
+      throw new StoreError(
+        `cannot copy ${JSON.stringify(sourceKey)} to ${JSON.stringify(key)} in ${where}: the source ${source ? `records sha256 ${source.sha256 ?? '(none)'}` : 'is missing'}, expected ${o.sha256}`,
+        'failed',
+      );
+    }
+    if (existing && existing.size === source.size && existing.sha256 === o.sha256) {
+      log(`skip ${key}: ${where} already has these bytes (sha256 ${o.sha256.slice(0, 12)}…)`);
+      return { skipped: true, etag: existing.etag };
+    }
+    if (source.size > MAX_PART_SIZE) {
+      throw new StoreError(`cannot copy ${JSON.stringify(sourceKey)} (${source.size} bytes) in one CopyObject: S3 allows 5 GiB`, 'failed');
+    }
+    try {
+      const r = await client.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: fullKey(key),
+          CopySource: `${bucket}/${fullKey(sourceKey).split('/').map(encodeURIComponent).join('/')}`,
+          // the bytes HEAD just described (sha256 metadata, size), or nothing
+          CopySourceIfMatch: source.etag,
+          MetadataDirective: 'REPLACE',
+          Metadata: { [SHA256_META]: o.sha256 },
+          ContentType: o.contentType,
+          CacheControl: o.cacheControl,
+        }),
+      );
+      return { skipped: false, etag: r.CopyObjectResult?.ETag ?? '' };
+    } catch (err) {
+      throw fail(err, 'COPY', key);
+    }
+  }
+
   async function list(listPrefix: string): Promise<ListedObject[]> {
     const base = prefix ? `${prefix}/` : '';
     const out: ListedObject[] = [];
@@ -247,7 +284,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  return { describe: () => where, head, get, putFile, putBytes, list, delete: del };
+  return { describe: () => where, head, get, putFile, putBytes, copy, list, delete: del };
 }
 
 /** A whole number within S3's limits, or an error naming the option and the range. */

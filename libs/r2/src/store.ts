@@ -35,6 +35,13 @@ export interface PutOptions extends WriteConditions {
 
 export type PutBytesOptions = PutOptions;
 
+export interface CopyOptions {
+  /** sha256 of the source's bytes as the caller verified them: the source must record it, and the copy records it. */
+  sha256: string;
+  contentType?: string;
+  cacheControl?: string;
+}
+
 export function isConditional(o: WriteConditions): boolean {
   return o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
 }
@@ -60,6 +67,11 @@ export interface ObjectStore {
    * always write so the precondition is what decides.
    */
   putBytes(key: string, bytes: Uint8Array, opts?: PutBytesOptions): Promise<{ etag: string; skipped: boolean }>;
+  /**
+   * Copies the object at `sourceKey` to `key` inside the store (S3 CopyObject: no bytes pass through this machine), with
+   * these headers and the sha256 the source records. Skipped like putFile when `key` already holds that size and sha256.
+   */
+  copy(sourceKey: string, key: string, opts: CopyOptions): Promise<{ skipped: boolean; etag: string }>;
   list(prefix: string): Promise<ListedObject[]>;
   delete(key: string): Promise<void>;
 }
