@@ -71,6 +71,10 @@ describe('publishObjects and pruneVersion against the S3 peer', () => {
     const order = peer.requests.slice(mark).map((r) => `${r.method} ${r.key}`);
     expect(order.indexOf('PUT copy/alloy/alloy-1.2.3.raw')).toBeGreaterThan(order.lastIndexOf('HEAD copy/alloy/alloy-1.2.3-amd64.raw'));
     expect(order.at(-1)).toBe('HEAD copy/alloy/alloy-1.2.3.raw');
+    // conditional on the source's ETag as re-checked: a source replaced in between fails the copy (412; the peer
+    // enforces it as S3 and R2 do, tools/test-peers/src/s3.test.ts)
+    const copyPut = peer.requests.slice(mark).find((r) => r.method === 'PUT' && r.headers['x-amz-copy-source'])!;
+    expect(copyPut.headers['x-amz-copy-source-if-match']).toBe((await store.head('alloy/alloy-1.2.3-amd64.raw'))!.etag);
     expect(lines).toContain(
       `copied from alloy/alloy-1.2.3-amd64.raw to alloy/alloy-1.2.3.raw (${'content of alloy-1.2.3-amd64.raw'.length} bytes, sha256 ${sha})`,
     );

@@ -1,5 +1,6 @@
 // S3's conditional-write rules, which s3rver ignores: If-None-Match: * fails on an existing key; If-Match fails with
-// 412 on a different ETag and 404 NoSuchKey when there is no object (as S3 answers). ETags compare without quotes/W/.
+// 412 on a different ETag and 404 NoSuchKey when there is no object (as S3 answers); a copy's
+// x-amz-copy-source-if-match fails with 412 when the source's ETag differs. ETags compare without quotes/W/.
 import type { IncomingHttpHeaders } from 'node:http';
 
 interface MetadataStore {
@@ -46,6 +47,21 @@ export async function checkPreconditions(
     if (wanted.includes('*') || wanted.includes(etag)) {
       return { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' };
     }
+  }
+  return null;
+}
+
+/** CopyObject's x-amz-copy-source-if-match: the source (`x-amz-copy-source`, "bucket/key") must have one of these ETags. */
+export async function checkCopySourcePrecondition(store: MetadataStore, headers: IncomingHttpHeaders): Promise<PreconditionFailure | null> {
+  const wanted = headers['x-amz-copy-source-if-match'];
+  const source = headers['x-amz-copy-source'];
+  if (typeof wanted !== 'string' || typeof source !== 'string') return null;
+  const [bucket, ...rest] = decodeURI(source).replace(/^\//, '').split('/');
+  const etag = await currentEtag(store, bucket!, rest.join('/'));
+  if (etag === null) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+  const list = wanted.split(',').map(normalize).filter(Boolean);
+  if (!list.includes('*') && !list.includes(etag)) {
+    return { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' };
   }
   return null;
 }

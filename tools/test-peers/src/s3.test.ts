@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -54,6 +55,25 @@ describe('S3 peer', () => {
     await expect(put('missing.txt', 'x', { IfMatch: first.ETag! })).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
     await put('fresh.txt', 'x', { IfNoneMatch: '*' });
     expect(await read('fresh.txt')).toBe('x');
+  });
+
+  it("enforces a copy's x-amz-copy-source-if-match like S3 (s3rver alone copies whatever the source holds)", async () => {
+    const first = await put('copy-src.txt', 'one');
+    const copy = (IfMatch: string) =>
+      client.send(
+        new CopyObjectCommand({
+          Bucket: peer.bucket,
+          Key: 'copy-dst.txt',
+          CopySource: `${peer.bucket}/copy-src.txt`,
+          CopySourceIfMatch: IfMatch,
+        }),
+      );
+    await put('copy-src.txt', 'two'); // replaced after its ETag was read
+    await expect(copy(first.ETag!)).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    await expect(read('copy-dst.txt')).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    const current = await client.send(new HeadObjectCommand({ Bucket: peer.bucket, Key: 'copy-src.txt' }));
+    await copy(current.ETag!);
+    expect(await read('copy-dst.txt')).toBe('two');
   });
 
   it('injects a 500 the client sees, then behaves again', async () => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { makeAtomicPutObject, makeAtomicPutPart } from './s3-atomic.js';
-import { checkPreconditions } from './s3-preconditions.js';
+import { checkCopySourcePrecondition, checkPreconditions } from './s3-preconditions.js';
 import { KeyLocks } from './s3-locks.js';
 import { listenOnLoopback } from './listen.js';
 
@@ -142,7 +142,9 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
       const done = new Promise<void>((resolve) => res.on('close', resolve));
       const isWrite = method === 'PUT' || (method === 'POST' && url.searchParams.has('uploadId'));
       if (isWrite) {
-        const failure = await checkPreconditions(s3rver.store, reqBucket, key, req.headers);
+        const failure =
+          (await checkPreconditions(s3rver.store, reqBucket, key, req.headers)) ??
+          (method === 'PUT' ? await checkCopySourcePrecondition(s3rver.store, req.headers) : null);
         if (failure) {
           req.resume();
           res.writeHead(failure.status, { 'content-type': 'application/xml' });
