@@ -5,7 +5,8 @@
 // a shell script doing what the old pipeline did (curl + unzip, mksquashfs -comp xz, gpg --detach-sign, sha256sum,
 // `/usr/bin/aws s3 cp` per file). Same upstream host, same S3 peer (separate key prefixes), same process, one after the
 // other. Every nx run but "no remote cache" uses the same loopback cache server (the cold run fills it). Ratios are against the old script
-// and the nx cold run measured in this run.
+// and the nx cold run measured in this run. Two rows show floors no warm run can go under: publish alone (the task
+// that always runs) and `nx show projects` (Nx's own start-up without the daemon).
 //   npx tsx tools/bench/pipeline.bench.ts [--mib 300]   (e.g. --mib 20 for a quick run)
 import { execa } from 'execa';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -183,6 +184,14 @@ async function main(): Promise<void> {
     await publish('nx restore (dist/ deleted)', summary);
     const clone = await cloneCopy(ws, root, 'clone');
     await publish('nx remote (fresh clone, cache server)', summary, clone);
+    // publish alone, daemon off: the one task every run must run (never cached: it re-verifies dist/ and asks the bucket)
+    const alone = await nx(ws, ['run', 'alloy:publish', '--excludeTaskDependencies', '--', `--version=${VERSION}`], env);
+    if (alone.code !== 0) throw new Error(`publish alone failed:\n${alone.output.split('\n').slice(-20).join('\n')}`);
+    rows.push({
+      name: 'nx publish alone (--excludeTaskDependencies)',
+      seconds: alone.ms / 1000,
+      note: 'Nx start-up + the publish task, no restore',
+    });
     // Nx's own floor without the daemon: start-up, plugins and the project graph, no task at all
     const floor = await nx(ws, ['show', 'projects'], env);
     if (floor.code !== 0) throw new Error(`nx show projects failed:\n${floor.output.split('\n').slice(-20).join('\n')}`);
