@@ -5,6 +5,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { parseChecksumLine, sha256File } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
 import path from 'node:path';
+import { fileIdentity, verifiedSha256, writeVerifiedReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
 import { imageFile } from './recipe.js';
 
@@ -57,29 +58,43 @@ export async function readChecksumFile(image: Pick<VersionImage, 'path'>): Promi
   return parseChecksumLine(text, path.basename(image.path), file);
 }
 
-/** The outcome of checking one image file: its sha256 when it verified, else what is wrong (a sentence naming the file). */
-export type ImageVerdict = { kind: 'verified'; sha256: string } | { kind: 'refused'; problem: string };
+/**
+ * The outcome of checking one image file: its sha256 when it verified (`receipt`: this workspace verified this very file,
+ * untouched since, so it was not read again), else what is wrong (a sentence naming the file).
+ */
+export type ImageVerdict = { kind: 'verified'; sha256: string; receipt: boolean } | { kind: 'refused'; problem: string };
 
 /**
  * The one check of the image files behind a version's names (dist/ may be a cache restore; manifest and publish use it):
  * the bytes hash to the `.sha256` beside them and the `.asc` beside them verifies them with `publicKey`. Each file is
- * read once for both, and judged once however many names it carries (the compatibility name is the amd64 file's).
+ * read once for both, and judged once however many names it carries (the compatibility name is the amd64 file's). With
+ * `receipts` (dist/.receipts, no target's output), a file this workspace verified before and nothing has written since
+ * (same identity, .sha256, signature and key: receipts.ts) is taken as verified without reading it again; any other file,
+ * a cache restore included, is read and verified in full, and receipted.
  */
-export function imageChecker(publicKey: string): (image: Pick<VersionImage, 'path'>) => Promise<ImageVerdict> {
+export function imageChecker(
+  publicKey: string,
+  opts: { receipts?: string } = {},
+): (image: Pick<VersionImage, 'path'>) => Promise<ImageVerdict> {
   const verdicts = new Map<string, Promise<ImageVerdict>>();
   return (image) => {
     let verdict = verdicts.get(image.path);
-    if (!verdict) verdicts.set(image.path, (verdict = checkImageFile(image.path, publicKey)));
+    if (!verdict) verdicts.set(image.path, (verdict = checkImageFile(image.path, publicKey, opts.receipts)));
     return verdict;
   };
 }
 
-async function checkImageFile(file: string, publicKey: string): Promise<ImageVerdict> {
+async function checkImageFile(file: string, publicKey: string, receipts: string | undefined): Promise<ImageVerdict> {
   const recorded = await readChecksumFile({ path: file });
-  if (!(await stat(file).catch(() => undefined))?.isFile()) {
+  const st = await stat(file).catch(() => undefined);
+  if (!st?.isFile()) {
     return { kind: 'refused', problem: `${file} is missing: run the image target for this version first` };
   }
   const signature = await readFile(`${file}.asc`, 'utf8').catch(() => undefined);
+  const identity = fileIdentity(st);
+  if (receipts && signature !== undefined && (await verifiedSha256(receipts, file, { identity, recorded, signature, publicKey }))) {
+    return { kind: 'verified', sha256: recorded, receipt: true };
+  }
   // One read for the signature and the sha256 (the hash covers exactly the bytes verified). A verification that failed
   // may have stopped before the last byte, so its digest is not used: the file is hashed on its own then.
   let verifyError: Error | undefined;
@@ -102,5 +117,7 @@ async function checkImageFile(file: string, publicKey: string): Promise<ImageVer
     return { kind: 'refused', problem: `${file}.asc is missing: run the sign target for this version first` };
   }
   if (verifyError) return { kind: 'refused', problem: `${file}.asc does not verify it: ${verifyError.message}` };
-  return { kind: 'verified', sha256: actual };
+  // the identity read before the bytes: a write during the read leaves a receipt that no longer holds
+  if (receipts) await writeVerifiedReceipt(receipts, file, { identity, sha256: actual, signature, publicKey });
+  return { kind: 'verified', sha256: actual, receipt: false };
 }

@@ -59,7 +59,8 @@ export async function publishVersion(
   const { recipe, version, layout, store, key, log } = opts;
   requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
-  const entries = await verifyArtifacts({ images, manifestDir: layout.manifest, publicKey: opts.publicKey }).catch((error: Error) => {
+  const verification = { images, manifestDir: layout.manifest, publicKey: opts.publicKey, receipts: layout.receipts };
+  const entries = await verifyArtifacts(verification).catch((error: Error) => {
     error.message += `\n${recoveryAdvice(version)}`;
     throw error;
   });

@@ -3,7 +3,7 @@
 // against the upstream host peer, real mksquashfs behind a PATH shim that counts its runs, real gpg verifying signatures.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { buildImage } from '@alloy-sysext/sysext-image';
 import { generateKey, loadPrivateKey, signFile, type GeneratedKey } from '@alloy-sysext/signing';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { fetchStep, imageStep, manifestStep, prepareStep, signStep, type StepContext } from './index.js';
+import { imageChecker } from './artifacts.js';
 import { verifyFetched } from './upstream-trust.js';
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy');
@@ -268,5 +269,55 @@ describe('verifyFetched and the entry receipt fetch leaves', () => {
     await verifyFetched(await context(lines));
     expect(lines.join('\n')).toContain('alloy-linux-amd64 is its entry byte for byte (inflated again here)');
     expect(JSON.parse(await readFile(entryReceipt(), 'utf8')).entrySha256).toBe(sha256(await readFile(binary())));
+  });
+});
+
+describe('the verification receipt manifest and publish leave', () => {
+  const check = async () => imageChecker(await readFile(key.publicKeyPath, 'utf8'), { receipts: receiptsDir() })({ path: image() });
+  const receiptsDir = () => path.join(root, `dist/.receipts/alloy/${VERSION}`);
+
+  it('a file verified here and untouched since is not read again; a copy of it (another file) is read and verified', async () => {
+    expect((await sign()).error).toBeUndefined();
+    const genuine = sha256(await readFile(image()));
+    expect(await check()).toEqual({ kind: 'verified', sha256: genuine, receipt: false });
+    expect(existsSync(path.join(receiptsDir(), `verified-alloy-${VERSION}-amd64.raw.json`))).toBe(true);
+    expect(await check()).toEqual({ kind: 'verified', sha256: genuine, receipt: true });
+    // what a cache restore does: the same bytes in a new file
+    await copyFile(image(), `${image()}.tmp`);
+    await rm(image());
+    await copyFile(`${image()}.tmp`, image());
+    await rm(`${image()}.tmp`);
+    expect(await check()).toEqual({ kind: 'verified', sha256: genuine, receipt: false });
+  });
+
+  it('bytes rewritten in place with size and mtime put back are read again and refused (the ctime moved)', async () => {
+    expect((await sign()).error).toBeUndefined();
+    expect((await check()).kind).toBe('verified');
+    const before = await stat(image(), { bigint: true });
+    const bytes = await readFile(image());
+    bytes[bytes.length - 100]! ^= 0xff;
+    const fh = await open(image(), 'r+'); // same inode
+    await fh.write(bytes, 0, bytes.length, 0);
+    await fh.close();
+    // the mtime put back to the nanosecond (touch; utimes() takes a double of seconds)
+    const ns = before.mtimeNs;
+    await execa('touch', ['-m', '-d', `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`, image()]);
+    const after = await stat(image(), { bigint: true });
+    expect([after.ino, after.size, after.mtimeNs]).toEqual([before.ino, before.size, before.mtimeNs]);
+    expect(after.ctimeNs).not.toBe(before.ctimeNs);
+    expect(await check()).toEqual({
+      kind: 'refused',
+      problem: `${image()} has sha256 ${sha256(bytes)} but alloy-${VERSION}-amd64.raw.sha256 says ${(await readFile(`${image()}.sha256`, 'utf8')).slice(0, 64)}`,
+    });
+  });
+
+  it('another signature beside the same file, or another key, is verified again, not taken from the receipt', async () => {
+    expect((await sign()).error).toBeUndefined();
+    expect((await check()).kind).toBe('verified');
+    const other = await generateKey({ identity: 'Other <o@example.org>', outDir: path.join(root, 'other-key') });
+    await writeFile(`${image()}.asc`, await signFile(image(), await loadPrivateKey(await readFile(other.privateKeyPath, 'utf8'))));
+    const verdict = await check();
+    expect(verdict.kind).toBe('refused');
+    expect(verdict.kind === 'refused' && verdict.problem).toContain(`${image()}.asc does not verify it`);
   });
 });

@@ -1,6 +1,9 @@
 // Local receipts, keyed by content hashes: fetch records the binary it inflated from a zip, image what it built (binary, settings,
-// image sha256), so verifyFetched need not inflate again and sign need not rebuild bytes built here. They live in dist/.receipts, outside
+// image sha256), so verifyFetched need not inflate again and sign need not rebuild bytes built here; manifest and publish
+// record an image file they verified, so the same file, untouched since, is not read again. They live in dist/.receipts, outside
 // every Nx output (no cache restores one); forging one takes write access to this workspace, which already owns its sources and keys.
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '@alloy-sysext/common';
@@ -112,4 +115,71 @@ export async function checkBuildReceipt(receiptsDir: string, claim: BuildClaim):
     }
   }
   return { kind: 'built-here', receipt: file };
+}
+
+/**
+ * What manifest or publish verified here: the image file with this identity (device, inode, size, mtime and ctime: any
+ * write, replacement, copy or cache restore changes one of them, and no utimes() puts a ctime back) hashed to `sha256`
+ * and its signature (by its sha256) verified with the public key (by its sha256).
+ */
+export interface VerifiedReceipt {
+  receipt: typeof RECEIPT_VERSION;
+  identity: string;
+  sha256: string;
+  signatureSha256: string;
+  publicKeySha256: string;
+}
+
+const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The identity of a file's bytes as its metadata tells it: what a verification receipt is keyed by. */
+export function fileIdentity(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/** dist/.receipts/<name>/<version>/verified-<file>.json */
+function verifiedReceiptFile(receiptsDir: string, file: string): string {
+  return path.join(receiptsDir, `verified-${path.basename(file)}.json`);
+}
+
+/**
+ * The sha256 this workspace verified `file` to have, when its receipt holds for exactly this identity, this `.sha256`
+ * record, this signature text and this public key; else undefined (the caller reads and verifies the file).
+ */
+export async function verifiedSha256(
+  receiptsDir: string,
+  file: string,
+  now: { identity: string; recorded: string; signature: string; publicKey: string },
+): Promise<string | undefined> {
+  const text = await readFile(verifiedReceiptFile(receiptsDir, file), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const r = JSON.parse(text) as VerifiedReceipt;
+    const holds =
+      r?.receipt === RECEIPT_VERSION &&
+      r.identity === now.identity &&
+      r.sha256 === now.recorded &&
+      r.signatureSha256 === digestOf(now.signature) &&
+      r.publicKeySha256 === digestOf(now.publicKey);
+    return holds ? r.sha256 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records that `file` (with this identity, read before it was verified) hashed to `sha256` and its signature verified. */
+export async function writeVerifiedReceipt(
+  receiptsDir: string,
+  file: string,
+  verified: { identity: string; sha256: string; signature: string; publicKey: string },
+): Promise<void> {
+  const receipt: VerifiedReceipt = {
+    receipt: RECEIPT_VERSION,
+    identity: verified.identity,
+    sha256: verified.sha256,
+    signatureSha256: digestOf(verified.signature),
+    publicKeySha256: digestOf(verified.publicKey),
+  };
+  await mkdir(receiptsDir, { recursive: true });
+  await writeFileAtomic(verifiedReceiptFile(receiptsDir, file), `${JSON.stringify(receipt, null, 2)}\n`);
 }

@@ -13,6 +13,8 @@ export async function verifyArtifacts(opts: {
   images: VersionImage[];
   manifestDir: string;
   publicKey: string;
+  /** dist/.receipts of this version: files verified before and untouched since are not read again (artifacts.ts). */
+  receipts?: string;
 }): Promise<{ file: string; sha256: string }[]> {
   const manifestFile = path.join(opts.manifestDir, MANIFEST);
   const manifestText = await readFile(manifestFile, 'utf8').catch(() => {
@@ -27,7 +29,7 @@ export async function verifyArtifacts(opts: {
     },
   );
   const manifest = Manifest.parse(manifestText);
-  const check = imageChecker(opts.publicKey);
+  const check = imageChecker(opts.publicKey, { receipts: opts.receipts });
   const entries = [];
   for (const image of opts.images) {
     const verdict = await check(image);

@@ -13,7 +13,7 @@ export async function manifestStep({ recipe, version, layout, root, env, log }: 
   const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
   // The images and .sha256 files may be cache restores: list only what this key's .asc vouches for, byte for byte. Each
   // file is checked once; the compatibility name gets the amd64 file's verdict and sha256.
-  const check = imageChecker(key.publicKeyArmored);
+  const check = imageChecker(key.publicKeyArmored, { receipts: layout.receipts });
   const entries = [];
   for (const image of versionImages(recipe, version, layout.images)) {
     const verdict = await check(image);
