@@ -46,6 +46,19 @@ describe('directory store', () => {
     expect(await store.list('nothing/')).toEqual([]);
   });
 
+  it('copies an object only from a source that records the sha256 the caller verified', async () => {
+    const store = createDirectoryStore(path.join(tmp.dir, 'copy'));
+    await store.putBytes('a.raw', Buffer.from('bytes of a'));
+    const sha = sha256(Buffer.from('bytes of a'));
+    await expect(store.copy('a.raw', 'b.raw', { sha256: 'f'.repeat(64) })).rejects.toThrow(
+      `cannot copy "a.raw" to "b.raw" in ${store.describe()}: the source records sha256 ${sha}, expected ${'f'.repeat(64)}`,
+    );
+    await expect(store.copy('missing.raw', 'b.raw', { sha256: sha })).rejects.toThrow('the source is missing');
+    expect(await store.head('b.raw')).toBeNull();
+    expect((await store.copy('a.raw', 'b.raw', { sha256: sha })).skipped).toBe(false);
+    expect((await store.get('b.raw'))!.body.toString()).toBe('bytes of a');
+  });
+
   it('skips identical files without rewriting them', async () => {
     const root = path.join(tmp.dir, 'skip');
     const store = createDirectoryStore(root);

@@ -15,6 +15,7 @@ import { PreconditionFailedError, StoreError } from './errors.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
+  copySource,
   isConditional,
   normalizePrefix,
   type CopyOptions,
@@ -268,13 +269,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
   }
 
   async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
-    const source = await head(sourceKey);
-    if (!source || source.sha256 !== o.sha256) {
-      throw new StoreError(
-        `cannot copy ${JSON.stringify(sourceKey)} to ${JSON.stringify(key)} in ${where}: the source ${source ? `has sha256 ${source.sha256}` : 'is missing'}, expected ${o.sha256}`,
-        'failed',
-      );
-    }
+    copySource(where, sourceKey, key, await head(sourceKey), o.sha256);
     // the directory is this machine's: a local file copy, with putFile's skip and atomic install
     return putFile(key, dataPath(sourceKey), { sha256: o.sha256, contentType: o.contentType, cacheControl: o.cacheControl });
   }

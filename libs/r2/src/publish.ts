@@ -1,6 +1,7 @@
 // The ordering helper: every versioned object is uploaded (skipped when the bucket already has the same bytes) and
-// then re-checked (HEAD size + sha256; a skipped object's HEAD was its check) before returning, so the caller writes the manifest last, only over objects
-// that are really there. Requests run a few at a time (a no-op publish is mostly HEADs, each a round trip to R2).
+// then re-checked (HEAD size + sha256; a skipped object's HEAD was its check) before returning, so the caller writes
+// the manifest last, only over objects that are really there. Requests run a few at a time (a no-op publish is mostly
+// HEADs, each a round trip to R2).
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
 import { sha256File } from '@alloy-sysext/common';

@@ -17,6 +17,7 @@ import { CompleteFailed, MAX_PART_SIZE, MIN_PART_SIZE, uploadFileMultipart } fro
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
+  copySource,
   isConditional,
   normalizePrefix,
   type CopyOptions,
@@ -225,13 +226,8 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
   }
 
   async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
-    const [source, existing] = await Promise.all([head(sourceKey), head(key)]);
-    if (!source || source.sha256 !== o.sha256) {
-      throw new StoreError(
-        `cannot copy ${JSON.stringify(sourceKey)} to ${JSON.stringify(key)} in ${where}: the source ${source ? `records sha256 ${source.sha256 ?? '(none)'}` : 'is missing'}, expected ${o.sha256}`,
-        'failed',
-      );
-    }
+    const [described, existing] = await Promise.all([head(sourceKey), head(key)]);
+    const source = copySource(where, sourceKey, key, described, o.sha256);
     if (existing && existing.size === source.size && existing.sha256 === o.sha256) {
       log(`skip ${key}: ${where} already has these bytes (sha256 ${o.sha256.slice(0, 12)}…)`);
       return { skipped: true, etag: existing.etag };

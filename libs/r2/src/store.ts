@@ -1,4 +1,5 @@
 // The one interface both backends (S3/R2 and a local directory) implement. Keys are relative to the store's prefix.
+import { StoreError } from './errors.js';
 
 export interface ObjectInfo {
   size: number;
@@ -112,4 +113,17 @@ export function normalizePrefix(prefix: string | undefined, label = 'key prefix'
     );
   }
   return body;
+}
+
+/**
+ * The object a copy is made from, as HEAD just described it: it must record the sha256 the caller verified. Anything
+ * else (missing, other bytes, no sha256 recorded) refuses the copy, naming both keys. Both stores' `copy` start here.
+ */
+export function copySource(where: string, sourceKey: string, key: string, source: ObjectInfo | null, sha256: string): ObjectInfo {
+  if (source && source.sha256 === sha256) return source;
+  throw new StoreError(
+    `cannot copy ${JSON.stringify(sourceKey)} to ${JSON.stringify(key)} in ${where}: the source ` +
+      `${source ? `records sha256 ${source.sha256 ?? '(none)'}` : 'is missing'}, expected ${sha256}`,
+    'failed',
+  );
 }
