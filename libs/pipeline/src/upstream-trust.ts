@@ -185,15 +185,19 @@ function logVerified(ctx: StepContext, z: VerifiedZip, what: string): void {
 export async function verifiedEntries(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<Record<Arch, { sha256: string }>> {
   const entries = {} as Record<Arch, { sha256: string }>;
   for (const z of await verifyZips(ctx, options)) {
-    let sha256 = z.receipted;
-    if (!sha256) {
-      sha256 = await binaryEntrySha256({ zip: z.zip, binary: z.entry, maxBytes: ctx.recipe.upstream.maxBinaryBytes });
-      await writeEntryReceipt(ctx.layout.receipts, z.arch, { zipSha256: z.sha256, entry: z.entry, entrySha256: sha256 });
-    }
+    const sha256 = await entrySha256(ctx, z);
     logVerified(ctx, z, `${z.entry} in it has sha256 ${sha256} (${z.receipted ? "this workspace's fetch receipt" : 'inflated here'})`);
     entries[z.arch] = { sha256 };
   }
   return entries;
+}
+
+/** The sha256 of a verified zip's entry: from this workspace's receipt for that zip, else inflated into a hash and receipted. */
+async function entrySha256(ctx: StepContext, z: VerifiedZip): Promise<string> {
+  if (z.receipted) return z.receipted;
+  const sha256 = await binaryEntrySha256({ zip: z.zip, binary: z.entry, maxBytes: ctx.recipe.upstream.maxBinaryBytes });
+  await writeEntryReceipt(ctx.layout.receipts, z.arch, { zipSha256: z.sha256, entry: z.entry, entrySha256: sha256 });
+  return sha256;
 }
 
 /**
@@ -221,8 +225,7 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
       continue;
     }
     // The entry's sha256: from this workspace's receipt for exactly this zip (it inflated it), else inflated again here.
-    const want = z.receipted ?? (await binaryEntrySha256({ zip: z.zip, binary: z.entry, maxBytes }));
-    if (!z.receipted) await writeEntryReceipt(layout.receipts, z.arch, { zipSha256: z.sha256, entry: z.entry, entrySha256: want });
+    const want = await entrySha256(ctx, z);
     if (want !== onDisk) throw refusal(version, `${binary} (sha256 ${onDisk}) is not the ${z.entry} that ${z.zip} holds (sha256 ${want})`);
     const how = z.receipted ? `its entry's sha256 from this workspace's fetch receipt` : 'inflated again here';
     logVerified(ctx, z, `${path.basename(binary)} is its entry byte for byte (${how})`);
