@@ -32,14 +32,16 @@ fi
 # The hosts the consumer tests run systemd-sysupdate in (tools/test-peers/src/host.ts): bookworm with systemd 254
 # from backports (bookworm's own 252 lacks what the tests use), trixie (257) and forky (262). mmdebstrap's extract
 # variant unpacks the packages and their dependencies without running maintainer scripts: ~15 s and ~80-90 MB a root
-# on an idle machine (a full `--variant=essential` root: ~30 s and ~140 MB). Each root is rebuilt when its recipe
-# line below changes; the host's apt sources are never touched.
+# on an idle machine (a full `--variant=essential` root: ~30 s and ~140 MB). Each root is rebuilt when its
+# recipe changes; the host's apt sources are never touched.
 #   forky: its Release file is past Valid-Until on this mirror; systemd >= 258 dlopen()s libcurl for systemd-pull,
 #   which forky's systemd-container only suggests.
 build_host() { # release suite sources include [mmdebstrap options...]
   local release=$1 suite=$2 sources=$3 include=$4
   shift 4
-  local dir="$hosts_dir/$release" recipe="$suite|$sources|$include|$*"
+  # the recipe: this function's text and its arguments, so a change to either rebuilds the root
+  local dir="$hosts_dir/$release" recipe
+  recipe=$( (declare -f build_host; printf '%s\n' "$@" "$suite" "$sources" "$include") | sha256sum | cut -c1-64)
   [ -f "$dir/recipe" ] && [ "$(cat "$dir/recipe")" = "$recipe" ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     say "host root $release is missing; run this script as root to build it (mmdebstrap)"
@@ -52,10 +54,11 @@ build_host() { # release suite sources include [mmdebstrap options...]
   mirrors=("${mirrors[@]/#/deb $mirror }")
   mirrors=("${mirrors[@]/%/ main}")
   if ! mmdebstrap --quiet --variant=extract --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "$@" \
-    --include="$include,gpg,diffutils,sed" "$suite" "$dir/root.new" "${mirrors[@]}" >"$dir/build.log" 2>&1; then
+    --include="$include,dash,coreutils,diffutils,sed,gpg" "$suite" "$dir/root.new" "${mirrors[@]}" >"$dir/build.log" 2>&1; then
     say "building host root $release failed; see ${dir#$root/}/build.log"
     exit 1
   fi
+  ln -sf dash "$dir/root.new/usr/bin/sh" # what dash's maintainer script would do: units' scripts say #!/bin/sh
   chroot "$dir/root.new" systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p' >"$dir/systemd-version"
   mv "$dir/root.new" "$dir/root"
   rm -f "$dir/build.log"

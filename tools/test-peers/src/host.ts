@@ -69,7 +69,9 @@ export class Host {
   /** A fresh host on `root`; its layer lives under the cache dir (overlayfs refuses an upper dir on overlayfs /tmp). */
   static async create(root: HostRoot): Promise<Host> {
     if (process.getuid?.() !== 0) {
-      throw new Error('a test host needs root (overlayfs and chroot inside `unshare -m`); run the consumer tests as root, e.g. in the CI container');
+      throw new Error(
+        'a test host needs root (overlayfs and chroot inside `unshare -m`); run the consumer tests as root, e.g. in the CI container',
+      );
     }
     const layers = path.join(path.dirname(path.dirname(root.dir)), '.layers');
     await mkdir(layers, { recursive: true });
