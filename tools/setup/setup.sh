@@ -53,8 +53,10 @@ build_host() { # release suite sources include [mmdebstrap options...]
   read -r -a mirrors <<<"$sources"
   mirrors=("${mirrors[@]/#/deb $mirror }")
   mirrors=("${mirrors[@]/%/ main}")
+  # dash, coreutils, diffutils, sed and gpg: what the snippet's merge script runs
   if ! mmdebstrap --quiet --variant=extract --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "$@" \
-    --include="$include,dash,coreutils,diffutils,sed,gpg" "$suite" "$dir/root.new" "${mirrors[@]}" >"$dir/build.log" 2>&1; then
+    --include="$include,dash,coreutils,diffutils,sed,gpg" "$suite" "$dir/root.new" "${mirrors[@]}" \
+    >"$dir/build.log" 2>&1; then
     say "building host root $release failed; see ${dir#$root/}/build.log"
     exit 1
   fi

@@ -1,6 +1,6 @@
-// The host matrix (issue 24): what publish puts in the bucket, installed on a host of each systemd a host may run exactly
-// as the published Butane snippet says (files, links, units, as Ignition would), then the snippet's merge unit, then
-// systemd-sysupdate list / check-new / update against the bucket served over HTTP (`release-bot serve`'s server).
+// The host matrix (issue 24): what publish puts in the bucket, installed on a host of each systemd a host may run,
+// exactly as the published Butane snippet says (files, links, units, as Ignition would), then the snippet's merge
+// unit, then systemd-sysupdate list / check-new / update against the bucket served over HTTP (`release-bot serve`).
 // Every host also checks a payload signed by a vendor key (added to the root's own vendor keyring, beside the
 // distribution's real keys) and, when it has one, by an administrator's key already in /etc: our key must not hide
 // theirs. Roots: tools/setup/setup.sh (.cache/hosts); hosts: @alloy-sysext/test-peers/host.
@@ -15,7 +15,7 @@ import { signManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore } from '@alloy-sysext/r2';
 import * as openpgp from 'openpgp';
 import { loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/signing';
-import { Host, locateHostRoot, type HostRelease, type HostRoot } from '@alloy-sysext/test-peers/host';
+import { Host, locateHostRoot, type HostRelease, type HostRoot, type RunResult } from '@alloy-sysext/test-peers/host';
 import { applyButane, startUnit } from '@alloy-sysext/test-peers/ignition';
 import { imageFiles, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
@@ -102,7 +102,8 @@ async function otherTransfer(host: Host, name: string): Promise<void> {
  * our test vendor's, /etc holds the administrator's keyring under `admin`'s name (or none), then the 1.0.0 snippet is
  * installed and its merge unit run.
  */
-async function snippetHost(releaseName: HostRelease, adminRing: Admin, setup: (host: Host) => Promise<void> = async () => {}) {
+type Setup = (host: Host) => Promise<void>;
+async function snippetHost(releaseName: HostRelease, adminRing: Admin, setup: Setup = async () => {}): Promise<Host> {
   const host = await Host.create(roots[releaseName]);
   try {
     await installSnippet(host, adminRing, setup);
@@ -113,7 +114,7 @@ async function snippetHost(releaseName: HostRelease, adminRing: Admin, setup: (h
   return host;
 }
 
-async function installSnippet(host: Host, adminRing: Admin, setup: (host: Host) => Promise<void>): Promise<void> {
+async function installSnippet(host: Host, adminRing: Admin, setup: Setup): Promise<void> {
   const shipped = (await host.locate(USR_PGP)) ? USR_PGP : USR_GPG;
   const distribution = (await host.readFile(shipped))!;
   // binary keyrings are packet streams: concatenated, they are one keyring
@@ -121,7 +122,7 @@ async function installSnippet(host: Host, adminRing: Admin, setup: (host: Host) 
   if (adminRing !== 'none') await host.writeFile(adminRing === 'gpg' ? ETC_GPG : ETC_PGP, admin.keyring);
   for (const name of ['vendor', 'admin']) await otherTransfer(host, name);
   await setup(host);
-  const snippet = await readFile(path.join(root, 'bucket', recipe.bucket.prefix, butaneSnippetFile(recipe, '1.0.0', 'amd64')), 'utf8');
+  const snippet = await readFile(bucketFile(butaneSnippetFile(recipe, '1.0.0', 'amd64')), 'utf8');
   const enabled = await applyButane(host, snippet);
   expect(enabled).toContain(releaseKeyPaths(recipe).unit);
   const merge = await startUnit(host, releaseKeyPaths(recipe).unit);
@@ -137,8 +138,10 @@ async function keyringRead(host: Host): Promise<string | null> {
   return null;
 }
 
-const verified = (r: { exitCode: number; stderr: string }) => r.exitCode === 0 && r.stderr.includes('Signature verification succeeded.');
-const summary = (r: { exitCode: number; stdout: string; stderr: string }) => ({ exit: r.exitCode, out: `${r.stdout}\n${r.stderr}` });
+const bucketFile = (name: string) => path.join(root, 'bucket', recipe.bucket.prefix, name);
+const VERIFIED = 'Signature verification succeeded.';
+const verified = (r: RunResult) => r.exitCode === 0 && r.stderr.includes(VERIFIED);
+const summary = (r: RunResult) => ({ exit: r.exitCode, out: `${r.stdout}\n${r.stderr}` });
 
 beforeAll(async () => {
   for (const r of RELEASES) roots[r] = await locateHostRoot(r); // fail first, naming setup.sh
@@ -166,12 +169,12 @@ afterAll(async () => {
 
 describe.each(RELEASES)('the published snippet on a %s host', (releaseName) => {
   it.each<Admin>(['none', 'gpg', 'pgp'])(
-    "with an administrator's keyring: %s — merge unit, then list / check-new / update 1.1.0; vendor and admin payloads verify as before",
+    "with an administrator's keyring: %s — merge unit, list / check-new / update; vendor and admin payloads verify",
     async (adminRing) => {
       const host = await snippetHost(releaseName, adminRing);
       try {
         const list = await host.sysupdate(['-C', 'alloy', 'list']);
-        expect(summary(list)).toEqual({ exit: 0, out: expect.stringContaining('Signature verification succeeded.') });
+        expect(summary(list)).toEqual({ exit: 0, out: expect.stringContaining(VERIFIED) });
         // the transfer is named so that this systemd reads it without a deprecation warning
         expect(list.stderr).not.toContain('transfer definitions should have');
         expect(list.stdout).toMatch(/^\S*\s*1\.1\.0\s+✓\s+candidate$/m);
@@ -181,18 +184,17 @@ describe.each(RELEASES)('the published snippet on a %s host', (releaseName) => {
         expect({ exit: check.exitCode, stdout: check.stdout.trim() }).toEqual({ exit: 0, stdout: '1.1.0' });
 
         const update = await host.sysupdate(['-C', 'alloy', 'update']);
-        expect(summary(update)).toEqual({ exit: 0, out: expect.stringContaining("Successfully installed update '1.1.0'") });
-        expect(await host.readlink('/etc/extensions/alloy.raw')).toBe('../../opt/extensions/alloy/alloy-1.1.0-amd64.raw');
-        const installed = (await host.readFile('/opt/extensions/alloy/alloy-1.1.0-amd64.raw'))!;
-        const published = await readFile(path.join(root, 'bucket', recipe.bucket.prefix, 'alloy-1.1.0-amd64.raw'));
-        expect(installed.equals(published)).toBe(true);
+        const installedUpdate = expect.stringContaining("Successfully installed update '1.1.0'");
+        expect(summary(update)).toEqual({ exit: 0, out: installedUpdate });
+        const image = 'alloy-1.1.0-amd64.raw';
+        expect(await host.readlink('/etc/extensions/alloy.raw')).toBe(`../../opt/extensions/alloy/${image}`);
+        const installed = (await host.readFile(`/opt/extensions/alloy/${image}`))!;
+        expect(installed.equals(await readFile(bucketFile(image)))).toBe(true);
 
         // the vendor's key still verifies its payloads; the administrator's does exactly when this systemd reads it
         const adminRead = adminRing === 'gpg' || (adminRing === 'pgp' && host.root.systemd >= 258);
-        expect(summary(await host.sysupdate(['-C', 'vendor', 'list']))).toEqual({
-          exit: 0,
-          out: expect.stringContaining('Signature verification succeeded.'),
-        });
+        const vendorList = await host.sysupdate(['-C', 'vendor', 'list']);
+        expect(summary(vendorList)).toEqual({ exit: 0, out: expect.stringContaining(VERIFIED) });
         expect({ admin: adminRing, verified: verified(await host.sysupdate(['-C', 'admin', 'list'])) }).toEqual({
           admin: adminRing,
           verified: adminRing !== 'none' && adminRead,
@@ -220,7 +222,8 @@ describe.each(RELEASES)('the published snippet on a %s host', (releaseName) => {
       expect((await host.readFile(`${dir}/${recipe.name}.conf`))!.equals(good)).toBe(true);
       // spoil one name at a time: the systemd that reads it fails to find the manifest, the other never notices
       const reads = async (ext: string) => {
-        await host.writeFile(`${dir}/${recipe.name}.${ext}`, good.toString('utf8').replace(`${served.url}/alloy/`, `${served.url}/gone/`));
+        const gone = good.toString('utf8').replace(`${served.url}/alloy/`, `${served.url}/gone/`);
+        await host.writeFile(`${dir}/${recipe.name}.${ext}`, gone);
         const list = await host.sysupdate(['-C', recipe.name, 'list']);
         await host.writeFile(`${dir}/${recipe.name}.${ext}`, good);
         return !verified(list);
@@ -251,7 +254,12 @@ describe('the published snippet on a systemd 258–260 host (forky, reading only
         for (const file of [ETC_PGP, ETC_GPG, USR_PGP]) if (await host.locate(file)) only.push(file);
         const env = { SYSTEMD_OPENPGP_KEYRING: only[0]! };
         const results = {} as Record<string, boolean>;
-        for (const name of ['alloy', 'vendor', 'admin']) results[name] = verified(await host.sysupdate(['-C', name, 'list'], { env }));
+        for (const name of ['alloy', 'vendor', 'admin']) {
+          results[name] = verified(await host.sysupdate(['-C', name, 'list'], { env }));
+        }
+        // the override is honoured: restricted to our key alone, the vendor's payload is refused
+        const ours = { SYSTEMD_OPENPGP_KEYRING: releaseKeyPaths(recipe).key };
+        expect(verified(await host.sysupdate(['-C', 'vendor', 'list'], { env: ours }))).toBe(false);
         expect({ keyring: only[0], ...results }).toEqual({
           keyring: adminRing === 'gpg' ? ETC_GPG : ETC_PGP,
           alloy: true,

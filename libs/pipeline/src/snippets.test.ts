@@ -2,9 +2,11 @@
 // systemd a host may run) is proven in host-matrix.test.ts, on real systemd in Debian roots.
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { butaneSnippet, keyringMergeScript, releaseKeyPaths, sysupdateTransfer, sysupdateTransferPaths } from './snippets.js';
+import * as snippets from './snippets.js';
 
-const recipe = { name: 'alloy', bucket: { name: 'b', prefix: 'alloy/', publicUrl: 'https://sysext.example.com/alloy' } };
+const { butaneSnippet, keyringMergeScript, releaseKeyPaths, sysupdateTransfer, sysupdateTransferPaths } = snippets;
+const bucket = { name: 'b', prefix: 'alloy/', publicUrl: 'https://sysext.example.com/alloy' };
+const recipe = { name: 'alloy', bucket };
 
 const snippet = () =>
   butaneSnippet({
@@ -42,7 +44,8 @@ describe('butaneSnippet', () => {
   });
 
   it('installs the transfer as alloy.transfer and alloy.conf, the same text', () => {
-    expect(sysupdateTransferPaths(recipe)).toEqual(['/etc/sysupdate.alloy.d/alloy.transfer', '/etc/sysupdate.alloy.d/alloy.conf']);
+    const dir = '/etc/sysupdate.alloy.d';
+    expect(sysupdateTransferPaths(recipe)).toEqual([`${dir}/alloy.transfer`, `${dir}/alloy.conf`]);
     const transfers = doc().storage.files.filter((f) => f.path.startsWith('/etc/sysupdate.alloy.d/'));
     expect(transfers.map((f) => [f.path, f.contents.inline])).toEqual(
       sysupdateTransferPaths(recipe).map((p) => [p, sysupdateTransfer(recipe, 'amd64')]),

@@ -59,9 +59,9 @@ export function releaseKeyPaths(recipe: Pick<Recipe, 'name'>): { key: string; sc
  * - up to v257: /etc/systemd/import-pubring.gpg, else /usr/lib/systemd/import-pubring.gpg;
  * - from v258 (PR 37927): the first present of /etc/systemd/import-pubring.pgp, /etc/systemd/import-pubring.gpg,
  *   /usr/lib/systemd/import-pubring.pgp; v261 (PR 43485) adds the /usr/lib keyring to the /etc one.
- * So the script picks the /etc file this host's systemd reads (creating the .pgp name on v258+ when there is none), and
- * writes to it what it holds, the vendor keys from whichever /usr/lib file exists (on v258–v260 nothing else makes them
- * visible) and the release key; it rewrites the file only when that changes it, so a second run leaves the bytes alone.
+ * So the script picks the /etc file this host's systemd reads (creating the .pgp name on v258+ when there is none),
+ * and writes to it what it holds, the vendor keys from whichever /usr/lib file exists (on v258–v260 nothing else makes
+ * them visible) and the release key; it rewrites the file only when that changes it (a second run leaves the bytes).
  */
 export function keyringMergeScript(recipe: Pick<Recipe, 'name'>): string {
   return [

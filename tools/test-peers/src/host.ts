@@ -29,11 +29,14 @@ export interface HostRoot {
   systemd: number;
 }
 
+const DEFAULT_CACHE = path.join(SOURCE_ROOT, HOSTS_CACHE_DIR);
+
 /** The cached root of `release`; fails naming setup.sh when it is missing or incomplete. */
-export async function locateHostRoot(release: HostRelease, cache = path.join(SOURCE_ROOT, HOSTS_CACHE_DIR)): Promise<HostRoot> {
+export async function locateHostRoot(release: HostRelease, cache = DEFAULT_CACHE): Promise<HostRoot> {
   const dir = path.join(cache, release, 'root');
   const version = path.join(cache, release, 'systemd-version');
-  for (const p of [path.join(dir, 'usr/lib/systemd/systemd-sysupdate'), path.join(dir, 'usr/lib/systemd/systemd-pull'), version]) {
+  const systemd = path.join(dir, 'usr/lib/systemd');
+  for (const p of [path.join(systemd, 'systemd-sysupdate'), path.join(systemd, 'systemd-pull'), version]) {
     if (!existsSync(p)) {
       throw new Error(
         `host root ${release} (systemd ${HOST_RELEASES[release].systemd}) not found: ${p} is missing; ` +
@@ -69,9 +72,8 @@ export class Host {
   /** A fresh host on `root`; its layer lives under the cache dir (overlayfs refuses an upper dir on overlayfs /tmp). */
   static async create(root: HostRoot): Promise<Host> {
     if (process.getuid?.() !== 0) {
-      throw new Error(
-        'a test host needs root (overlayfs and chroot inside `unshare -m`); run the consumer tests as root, e.g. in the CI container',
-      );
+      const why = 'a test host needs root (overlayfs and chroot in `unshare -m`)';
+      throw new Error(`${why}: run the consumer tests as root, as CI does`);
     }
     const layers = path.join(path.dirname(path.dirname(root.dir)), '.layers');
     await mkdir(layers, { recursive: true });
@@ -129,7 +131,7 @@ export class Host {
     await symlink(target, at);
   }
 
-  /** Runs argv chrooted into the host, as root, with only `env` (PATH defaults to a service's). Never throws on exit. */
+  /** Runs argv chrooted into the host, as root, with only `env` (PATH: a service's). Never throws on an exit code. */
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     const merged = path.join(this.layer, 'merged');
     const binds = opts.binds ?? [];
@@ -142,12 +144,15 @@ export class Host {
       'mkdir -p "$merged/proc" "$merged/dev" "$merged/tmp"',
       'mount -t proc proc "$merged/proc"',
       'mount --rbind /dev "$merged/dev"',
-      'while [ "$nbinds" -gt 0 ]; do mkdir -p "$merged$1"; mount --rbind "$1" "$merged$1"; shift; nbinds=$((nbinds - 1)); done',
+      'while [ "$nbinds" -gt 0 ]; do',
+      '  mkdir -p "$merged$1"; mount --rbind "$1" "$merged$1"; shift; nbinds=$((nbinds - 1))',
+      'done',
       'exec chroot "$merged" "$@"',
     ].join('\n');
-    const args = [path.join(this.layer, 'upper'), path.join(this.layer, 'work'), merged];
+    const layer = [path.join(this.layer, 'upper'), path.join(this.layer, 'work'), merged];
+    const args = [this.root.dir, ...layer, String(binds.length), ...binds, ...argv];
     const timeout = opts.timeoutMs ?? 60_000;
-    const r = await execa('unshare', ['-m', 'sh', '-c', script, 'host', this.root.dir, ...args, String(binds.length), ...binds, ...argv], {
+    const r = await execa('unshare', ['-m', 'sh', '-c', script, 'host', ...args], {
       reject: false,
       timeout,
       extendEnv: false,
@@ -162,7 +167,7 @@ export class Host {
   sysupdate(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return this.run(['/usr/lib/systemd/systemd-sysupdate', '--no-pager', ...args], {
       ...opts,
-      env: { SYSTEMD_LOG_LEVEL: 'info', SYSTEMD_LOG_COLOR: '0', SYSTEMD_COLORS: '0', SYSTEMD_PAGER: 'cat', ...opts.env },
+      env: { SYSTEMD_LOG_LEVEL: 'info', SYSTEMD_LOG_COLOR: '0', SYSTEMD_COLORS: '0', ...opts.env },
     });
   }
 

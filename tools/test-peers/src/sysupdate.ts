@@ -54,7 +54,7 @@ export async function writeDefinitions(dir: string, transfers: Record<string, Tr
 export interface RunSysupdateOptions {
   /** Directory of transfer .conf files (--definitions), under the machine's temp dir (the host sees it there). */
   definitions: string;
-  /** Binary OpenPGP keyring (gpg --export form, e.g. generateKey().keyringPath) sysupdate verifies SHA256SUMS.gpg with. */
+  /** Binary OpenPGP keyring (gpg --export form, e.g. generateKey().keyringPath) to verify SHA256SUMS.gpg with. */
   keyring: string;
   /** Verb and extra arguments, e.g. ['list'], ['check-new'], ['update']. */
   args: string[];
@@ -81,7 +81,7 @@ export async function runSysupdate(opts: RunSysupdateOptions): Promise<Sysupdate
   if (!existsSync(opts.keyring))
     throw new Error(`runSysupdate: keyring ${opts.keyring} not found; expected a binary keyring (gpg --export)`);
   if (!opts.definitions.startsWith(`${tmpdir()}/`))
-    throw new Error(`runSysupdate: definitions ${opts.definitions} must be under ${tmpdir()}, the directory the host sees`);
+    throw new Error(`runSysupdate: definitions ${opts.definitions} must be under ${tmpdir()}, which the host sees`);
   const host = await Host.create(await locateHostRoot(opts.release ?? 'bookworm-backports'));
   try {
     await host.writeFile('/etc/systemd/import-pubring.gpg', await readFile(opts.keyring));
