@@ -10,20 +10,20 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256Bytes, sha256File } from '@alloy-sysext/common';
+import { sha256Bytes } from '@alloy-sysext/common';
 import { signManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore } from '@alloy-sysext/r2';
 import * as openpgp from 'openpgp';
-import { loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/signing';
+import { loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { Host, locateHostRoot, type HostRelease, type HostRoot, type RunResult } from '@alloy-sysext/test-peers/host';
 import { applyButane, startUnit } from '@alloy-sysext/test-peers/ignition';
-import { imageFiles, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { serveBucket, type ServedBucket } from './serve-bucket.js';
 import { butaneSnippetFile, releaseKeyPaths } from './snippets.js';
 import { manifestStep } from './steps/manifest.js';
+import { writeSignedImages } from '../test/signed-images.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
 const RELEASES: HostRelease[] = ['bookworm-backports', 'trixie', 'forky'];
@@ -53,13 +53,8 @@ const log = () => {};
 async function publish(key: SigningKey, version: string): Promise<void> {
   const ws = path.join(root, 'ws');
   const layout = versionLayout(ws, recipe, version);
-  await mkdir(layout.images, { recursive: true });
   // random bytes: sysupdate checks hashes and signatures, not the file system inside
-  for (const image of imageFiles(versionImages(recipe, version, layout.images))) {
-    await writeFile(image.path, randomBytes(32 * 1024));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, key);
-  }
+  await writeSignedImages(recipe, version, layout.images, key, 32 * 1024);
   const env = { ALLOY_SIGNING_KEY: release.armored };
   await manifestStep({ recipe, version, layout, root: ws, env, log });
   const store = createDirectoryStore(path.join(root, 'bucket'), { prefix: recipe.bucket.prefix });

@@ -2,7 +2,6 @@
 // key: an injected line, a symlinked SHA256SUMS in the directory bucket; and the key holder rotating keys. The bucket's
 // signature is checked with real gpg.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,14 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { sha256File } from '@alloy-sysext/common';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
-import { generateKey, loadPrivateKey, writeSignature, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
+import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { imageFiles, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { fragmentKey, trustedPublicKeys } from './vouch.js';
+import { writeSignedImages } from '../test/signed-images.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
 let root: string;
@@ -51,14 +50,8 @@ async function built(ws: string, version: string, key: SigningKey) {
     )
   )
     return layout;
-  await mkdir(layout.images, { recursive: true });
   await mkdir(layout.manifest, { recursive: true });
-  const images = versionImages(recipe, version, layout.images);
-  for (const image of imageFiles(images)) {
-    await writeFile(image.path, randomBytes(4096));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, key);
-  }
+  const images = await writeSignedImages(recipe, version, layout.images, key, 4096);
   // every name, the compatibility one included (it is the amd64 file's)
   const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
   const text = mergeManifest(null, entries);
