@@ -9,7 +9,7 @@ const hosts: Host[] = [];
 afterAll(() => Promise.all(hosts.map((h) => h.destroy())));
 
 describe('Host', () => {
-  it('runs chrooted into its root; its writes land in its layer, not in the root, another host or the machine', async () => {
+  it('runs chrooted; its writes land in its layer, not in the root, another host or the machine', async () => {
     const root = await locateHostRoot('trixie');
     const machineKeyring = await readFile('/etc/systemd/import-pubring.gpg').catch(() => null);
     const [a, b] = [await Host.create(root), await Host.create(root)];
