@@ -1,8 +1,7 @@
-// Publish's provenance objects: assemble and sign this version's statement, or keep the bucket's when it says the same.
-import { mkdir, writeFile } from 'node:fs/promises';
+// The seal's provenance: assemble and sign this version's statement, or keep the bucket's when it says the same.
 import path from 'node:path';
-import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
-import { signBytes, verifyDetached } from '@alloy-sysext/signing';
+import type { ObjectStore } from '@alloy-sysext/r2';
+import { signBytes, verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { sha256File } from '@alloy-sysext/common';
 import { imageParameters, toolVersions } from '@alloy-sysext/sysext-image';
 import { versionImages } from './artifacts.js';
@@ -15,11 +14,10 @@ import {
   provenanceFile,
   runDetailsFromEnv,
   serializeStatement,
-  STATEMENT_MEDIA_TYPE,
   type ProvenanceInputs,
 } from './provenance.js';
 import type { Recipe } from './recipe.js';
-import type { PublishTarget } from './publish.js';
+import type { SealedProvenance } from './seal.js';
 
 /** Everything a statement is made of except run details, read from the verified artifacts and the fetch record. */
 export async function provenanceInputs(opts: {
@@ -55,34 +53,32 @@ export async function provenanceInputs(opts: {
 }
 
 /**
- * Writes `<name>-<version>.intoto.json` and its `.asc` under publish/ and returns them as objects to upload. When the
- * bucket already holds a validly signed statement for this version that differs only in run details, its bytes are kept,
- * so a rerun uploads nothing.
+ * This version's statement (`<name>-<version>.intoto.json`) and its signature. When the bucket already holds a validly
+ * signed statement for this version that differs only in run details, its bytes are kept, so a rerun uploads nothing.
  */
-export async function provenanceObjects(
-  opts: PublishTarget & { entries: { file: string; sha256: string }[]; root: string; env: NodeJS.ProcessEnv },
-): Promise<PublishObject[]> {
+export async function sealProvenance(opts: {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  store: ObjectStore;
+  key: SigningKey;
+  publicKey: string;
+  entries: { file: string; sha256: string }[];
+  root: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}): Promise<SealedProvenance> {
   const startedOn = new Date();
   const name = provenanceFile(opts.recipe, opts.version);
   const statement = buildStatement(await provenanceInputs(opts), runDetailsFromEnv(opts.env, { startedOn, finishedOn: new Date() }));
-  let text = serializeStatement(statement);
-  let signature: string | undefined;
   const published = await publishedStatement(opts.store, name, opts.publicKey);
   if (published && deterministicPart(published.statement) === deterministicPart(statement)) {
-    ({ text, signature } = published);
     opts.log(`${name}: the bucket's provenance already states this build; kept`);
-  } else {
-    signature = await signBytes(Buffer.from(text), opts.key);
-    opts.log(`${name}: provenance for ${statement.subject.length} images signed by ${opts.key.fingerprint}`);
+    return { name, text: published.text, signature: published.signature };
   }
-  await mkdir(opts.layout.publish, { recursive: true });
-  const file = path.join(opts.layout.publish, name);
-  await writeFile(file, text);
-  await writeFile(`${file}.asc`, signature);
-  return [
-    { key: name, path: file, contentType: STATEMENT_MEDIA_TYPE, cacheControl: 'no-cache' },
-    { key: `${name}.asc`, path: `${file}.asc`, contentType: 'application/pgp-signature', cacheControl: 'no-cache' },
-  ];
+  const text = serializeStatement(statement);
+  opts.log(`${name}: provenance for ${statement.subject.length} images signed by ${opts.key.fingerprint}`);
+  return { name, text, signature: await signBytes(Buffer.from(text), opts.key) };
 }
 
 /** The bucket's statement for this version when it parses and its signature verifies with the release key. */

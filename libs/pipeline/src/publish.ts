@@ -1,21 +1,25 @@
+// Publishing one version: verify everything dist/ holds (it may come from a cache), upload the objects and re-check them,
+// then write the seal (seal.ts): SHA256SUMS with this version merged in, and its signature. Publish itself signs nothing,
+// so it runs without the private key (the release workflow's publish job holds the bucket's keys only).
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { Manifest } from '@alloy-sysext/manifest';
 import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
-import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
-import type { SigningKey } from '@alloy-sysext/signing';
+import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
-import { provenanceObjects } from './publish-provenance.js';
 import { progressReporter } from './progress.js';
+import { provenanceFile, STATEMENT_MEDIA_TYPE } from './provenance.js';
 import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
+import { readSeal, sealFit, sealVersion, type Seal } from './seal.js';
+import type { ReleaseKey } from './signing-key.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
 import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
-import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
+import { fragmentKey, signedByAny } from './vouch.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
@@ -25,7 +29,8 @@ export interface PublishTarget {
   version: string;
   layout: ReturnType<typeof versionLayout>;
   store: ObjectStore;
-  key: SigningKey;
+  /** The release key: its public parts, and its private key when this process holds it (then publish may seal itself). */
+  key: ReleaseKey;
   /** The public key published artifacts must verify against. */
   publicKey: string;
   log: (line: string) => void;
@@ -39,14 +44,18 @@ export interface PublishResult {
   signatureChanged: boolean;
 }
 
+/** How many times publish holding the key re-seals after another publisher changed SHA256SUMS under it. */
+const SEAL_ATTEMPTS = 10;
+
 /**
- * Publishes one version: verify every artifact, upload objects (identical ones skipped) and re-check them, then merge
- * this version into the bucket's SHA256SUMS by compare-and-swap, and make SHA256SUMS.gpg match whatever SHA256SUMS
- * holds at the end. Each step converges when rerun after a crash.
+ * Publishes one version: verify every artifact and the seal, upload objects (identical ones skipped) and re-check them,
+ * then write the sealed SHA256SUMS if the bucket's is still the one it was sealed against (a conditional write), and make
+ * SHA256SUMS.gpg match. Each step converges when rerun after a crash. Without a seal in `layout.seal` (or with one the
+ * bucket has moved past), publish seals itself when it holds the private key, and refuses before any upload otherwise.
  */
 export async function publishVersion(
   opts: PublishTarget & {
-    /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey). */
+    /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey), when sealing here. */
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
@@ -66,6 +75,34 @@ export async function publishVersion(
   });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
 
+  const provenanceName = provenanceFile(recipe, version);
+  const resealDir = path.join(layout.publish, 'seal');
+  // A seal made here is never read back by a later run (it lives in publish's working directory, not the seal target's).
+  const seal = async (keep?: Seal): Promise<Seal> => {
+    if (!key.signing) throw staleSealError(store, version, keep);
+    return sealVersion({
+      recipe,
+      version,
+      layout,
+      store,
+      key: key.signing,
+      trustedKeys: opts.trustedKeys ?? [opts.publicKey],
+      entries,
+      dir: resealDir,
+      provenance: opts.provenance,
+      keepProvenance: keep?.provenance,
+      log,
+    });
+  };
+  let sealed =
+    (await readSeal({ dir: layout.seal, version, provenanceName, publicKey: opts.publicKey, entries })) ??
+    (key.signing ? await seal() : missingSeal(layout.seal, version));
+  let current = await store.get(MANIFEST);
+  if (sealFit(sealed, current && current.body.toString('utf8'), entries) === 'stale') {
+    sealed = await seal(sealed);
+    current = await store.get(MANIFEST);
+  }
+
   await mkdir(layout.publish, { recursive: true });
   const objects: PublishObject[] = [];
   for (const image of images) {
@@ -77,9 +114,8 @@ export async function publishVersion(
     objects.push({ key: `${image.file}.sha256`, path: await checksumFileFor(image, sha256, layout.publish) });
     objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
   }
-  const keyringBytes = key.publicKeyBinary();
   const keyring = path.join(layout.publish, KEYRING);
-  await writeFile(keyring, keyringBytes);
+  await writeFile(keyring, key.publicKeyBinary);
   objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
   // This version's signed fragment: what later publishes vouch for its lines by (vouch.ts).
   objects.push({
@@ -100,18 +136,26 @@ export async function publishVersion(
     objects.push({ key: path.basename(conf), path: conf, cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
     const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityName)!.file)!.sha256;
     const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
-    await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }));
+    await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: key.publicKeyBinary, fingerprint: key.fingerprint }));
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
-  if (opts.provenance)
-    objects.push(
-      ...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })),
-    );
+  if (sealed.provenance) {
+    const file = path.join(layout.publish, sealed.provenance.name);
+    await writeFile(file, sealed.provenance.text);
+    await writeFile(`${file}.asc`, sealed.provenance.signature);
+    objects.push({ key: sealed.provenance.name, path: file, contentType: STATEMENT_MEDIA_TYPE, cacheControl: 'no-cache' });
+    objects.push({
+      key: `${sealed.provenance.name}.asc`,
+      path: `${file}.asc`,
+      contentType: 'application/pgp-signature',
+      cacheControl: 'no-cache',
+    });
+  }
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   if (opts.dryRun) {
     for (const o of objects) log(`dry run: would upload ${o.key} to ${store.describe()}`);
-    log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and sign it`);
+    log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and write its sealed signature`);
     return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
   }
 
@@ -120,35 +164,31 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
-  const { changed: manifestChanged } = await compareAndSwap(
-    store,
-    MANIFEST,
-    async (current) => {
-      // Merge only into a SHA256SUMS whose every line a trusted key vouches for (see vouch.ts).
-      if (current !== null) {
-        const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-        const missing = await voucher.unvouched(current, signature);
-        if (missing.length) throw unvouchedError(store, recipe, missing);
-      }
-      // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
-      return mergeManifest(current, entries);
-    },
-    { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
-  );
+  let manifestChanged = false;
+  let signatureChanged = false;
+  for (let attempt = 1; ; attempt++) {
+    const wrote = await writeSealedManifest(store, sealed, current, entries, attempt, log);
+    manifestChanged ||= wrote === 'written';
+    // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
+    const signed =
+      wrote === 'stale'
+        ? 'stale'
+        : await writeSealedSignature({ store, sealed, publicKey: opts.publicKey, log }).catch((error: unknown) => {
+            throw signatureError(store, recipe, version, manifestChanged, error);
+          });
+    signatureChanged ||= signed === 'written';
+    if (signed !== 'stale') break;
+    if (attempt >= SEAL_ATTEMPTS) throw new Error(`${MANIFEST} in ${store.describe()} kept changing; rerun publish to converge`);
+    log(`${MANIFEST} changed under us in ${store.describe()}; sealing again (attempt ${attempt + 1})`);
+    sealed = await seal(sealed).catch((error: unknown) => {
+      throw manifestChanged ? signatureError(store, recipe, version, manifestChanged, error) : error;
+    });
+    current = await store.get(MANIFEST);
+  }
   if (recipe.bucket.keep)
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
     );
-  const signatureChanged = await signCurrentManifest({ store, key, voucher, recipe, log }).catch((error: unknown) => {
-    // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
-    throw new Error(
-      `${MANIFEST} in ${store.describe()} ${manifestChanged ? 'was updated' : 'is in place'} but ${MANIFEST_SIGNATURE} ` +
-        `could not be made to match it (${(error as Error).message}): hosts cannot verify ${MANIFEST} and systemd-sysupdate ` +
-        `refuses every update until this is repaired. Rerun the publish (npx nx run alloy:publish --version=${version}); it converges.`,
-      { cause: error },
-    );
-  });
   if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
   return {
     entries,
@@ -157,6 +197,101 @@ export async function publishVersion(
     manifestChanged,
     signatureChanged,
   };
+}
+
+/** No seal in dist/ and no key to make one: the seal target (where the key is) did not run, or its output was not restored. */
+function missingSeal(dir: string, version: string): never {
+  throw new Error(
+    `refusing to publish ${version}: there is no seal in ${dir} and this process holds only the release public key, so it ` +
+      `cannot make one. Run the seal target where ALLOY_SIGNING_KEY is set (the release workflow's sign job does) so the ` +
+      `shared cache holds it, then rerun publish. Nothing was uploaded.`,
+  );
+}
+
+function staleSealError(store: ObjectStore, version: string, sealed?: Seal): Error {
+  return new Error(
+    `refusing to publish ${version}: ${MANIFEST} in ${store.describe()} changed since the seal in ${sealed?.dir ?? '(none)'} ` +
+      `was made against it (another publish ran in between), and this process holds only the release public key, so it ` +
+      `cannot seal again. Start a new run of the release (its sign job seals against the bucket as it is then), or publish ` +
+      `where ALLOY_SIGNING_KEY is set. Nothing more was written.`,
+  );
+}
+
+/**
+ * Writes the sealed SHA256SUMS over `current` with a conditional write. 'stale' when the bucket moved past the seal's base
+ * (before or during the write), so the caller must seal again.
+ */
+async function writeSealedManifest(
+  store: ObjectStore,
+  sealed: Seal,
+  current: { body: Buffer; etag: string } | null,
+  entries: { file: string; sha256: string }[],
+  attempt: number,
+  log: (line: string) => void,
+): Promise<'written' | 'unchanged' | 'stale'> {
+  const fit = sealFit(sealed, current && current.body.toString('utf8'), entries);
+  if (fit === 'written') {
+    log(`${MANIFEST} already up to date in ${store.describe()}`);
+    return 'unchanged';
+  }
+  if (fit === 'stale') return 'stale';
+  try {
+    await store.putBytes(MANIFEST, Buffer.from(sealed.manifest, 'utf8'), {
+      contentType: 'text/plain; charset=utf-8',
+      cacheControl: 'no-cache',
+      ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+    });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) return 'stale';
+    throw error;
+  }
+  log(`wrote ${MANIFEST} to ${store.describe()} (attempt ${attempt})`);
+  return 'written';
+}
+
+function signatureError(store: ObjectStore, recipe: Recipe, version: string, manifestChanged: boolean, error: unknown): Error {
+  return new Error(
+    `${MANIFEST} in ${store.describe()} ${manifestChanged ? 'was updated' : 'is in place'} but ${MANIFEST_SIGNATURE} ` +
+      `could not be made to match it (${(error as Error).message}): hosts cannot verify ${MANIFEST} and systemd-sysupdate ` +
+      `refuses every update until this is repaired. Rerun the publish (npx nx run ${recipe.name}:publish --version=${version}); it converges.`,
+    { cause: error },
+  );
+}
+
+/**
+ * Makes SHA256SUMS.gpg match SHA256SUMS, which should now hold the sealed text: a signature by the release key over
+ * exactly the bucket's text is left alone, else the seal's is written (a conditional write; a concurrent writer's is
+ * re-read). 'stale' when SHA256SUMS is no longer the sealed text and nothing signs it (another publisher wrote it).
+ */
+async function writeSealedSignature(opts: {
+  store: ObjectStore;
+  sealed: Seal;
+  publicKey: string;
+  log: (line: string) => void;
+}): Promise<'written' | 'unchanged' | 'stale'> {
+  const { store, sealed, log } = opts;
+  let wrote = false;
+  for (let attempt = 1; attempt <= SEAL_ATTEMPTS; attempt++) {
+    const [manifest, signature] = await Promise.all([store.get(MANIFEST), store.get(MANIFEST_SIGNATURE)]);
+    if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
+    if (signature && (await signedByAny(manifest.body, signature.body.toString('utf8'), [opts.publicKey]))) {
+      log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
+      return wrote ? 'written' : 'unchanged';
+    }
+    if (manifest.body.toString('utf8') !== sealed.manifest) return 'stale';
+    try {
+      await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(sealed.signature), {
+        contentType: 'application/pgp-signature',
+        cacheControl: 'no-cache',
+        ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
+      });
+      wrote = true;
+      log(`wrote the seal's ${MANIFEST_SIGNATURE} to ${store.describe()} (attempt ${attempt})`);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  }
+  throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
 }
 
 /**
@@ -213,48 +348,6 @@ async function assertNotReplacingPublished(opts: {
         `Publish a new version instead, or remove ${opts.version} from the bucket deliberately first.`,
     );
   }
-}
-
-/**
- * SHA256SUMS and its signature are two objects, so a concurrent publisher may replace SHA256SUMS between our two
- * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
- * line the voucher accepts (never the bucket's text as such).
- */
-async function signCurrentManifest(opts: {
-  store: ObjectStore;
-  key: SigningKey;
-  voucher: Voucher;
-  recipe: Recipe;
-  log: (line: string) => void;
-}): Promise<boolean> {
-  const { store, key, log } = opts;
-  let changed = false;
-  for (let attempt = 1; attempt <= 10; attempt++) {
-    const manifest = await store.get(MANIFEST);
-    if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
-    const signature = await store.get(MANIFEST_SIGNATURE);
-    const text = manifest.body.toString('utf8');
-    // Our own key's signature over exactly this text: done. (An old trusted key's signature is re-made with ours.)
-    if (signature && (await signedByAny(manifest.body, signature.body.toString('utf8'), [key.publicKeyArmored]))) {
-      log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
-      return changed;
-    }
-    const missing = await opts.voucher.unvouched(text, signature?.body.toString('utf8'));
-    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
-    const armored = await signManifest(text, key);
-    try {
-      await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(armored), {
-        contentType: 'application/pgp-signature',
-        cacheControl: 'no-cache',
-        ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
-      });
-      changed = true;
-      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt}; every line built now or vouched for by a trusted key)`);
-    } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
-    }
-  }
-  throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
 }
 
 async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: ObjectStore, version: string, log: (line: string) => void) {

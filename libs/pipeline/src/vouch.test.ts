@@ -14,6 +14,7 @@ import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
+import { releaseKeyOf } from './signing-key.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { fragmentKey, trustedPublicKeys } from './vouch.js';
 import { writeSignedImages } from '../test/signed-images.js';
@@ -69,7 +70,7 @@ async function world(name: string) {
       version,
       layout: await built(ws, version, key),
       store,
-      key,
+      key: releaseKeyOf(key, 'test'),
       publicKey: key.publicKeyArmored,
       trustedKeys: trusted,
       log,

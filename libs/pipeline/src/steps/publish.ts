@@ -1,8 +1,9 @@
-// Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), manifest last.
+// Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), the seal last. It
+// needs the release key's public part only (ALLOY_SIGNING_PUBLIC_KEY in a job that holds no private key).
 import { storeFromEnv } from '@alloy-sysext/r2';
 import { localBucketDir } from '../layout.js';
 import { publishVersion } from '../publish.js';
-import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
+import { expectedPublicKey, releaseKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';
 import { trustedPublicKeys } from '../vouch.js';
 
@@ -19,7 +20,7 @@ export async function publishStep(
     { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
     { log },
   );
-  const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  const key = await releaseKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
     recipe,

@@ -1,0 +1,191 @@
+// The seal: every text publish writes that carries the release key's signature over more than one version's files —
+// SHA256SUMS with this version merged into the bucket's (and SHA256SUMS.gpg) and the version's provenance. It is made
+// where the key is (the seal target: in the release workflow the sign job, which may read the bucket but not write it) and
+// applied by publish, which may write the bucket but holds no key. A seal comes from a cache like any output, so publish
+// re-checks it: the key's signatures, the subjects, and that it merges exactly this version into the bucket as it is.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import type { ObjectStore } from '@alloy-sysext/r2';
+import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import type { versionLayout } from './layout.js';
+import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
+import { parseStatement } from './provenance.js';
+import { sealProvenance } from './publish-provenance.js';
+import type { Recipe } from './recipe.js';
+import { recoveryAdvice } from './upstream-trust.js';
+import { unvouchedError, Voucher } from './vouch.js';
+
+/** What the seal merged into, beside its texts: the version and the sha256 of the bucket's SHA256SUMS (null: none). */
+export const SEAL_RECORD = 'sealed.json';
+/** The armored public key of the key that sealed, for jobs that verify without holding the private key. */
+export const SEAL_PUBLIC_KEY = 'release-key.asc';
+
+export interface SealedProvenance {
+  /** Object name, `<name>-<version>.intoto.json`. */
+  name: string;
+  text: string;
+  signature: string;
+}
+
+export interface Seal {
+  dir: string;
+  version: string;
+  /** SHA256SUMS as it is to be written: the bucket's as it was (`base`) with this version's entries merged in. */
+  manifest: string;
+  /** Detached armored signature of `manifest` (SHA256SUMS.gpg). */
+  signature: string;
+  /** sha256 of the bucket's SHA256SUMS the seal merged into, null when the bucket had none. */
+  base: string | null;
+  provenance?: SealedProvenance;
+}
+
+/** What sealing one version works on. */
+export interface SealTarget {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  /** The bucket, read only. */
+  store: ObjectStore;
+  key: SigningKey;
+  /** Public keys whose signatures vouch for lines the bucket already holds (vouch.ts). */
+  trustedKeys: string[];
+  /** This version's entries, verified in this run (the lines the seal adds). */
+  entries: { file: string; sha256: string }[];
+  /** Where the seal's files go (the seal target's output, or a working directory of publish). */
+  dir: string;
+  /** Workspace root and environment for the provenance statement; without them the seal carries none (unit tests). */
+  provenance?: { root: string; env: NodeJS.ProcessEnv };
+  /** A statement sealed before for this run (publish re-sealing after a concurrent write keeps it). */
+  keepProvenance?: SealedProvenance;
+  log: (line: string) => void;
+}
+
+const sha256Text = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * Reads the bucket's SHA256SUMS, refuses lines nothing vouches for (the bucket's text is data, never text to re-sign),
+ * merges this version's entries, signs the result and the provenance, and writes them with the record under `dir`.
+ */
+export async function sealVersion(opts: SealTarget): Promise<Seal> {
+  const { store, key, log } = opts;
+  const current = await store.get(MANIFEST);
+  const base = current ? current.body.toString('utf8') : null;
+  if (base !== null) {
+    const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+    const voucher = new Voucher({ store, recipe: opts.recipe, keys: opts.trustedKeys, builtNow: opts.entries });
+    const missing = await voucher.unvouched(base, signature);
+    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
+  }
+  const manifest = mergeManifest(base, opts.entries);
+  const seal: Seal = {
+    dir: opts.dir,
+    version: opts.version,
+    manifest,
+    signature: await signManifest(manifest, key),
+    base: base === null ? null : sha256Text(base),
+    provenance:
+      opts.keepProvenance ??
+      (opts.provenance &&
+        (await sealProvenance({ ...opts, ...opts.provenance, publicKey: key.publicKeyArmored, store, entries: opts.entries }))),
+  };
+  await writeSeal(seal, key.publicKeyArmored);
+  log(
+    `sealed ${MANIFEST} for ${opts.version} against ${store.describe()} ` +
+      `(${base === null ? 'no manifest there yet' : `its ${MANIFEST} sha256 ${seal.base}`}), signed by ${key.fingerprint}`,
+  );
+  return seal;
+}
+
+async function writeSeal(seal: Seal, publicKey: string): Promise<void> {
+  await rm(seal.dir, { recursive: true, force: true });
+  await mkdir(seal.dir, { recursive: true });
+  const write = (name: string, text: string) => writeFile(path.join(seal.dir, name), text);
+  await write(MANIFEST, seal.manifest);
+  await write(MANIFEST_SIGNATURE, seal.signature);
+  await write(SEAL_RECORD, `${JSON.stringify({ version: seal.version, base: seal.base }, null, 2)}\n`);
+  await write(SEAL_PUBLIC_KEY, publicKey);
+  if (seal.provenance) {
+    await write(seal.provenance.name, seal.provenance.text);
+    await write(`${seal.provenance.name}.asc`, seal.provenance.signature);
+  }
+}
+
+/**
+ * The seal under `dir` (undefined when there is none), checked as anything from a cache is: both signatures by
+ * `publicKey`, the record names this version, and the provenance's subjects are exactly `entries`.
+ */
+export async function readSeal(opts: {
+  dir: string;
+  version: string;
+  provenanceName: string;
+  publicKey: string;
+  entries: { file: string; sha256: string }[];
+}): Promise<Seal | undefined> {
+  const { dir } = opts;
+  const read = (name: string) => readFile(path.join(dir, name), 'utf8').catch(() => undefined);
+  const [manifest, signature, record] = await Promise.all([read(MANIFEST), read(MANIFEST_SIGNATURE), read(SEAL_RECORD)]);
+  if (manifest === undefined && signature === undefined && record === undefined) return undefined;
+  const refuse = (problem: string) => new Error(`refusing to publish: ${problem}\n${recoveryAdvice(opts.version)}`);
+  if (manifest === undefined || signature === undefined || record === undefined) {
+    throw refuse(`the seal in ${dir} is incomplete (it needs ${MANIFEST}, ${MANIFEST_SIGNATURE} and ${SEAL_RECORD})`);
+  }
+  await verifyDetached({ data: Buffer.from(manifest, 'utf8'), signature, publicKey: opts.publicKey }).catch((error: Error) => {
+    throw refuse(`${path.join(dir, MANIFEST_SIGNATURE)} does not verify ${MANIFEST} beside it: ${error.message}`);
+  });
+  let parsed: { version?: unknown; base?: unknown };
+  try {
+    parsed = JSON.parse(record) as typeof parsed;
+  } catch {
+    throw refuse(`${path.join(dir, SEAL_RECORD)} is not JSON`);
+  }
+  if (
+    parsed.version !== opts.version ||
+    !(parsed.base === null || (typeof parsed.base === 'string' && /^[0-9a-f]{64}$/.test(parsed.base)))
+  ) {
+    throw refuse(`${path.join(dir, SEAL_RECORD)} does not describe a seal of ${opts.version} (expected version and a 64-hex or null base)`);
+  }
+  const seal: Seal = { dir, version: opts.version, manifest, signature, base: parsed.base };
+  const [text, asc] = await Promise.all([read(opts.provenanceName), read(`${opts.provenanceName}.asc`)]);
+  if (text !== undefined || asc !== undefined) {
+    if (text === undefined || asc === undefined) throw refuse(`the seal's provenance in ${dir} lacks its statement or signature`);
+    await verifyDetached({ data: Buffer.from(text, 'utf8'), signature: asc, publicKey: opts.publicKey }).catch((error: Error) => {
+      throw refuse(`${path.join(dir, `${opts.provenanceName}.asc`)} does not verify: ${error.message}`);
+    });
+    const subjects = parseStatement(text)
+      .subject.map((s) => `${s.digest.sha256}  ${s.name}`)
+      .sort();
+    const expected = opts.entries.map((e) => `${e.sha256}  ${e.file}`).sort();
+    if (subjects.join('\n') !== expected.join('\n')) {
+      throw refuse(`the seal's provenance ${opts.provenanceName} states other images than the ones verified now`);
+    }
+    seal.provenance = { name: opts.provenanceName, text, signature: asc };
+  }
+  return seal;
+}
+
+/** How a seal stands against the bucket's SHA256SUMS now. */
+export type SealFit =
+  /** the bucket already holds exactly the sealed text */
+  | 'written'
+  /** the bucket holds what the seal merged into: writing it adds this version and nothing else */
+  | 'fits'
+  /** the bucket changed since the seal was made: it must be made again (where the key is) */
+  | 'stale';
+
+/**
+ * Decides whether `seal` may be written over the bucket's `current` SHA256SUMS. A seal whose record matches but whose
+ * text is not exactly `current` with `entries` merged in was not made by sealVersion from these inputs: refused.
+ */
+export function sealFit(seal: Seal, current: string | null, entries: { file: string; sha256: string }[]): SealFit {
+  if (current !== null && current === seal.manifest) return 'written';
+  if ((current === null ? null : sha256Text(current)) !== seal.base) return 'stale';
+  if (mergeManifest(current, entries) !== seal.manifest) {
+    throw new Error(
+      `refusing to publish: the seal in ${seal.dir} does not merge exactly ${seal.version}'s verified images into the ` +
+        `bucket's ${MANIFEST} it names as its base\n${recoveryAdvice(seal.version)}`,
+    );
+  }
+  return 'fits';
+}
