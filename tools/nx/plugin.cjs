@@ -6,7 +6,7 @@ const path = require('node:path');
 
 exports.name = 'alloy-sysext';
 
-const { createHash } = require('node:crypto');
+const { createHash, randomUUID } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
 
@@ -39,6 +39,13 @@ function zipDirContent(dir, cwd) {
     hash.update(`unreadable ${dir}: ${error.code}`);
   }
   return hash.digest('hex');
+}
+
+// The seal (SHA256SUMS merged with the bucket's as it was read, signed) is shared through the cache within one GitHub
+// Actions run only: its sign job stores it, its publish and pr jobs restore it, and publish checks it against the bucket
+// before writing. Elsewhere each run seals again (a value unique to the run), since the bucket may have changed.
+function sealRun(env) {
+  return env.GITHUB_RUN_ID ? `github-run-${env.GITHUB_RUN_ID}` : `unshared-${randomUUID()}`;
 }
 
 // Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
@@ -139,6 +146,7 @@ exports.preTasksExecution = async (_options, context) => {
   const env = {
     ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none',
     ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
+    ALLOY_SEAL_RUN: sealRun(process.env),
   };
   Object.assign(process.env, env);
   // On the daemon (or in a plugin worker) that process.env is the daemon's own, which Nx compares with each client's:

@@ -130,6 +130,7 @@ describe('dry runs write nothing', () => {
       'alloy:image': 'ran',
       'alloy:sign': 'ran',
       'alloy:manifest': 'ran',
+      'alloy:seal': 'ran',
       'alloy:publish': 'ran',
     });
     expect(existsSync(dist('1.10.2/manifest/SHA256SUMS'))).toBe(true);

@@ -77,7 +77,7 @@ export function nxEnv(extra: Record<string, string | undefined>): Record<string,
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(NX_|ALLOY_|R2_|GPG_|GITHUB_TOKEN$|GHOST_STACK_|INFISICAL_STACK_|JEST_|npm_|NODE_OPTIONS$)/i.test(k)) continue;
+    if (/^(NX_|ALLOY_|R2_|GPG_|GITHUB_|GHOST_STACK_|INFISICAL_STACK_|JEST_|npm_|NODE_OPTIONS$)/i.test(k)) continue;
     env[k] = v;
   }
   Object.assign(env, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0' });
