@@ -4,9 +4,9 @@
  * 10  `check` only: a stable upstream release is not published yet (the version is printed and written to GITHUB_OUTPUT)
  *  1  error (network, GitHub, bucket, recipe, key files …)
  *  2  usage error: unknown command or option, missing or invalid value
- *  3  `release` only: the Nx chain (fetch → … → pr) failed; nothing was tagged and the tracking issue stays open
+ *  3  `release`, `finish`: the Nx chain (fetch → … → pr) failed; nothing was tagged and the tracking issue stays open
  *  4  `verify` only: at least one check failed (the table names each one)
- *  5  `check` and `status`: the bucket is broken (SHA256SUMS.gpg missing or not verifying SHA256SUMS, or a listed
+ *  5  `check`, `status`, `finish`: the bucket is broken (SHA256SUMS.gpg missing or not verifying SHA256SUMS, or a listed
  *     object missing or with another sha256); repair: rerun publish for the newest published version
  */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHAIN_FAILED: 3, VERIFY_FAILED: 4, BUCKET_BROKEN: 5, NEW_VERSION: 10 } as const;
@@ -16,9 +16,9 @@ export const EXIT_CODES_HELP = `Exit codes:
   10  check: a new stable upstream release is not published yet
   1   error
   2   usage error (unknown option, missing or invalid value)
-  3   release: the Nx chain failed (nothing tagged)
+  3   release, finish: the Nx chain failed (nothing tagged)
   4   verify: at least one check failed (see the table)
-  5   check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS, or a listed object is missing or
+  5   check, status, finish: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS, or a listed object is missing or
       differs); repair: npx nx run alloy:publish --version=<newest published>`;
 
 /** A mistake in what the user typed; reported with exit code 2. */

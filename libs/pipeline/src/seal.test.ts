@@ -235,4 +235,18 @@ describe('publish applies a seal without the private key', () => {
     );
     await expect(readdir(path.join(ws, '.dev-keys'))).rejects.toThrow('ENOENT');
   });
+
+  it('ALLOY_SIGNING_KEY and an ALLOY_SIGNING_PUBLIC_KEY of another key: refused, naming both fingerprints', async () => {
+    const env = {
+      ALLOY_SIGNING_KEY: await readFile(generated.privateKeyPath, 'utf8'),
+      ALLOY_SIGNING_PUBLIC_KEY: other.publicKeyArmored,
+    };
+    await expect(signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log })).rejects.toThrow(
+      `ALLOY_SIGNING_KEY is key ${key.fingerprint} but ALLOY_SIGNING_PUBLIC_KEY is ${other.fingerprint}`,
+    );
+    env.ALLOY_SIGNING_PUBLIC_KEY = key.publicKeyArmored;
+    expect((await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log })).key.fingerprint).toBe(
+      key.fingerprint,
+    );
+  });
 });

@@ -19,8 +19,6 @@ import { unvouchedError, Voucher } from './vouch.js';
 
 /** What the seal merged into, beside its texts: the version and the sha256 of the bucket's SHA256SUMS (null: none). */
 export const SEAL_RECORD = 'sealed.json';
-/** The armored public key of the key that sealed, for jobs that verify without holding the private key. */
-export const SEAL_PUBLIC_KEY = 'release-key.asc';
 
 export interface SealedProvenance {
   /** Object name, `<name>-<version>.intoto.json`. */
@@ -90,7 +88,7 @@ export async function sealVersion(opts: SealTarget): Promise<Seal> {
       (opts.provenance &&
         (await sealProvenance({ ...opts, ...opts.provenance, publicKey: key.publicKeyArmored, store, entries: opts.entries }))),
   };
-  await writeSeal(seal, key.publicKeyArmored);
+  await writeSeal(seal);
   log(
     `sealed ${MANIFEST} for ${opts.version} against ${store.describe()} ` +
       `(${base === null ? 'no manifest there yet' : `its ${MANIFEST} sha256 ${seal.base}`}), signed by ${key.fingerprint}`,
@@ -98,14 +96,13 @@ export async function sealVersion(opts: SealTarget): Promise<Seal> {
   return seal;
 }
 
-async function writeSeal(seal: Seal, publicKey: string): Promise<void> {
+async function writeSeal(seal: Seal): Promise<void> {
   await rm(seal.dir, { recursive: true, force: true });
   await mkdir(seal.dir, { recursive: true });
   const write = (name: string, text: string) => writeFile(path.join(seal.dir, name), text);
   await write(MANIFEST, seal.manifest);
   await write(MANIFEST_SIGNATURE, seal.signature);
   await write(SEAL_RECORD, `${JSON.stringify({ version: seal.version, base: seal.base }, null, 2)}\n`);
-  await write(SEAL_PUBLIC_KEY, publicKey);
   if (seal.provenance) {
     await write(seal.provenance.name, seal.provenance.text);
     await write(`${seal.provenance.name}.asc`, seal.provenance.signature);

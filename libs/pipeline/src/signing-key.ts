@@ -38,11 +38,14 @@ export async function signingKeyFromEnv(opts: {
   }
   if (name) {
     const passphrase = env.ALLOY_SIGNING_KEY_PASSPHRASE || env.GPG_PASSPHRASE || undefined;
+    let key: SigningKey;
     try {
-      return { key: await loadPrivateKey(env[name]!, { passphrase }), source: name, development: false };
+      key = await loadPrivateKey(env[name]!, { passphrase });
     } catch (error) {
       throw new Error(`${name}: ${(error as Error).message}`);
     }
+    await assertSameKey(key, env);
+    return { key, source: name, development: false };
   }
   const dir = path.join(opts.workspaceRoot, DEV_KEY_DIR);
   const file = path.join(dir, KEY_FILES.privateKey);
@@ -129,4 +132,19 @@ export function releaseKeyOf(key: SigningKey, source: string): ReleaseKey {
     signing: key,
     source,
   };
+}
+
+/** Where both are set (the release workflow's sign job), the public key the other jobs verify with must be this key's. */
+async function assertSameKey(key: SigningKey, env: NodeJS.ProcessEnv): Promise<void> {
+  const text = env[PUBLIC_KEY_VARIABLE]?.trim();
+  if (!text) return;
+  const expected = await readPublicKey(text).catch((error: Error) => {
+    throw new Error(`${PUBLIC_KEY_VARIABLE}: ${error.message}`, { cause: error });
+  });
+  if (expected.fingerprint !== key.fingerprint) {
+    throw new Error(
+      `ALLOY_SIGNING_KEY is key ${key.fingerprint} but ${PUBLIC_KEY_VARIABLE} is ${expected.fingerprint}: the jobs that ` +
+        `verify would refuse everything this one signs. Set ${PUBLIC_KEY_VARIABLE} to this key's public key`,
+    );
+  }
 }

@@ -1,7 +1,8 @@
 // Loopback S3 peer: s3rver 3.7.1 behind a front handler that adds what s3rver lacks and tests need:
 //  - S3 conditional writes (If-Match / If-None-Match → 412) on PutObject and CompleteMultipartUpload,
 //  - atomic object writes (s3rver streams straight into the final file; S3 never shows a partial object),
-//  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered).
+//  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered),
+//  - a read-only access key (as an R2 API token with "Object Read only"): its writes are refused with 403 AccessDenied.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -45,6 +46,8 @@ export interface S3Peer {
   endpoint: string;
   bucket: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** A key that may read but not write (PUT, POST, DELETE answer 403 AccessDenied). */
+  readOnlyCredentials: { accessKeyId: string; secretAccessKey: string };
   region: string;
   requests: S3PeerRequest[];
   failNext(opts: FailNextOptions): void;
@@ -56,6 +59,16 @@ export interface S3Peer {
 interface Fault extends Required<Pick<FailNextOptions, 'nth' | 'times'>> {
   opts: FailNextOptions;
   seen: number;
+}
+
+const READ_ONLY = { accessKeyId: 'S3RVER-READ-ONLY', secretAccessKey: 'S3RVER-READ-ONLY' };
+// s3rver keeps its keys in a registry of its dummy account (it does not check v4 signatures): one more key for it.
+const AWSAccount: any = require('s3rver/lib/models/account.js');
+AWSAccount.DUMMY_ACCOUNT.createKeyPair(READ_ONLY.accessKeyId, READ_ONLY.secretAccessKey);
+
+/** The access key id a request is signed with (SigV4 `Credential=<id>/…`, or a presigned X-Amz-Credential). */
+function accessKeyOf(headers: Record<string, string>): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(headers.authorization ?? '')?.[1];
 }
 
 export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Peer> {
@@ -101,6 +114,14 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
       entry.status = res.statusCode;
     });
 
+    if (method !== 'GET' && method !== 'HEAD' && accessKeyOf(headers) === READ_ONLY.accessKeyId) {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end(s3ErrorXml('AccessDenied', 'Access Denied (a read-only key)', key));
+      });
+      return;
+    }
     const fault = takeFault(method, key, query);
     if (fault?.stall) {
       req.resume();
@@ -181,8 +202,9 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
-    // s3rver's only account; requests signed with anything else get 403 InvalidAccessKeyId / SignatureDoesNotMatch.
+    // s3rver's account; requests signed with a key it does not know get 403 InvalidAccessKeyId.
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    readOnlyCredentials: READ_ONLY,
     region: 'us-east-1',
     requests,
     directory,
