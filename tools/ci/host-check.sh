@@ -77,7 +77,15 @@ else
 fi
 [ "$failed" -eq 0 ] || exit 1
 
-# 2. dissect: the image is a sysext for this architecture
+# A scratch root holding the image under the name hosts link it by (the transfer's CurrentSymlink, <name>.raw): its
+# extension-release file is named after that name, so dissect and sysext find it there.
+root=$work/root
+mkdir -p "$root/usr/lib" "$root/var/lib/extensions"
+cp /etc/os-release "$root/usr/lib/os-release"
+cp "$image" "$root/var/lib/extensions/$name.raw"
+image=$root/var/lib/extensions/$name.raw
+
+# 2. dissect: the image is a system extension for this architecture
 dissected=$(run_sd "$sd/usr/bin/systemd-dissect" --json=short "$image" 2>&1) || { fail dissect "$dissected"; exit 1; }
 if grep -q "\"ARCHITECTURE=$release_arch\"" <<<"$dissected" && grep -q '"useSystemExtension":true' <<<"$dissected"; then
   report dissect "a system extension, ARCHITECTURE=$release_arch"
@@ -89,15 +97,11 @@ fi
 expect_version() {
   local out
   if out=$("$@" --version 2>&1) && grep -q -- "$version" <<<"$out"; then
-    report run "$binary --version: $(head -1 <<<"$out")"
+    report run "/$binary --version: $(head -1 <<<"$out")"
   else
-    fail run "$binary --version printed \"$(head -1 <<<"$out")\", expected $version"
+    fail run "/$binary --version printed \"$(head -1 <<<"$out")\", expected $version"
   fi
 }
-root=$work/root
-mkdir -p "$root/usr/lib" "$root/var/lib/extensions"
-cp /etc/os-release "$root/usr/lib/os-release"
-cp "$image" "$root/var/lib/extensions/$name.raw"
 if [ "$(uname -m)" = "$native_m" ]; then
   # systemd-sysext mounts in a child namespace: a shared mount of the scratch root carries the merge back to ours.
   merged=$(run_sd unshare -m sh -c 'set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /run

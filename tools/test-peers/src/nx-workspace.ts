@@ -47,6 +47,14 @@ export async function cloneCopy(copy: string, parent: string, name: string): Pro
   return dest;
 }
 
+/** `git clone` of `source` (a git repository, e.g. a copyWorkspace copy committed), with node_modules linked as above. */
+export async function gitClone(source: string, parent: string, name: string): Promise<string> {
+  const dest = path.join(parent, name);
+  await execa('git', ['clone', '--quiet', source, dest]);
+  await linkNodeModules(dest);
+  return dest;
+}
+
 async function linkNodeModules(dest: string): Promise<void> {
   const modules = path.join(dest, 'node_modules');
   await mkdir(path.join(modules, '@alloy-sysext'), { recursive: true });

@@ -19,6 +19,7 @@ const S3rver: any = require('s3rver');
 
 export interface S3PeerRequest {
   method: string;
+  bucket: string;
   key: string;
   query: string;
   /** 0 while in flight or when the connection was dropped. */
@@ -71,12 +72,13 @@ function accessKeyOf(headers: Record<string, string>): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(headers.authorization ?? '')?.[1];
 }
 
-export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Peer> {
+/** `extraBuckets`: more buckets on the same endpoint (a cache bucket beside the release bucket, as two R2 buckets). */
+export async function startS3Peer(opts: { bucket?: string; extraBuckets?: string[] } = {}): Promise<S3Peer> {
   const bucket = opts.bucket ?? 'test-bucket';
   // <root>/data is s3rver's directory; <root>/tmp holds in-flight uploads (same filesystem, so rename is atomic).
   const root = await mkdtemp(path.join(os.tmpdir(), 's3-peer-'));
   const directory = path.join(root, 'data');
-  const s3rver = new S3rver({ silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const s3rver = new S3rver({ silent: true, directory, configureBuckets: [bucket, ...(opts.extraBuckets ?? [])].map((name) => ({ name })) });
   await s3rver.configureBuckets();
   s3rver.store.putObject = makeAtomicPutObject(s3rver.store, path.join(root, 'tmp'));
   s3rver.store.putPart = makeAtomicPutPart(s3rver.store, path.join(root, 'tmp'));
@@ -108,7 +110,7 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
     const method = (req.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v ?? '');
-    const entry: S3PeerRequest = { method, key, query, status: 0, headers };
+    const entry: S3PeerRequest = { method, bucket: reqBucket, key, query, status: 0, headers };
     requests.push(entry);
     res.on('finish', () => {
       entry.status = res.statusCode;
