@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createS3Store, type ObjectStore } from '@alloy-sysext/r2';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
-import { copyWorkspace, gitClone, SOURCE_ROOT, taskStatus } from '@alloy-sysext/test-peers/nx-workspace';
-import { startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
+import { copyWorkspace, gitClone, npxNx, SOURCE_ROOT, tail, taskStatus } from '@alloy-sysext/test-peers/nx-workspace';
+import { accessKeyOf, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { locateSystemd254, runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
@@ -80,57 +80,84 @@ interface JobRun {
   result: 'success' | 'failure' | 'skipped';
   /** Which of the three secret classes any of its processes was given (by value, whatever the variable's name). */
   held: string[];
-  /** Writes that reached the release bucket while the job ran: method, key, status, and whether the key could write. */
-  bucketWrites: string[];
   /** Step name → output, for the assertions and for failure messages. */
   logs: Array<{ step: string; code: number; output: string; env: string[] }>;
   outputs: Record<string, string>;
 }
 
-/** One run of the workflow, as GitHub would run it for `event`, every job derived from release.yml. */
-async function rehearse(wf: Workflow, event: { name: string; inputs?: Record<string, unknown> }): Promise<JobRun[]> {
+/** What a rehearsed run did: its jobs (in the workflow's order) and every write that reached the release bucket. */
+interface Rehearsal {
+  jobs: JobRun[];
+  /** `METHOD key status access-key-id` of each write to the release bucket during the run. */
+  bucketWrites: string[];
+}
+
+/**
+ * One run of the workflow, as GitHub would run it for `event`, every job derived from release.yml: a job starts once
+ * every job it needs has ended (jobs and matrix instances that may run at once do), skipped when its `if:` says so.
+ */
+async function rehearse(wf: Workflow, event: { name: string; inputs?: Record<string, unknown> }): Promise<Rehearsal> {
   runs++;
-  const runId = `7000${runs}`;
   const results: Record<string, { result: JobRun['result']; outputs: Record<string, string> }> = {};
-  const all: JobRun[] = [];
+  const jobs: Record<string, JobRun[]> = {};
+  const s3Mark = s3.requests.length;
   const github_ = {
     event_name: event.name,
     event: {},
-    run_id: runId,
+    run_id: `7000${runs}`,
     run_attempt: '1',
     repository: `${OWNER}/${REPO}`,
-    sha: (await execa('git', ['rev-parse', 'HEAD'], { cwd: source })).stdout,
+    // the commit the run is for, as GitHub knows it (the release tag points there)
+    sha: github.branchHead(OWNER, REPO, 'main')!,
     actor: 'rehearsal',
     server_url: 'https://github.com',
     token: secrets.GITHUB_TOKEN,
   };
-  for (const id of jobOrder(wf)) {
+  type Ended = { result: JobRun['result']; outputs: Record<string, string> };
+  const start = async (id: string): Promise<Ended> => {
     const job = wf.jobs![id]!;
     const needs = Object.fromEntries(needsOf(job).map((n) => [n, results[n]!]));
     const base = { github: github_, inputs: event.inputs ?? {}, vars, secrets, needs, env: {} };
-    const failedNeed = Object.values(needs).some((n) => n.result !== 'success');
+    const run = condition(job.if, base, { failed: Object.values(needs).some((n) => n.result !== 'success') });
     if (id in NOT_REHEARSED_JOBS) {
-      // stands in for the builder job: what its output would be; the chain jobs run in clones instead of its image
-      results[id] = { result: condition(job.if, base, { failed: failedNeed }) ? 'success' : 'skipped', outputs: { image: 'rehearsal' } };
-      continue;
+      // stands in for the builder job: its output; the chain jobs run in clones instead of its image
+      return { result: run ? 'success' : 'skipped', outputs: { image: 'rehearsal' } };
     }
-    if (!condition(job.if, base, { failed: failedNeed })) {
-      results[id] = { result: 'skipped', outputs: {} };
-      all.push({ id, matrix: undefined, result: 'skipped', held: [], bucketWrites: [], logs: [], outputs: {} });
-      continue;
+    if (!run) {
+      jobs[id] = [{ id, matrix: undefined, result: 'skipped', held: [], logs: [], outputs: {} }];
+      return { result: 'skipped', outputs: {} };
     }
-    const instances = expandMatrix(job, base);
-    const outputs: Record<string, string> = {};
-    let result: JobRun['result'] = 'success';
-    for (const matrix of instances) {
-      const r = await runJob(id, job, wf, { ...base, matrix: matrix ?? {} }, matrix);
-      all.push(r);
-      Object.assign(outputs, r.outputs);
-      if (r.result === 'failure') result = 'failure';
+    const instances = await Promise.all(
+      expandMatrix(job, base).map((matrix) => runJob(id, job, wf, { ...base, matrix: matrix ?? {} }, matrix)),
+    );
+    jobs[id] = instances;
+    return {
+      result: instances.some((r) => r.result === 'failure') ? 'failure' : 'success',
+      outputs: Object.assign({}, ...instances.map((r) => r.outputs)) as Record<string, string>,
+    };
+  };
+  const order = jobOrder(wf);
+  const running = new Map<string, Promise<void>>();
+  while (Object.keys(results).length < order.length) {
+    for (const id of order) {
+      if (id in results || running.has(id) || !needsOf(wf.jobs![id]!).every((n) => n in results)) continue;
+      running.set(
+        id,
+        start(id).then((r) => {
+          results[id] = r;
+          running.delete(id);
+        }),
+      );
     }
-    results[id] = { result, outputs };
+    await Promise.race(running.values());
   }
-  return all;
+  return {
+    jobs: order.flatMap((id) => jobs[id] ?? []),
+    bucketWrites: s3.requests
+      .slice(s3Mark)
+      .filter((q) => q.bucket === 'sysext' && !['GET', 'HEAD'].includes(q.method))
+      .map((q) => `${q.method} ${q.key} ${q.status} ${accessKeyOf(q.headers)}`),
+  };
 }
 
 /** The instances of a job: none of a matrix, a list of include entries, or the product of its lists. */
@@ -168,8 +195,7 @@ async function runJob(
   const githubEnv = path.join(temp, 'github-env');
   await mkdir(temp, { recursive: true });
   await writeFile(githubEnv, '');
-  const run: JobRun = { id, matrix, result: 'success', held: [], bucketWrites: [], logs: [], outputs: {} };
-  const s3Mark = s3.requests.length;
+  const run: JobRun = { id, matrix, result: 'success', held: [], logs: [], outputs: {} };
   const steps: Record<string, { outputs: Record<string, string>; outcome: string }> = {};
   const jobCtx = () => ({ ...ctx, steps, runner: { temp, os: 'Linux' }, env: {} });
   const defaults: Record<string, string> = {
@@ -200,9 +226,9 @@ async function runJob(
       const output = path.join(temp, `output-${i}`);
       await writeFile(output, '');
       const env = { ...defaults, ...declared, ...RUNNER(declared), GITHUB_OUTPUT: output };
-      const cwd = job.defaults?.run?.['working-directory'] === '/workspace' ? workspace : workspace;
+      // the builder image's /workspace (defaults.run.working-directory) is this clone
       const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], {
-        cwd,
+        cwd: workspace,
         env,
         extendEnv: false,
         all: true,
@@ -215,10 +241,6 @@ async function runJob(
       if (r.exitCode !== 0) run.result = 'failure';
     }
     for (const [k, v] of Object.entries(job.outputs ?? {})) run.outputs[k] = interpolate(v, jobCtx());
-    run.bucketWrites = s3.requests
-      .slice(s3Mark)
-      .filter((q) => q.bucket === 'sysext' && !['GET', 'HEAD'].includes(q.method))
-      .map((q) => `${q.method} ${q.key} ${q.status}`);
     run.held.sort();
   } finally {
     // each runner's cache server ends with its job
@@ -309,6 +331,9 @@ beforeAll(async () => {
       installations: [{ id: app.id + 1, owner: app.owner, repos: [app.repo] }],
     });
   }
+  // the cache bucket's tokens are other tokens than the release bucket's, as in R2
+  const cacheKey = s3.createKey('REHEARSAL-CACHE');
+  const cacheReadKey = s3.createKey('REHEARSAL-CACHE-READ', { readOnly: true });
   const pem = (name: keyof typeof apps) => apps[name].privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   secrets = {
     GITHUB_TOKEN: github.token(),
@@ -317,10 +342,10 @@ beforeAll(async () => {
     R2_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
     R2_RO_ACCESS_KEY_ID: s3.readOnlyCredentials.accessKeyId,
     R2_RO_SECRET_ACCESS_KEY: s3.readOnlyCredentials.secretAccessKey,
-    NX_CACHE_R2_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    NX_CACHE_R2_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    NX_CACHE_R2_RO_ACCESS_KEY_ID: s3.readOnlyCredentials.accessKeyId,
-    NX_CACHE_R2_RO_SECRET_ACCESS_KEY: s3.readOnlyCredentials.secretAccessKey,
+    NX_CACHE_R2_ACCESS_KEY_ID: cacheKey.accessKeyId,
+    NX_CACHE_R2_SECRET_ACCESS_KEY: cacheKey.secretAccessKey,
+    NX_CACHE_R2_RO_ACCESS_KEY_ID: cacheReadKey.accessKeyId,
+    NX_CACHE_R2_RO_SECRET_ACCESS_KEY: cacheReadKey.secretAccessKey,
     NX_CACHE_RW_TOKEN: RW_CACHE_TOKEN,
     NX_CACHE_RO_TOKEN: RO_CACHE_TOKEN,
     ALLOY_SIGNING_KEY: await readFile(key.privateKeyPath, 'utf8'),
@@ -347,8 +372,18 @@ beforeAll(async () => {
   await execa('git', ['-c', 'user.name=rehearsal', '-c', 'user.email=r@example.invalid', 'commit', '--quiet', '-m', 'rehearsal'], {
     cwd: source,
   });
-  // What is already published when the daily run starts: PUBLISHED, by the same workflow (its first run below).
-}, 300_000);
+  // What the bucket holds when the daily run starts: PUBLISHED, published from a laptop (one process, every key).
+  const seeded = await npxNx(await gitClone(source, root, 'laptop'), ['run', 'alloy:publish', `--version=${PUBLISHED}`], {
+    ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
+    ALLOY_SIGNING_KEY: secrets.ALLOY_SIGNING_KEY,
+    ALLOY_PUBLIC_URL: vars.ALLOY_PUBLIC_URL,
+    R2_ENDPOINT: s3.endpoint,
+    R2_BUCKET: 'sysext',
+    R2_ACCESS_KEY_ID: secrets.R2_ACCESS_KEY_ID,
+    R2_SECRET_ACCESS_KEY: secrets.R2_SECRET_ACCESS_KEY,
+  });
+  expect({ code: seeded.code, out: seeded.code === 0 ? '' : tail(seeded) }).toEqual({ code: 0, out: '' });
+}, 600_000);
 
 afterAll(async () => {
   await Promise.allSettled([upstream?.stop(), s3?.stop(), github?.stop()]);
@@ -367,14 +402,14 @@ describe('release.yml, rehearsed job by job in fresh clones', () => {
     const started = Date.now();
     const r = await rehearse(wf, event);
     seconds.push(`${label} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    expect(failures(r)).toEqual([]);
+    expect(failures(r.jobs)).toEqual([]);
     return r;
   };
   const CHAIN = ['plan', 'image', 'sign', 'publish', 'pr', 'attest', 'host_check', 'host_check', 'finish'];
 
-  /** Who held what, job by job, as the processes were really given it; and only the publish job wrote the bucket. */
-  function expectLeastPrivilege(r: JobRun[]) {
-    const held = Object.fromEntries(r.filter((j) => j.result !== 'skipped').map((j) => [j.id, j.held]));
+  /** Who held what, job by job, as its processes were given it; every write to the bucket was made with its write key. */
+  function expectLeastPrivilege(r: Rehearsal) {
+    const held = Object.fromEntries(r.jobs.filter((j) => j.result !== 'skipped').map((j) => [j.id, j.held]));
     const expected: Record<string, string[]> = {
       plan: [],
       image: [],
@@ -386,78 +421,59 @@ describe('release.yml, rehearsed job by job in fresh clones', () => {
       finish: ['consumer App keys'],
     };
     expect(held).toEqual(Object.fromEntries(Object.keys(held).map((id) => [id, expected[id]])));
-    for (const j of r) if (j.id !== 'publish') expect([j.id, j.bucketWrites]).toEqual([j.id, []]);
+    // only the publish job holds that key, so only it wrote (the pr job's publish task found everything in place)
+    for (const w of r.bucketWrites) expect(w).toMatch(new RegExp(` ${secrets.R2_ACCESS_KEY_ID}$`));
   }
 
-  it(`dispatched for ${PUBLISHED}: each job in its own clone, joined by the cache; the bucket passes systemd-sysupdate 254`, async () => {
-    const r = await timed('dispatch', { name: 'workflow_dispatch', inputs: { version: PUBLISHED, dry_run: false } });
-    expect(r.map((j) => j.id)).toEqual(CHAIN);
+  it(`the daily run finds ${NEW}: each job in its own clone, joined by the cache; the bucket passes systemd-sysupdate 254`, async () => {
+    const r = await timed('release', { name: 'schedule' });
+    expect(r.jobs.map((j) => j.id)).toEqual(CHAIN);
     expectLeastPrivilege(r);
-    expect(job(r, 'publish')[0]!.bucketWrites.length).toBeGreaterThan(0);
+    expect(JSON.parse(job(r.jobs, 'plan')[0]!.outputs.plan!)).toEqual([
+      { recipe: 'apps/alloy/sysext.json', project: 'alloy', name: 'alloy', version: NEW, kind: 'release' },
+    ]);
+    expect(r.bucketWrites.length).toBeGreaterThan(0);
     // joined by the cache: the publish and pr jobs ran none of the cached steps themselves
     for (const id of ['publish', 'pr']) {
       const status = taskStatus(
-        job(r, id)[0]!
+        job(r.jobs, id)[0]!
           .logs.map((l) => l.output)
           .join('\n'),
       );
       for (const t of ['fetch', 'image', 'sign', 'manifest', 'seal']) expect([id, t, status[`alloy:${t}`]]).toEqual([id, t, 'remote']);
     }
     // the sign job proved the restored images by rebuilding them before it signed
-    expect(outputOf(r, 'sign', 'Sign and seal')).toContain('rebuilding to prove the image');
+    expect(outputOf(r.jobs, 'sign', 'Sign and seal')).toContain('rebuilding to prove the image');
     // the host checks: amd64 merged and ran; arm64 read out of its image and ran under qemu-user
     const host = (arch: string) =>
-      job(r, 'host_check')
+      job(r.jobs, 'host_check')
         .find((j) => (j.matrix!.host as { arch: string }).arch === arch)!
         .logs.at(-1)!.output;
     expect(host('amd64')).toMatch(/merge +systemd-sysext merged alloy\.raw/);
-    expect(host('amd64')).toContain(`alloy, version v${PUBLISHED} (rehearsal)`);
+    expect(host('amd64')).toContain(`alloy, version v${NEW} (rehearsal)`);
     expect(host('arm64')).toMatch(/elf +\/usr\/bin\/alloy is an ELF executable for arm64/);
-    expect(host('arm64')).toContain(`alloy, version v${PUBLISHED} (rehearsal)`);
-    // the bot finished: release tag; the consumers' pull requests came from the pr job
-    expect(github.releases(OWNER, REPO).map((x) => x.tag)).toEqual([`alloy-v${PUBLISHED}`]);
-    expect(github.pulls(APPS.ghost.owner, APPS.ghost.repo).map((p) => p.state)).toEqual(['open']);
-    await expectSysupdateInstalls(PUBLISHED);
-  }, 1_200_000);
-
-  it(`the daily run finds ${NEW}: tracking issue, the chain, the seal merged into the bucket ${PUBLISHED} left; closed and tagged`, async () => {
-    const r = await timed('schedule', { name: 'schedule' });
-    expect(r.map((j) => j.id)).toEqual(CHAIN);
-    expectLeastPrivilege(r);
-    expect(JSON.parse(job(r, 'plan')[0]!.outputs.plan!)).toEqual([
-      { recipe: 'apps/alloy/sysext.json', project: 'alloy', name: 'alloy', version: NEW, kind: 'release' },
-    ]);
+    expect(host('arm64')).toContain(`alloy, version v${NEW} (rehearsal)`);
+    // the seal merged NEW into what the bucket held; the bot finished: tracking issue closed, release tag
     const listed = (await bucket.get('SHA256SUMS'))!.body.toString('utf8');
     expect(listed).toContain(`alloy-${PUBLISHED}-amd64.raw`);
     expect(listed).toContain(`alloy-${NEW}-arm64.raw`);
     expect(github.issues(OWNER, REPO).map((i) => [i.title, i.state])).toEqual([[`Release alloy ${NEW}`, 'closed']]);
-    expect(
-      github
-        .releases(OWNER, REPO)
-        .map((x) => x.tag)
-        .sort(),
-    ).toEqual([`alloy-v${PUBLISHED}`, `alloy-v${NEW}`]);
+    expect(github.releases(OWNER, REPO).map((x) => x.tag)).toEqual([`alloy-v${NEW}`]);
+    expect(github.pulls(APPS.ghost.owner, APPS.ghost.repo).map((p) => p.state)).toEqual(['open']);
     await expectSysupdateInstalls(NEW);
-  }, 1_200_000);
+  }, 1_800_000);
 
   it('a broken bucket (an image gone): the next run repairs it first, and the run ends healthy', async () => {
     await bucket.delete(`alloy-${NEW}-arm64.raw`);
     const r = await timed('repair', { name: 'schedule' });
-    expect(JSON.parse(job(r, 'plan')[0]!.outputs.plan!)).toEqual([
+    expect(JSON.parse(job(r.jobs, 'plan')[0]!.outputs.plan!)).toEqual([
       { recipe: 'apps/alloy/sysext.json', project: 'alloy', name: 'alloy', version: NEW, kind: 'repair' },
     ]);
     expectLeastPrivilege(r);
-    expect(job(r, 'publish')[0]!.bucketWrites).toContain(`PUT alloy/alloy-${NEW}-arm64.raw 200`);
-    expect(outputOf(r, 'finish', 'Finish')).toMatch(/healthy/);
+    expect(r.bucketWrites).toContain(`PUT alloy/alloy-${NEW}-arm64.raw 200 ${secrets.R2_ACCESS_KEY_ID}`);
+    expect(outputOf(r.jobs, 'finish', 'Finish')).toMatch(/bucket health +healthy/);
     await expectSysupdateInstalls(NEW);
-  }, 1_200_000);
-
-  it('nothing new: only plan and finish run; no job holds a release secret but finish', async () => {
-    const r = await timed('idle', { name: 'schedule' });
-    expect(r.filter((j) => j.result !== 'skipped').map((j) => j.id)).toEqual(['plan', 'finish']);
-    expect(JSON.parse(job(r, 'plan')[0]!.outputs.count!)).toBe(0);
-    expectLeastPrivilege(r);
-  }, 600_000);
+  }, 1_800_000);
 });
 
 /** systemd-sysupdate 254 with the release key (never the bucket's keyring) installs `version` from the bucket's public URL. */

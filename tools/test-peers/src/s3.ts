@@ -49,6 +49,8 @@ export interface S3Peer {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** A key that may read but not write (PUT, POST, DELETE answer 403 AccessDenied). */
   readOnlyCredentials: { accessKeyId: string; secretAccessKey: string };
+  /** Another key of the same account (as a second R2 API token), read-write or read-only. */
+  createKey(accessKeyId: string, opts?: { readOnly?: boolean }): { accessKeyId: string; secretAccessKey: string };
   region: string;
   requests: S3PeerRequest[];
   failNext(opts: FailNextOptions): void;
@@ -62,13 +64,19 @@ interface Fault extends Required<Pick<FailNextOptions, 'nth' | 'times'>> {
   seen: number;
 }
 
-const READ_ONLY = { accessKeyId: 'S3RVER-READ-ONLY', secretAccessKey: 'S3RVER-READ-ONLY' };
-// s3rver keeps its keys in a registry of its dummy account (it does not check v4 signatures): one more key for it.
+// s3rver keeps its keys in a registry of its dummy account (it does not check v4 signatures): more keys go there.
 const AWSAccount: any = require('s3rver/lib/models/account.js');
-AWSAccount.DUMMY_ACCOUNT.createKeyPair(READ_ONLY.accessKeyId, READ_ONLY.secretAccessKey);
+const readOnlyKeys = new Set<string>();
+function createKey(accessKeyId: string, opts: { readOnly?: boolean } = {}) {
+  const key = { accessKeyId, secretAccessKey: `${accessKeyId}-secret` };
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(key.accessKeyId, key.secretAccessKey);
+  if (opts.readOnly) readOnlyKeys.add(accessKeyId);
+  return key;
+}
+const READ_ONLY = createKey('S3RVER-READ-ONLY', { readOnly: true });
 
-/** The access key id a request is signed with (SigV4 `Credential=<id>/…`, or a presigned X-Amz-Credential). */
-function accessKeyOf(headers: Record<string, string>): string | undefined {
+/** The access key id a request is signed with (SigV4 `Credential=<id>/…`). */
+export function accessKeyOf(headers: Record<string, string>): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(headers.authorization ?? '')?.[1];
 }
 
@@ -78,7 +86,11 @@ export async function startS3Peer(opts: { bucket?: string; extraBuckets?: string
   // <root>/data is s3rver's directory; <root>/tmp holds in-flight uploads (same filesystem, so rename is atomic).
   const root = await mkdtemp(path.join(os.tmpdir(), 's3-peer-'));
   const directory = path.join(root, 'data');
-  const s3rver = new S3rver({ silent: true, directory, configureBuckets: [bucket, ...(opts.extraBuckets ?? [])].map((name) => ({ name })) });
+  const s3rver = new S3rver({
+    silent: true,
+    directory,
+    configureBuckets: [bucket, ...(opts.extraBuckets ?? [])].map((name) => ({ name })),
+  });
   await s3rver.configureBuckets();
   s3rver.store.putObject = makeAtomicPutObject(s3rver.store, path.join(root, 'tmp'));
   s3rver.store.putPart = makeAtomicPutPart(s3rver.store, path.join(root, 'tmp'));
@@ -116,7 +128,7 @@ export async function startS3Peer(opts: { bucket?: string; extraBuckets?: string
       entry.status = res.statusCode;
     });
 
-    if (method !== 'GET' && method !== 'HEAD' && accessKeyOf(headers) === READ_ONLY.accessKeyId) {
+    if (method !== 'GET' && method !== 'HEAD' && readOnlyKeys.has(accessKeyOf(headers) ?? '')) {
       req.resume();
       req.on('end', () => {
         res.writeHead(403, { 'content-type': 'application/xml' });
@@ -207,6 +219,7 @@ export async function startS3Peer(opts: { bucket?: string; extraBuckets?: string
     // s3rver's account; requests signed with a key it does not know get 403 InvalidAccessKeyId.
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     readOnlyCredentials: READ_ONLY,
+    createKey,
     region: 'us-east-1',
     requests,
     directory,
