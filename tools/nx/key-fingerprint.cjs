@@ -56,7 +56,8 @@ function firstKeyPacket(bytes, expectedTag = 5) {
     else throw new Error('indeterminate length in a key packet');
   }
   // a public key (tag 6) in ALLOY_SIGNING_KEY is no signing key: openpgp.js refuses it below, and the hash must differ
-  if (tag !== expectedTag) throw new Error(`first packet has tag ${tag}, expected ${expectedTag === 5 ? 'a secret' : 'a public'} key packet`);
+  if (tag !== expectedTag)
+    throw new Error(`first packet has tag ${tag}, expected ${expectedTag === 5 ? 'a secret' : 'a public'} key packet`);
   if (offset + length > bytes.length) throw new Error('truncated key packet');
   return bytes.subarray(offset, offset + length);
 }
@@ -110,31 +111,23 @@ async function signingKeyFingerprint(env, workspaceRoot) {
   // A job that verifies but never signs holds the public key alone: its fingerprint is the private key's, so that job
   // restores what the signing job stored.
   if (!env.ALLOY_SIGNING_KEY && !env.GPG_PRIVATE_KEY && env.ALLOY_SIGNING_PUBLIC_KEY) {
-    const armored = env.ALLOY_SIGNING_PUBLIC_KEY.trim();
-    try {
-      const quick = v4Fingerprint(armored, 6);
-      if (quick) return quick;
-    } catch {
-      // not a form this parser knows: openpgp.js decides below
-    }
-    try {
-      const openpgp = await import('openpgp');
-      return (await openpgp.readKey({ armoredKey: armored })).getFingerprint().toUpperCase();
-    } catch {
-      return 'unreadable';
-    }
+    return fingerprintOf(env.ALLOY_SIGNING_PUBLIC_KEY.trim(), 6, (openpgp, armoredKey) => openpgp.readKey({ armoredKey }));
   }
   const text = keyText(env, workspaceRoot);
   if (!text) return `no-key-yet-${randomUUID()}`;
+  return fingerprintOf(text, 5, (openpgp, armoredKey) => openpgp.readPrivateKey({ armoredKey }));
+}
+
+/** The packet parser's answer, else openpgp.js's (`read`), else 'unreadable'. */
+async function fingerprintOf(armored, tag, read) {
   try {
-    const quick = v4Fingerprint(text);
+    const quick = v4Fingerprint(armored, tag);
     if (quick) return quick;
   } catch {
     // not a form this parser knows: openpgp.js decides below
   }
   try {
-    const openpgp = await import('openpgp');
-    return (await openpgp.readPrivateKey({ armoredKey: text })).getFingerprint().toUpperCase();
+    return (await read(await import('openpgp'), armored)).getFingerprint().toUpperCase();
   } catch {
     return 'unreadable';
   }

@@ -21,7 +21,18 @@ import { accessKeyOf, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/
 import { locateSystemd254, runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
-import { condition, evaluate, interpolate, jobOrder, loadWorkflow, needsOf, type Job, type Step, type Workflow } from './workflow-model.js';
+import {
+  condition,
+  evaluate,
+  interpolate,
+  jobOrder,
+  loadWorkflow,
+  needsOf,
+  RELEASE_JOB_CLASSES,
+  type Job,
+  type Step,
+  type Workflow,
+} from './workflow-model.js';
 
 const MiB = 1024 * 1024;
 const PUBLISHED = '1.10.2';
@@ -410,17 +421,7 @@ describe('release.yml, rehearsed job by job in fresh clones', () => {
   /** Who held what, job by job, as its processes were given it; every write to the bucket was made with its write key. */
   function expectLeastPrivilege(r: Rehearsal) {
     const held = Object.fromEntries(r.jobs.filter((j) => j.result !== 'skipped').map((j) => [j.id, j.held]));
-    const expected: Record<string, string[]> = {
-      plan: [],
-      image: [],
-      sign: ['signing key'],
-      publish: ['release bucket write keys'],
-      pr: ['consumer App keys'],
-      attest: [],
-      host_check: [],
-      finish: ['consumer App keys'],
-    };
-    expect(held).toEqual(Object.fromEntries(Object.keys(held).map((id) => [id, expected[id]])));
+    expect(held).toEqual(Object.fromEntries(Object.keys(held).map((id) => [id, RELEASE_JOB_CLASSES[id]])));
     // only the publish job holds that key, so only it wrote (the pr job's publish task found everything in place)
     for (const w of r.bucketWrites) expect(w).toMatch(new RegExp(` ${secrets.R2_ACCESS_KEY_ID}$`));
   }

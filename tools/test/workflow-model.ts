@@ -83,6 +83,19 @@ export function classOf(name: string): SecretClass | undefined {
   return undefined;
 }
 
+/** Who holds what in release.yml, job by job: the least-privilege split both the rules and the rehearsal check. */
+export const RELEASE_JOB_CLASSES: Record<string, SecretClass[]> = {
+  plan: [],
+  builder: [],
+  image: [],
+  sign: ['signing key'],
+  publish: ['release bucket write keys'],
+  pr: ['consumer App keys'],
+  attest: [],
+  host_check: [],
+  finish: ['consumer App keys'],
+};
+
 const BITWARDEN = /^bitwarden\/sm-action@/;
 
 /** Names a job reads from repository secrets and from its Bitwarden steps' outputs. */

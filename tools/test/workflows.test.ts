@@ -13,6 +13,7 @@ import {
   jobOrder,
   loadWorkflow,
   needsOf,
+  RELEASE_JOB_CLASSES,
   ROOT,
   secretClasses,
   secretsIn,
@@ -265,17 +266,7 @@ describe('release workflow: least-privilege jobs along the task graph', () => {
   it('who holds what: one class per job at most; exactly the image and sign jobs can write the shared cache', async () => {
     const wf = await release();
     const held = Object.fromEntries(Object.entries(wf.jobs!).map(([id, job]) => [id, secretClasses(job)]));
-    expect(held).toEqual({
-      plan: [],
-      builder: [],
-      image: [],
-      sign: ['signing key'],
-      publish: ['release bucket write keys'],
-      pr: ['consumer App keys'],
-      attest: [],
-      host_check: [],
-      finish: ['consumer App keys'],
-    });
+    expect(held).toEqual(RELEASE_JOB_CLASSES);
     // a job that writes the cache could plant what later jobs restore: safe only because every restore is re-verified
     const writers = Object.entries(wf.jobs!).filter(([, job]) => secretsIn(job).includes('NX_CACHE_RW_TOKEN'));
     expect(writers.map(([id]) => id)).toEqual(['image', 'sign']);

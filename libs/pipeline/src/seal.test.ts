@@ -3,21 +3,19 @@
 // publishes: a replayed, re-targeted or foreign seal, and a bucket changed in between. Each is refused before any upload;
 // a genuine seal is applied and the bucket's signature checks with real gpg.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { sha256File } from '@alloy-sysext/common';
+import { signManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
-import { loadPrivateKey, writeSignature, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
+import { loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import * as openpgp from 'openpgp';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { imageFiles, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
+import { writeSignedVersion } from '../test/signed-images.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { sealVersion, SEAL_RECORD } from './seal.js';
 import { releaseKeyFromEnv, releaseKeyOf, signingKeyFromEnv, type ReleaseKey } from './signing-key.js';
@@ -68,23 +66,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** dist/ for `version` as manifest leaves it, signed by `signer` (images are random bytes; publish checks hashes). */
-async function built(ws: string, version: string, signer: SigningKey = key) {
-  const layout = versionLayout(ws, recipe, version);
-  await mkdir(layout.images, { recursive: true });
-  await mkdir(layout.manifest, { recursive: true });
-  const images = versionImages(recipe, version, layout.images);
-  for (const image of imageFiles(images)) {
-    await writeFile(image.path, randomBytes(4096));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, signer);
-  }
-  const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
-  const text = mergeManifest(null, entries);
-  await writeFile(path.join(layout.manifest, MANIFEST), text);
-  await writeFile(path.join(layout.manifest, MANIFEST_SIGNATURE), await signManifest(text, signer));
-  return { layout, entries };
-}
+/** dist/ for `version` as manifest leaves it, signed by `signer`. */
+const built = (ws: string, version: string, signer: SigningKey = key) => writeSignedVersion(ws, recipe, version, signer);
 
 async function world(name: string) {
   const ws = path.join(root, name);

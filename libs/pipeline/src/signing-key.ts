@@ -19,12 +19,7 @@ export interface KeySource {
  * ALLOY_SIGNING_KEY_PASSPHRASE. Without one, a development key generated once under .dev-keys/ (git-ignored), so a
  * fresh clone can run the whole chain; everything signed with it is flagged loudly.
  */
-export async function signingKeyFromEnv(opts: {
-  env?: NodeJS.ProcessEnv;
-  workspaceRoot: string;
-  identity: string;
-  log: (line: string) => void;
-}): Promise<KeySource> {
+export async function signingKeyFromEnv(opts: KeyOptions): Promise<KeySource> {
   const env = opts.env ?? process.env;
   const name = privateKeyVariable(env);
   if (!name && env[PUBLIC_KEY_VARIABLE]) {
@@ -87,6 +82,22 @@ export async function expectedPublicKey(recipePublicKey: string | undefined, key
   return readFile(recipePublicKey, 'utf8');
 }
 
+interface KeyOptions {
+  env?: NodeJS.ProcessEnv;
+  workspaceRoot: string;
+  identity: string;
+  log: (line: string) => void;
+}
+
+/** ALLOY_SIGNING_PUBLIC_KEY read, or undefined when it is not set; an unreadable one fails naming the variable. */
+async function publicKeyFromEnv(env: NodeJS.ProcessEnv) {
+  const text = env[PUBLIC_KEY_VARIABLE]?.trim();
+  if (!text) return undefined;
+  return readPublicKey(text).catch((error: Error) => {
+    throw new Error(`${PUBLIC_KEY_VARIABLE}: ${error.message}`, { cause: error });
+  });
+}
+
 const privateKeyVariable = (env: NodeJS.ProcessEnv) =>
   env.ALLOY_SIGNING_KEY ? 'ALLOY_SIGNING_KEY' : env.GPG_PRIVATE_KEY ? 'GPG_PRIVATE_KEY' : undefined;
 
@@ -106,17 +117,10 @@ export interface ReleaseKey {
  * The release key for publishing: ALLOY_SIGNING_KEY (or the development key, as signingKeyFromEnv), else the public key
  * alone from ALLOY_SIGNING_PUBLIC_KEY (armored), which is all a job that verifies and uploads but never signs holds.
  */
-export async function releaseKeyFromEnv(opts: {
-  env?: NodeJS.ProcessEnv;
-  workspaceRoot: string;
-  identity: string;
-  log: (line: string) => void;
-}): Promise<ReleaseKey> {
+export async function releaseKeyFromEnv(opts: KeyOptions): Promise<ReleaseKey> {
   const env = opts.env ?? process.env;
-  if (!privateKeyVariable(env) && env[PUBLIC_KEY_VARIABLE]) {
-    const info = await readPublicKey(env[PUBLIC_KEY_VARIABLE]).catch((error: Error) => {
-      throw new Error(`${PUBLIC_KEY_VARIABLE}: ${error.message}`, { cause: error });
-    });
+  const info = privateKeyVariable(env) ? undefined : await publicKeyFromEnv(env);
+  if (info) {
     return { fingerprint: info.fingerprint, publicKeyArmored: info.armored, publicKeyBinary: info.binary, source: PUBLIC_KEY_VARIABLE };
   }
   const { key, source } = await signingKeyFromEnv({ ...opts, env });
@@ -136,12 +140,8 @@ export function releaseKeyOf(key: SigningKey, source: string): ReleaseKey {
 
 /** Where both are set (the release workflow's sign job), the public key the other jobs verify with must be this key's. */
 async function assertSameKey(key: SigningKey, env: NodeJS.ProcessEnv): Promise<void> {
-  const text = env[PUBLIC_KEY_VARIABLE]?.trim();
-  if (!text) return;
-  const expected = await readPublicKey(text).catch((error: Error) => {
-    throw new Error(`${PUBLIC_KEY_VARIABLE}: ${error.message}`, { cause: error });
-  });
-  if (expected.fingerprint !== key.fingerprint) {
+  const expected = await publicKeyFromEnv(env);
+  if (expected && expected.fingerprint !== key.fingerprint) {
     throw new Error(
       `ALLOY_SIGNING_KEY is key ${key.fingerprint} but ${PUBLIC_KEY_VARIABLE} is ${expected.fingerprint}: the jobs that ` +
         `verify would refuse everything this one signs. Set ${PUBLIC_KEY_VARIABLE} to this key's public key`,
