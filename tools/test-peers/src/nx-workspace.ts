@@ -126,9 +126,10 @@ async function run(cwd: string, file: string, args: string[], env: Record<string
  */
 export function taskStatus(output: string): Record<string, 'local' | 'existing' | 'remote' | 'ran'> {
   const result: Record<string, 'local' | 'existing' | 'remote' | 'ran'> = {};
-  // static output style: "> nx run alloy:image  [local cache]" (the -- args after the task id when given)
+  // static output style: "> nx run alloy:image  [local cache]" (the -- args after the task id when given); in GitHub
+  // Actions (GITHUB_ACTIONS set) Nx folds each task's output into a log group, "::group::<status icon> > nx run …"
   for (const line of output.split('\n')) {
-    const m = /^> nx run (\S+?:\S+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trim());
+    const m = /^(?:::group::\S*\s*)?> nx run (\S+?:\S+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trim());
     if (!m) continue;
     const rest = m[2];
     result[m[1]] = rest.includes('[existing outputs match the cache, left as is]')
