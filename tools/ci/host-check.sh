@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A host's view of one published version, with the real systemd tools (254, unpacked by tools/setup/systemd-254.sh):
+# A host's view of one published version, with real systemd tools (the machine's own, or a root's, see SYSTEMD_ROOT):
 #  1. systemd-sysupdate installs the version's image for ARCH with the transfer definition the bucket publishes
 #     (`<name>-<arch>.conf`, target paths moved into a scratch directory), verifying SHA256SUMS.gpg with the release
 #     key given here (never the bucket's keyring) and the image's sha256;
@@ -9,7 +9,9 @@
 #     copied out of the image, its ELF machine checked, and run under qemu-user when one is found.
 # Usage: host-check.sh --url URL --version V --arch amd64|arm64 --key FILE [--name alloy] [--binary usr/bin/alloy]
 #   URL: the bucket prefix's public URL; FILE: the release public key (armored or binary).
-# Env: SYSTEMD_ROOT (default .cache/systemd-254/root), QEMU_AARCH64 / QEMU_X86_64 (default: on PATH, or .cache/qemu-user).
+# Env: SYSTEMD_ROOT: where systemd's binaries are (default: the systemd 254 root tools/setup/setup.sh builds under
+#   .cache/hosts/bookworm-backports/root when present, else / , the machine's own); QEMU_AARCH64 / QEMU_X86_64 (default:
+#   on PATH, or .cache/qemu-user).
 # Needs root (a private mount namespace, loop devices, overlayfs): CI runs it in a privileged container.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,10 +39,14 @@ case "$arch" in
   *) echo "host-check: --arch \"$arch\" must be amd64 or arm64" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "host-check: needs root (mount namespace, loop devices); run it in a privileged container" >&2; exit 1; }
-sd=${SYSTEMD_ROOT:-$here/.cache/systemd-254/root}
-[ -x "$sd/lib/systemd/systemd-sysupdate" ] || { echo "host-check: no systemd 254 in $sd: run tools/setup/systemd-254.sh" >&2; exit 1; }
-libdir=$(dirname "$(find "$sd/usr/lib" -name 'libsystemd-shared-*.so' | head -1)")
-run_sd() { LD_LIBRARY_PATH=$libdir SYSTEMD_PULL_PATH=$sd/lib/systemd/systemd-pull SYSTEMD_LOG_COLOR=0 SYSTEMD_PAGER=cat "$@"; }
+sd=${SYSTEMD_ROOT:-$here/.cache/hosts/bookworm-backports/root}
+[ -n "${SYSTEMD_ROOT:-}" ] || [ -x "$sd/usr/lib/systemd/systemd-sysupdate" ] || sd=/
+[ -x "$sd/usr/lib/systemd/systemd-sysupdate" ] || {
+  echo "host-check: no systemd-sysupdate in $sd/usr/lib/systemd: install systemd (the runner's) or run tools/setup/setup.sh" >&2
+  exit 1
+}
+libdir=$(dirname "$(find "$sd/usr/lib" -maxdepth 3 -name 'libsystemd-shared-*.so' | head -1)")
+run_sd() { LD_LIBRARY_PATH=$libdir SYSTEMD_PULL_PATH=$sd/usr/lib/systemd/systemd-pull SYSTEMD_LOG_COLOR=0 SYSTEMD_PAGER=cat "$@"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -65,7 +71,7 @@ sed -e "s#^Path=/opt/extensions/.*#Path=$work/extensions#" -e "s#^CurrentSymlink
 keyring_mount='if [ -e /etc/systemd/import-pubring.gpg ]; then mount --bind "$0/import-pubring.gpg" /etc/systemd/import-pubring.gpg;
   else mount --bind "$0" /etc/systemd; fi'
 if run_sd unshare -m sh -c "set -e; mount --make-rprivate /; $keyring_mount; exec \"\$@\"" "$work" \
-  "$sd/lib/systemd/systemd-sysupdate" --definitions="$work/sysupdate.d" --no-pager update "$version" >"$work/sysupdate.log" 2>&1; then
+  "$sd/usr/lib/systemd/systemd-sysupdate" --definitions="$work/sysupdate.d" --no-pager update "$version" >"$work/sysupdate.log" 2>&1; then
   image=$work/extensions/$name-$version-$arch.raw
   if [ -f "$image" ] && grep -q 'Signature verification succeeded' "$work/sysupdate.log"; then
     report sysupdate "installed $(basename "$image") (SHA256SUMS.gpg verified with the release key, sha256 checked)"
@@ -107,7 +113,7 @@ if [ "$(uname -m)" = "$native_m" ]; then
   merged=$(run_sd unshare -m sh -c 'set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /run
     mount --bind "$0" "$0"; mount --make-rshared "$0"; "$1" --root="$0" merge >&2
     test -x "$0/$2" && test -f "$0/usr/lib/systemd/system/$3.service" && "$0/$2" --version' \
-    "$root" "$sd/bin/systemd-sysext" "$binary" "$name" 2>"$work/merge.log") || true
+    "$root" "$sd/usr/bin/systemd-sysext" "$binary" "$name" 2>"$work/merge.log") || true
   if grep -q -- "$version" <<<"$merged"; then
     report merge "systemd-sysext merged $name.raw: /$binary and $name.service present"
     report run "/$binary --version: $(head -1 <<<"$merged")"

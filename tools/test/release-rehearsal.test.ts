@@ -18,7 +18,8 @@ import { createS3Store, type ObjectStore } from '@alloy-sysext/r2';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { copyWorkspace, gitClone, npxNx, SOURCE_ROOT, tail, taskStatus } from '@alloy-sysext/test-peers/nx-workspace';
 import { accessKeyOf, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
-import { locateSystemd254, runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
+import { locateHostRoot } from '@alloy-sysext/test-peers/host';
+import { runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
 import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { generateKey, type GeneratedKey } from '@alloy-sysext/signing';
 import {
@@ -70,14 +71,19 @@ let bucket: ObjectStore;
 let secrets: Record<string, string>;
 let vars: Record<string, string>;
 let sudo: string;
+/** The runner's systemd: here the systemd 254 root setup.sh builds (a runner has its own). */
+let systemdRoot: string;
 let runs = 0;
 
-/** The runner's world, which differs here: the loopback peers, the tools' locations and a free port for the cache server. */
+/**
+ * The runner's world, which differs here: the loopback peers, the runner's systemd (host-check.sh's SYSTEMD_ROOT: here
+ * setup.sh's systemd 254 root, on a runner its own) and a free port for each cache server.
+ */
 const RUNNER = (step: Record<string, string>): Record<string, string> => ({
   ...(step.R2_ACCOUNT_ID !== undefined ? { R2_ENDPOINT: s3.endpoint } : {}),
   ALLOY_UPSTREAM_API_URL: upstream.apiUrl,
   ALLOY_GITHUB_API_URL: github.url,
-  SYSTEMD_ROOT: locateSystemd254().root,
+  SYSTEMD_ROOT: systemdRoot,
   NX_CACHE_PORT: String(20000 + Math.floor(Math.random() * 20000)),
 });
 
@@ -303,6 +309,7 @@ const outputOf = (r: JobRun[], id: string, step: string) =>
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'release-rehearsal-'));
+  systemdRoot = (await locateHostRoot('bookworm-backports')).dir;
   const apps = {
     ghost: generateKeyPairSync('rsa', { modulusLength: 2048 }),
     infisical: generateKeyPairSync('rsa', { modulusLength: 2048 }),
