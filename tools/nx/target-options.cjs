@@ -70,7 +70,8 @@ function nxCommandLine(argv) {
   if (!kind) return undefined;
   const { rewriteTargetsAndProjects } = require('nx/bin/init-local');
   const typed = kind === 'run-many' || kind === 'affected' ? rewriteTargetsAndProjects(argv).slice(1) : argv.slice(3);
-  const declared = commands[kind].builder(fromNx('yargs')([])).getOptions();
+  // yargs' own --version and --help are not the command's: --version is the targets' (the plugin checks where it is)
+  const declared = commands[kind].builder(fromNx('yargs')([]).version(false).help(false)).getOptions();
   const { defaultYargsParserConfiguration } = require('nx/src/command-line/yargs-utils/shared-options');
   // as yargs hands a command's declared options to its parser (coerce functions left out: they belong to the middleware)
   const args = fromNx('yargs-parser')(typed, { ...declared, coerce: {}, configuration: defaultYargsParserConfiguration });

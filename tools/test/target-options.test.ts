@@ -174,3 +174,55 @@ describe('the plugin refuses, before any task runs, an option the typed target d
     expect(check('run', 'alloy:test', '--watch')).not.toThrow();
   });
 });
+
+describe('README agrees with what the targets take', () => {
+  const readme = () => readFile(path.join(root, 'README.md'), 'utf8');
+
+  it('every `nx run <project>:<target> …` README shows passes the option check', async () => {
+    const commands = [...(await readme()).matchAll(/`((?:npx )?nx run [^`]+)`|^((?:npx )?nx run .+)$/gm)]
+      .map((m) =>
+        (m[1] ?? m[2])!
+          .replace(/<[^>]*>/g, 'X')
+          .replace(/\s+#.*$/, '')
+          .trim(),
+      )
+      .filter((c) => !/[|&;]/.test(c));
+    expect(commands.length).toBeGreaterThan(10);
+    for (const command of commands) {
+      const args = command.replace(/^npx /, '').split(/\s+/).slice(1);
+      // the one README shows as a typo is refused, naming the option it meant; every other is taken
+      const expected = command.endsWith(' --dryrun') ? expect.stringContaining('did you mean --dryRun?') : 'accepted';
+      expect([command, attempt(check(...args))]).toEqual([command, expected]);
+    }
+  });
+
+  it('the targets table lists, per target, the options that target adds to the ones before it', async () => {
+    const text = await readme();
+    const table = text.slice(text.indexOf('| target | options it adds'));
+    const lines = table.split('\n').slice(2);
+    const rows = lines
+      .slice(
+        0,
+        lines.findIndex((l) => !l.startsWith('|')),
+      )
+      .map((l) =>
+        l
+          .split(/(?<!\\)\|/)
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
+    const always = ['alloyVersion', 'version', 'recipe', 'allowPrerelease'];
+    expect(rows.map(([target]) => target!.replace(/`/g, ''))).toEqual(STEPS);
+    for (const [target, options] of rows) {
+      const step = target!.replace(/`/g, '');
+      const documented = [...options!.matchAll(/`--(\w+)/g)].map((m) => m[1]!).sort();
+      const adds = Object.entries(source.options)
+        .filter(([name, o]) => !always.includes(name) && STEPS.indexOf(step) === Math.min(...o.usedBy.map((s) => STEPS.indexOf(s))))
+        .map(([name]) => name)
+        .sort();
+      // each option the row introduces is there, and whatever else it mentions is one the target takes
+      expect([step, adds.filter((o) => !documented.includes(o))]).toEqual([step, []]);
+      expect([step, documented.filter((o) => !Object.hasOwn(targetOptions.acceptedOptions(step), o))]).toEqual([step, []]);
+    }
+  });
+});
