@@ -2,18 +2,14 @@
 // whether SHA256SUMS and its signature would change (issue 22, item 2). The bucket is a directory store wrapped so any
 // write fails the test. The literal command is in apps/alloy/test/options.e2e.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { sha256File } from '@alloy-sysext/common';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
-import { generateKey, loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/signing';
-import { imageFiles, versionImages } from './artifacts.js';
-import { versionLayout } from './layout.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
+import { generateKey, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
+import { builtVersion } from '../test/built-version.js';
+import { MANIFEST } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 
@@ -30,24 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** dist/ for `version` as the chain leaves it (random image bytes: publish checks hashes and signatures, not formats). */
-async function built(version: string) {
-  const layout = versionLayout(path.join(root, 'ws'), recipe, version);
-  await mkdir(layout.images, { recursive: true });
-  await mkdir(layout.manifest, { recursive: true });
-  const images = versionImages(recipe, version, layout.images);
-  for (const image of imageFiles(images)) {
-    await writeFile(image.path, randomBytes(4096));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, key);
-  }
-  const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
-  const text = mergeManifest(null, entries);
-  await writeFile(path.join(layout.manifest, MANIFEST), text);
-  await writeFile(path.join(layout.manifest, MANIFEST_SIGNATURE), await signManifest(text, key));
-  return layout;
-}
-
 /** The store as it is, but every write fails the test: what a dry run may not do. */
 function readOnly(store: ObjectStore): ObjectStore {
   const refuse = (what: string) => async () => {
@@ -58,10 +36,10 @@ function readOnly(store: ObjectStore): ObjectStore {
 
 describe('publish --dryRun: the plan a real run would carry out', () => {
   const store = () => createDirectoryStore(path.join(root, 'bucket'), { prefix: 'alloy/' });
-  const layouts: Record<string, Awaited<ReturnType<typeof built>>> = {};
+  const layouts: Record<string, Awaited<ReturnType<typeof builtVersion>>> = {};
   const run = async (version: string, dryRun: boolean) => {
     const lines: string[] = [];
-    layouts[version] ??= await built(version);
+    layouts[version] ??= await builtVersion(path.join(root, 'ws'), recipe, version, key);
     const result = await publishVersion({
       recipe,
       version,

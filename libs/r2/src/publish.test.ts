@@ -156,20 +156,8 @@ describe('publishObjects and pruneVersion against the S3 peer', () => {
     ]);
     await expect(pruneVersion(store, ['alloy/SHA256SUMS'])).rejects.toThrow(/Refusing to delete alloy\/SHA256SUMS/);
   });
-});
 
-describe('publishObjects reports each object once (issue 22, item 11)', () => {
-  let peer: S3Peer;
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  beforeAll(async () => {
-    peer = await startS3Peer();
-    tmp = await tempDir();
-  });
-  afterAll(async () => {
-    await peer.stop();
-    await tmp.cleanup();
-  });
-
+  // issue 22, item 11: publish printed every object twice (the store's line, then this one's)
   it.each(['S3', 'directory'])(
     '%s store: one line per object whether uploaded, copied or unchanged, however the store logs',
     async (kind) => {
