@@ -1,6 +1,7 @@
 // Nx plugin of this workspace. Its one hook checks, before any task runs, that the alloy targets' options reach them as
 // typed: Nx reserves `--version` (renamed to `--alloyVersion` by the .npmrc preload under npx) and drops every target
-// option written before a `--`. Any placement that cannot work fails here, naming the form that does.
+// option written before a `--`; and that each option is one the target takes (target-options.cjs). Anything that
+// cannot work fails here, naming the form that does.
 const fs = require('node:fs');
 const path = require('node:path');
 
