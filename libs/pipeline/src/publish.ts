@@ -9,6 +9,7 @@ import { PreconditionFailedError, publishObjects, type ObjectStore, type Publish
 import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
+import { planPublish } from './publish-plan.js';
 import { progressReporter } from './progress.js';
 import { provenanceFile, STATEMENT_MEDIA_TYPE } from './provenance.js';
 import { requirePublicUrl } from './public-url.js';
@@ -19,7 +20,7 @@ import type { ReleaseKey } from './signing-key.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
 import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
-import { fragmentKey, signedByAny } from './vouch.js';
+import { fragmentKey, signedByAny, Voucher } from './vouch.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
@@ -36,6 +37,7 @@ export interface PublishTarget {
   log: (line: string) => void;
 }
 
+/** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {
   entries: { file: string; sha256: string }[];
   uploaded: string[];
@@ -154,9 +156,16 @@ export async function publishVersion(
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   if (opts.dryRun) {
-    for (const o of objects) log(`dry run: would upload ${o.key} to ${store.describe()}`);
-    log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and write its sealed signature`);
-    return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
+    // what a real run would carry out, found by reading the bucket only; the result says "would"
+    const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
+    const plan = await planPublish({ store, objects, entries, voucher, key, recipe, log });
+    return {
+      entries,
+      uploaded: plan.upload,
+      unchanged: plan.unchanged,
+      manifestChanged: plan.manifestChanged,
+      signatureChanged: plan.signatureChanged,
+    };
   }
 
   const report = progressReporter();

@@ -7,7 +7,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signManifest } from '@alloy-sysext/manifest';
+import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import * as openpgp from 'openpgp';
@@ -15,7 +15,7 @@ import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
-import { writeSignedVersion } from '../test/signed-images.js';
+import { builtVersion } from '../test/built-version.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { sealVersion, SEAL_RECORD } from './seal.js';
 import { releaseKeyFromEnv, releaseKeyOf, signingKeyFromEnv, type ReleaseKey } from './signing-key.js';
@@ -66,8 +66,12 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** dist/ for `version` as manifest leaves it, signed by `signer`. */
-const built = (ws: string, version: string, signer: SigningKey = key) => writeSignedVersion(ws, recipe, version, signer);
+/** dist/ for `version` as manifest leaves it, signed by `signer`, and the entries of its SHA256SUMS. */
+async function built(ws: string, version: string, signer: SigningKey = key) {
+  const layout = await builtVersion(ws, recipe, version, signer);
+  const { entries } = Manifest.parse(await readFile(path.join(layout.manifest, MANIFEST), 'utf8'));
+  return { layout, entries: entries.map((e) => ({ file: e.file, sha256: e.sha256 })) };
+}
 
 async function world(name: string) {
   const ws = path.join(root, name);

@@ -2,7 +2,6 @@
 // key: an injected line, a symlinked SHA256SUMS in the directory bucket; and the key holder rotating keys. The bucket's
 // signature is checked with real gpg.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,13 +10,13 @@ import { mergeManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
+import { builtVersion } from '../test/built-version.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
 import { releaseKeyOf } from './signing-key.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { fragmentKey, trustedPublicKeys } from './vouch.js';
-import { writeSignedVersion } from '../test/signed-images.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
 let root: string;
@@ -41,11 +40,14 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** dist/ for `version` as the chain leaves it, made once per key and version. */
+/** dist/ for `version` as the chain leaves it, once per key (see builtVersion). */
 async function built(ws: string, version: string, key: SigningKey) {
   const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
-  if (existsSync(path.join(layout.manifest, MANIFEST))) return layout;
-  return (await writeSignedVersion(path.join(ws, key.fingerprint), recipe, version, key)).layout;
+  const made = await readFile(path.join(layout.manifest, MANIFEST)).then(
+    () => true,
+    () => false,
+  );
+  return made ? layout : builtVersion(path.join(ws, key.fingerprint), recipe, version, key);
 }
 
 async function world(name: string) {

@@ -91,6 +91,9 @@ export async function startS3Peer(opts: { bucket?: string; extraBuckets?: string
     directory,
     configureBuckets: [bucket, ...(opts.extraBuckets ?? [])].map((name) => ({ name })),
   });
+  // silent at the logger, not only at its console transport: a request still finishing when stop() has closed the logger
+  // would otherwise make winston print "Attempt to write logs with no transports" into the test output
+  s3rver.logger.silent = true;
   await s3rver.configureBuckets();
   s3rver.store.putObject = makeAtomicPutObject(s3rver.store, path.join(root, 'tmp'));
   s3rver.store.putPart = makeAtomicPutPart(s3rver.store, path.join(root, 'tmp'));
