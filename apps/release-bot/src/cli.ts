@@ -58,7 +58,6 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     )
     .option('--version <version>', 'plan this version instead of asking upstream (a leading v is accepted)')
     .option('--dry-run', 'plan a dry run; open no tracking issue')
-    .addHelpText('after', '\nExit code 0: a plan was made (possibly empty); 1: error; 2: usage.\n')
     .action(async (o: { version?: string; dryRun?: boolean }, cmd: Command) => {
       code = await plan(ctxFor(cmd), o);
     });
@@ -72,10 +71,6 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .requiredOption('--plan <json>', 'the plan items, as `release-bot plan` wrote them to $GITHUB_OUTPUT (plan=)')
     .requiredOption('--result <result>', 'how the chain jobs ended: success, failure, cancelled or skipped')
     .option('--dry-run', 'write nothing on GitHub')
-    .addHelpText(
-      'after',
-      '\nExit code 0: done and the bucket is healthy; 3: the chain failed; 5: the bucket is broken; 1: error; 2: usage.\n',
-    )
     .action(async (o: { plan: string; result: string; dryRun?: boolean }, cmd: Command) => {
       code = await finish(ctxFor(cmd), o);
     });
