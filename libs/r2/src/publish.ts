@@ -1,7 +1,7 @@
-// The ordering helper: every versioned object is uploaded (skipped when the bucket already has the same bytes) and
-// then re-checked (HEAD size + sha256; a skipped object's HEAD was its check) before returning, so the caller writes
-// the manifest last, only over objects that are really there. Requests run a few at a time (a no-op publish is mostly
-// HEADs, each a round trip to R2).
+// The ordering helper: every versioned object is uploaded (skipped when the bucket is proved to hold the same bytes) and
+// then re-checked (size and the server's checksum, else the sha256 our upload recorded; a skipped object's proof was its
+// check) before returning, so the caller writes the manifest last, only over objects that are really there. Requests
+// run a few at a time (a no-op publish is mostly HEADs, each a round trip to R2).
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
 import { sha256File } from '@alloy-sysext/common';
@@ -56,11 +56,11 @@ export async function publishObjects(
       );
     }
   }
-  const write = async (o: PublishObject): Promise<PublishedObject> => {
+  const write = async (o: PublishObject, sourceEtag?: string): Promise<PublishedObject> => {
     const size = (await stat(o.path)).size;
     const sha256 = o.sha256 ?? (await sha256File(o.path));
     const r = o.copyOf
-      ? await store.copy(o.copyOf, o.key, { sha256, ...headers(o) })
+      ? await store.copy(o.copyOf, o.key, { sha256, file: o.path, ...(sourceEtag ? { sourceEtag } : {}), ...headers(o) })
       : await store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress });
     log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
     return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
@@ -75,7 +75,8 @@ export async function publishObjects(
     const ofThis = copies.filter((c) => c.copyOf === o.key);
     if (!ofThis.length) return;
     await recheck(store, [r]);
-    const made = await Promise.all(ofThis.map(write));
+    // made from the object just written or proved, by its etag
+    const made = await Promise.all(ofThis.map((c) => write(c, r.etag || undefined)));
     await recheck(store, made);
     for (const m of [r, ...made]) {
       results.set(m.key, m);
@@ -100,16 +101,23 @@ function headers(o: PublishObject) {
   return { contentType: o.contentType ?? contentTypeFor(o.key), cacheControl: o.cacheControl ?? cacheControlFor(o.key) };
 }
 
-/** HEAD (size + sha256) of each object written; a skipped one was found in place by a HEAD a moment ago: that was its check. */
+/**
+ * Each object written, checked without a download: its size and the server's checksum (proveBytes 'never'), else the
+ * sha256 our own upload recorded a moment ago (this guards against a lost write, not against a bucket writer). A skipped
+ * object was proved in place a moment ago: that was its check.
+ */
 async function recheck(store: ObjectStore, results: PublishedObject[]): Promise<void> {
   const checked = await mapLimit(
     results.filter((r) => !r.skipped),
     HEADS_IN_FLIGHT,
     async (r) => {
-      const h = await store.head(r.key);
-      if (!h) return `${r.key}: missing after upload`;
-      if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
-      if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
+      const proof = await store.proveBytes(r.key, { sha256: r.sha256, size: r.size }, 'never');
+      if (!proof) return `${r.key}: missing after upload`;
+      if (proof.same === false) return `${r.key}: ${proof.sha256 ? `sha256 ${proof.sha256}` : `size ${proof.size}`}, expected ${r.sha256}`;
+      if (proof.same === undefined) {
+        const recorded = (await store.head(r.key))?.sha256;
+        if (recorded !== r.sha256) return `${r.key}: sha256 ${recorded ?? '(none recorded)'}, expected ${r.sha256}`;
+      }
       return undefined;
     },
   );
