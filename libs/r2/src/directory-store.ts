@@ -21,6 +21,7 @@ import {
   normalizePrefix,
   proveWith,
   refusedObject,
+  replacing,
   type BytesProof,
   type CopyOptions,
   type ExpectedBytes,
@@ -131,7 +132,9 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       const st = await lstat(dir).catch(() => undefined);
       if (!st) return;
       if (st.isSymbolicLink()) {
-        throw refusedObject(`${dir} in the bucket directory ${rootDir} is a symlink: refusing to follow it (objects must be regular files)`);
+        throw refusedObject(
+          `${dir} in the bucket directory ${rootDir} is a symlink: refusing to follow it (objects must be regular files)`,
+        );
       }
     }
   }
@@ -290,6 +293,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
       }
+      if (existing) log(replacing(key, where, existing));
       log(`copy ${key} (${size} bytes) to ${where}`);
       return { skipped: false, etag: await install(key, file, sha256, o) };
     });
@@ -308,6 +312,7 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       if (isConditional(o)) checkConditions(key, await head(key), o);
       const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size: bytes.length });
       if (existing?.same) return { etag: existing.etag, skipped: true };
+      if (existing) log(replacing(key, where, existing));
       return { etag: await install(key, bytes, sha256, o), skipped: false };
     });
   }

@@ -6,13 +6,7 @@ import { DEADLINE_VARIABLES, type Deadlines } from './deadlines.js';
 /** `refused-object`: the bucket holds something under the key that is not an object (a symbolic link in the directory
  *  bucket): a broken bucket, named, never followed. */
 export type StoreErrorKind =
-  | 'credentials'
-  | 'no-such-bucket'
-  | 'unreachable'
-  | 'timeout'
-  | 'precondition-failed'
-  | 'refused-object'
-  | 'failed';
+  'credentials' | 'no-such-bucket' | 'unreachable' | 'timeout' | 'precondition-failed' | 'refused-object' | 'failed';
 
 export class StoreError extends Error {
   constructor(

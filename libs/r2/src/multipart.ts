@@ -59,9 +59,10 @@ export async function partDigests(path: string, parts: PartRange[]): Promise<Buf
     const digests: Buffer[] = [];
     for (const part of parts) {
       const hash = createHash('sha256');
-      for (let at = part.start; at <= part.end; ) {
+      for (let at = part.start; at <= part.end;) {
         const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, part.end - at + 1), at);
-        if (bytesRead === 0) throw new Error(`${path} ended at byte ${at}, before part ${part.partNumber} (bytes ${part.start}-${part.end})`);
+        if (bytesRead === 0)
+          throw new Error(`${path} ended at byte ${at}, before part ${part.partNumber} (bytes ${part.start}-${part.end})`);
         hash.update(buffer.subarray(0, bytesRead));
         at += bytesRead;
       }

@@ -116,7 +116,7 @@ describe('S3 store against the S3 peer', () => {
       expect(peer.requests.slice(again).map((r) => `${r.method} ${r.key}`)).toEqual(['HEAD proved/small.raw', 'GET proved/small.raw']);
     });
 
-    it("a copy refuses a source whose bytes were replaced (its metadata kept), and never skips over a forged destination", async () => {
+    it('a copy refuses a source whose bytes were replaced (its metadata kept), and never skips over a forged destination', async () => {
       const store = peerStore(peer);
       const file = path.join(tmp.dir, 'copy-genuine.raw');
       await writeFile(file, 'genuine');

@@ -31,6 +31,7 @@ import {
   isConditional,
   normalizePrefix,
   proveWith,
+  replacing,
   type BytesProof,
   type CopyOptions,
   type ExpectedBytes,
@@ -228,6 +229,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
       }
+      if (existing) log(replacing(key, where, existing));
     }
     // One part's worth or less: a single PUT of the bytes, replayable by the SDK's retries as they are.
     if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o) };
@@ -265,6 +267,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
         log(`skip ${key}: ${where} already has these bytes (proved by ${existing.by})`);
         return { skipped: true, etag: existing.etag };
       }
+      if (existing) log(replacing(key, where, existing));
     }
     return { etag: await putObject(key, bytes, sha256, o), skipped: false };
   }

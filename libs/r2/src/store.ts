@@ -196,6 +196,12 @@ export function copySource(where: string, sourceKey: string, key: string, source
   );
 }
 
+/** The line a store logs before it writes over an object proved to hold other bytes (an unconditional write). */
+export function replacing(key: string, where: string, found: BytesProof): string {
+  const held = found.sha256 ? `sha256 ${found.sha256}` : `${found.size} bytes`;
+  return `replacing ${key}: ${where} holds other bytes (${held}, proved by ${found.by ?? 'size'})`;
+}
+
 /** The error a store throws for something under a key that it refuses to read as an object (kind 'refused-object'). */
 export function refusedObject(message: string): StoreError {
   return new StoreError(message, 'refused-object');
