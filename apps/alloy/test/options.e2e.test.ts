@@ -10,13 +10,25 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
+import { createS3Store } from '@alloy-sysext/r2';
 import { type GeneratedKey } from '@alloy-sysext/signing';
 import { testSigningKey } from './test-key.js';
 import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { execa } from 'execa';
-import { copyWorkspace, npxNx, nx, nxEnv, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
+import {
+  cloneCopy,
+  copyWorkspace,
+  npxNx,
+  nx,
+  nxEnv,
+  SOURCE_ROOT,
+  tail,
+  taskStatus,
+  tempDir,
+  type NxRun,
+} from '@alloy-sysext/test-peers/nx-workspace';
 
 const KiB = 1024;
 const GHOST = { owner: 'noahwhite', repo: 'ghost-stack' };
@@ -270,6 +282,82 @@ describe('each documented option, as typed', () => {
     expect(github.pulls(GHOST.owner, GHOST.repo).map((p) => p.state)).toEqual(['open']);
     expect(github.pulls(INFISICAL.owner, INFISICAL.repo)).toEqual([]);
     expect(m.ghWrites().every((w) => w.includes(`/repos/${GHOST.owner}/${GHOST.repo}/`))).toBe(true);
+  }, 300_000);
+});
+
+describe('a rerun writes nothing to a bucket that holds the version, in every documented spelling and from a fresh clone', () => {
+  // 1.10.2 is published (above). Spellings that miss the sign cache (the `--` fallback caches apart, --skip-nx-cache, a
+  // fresh clone) sign the same bytes again with a new timestamp: publish keeps the published signatures instead.
+  let published: Map<string, Buffer>;
+  const snapshot = async () => {
+    const bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: 'alloy/' });
+    const objects = new Map<string, Buffer>();
+    for (const { key } of await bucket.list('')) objects.set(key, (await bucket.get(key))!.body);
+    return objects;
+  };
+  const expectNothingWritten = async (r: NxRun, m: ReturnType<typeof mark>) => {
+    expectOk(r);
+    expect(m.s3Writes()).toEqual([]);
+    expect(r.output).toMatch(/published 1\.10\.2 to \S+ at \S+: 0 uploaded, \d+ unchanged, manifest unchanged, signature unchanged/);
+    expect(await snapshot()).toEqual(published);
+  };
+  const signedAgain = (r: NxRun) => {
+    expect(taskStatus(r.output)['alloy:sign']).toBe('ran');
+    for (const object of [
+      'alloy-1.10.2-amd64.raw.asc',
+      'alloy-1.10.2-arm64.raw.asc',
+      'alloy-1.10.2.raw.asc',
+      'alloy-1.10.2.SHA256SUMS.gpg',
+    ])
+      expect(r.output).toContain(`${object}: the bucket's signature verifies these bytes with ${key.fingerprint}; kept`);
+  };
+
+  it('`npx nx run alloy:publish --version=1.10.2` and `--version 1.10.2`', async () => {
+    published = await snapshot();
+    expect(published.has('alloy-1.10.2-amd64.raw.asc')).toBe(true);
+    for (const args of [['--version=1.10.2'], ['--version', '1.10.2']]) {
+      const m = mark();
+      await expectNothingWritten(await npxNx(A, ['run', 'alloy:publish', ...args], env), m);
+    }
+  }, 300_000);
+
+  it('`nx run alloy:publish --alloyVersion=1.10.2` (no npx)', async () => {
+    const m = mark();
+    await expectNothingWritten(await nx(A, ['run', 'alloy:publish', '--alloyVersion=1.10.2'], env), m);
+  }, 300_000);
+
+  it('`nx run alloy:publish -- --version=1.10.2` (the fallback: cached apart, so signed again)', async () => {
+    const m = mark();
+    const r = await nx(A, ['run', 'alloy:publish', '--', '--version=1.10.2'], env);
+    await expectNothingWritten(r, m);
+    signedAgain(r);
+  }, 300_000);
+
+  it('`npx nx run alloy:publish --version=1.10.2 --skip-nx-cache` (the recovery README gives: rebuilt and signed again)', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--skip-nx-cache'], env);
+    await expectNothingWritten(r, m);
+    signedAgain(r);
+  }, 300_000);
+
+  it('`--dryRun`, then the real run', async () => {
+    for (const extra of [['--dryRun'], []]) {
+      const m = mark();
+      const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', ...extra], env);
+      if (extra.length) expectOk(r);
+      else await expectNothingWritten(r, m);
+      expect(m.s3Writes()).toEqual([]);
+    }
+  }, 300_000);
+
+  it('from a fresh clone (no dist/, no Nx cache): every step runs again, publish writes nothing', async () => {
+    const fresh = await cloneCopy(A, root, 'fresh-clone');
+    const m = mark();
+    const r = await npxNx(fresh, ['run', 'alloy:publish', '--version=1.10.2'], env);
+    for (const t of ['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest'])
+      expect([t, taskStatus(r.output)[t]]).toEqual([t, 'ran']);
+    await expectNothingWritten(r, m);
+    signedAgain(r);
   }, 300_000);
 });
 

@@ -94,13 +94,14 @@ describe('directory store', () => {
     const meta = JSON.parse(await readFile(record, 'utf8'));
     await writeFile(record, JSON.stringify({ ...meta, mtimeMs: (await stat(object)).mtimeMs }));
     expect((await store.head('img.raw'))!.sha256).toBe(sha256(Buffer.from('genuine image bytes')));
+    expect((await store.putFile('img.raw', src)).skipped).toBe(false);
+    expect(await readFile(object, 'utf8')).toBe('genuine image bytes');
+    await writeFile(object, 'forged image bytes!');
     expect(await store.proveBytes('img.raw', { sha256: sha256(Buffer.from('genuine image bytes')) })).toMatchObject({
       same: false,
       by: 'read',
       sha256: sha256(Buffer.from('forged image bytes!')),
     });
-    expect((await store.putFile('img.raw', src)).skipped).toBe(false);
-    expect(await readFile(object, 'utf8')).toBe('genuine image bytes');
     // without reading, the directory store decides nothing beyond the size
     expect((await store.proveBytes('img.raw', { sha256: sha256(Buffer.from('genuine image bytes')) }, 'never'))!.same).toBeUndefined();
   });

@@ -5,7 +5,7 @@
 // 26.9 MiB/s, 220 MiB peak RSS vs `aws s3 cp` 27.4 MiB/s, 100 MiB; this module 22.1 vs 19.0 MiB/s, CPU 0.74× aws, 133 MiB.
 import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -47,12 +47,26 @@ export function planParts(size: number, partSize: number): PartRange[] {
   return parts;
 }
 
+/** Digests of the files read last (a publish asks for an image's twice: its proof before the upload, then the upload's). */
+const recentDigests = new Map<string, Buffer[]>();
+
 /**
  * The raw sha256 of each part of a file, in one sequential read. S3 verifies each part against its checksum and makes
  * the object's SHA256 checksum from them (compositeChecksum), so a stored object can be compared with a local file
- * without downloading it.
+ * without downloading it. A file read a moment ago and unchanged since (same inode, size, mtime, ctime) is not read again.
  */
 export async function partDigests(path: string, parts: PartRange[]): Promise<Buffer[]> {
+  const st = await stat(path, { bigint: true });
+  const id = [path, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, parts.map((p) => p.end).join(',')].join('\0');
+  const known = recentDigests.get(id);
+  if (known) return known;
+  const digests = await readPartDigests(path, parts);
+  if (recentDigests.size >= 8) recentDigests.delete(recentDigests.keys().next().value!);
+  recentDigests.set(id, digests);
+  return digests;
+}
+
+async function readPartDigests(path: string, parts: PartRange[]): Promise<Buffer[]> {
   const file = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(1 << 20);
