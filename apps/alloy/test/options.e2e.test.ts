@@ -288,11 +288,18 @@ describe('each documented option, as typed', () => {
 describe('a rerun writes nothing to a bucket that holds the version, in every documented spelling and from a fresh clone', () => {
   // 1.10.2 is published (above). Spellings that miss the sign cache (the `--` fallback caches apart, --skip-nx-cache, a
   // fresh clone) sign the same bytes again with a new timestamp: publish keeps the published signatures instead.
-  let published: Map<string, Buffer>;
+  let published: Map<string, string>;
+  /** Every object in the bucket and the sha256 of its bytes, read back. */
   const snapshot = async () => {
     const bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: 'alloy/' });
-    const objects = new Map<string, Buffer>();
-    for (const { key } of await bucket.list('')) objects.set(key, (await bucket.get(key))!.body);
+    const objects = new Map<string, string>();
+    for (const { key } of await bucket.list(''))
+      objects.set(
+        key,
+        createHash('sha256')
+          .update((await bucket.get(key))!.body)
+          .digest('hex'),
+      );
     return objects;
   };
   const expectNothingWritten = async (r: NxRun, m: ReturnType<typeof mark>) => {
