@@ -210,20 +210,21 @@ async function assertNotReplacingPublished(opts: {
       const image = object.key.replace(/\.sha256$/, '');
       const built = opts.entries.find((e) => e.file === image)?.sha256;
       const entry = listed?.get(image);
-      if (entry && built && entry.sha256 !== built) {
-        if (image === object.key) {
+      if (entry) {
+        if (entry.sha256 !== built && image === object.key) {
           problems.push(`${MANIFEST} in the bucket lists ${image} with sha256 ${entry.sha256}, this build has ${built}`);
         }
+        // Listed with this build's sha256: other bytes there were put behind our back, and the upload puts the listed
+        // bytes back (the store logs "replacing …").
         return problems;
       }
-      // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.
+      // Not listed: other bytes under the name are someone else's version. Images were hashed by verifyArtifacts; only
+      // their small .sha256 companions are hashed here.
       const local = image === object.key && built ? built : await sha256File(object.path);
       const size = (await stat(object.path)).size;
       const read = image === object.key ? 'never' : 'if-needed';
       const remote = await store.proveBytes(object.key, { sha256: local, size, file: object.path }, read);
-      // Other bytes under a name SHA256SUMS lists with this build's sha256 were put there behind our back: the upload
-      // puts the listed bytes back (the store logs "replacing …"). Unlisted other bytes are someone else's version.
-      if (remote?.same === false && !entry) {
+      if (remote?.same === false) {
         problems.push(
           `${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`,
         );
