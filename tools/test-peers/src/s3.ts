@@ -183,7 +183,20 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
       res.end(s3ErrorXml('NoSuchUpload', 'The specified multipart upload does not exist.', key));
       return;
     }
-    await rm(dir, { recursive: true, force: true });
+    // a part still being stored adds files while the directory is removed (ENOTEMPTY): S3 frees such parts too
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rm(dir, { recursive: true, force: true });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 50) {
+          res.writeHead(500, { 'content-type': 'application/xml' });
+          res.end(s3ErrorXml('InternalError', `could not remove upload ${uploadId}: ${(err as Error).message}`, key));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     res.writeHead(204);
     res.end();
   };
