@@ -39,7 +39,7 @@ export async function keepPublishedSignatures(opts: {
     object.path = file;
     kept.push(object.key);
     opts.log(
-      `${object.key}: the bucket's signature verifies these bytes with ${opts.fingerprint}; kept (published signatures are not rewritten)`,
+      `${object.key}: the bucket's signature verifies these bytes with ${opts.fingerprint}; kept (signatures in the bucket are not rewritten)`,
     );
   }
   return kept;

@@ -11,6 +11,7 @@ import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import { builtVersion } from '../test/built-version.js';
+import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
@@ -38,6 +39,16 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
+/** dist/ for `version` as the chain leaves it, once per key (see builtVersion). */
+async function built(ws: string, version: string, key: SigningKey) {
+  const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
+  const made = await readFile(path.join(layout.manifest, MANIFEST)).then(
+    () => true,
+    () => false,
+  );
+  return made ? layout : builtVersion(path.join(ws, key.fingerprint), recipe, version, key);
+}
+
 async function world(name: string) {
   const ws = path.join(root, name);
   const store = createDirectoryStore(path.join(ws, 'bucket'), { prefix: 'alloy/' });
@@ -45,7 +56,7 @@ async function world(name: string) {
     publishVersion({
       recipe: r,
       version,
-      layout: await builtVersion(ws, r, version, key),
+      layout: await built(ws, version, key),
       store,
       key,
       publicKey: key.publicKeyArmored,

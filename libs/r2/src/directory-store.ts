@@ -21,25 +21,23 @@ import {
   normalizePrefix,
   proveWith,
   refusedObject,
-  replacing,
   type BytesProof,
   type CopyOptions,
   type ExpectedBytes,
   type ListedObject,
-  type Log,
   type ObjectInfo,
   type ObjectStore,
   type PutBytesOptions,
   type PutOptions,
   type ReadPolicy,
   type WriteConditions,
+  type WriteResult,
 } from './store.js';
 
 export interface DirectoryStoreOptions {
   prefix?: string;
   /** Sidecar metadata directory (default `<root>.meta`). Must be on the same file system as root. */
   metadataDir?: string;
-  log?: Log;
   /** Give up waiting for another writer's lock on a key after this long (default 30 s). */
   lockTimeoutMs?: number;
 }
@@ -59,7 +57,6 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
   const rootDir = path.resolve(root);
   const metaDir = path.resolve(opts.metadataDir ?? `${rootDir}.meta`);
   const prefix = normalizePrefix(opts.prefix, 'directory store prefix');
-  const log = opts.log ?? (() => {});
   const lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
   const where = `dir:${prefix ? path.join(rootDir, prefix) : rootDir}`;
 
@@ -282,38 +279,34 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     return etagOf(sha256);
   }
 
-  async function putFile(key: string, file: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
+  async function putFile(key: string, file: string, o: PutOptions = {}): Promise<WriteResult> {
     const { size } = await stat(file);
     const sha256 = o.sha256 ?? (await sha256File(file));
     return withLock(key, async () => {
       if (isConditional(o)) checkConditions(key, await head(key), o);
       const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size });
       if (existing?.same) {
-        log(`skip ${key}: ${where} already has these bytes (proved by ${existing.by})`);
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
       }
-      if (existing) log(replacing(key, where, existing));
-      log(`copy ${key} (${size} bytes) to ${where}`);
-      return { skipped: false, etag: await install(key, file, sha256, o) };
+      return { skipped: false, etag: await install(key, file, sha256, o), ...(existing ? { replaced: existing } : {}) };
     });
   }
 
-  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
+  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<WriteResult> {
     // the directory is this machine's: reading the source is what proves it, whatever etag the caller saw
     copySource(where, sourceKey, key, await proveBytes(sourceKey, { sha256: o.sha256 }), o.sha256);
     // the directory is this machine's: a local file copy, with putFile's skip and atomic install
     return putFile(key, dataPath(sourceKey), { sha256: o.sha256, contentType: o.contentType, cacheControl: o.cacheControl });
   }
 
-  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
+  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<WriteResult> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
     return withLock(key, async () => {
       if (isConditional(o)) checkConditions(key, await head(key), o);
       const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size: bytes.length });
       if (existing?.same) return { etag: existing.etag, skipped: true };
-      if (existing) log(replacing(key, where, existing));
-      return { etag: await install(key, bytes, sha256, o), skipped: false };
+      return { etag: await install(key, bytes, sha256, o), skipped: false, ...(existing ? { replaced: existing } : {}) };
     });
   }
 

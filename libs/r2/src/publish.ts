@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
 import { sha256File } from '@alloy-sysext/common';
 import { cacheControlFor, contentTypeFor } from './content-types.js';
-import type { Log, ObjectStore, Progress } from './store.js';
+import type { BytesProof, Log, ObjectStore, Progress } from './store.js';
 
 export interface PublishObject {
   key: string;
@@ -62,7 +62,10 @@ export async function publishObjects(
     const r = o.copyOf
       ? await store.copy(o.copyOf, o.key, { sha256, file: o.path, ...(sourceEtag ? { sourceEtag } : {}), ...headers(o) })
       : await store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress });
-    log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
+    const over = r.replaced ? `, replacing other bytes (${describeProof(r.replaced)})` : '';
+    log(
+      `${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})${over}`,
+    );
     return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
   };
   // Each object sent; an object others copy is re-checked at once and its copies made on the server from it (while the
@@ -95,6 +98,32 @@ export async function publishObjects(
       : `verified ${all.length} object(s) in ${store.describe()} (${all.length - uploaded.length} found in place, ${uploaded.length} checked after upload)`,
   );
   return all;
+}
+
+/** What publishObjects would do with one object: send it, copy it on the server, or leave it (already in place). */
+export interface PlannedObject {
+  key: string;
+  action: 'upload' | 'copy' | 'unchanged';
+  size: number;
+  sha256: string;
+}
+
+/**
+ * What publishObjects would do (a dry run): an object is left as it is exactly when the bucket is proved to hold its
+ * bytes, the rule both stores apply before writing (its size and the server's checksum, else the object read).
+ */
+export async function planObjects(store: ObjectStore, objects: PublishObject[]): Promise<PlannedObject[]> {
+  return mapLimit(objects, HEADS_IN_FLIGHT, async (o) => {
+    const size = (await stat(o.path)).size;
+    const sha256 = o.sha256 ?? (await sha256File(o.path));
+    const inPlace = (await store.proveBytes(o.key, { sha256, size, file: o.path }))?.same === true;
+    return { key: o.key, action: inPlace ? 'unchanged' : o.copyOf ? 'copy' : 'upload', size, sha256 };
+  });
+}
+
+/** "sha256 …, proved by read": what a proof found, for a line of output. */
+function describeProof(p: BytesProof): string {
+  return `${p.sha256 ? `sha256 ${p.sha256}` : `${p.size} bytes`}, proved by ${p.by ?? 'size'}`;
 }
 
 function headers(o: PublishObject) {

@@ -31,7 +31,6 @@ import {
   isConditional,
   normalizePrefix,
   proveWith,
-  replacing,
   type BytesProof,
   type CopyOptions,
   type ExpectedBytes,
@@ -42,6 +41,7 @@ import {
   type PutBytesOptions,
   type PutOptions,
   type ReadPolicy,
+  type WriteResult,
 } from './store.js';
 
 export interface S3StoreOptions {
@@ -218,22 +218,18 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function putFile(key: string, path: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
+  async function putFile(key: string, path: string, o: PutOptions = {}): Promise<WriteResult> {
     const { size } = await stat(path);
     const sha256 = o.sha256 ?? (await sha256File(path));
     const conditional = isConditional(o);
-    if (!conditional) {
-      const existing = await proveBytes(key, { sha256, size, file: path });
-      if (existing?.same) {
-        log(`skip ${key}: ${where} already has these bytes (sha256 ${sha256.slice(0, 12)}…, proved by ${existing.by})`);
-        o.onProgress?.({ key, loaded: size, total: size });
-        return { skipped: true, etag: existing.etag };
-      }
-      if (existing) log(replacing(key, where, existing));
+    const existing = conditional ? null : await proveBytes(key, { sha256, size, file: path });
+    if (existing?.same) {
+      o.onProgress?.({ key, loaded: size, total: size });
+      return { skipped: true, etag: existing.etag };
     }
+    const replaced = existing ? { replaced: existing } : {};
     // One part's worth or less: a single PUT of the bytes, replayable by the SDK's retries as they are.
-    if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o) };
-    log(`upload ${key} (${size} bytes) to ${where}`);
+    if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o), ...replaced };
     try {
       const r = await uploadFileMultipart({
         client,
@@ -251,7 +247,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
         onProgress: (loaded) => o.onProgress?.({ key, loaded, total: size }),
         log,
       });
-      return { skipped: false, etag: r.etag };
+      return { skipped: false, etag: r.etag, ...replaced };
     } catch (err) {
       // Only CompleteMultipartUpload carries the precondition: a part's 404 or 412 is not a lost race.
       if (err instanceof CompleteFailed) throw fail(err.original, 'upload', key, conditional);
@@ -259,17 +255,11 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
+  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<WriteResult> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
-    if (!isConditional(o)) {
-      const existing = await proveBytes(key, { sha256, size: bytes.length });
-      if (existing?.same) {
-        log(`skip ${key}: ${where} already has these bytes (proved by ${existing.by})`);
-        return { skipped: true, etag: existing.etag };
-      }
-      if (existing) log(replacing(key, where, existing));
-    }
-    return { etag: await putObject(key, bytes, sha256, o), skipped: false };
+    const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size: bytes.length });
+    if (existing?.same) return { skipped: true, etag: existing.etag };
+    return { etag: await putObject(key, bytes, sha256, o), skipped: false, ...(existing ? { replaced: existing } : {}) };
   }
 
   /** One PUT of the whole object (the SDK retries it with the same bytes); ifMatch/ifNoneMatch go with it. */
@@ -298,17 +288,14 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
+  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<WriteResult> {
     const expected = { sha256: o.sha256, ...(o.file ? { file: o.file } : {}) };
     const proved = o.sourceEtag
       ? await described(sourceKey).then((s) => s && { size: s.size, etag: o.sourceEtag!, same: true as const })
       : await proveBytes(sourceKey, expected);
     const source = copySource(where, sourceKey, key, proved, o.sha256);
     const existing = await proveBytes(key, { ...expected, size: source.size });
-    if (existing?.same) {
-      log(`skip ${key}: ${where} already has these bytes (sha256 ${o.sha256.slice(0, 12)}…, proved by ${existing.by})`);
-      return { skipped: true, etag: existing.etag };
-    }
+    if (existing?.same) return { skipped: true, etag: existing.etag };
     if (source.size > MAX_PART_SIZE) {
       throw new StoreError(`cannot copy ${JSON.stringify(sourceKey)} (${source.size} bytes) in one CopyObject: S3 allows 5 GiB`, 'failed');
     }
@@ -326,7 +313,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
           CacheControl: o.cacheControl,
         }),
       );
-      return { skipped: false, etag: r.CopyObjectResult?.ETag ?? '' };
+      return { skipped: false, etag: r.CopyObjectResult?.ETag ?? '', ...(existing ? { replaced: existing } : {}) };
     } catch (err) {
       throw fail(err, 'COPY', key);
     }

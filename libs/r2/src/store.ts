@@ -109,6 +109,14 @@ export async function proveWith(
   return read === 'never' ? { size, etag, same: undefined } : hashed();
 }
 
+/** What a write did: skipped (the bytes were proved in place) or written, and what it wrote over when the key held other
+ *  bytes (an unconditional write; the caller says so). */
+export interface WriteResult {
+  skipped: boolean;
+  etag: string;
+  replaced?: BytesProof;
+}
+
 export function isConditional(o: WriteConditions): boolean {
   return o.ifMatch !== undefined || o.ifNoneMatch !== undefined;
 }
@@ -130,17 +138,17 @@ export interface ObjectStore {
    * Uploads a file unless the object is proved to hold these bytes already (`skipped: true`, proveBytes 'if-needed');
    * a conditional upload (ifMatch/ifNoneMatch) always writes, like putBytes.
    */
-  putFile(key: string, path: string, opts?: PutOptions): Promise<{ skipped: boolean; etag: string }>;
+  putFile(key: string, path: string, opts?: PutOptions): Promise<WriteResult>;
   /**
    * Writes bytes. Unconditional writes skip when proved identical (like putFile); conditional writes (ifMatch/ifNoneMatch)
    * always write so the precondition is what decides.
    */
-  putBytes(key: string, bytes: Uint8Array, opts?: PutBytesOptions): Promise<{ etag: string; skipped: boolean }>;
+  putBytes(key: string, bytes: Uint8Array, opts?: PutBytesOptions): Promise<WriteResult>;
   /**
    * Copies the object at `sourceKey` to `key` inside the store (S3 CopyObject: no bytes pass through this machine), with
    * these headers; the source must be proved to hold `sha256`. Skipped like putFile when `key` is proved to hold them.
    */
-  copy(sourceKey: string, key: string, opts: CopyOptions): Promise<{ skipped: boolean; etag: string }>;
+  copy(sourceKey: string, key: string, opts: CopyOptions): Promise<WriteResult>;
   list(prefix: string): Promise<ListedObject[]>;
   delete(key: string): Promise<void>;
 }
@@ -194,12 +202,6 @@ export function copySource(where: string, sourceKey: string, key: string, source
     `cannot copy ${JSON.stringify(sourceKey)} to ${JSON.stringify(key)} in ${where}: the source ${found}, expected ${sha256}`,
     'failed',
   );
-}
-
-/** The line a store logs before it writes over an object proved to hold other bytes (an unconditional write). */
-export function replacing(key: string, where: string, found: BytesProof): string {
-  const held = found.sha256 ? `sha256 ${found.sha256}` : `${found.size} bytes`;
-  return `replacing ${key}: ${where} holds other bytes (${held}, proved by ${found.by ?? 'size'})`;
 }
 
 /** The error a store throws for something under a key that it refuses to read as an object (kind 'refused-object'). */

@@ -38,11 +38,11 @@ export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Pr
     },
     (error: Error) => ({ repo, error: error.message }),
   );
+  // a configuration error (R2_PREFIX, R2_* partly set) is the user's to fix: it stops the command (exit 1), not a table cell
+  const bucket = bucketFor(ctx, recipe);
   const published = (async () => {
-    let store = '(not configured)';
+    const store = bucket.describe();
     try {
-      const bucket = bucketFor(ctx, recipe);
-      store = bucket.describe();
       const health = await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root), {
         name: recipe.name,
         deep: opts.deep ? 'all' : 'newest',
