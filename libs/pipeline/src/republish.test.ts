@@ -106,10 +106,14 @@ describe('republishing a version the bucket holds', () => {
     expect((await store.get(image))!.body.equals(genuine)).toBe(true);
     const local = path.join(dist('1.0.0'), 'images', image);
     expect((await store.get(`${image}.sha256`))!.body.equals(await readFile(`${local}.sha256`))).toBe(true);
+    const forged = sha256(genuine.map((b) => b ^ 0xff));
     expect(lines).toContain(
-      `replacing ${image}: ${store.describe()} holds other bytes (sha256 ${sha256(genuine.map((b) => b ^ 0xff))}, proved by read)`,
+      `uploaded ${image} (4096 bytes, sha256 ${sha256(genuine)}), replacing other bytes (sha256 ${forged}, proved by read)`,
     );
-    expect(lines).toContain(`replacing ${image}.sha256: ${store.describe()} holds other bytes (4096 bytes, proved by size)`);
+    const sums = await readFile(`${local}.sha256`);
+    expect(lines).toContain(
+      `uploaded ${image}.sha256 (${sums.length} bytes, sha256 ${sha256(sums)}), replacing other bytes (4096 bytes, proved by size)`,
+    );
   });
 
   it('signed again (new .asc and fragment .gpg for the same bytes, as a run that missed the sign cache): nothing is written', async () => {
