@@ -79,10 +79,11 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
         'then rebuild it from upstream in a temp directory (no cache) and compare the bytes',
     )
     .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
-    .option('--zipDir <dir>', 'rebuild from the release zips in this directory instead of downloading them')
+    .option('--assetDir <dir>', 'rebuild from the release assets in this directory instead of downloading them')
+    .option('--zipDir <dir>', 'the same as --assetDir (its first name)')
     .option('--key <file>', "armored public key to trust (default: the recipe's signing.publicKey; never the bucket's keyring)")
     .addHelpText('after', '\nExit code 0: every check holds; 4: a check failed (the table says which); 1: error; 2: usage.\n')
-    .action(async (o: { version: string; zipDir?: string; key?: string }, cmd: Command) => {
+    .action(async (o: { version: string; assetDir?: string; zipDir?: string; key?: string }, cmd: Command) => {
       code = await verify(ctxFor(cmd), o);
     });
 

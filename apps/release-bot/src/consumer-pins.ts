@@ -1,17 +1,8 @@
 // What each consumer's Butane file pins on its base branch, read through the Contents API with the consumer's auth.
-import {
-  branchName,
-  createGitHubClient,
-  explainGitHubError,
-  parseRepo,
-  readPinned,
-  readRepoFile,
-  type GitHubClient,
-  type Pinned,
-} from '@alloy-sysext/ghost-stack';
+import { branchName, readPinned, readRepoFile, type Pinned } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/github';
 import { githubApiUrl, toConsumer, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
-import { unreachable } from './github.js';
 
 export interface ConsumerPin {
   name: string;
@@ -39,12 +30,12 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
     userAgent: 'alloy-sysext-release-bot',
   });
   const explain = (error: unknown, what: string, notFound?: string) =>
-    unreachable(error, what, githubApiUrl(ctx.env)) ??
     explainGitHubError(error, what, {
       kind,
       appId: consumer.auth.app ? String(consumer.auth.app.id) : undefined,
       repo: entry.repo,
       notFound,
+      baseUrl: githubApiUrl(ctx.env),
     });
   const pinnedAt = async (ref: string, refName: string): Promise<Pinned> => {
     let text: string;

@@ -1,5 +1,6 @@
 // The mirror: the published SHA256SUMS and SHA256SUMS.gpg committed into a git repository through the Contents API.
-import { createGitHubClient, explainGitHubError, parseRepo, readRepoFileBytes, type GitHubAuth } from '@alloy-sysext/ghost-stack';
+import { readRepoFileBytes } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubAuth } from '@alloy-sysext/github';
 
 export interface MirrorFile {
   /** Path in the repository. */

@@ -7,13 +7,13 @@ import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
-import { provenanceObjects } from './publish-provenance.js';
+import { provenanceObjects } from './provenance.js';
 import { progressReporter } from './progress.js';
 import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
-import { recoveryAdvice } from './upstream-trust.js';
+import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
 
@@ -50,10 +50,12 @@ export async function publishVersion(
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
-     * Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details).
-     * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
+     * What provenance is made of besides the verified images: the workspace root (recipe paths are recorded relative to
+     * it), the environment (GitHub Actions run details) and the upstream assets verifyAssets re-checked against their
+     * digest roots in this run. The publish step always gives it; a caller without upstream files (a unit test of the
+     * manifest rules) publishes none.
      */
-    provenance?: { root: string; env: NodeJS.ProcessEnv };
+    provenance?: { root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] };
   },
 ): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;

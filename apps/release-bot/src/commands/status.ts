@@ -31,7 +31,7 @@ export async function status(ctx: Ctx, opts: { json?: boolean } = {}): Promise<n
 export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
   const recipe = await recipeFor(ctx);
   const { repo, apiUrl } = recipe.upstream;
-  const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }).then(
+  const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl), env: ctx.env, octokit: ctx.octokit }).then(
     (releases) => {
       const latest = latestStable(releases);
       return latest ? { repo, latest: latest.version, url: latest.url } : { repo, error: 'no stable release' };

@@ -1,19 +1,23 @@
 // Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), manifest last.
 import { storeFromEnv } from '@alloy-sysext/r2';
+import type { UpstreamTrustOptions } from '../digest-roots.js';
 import { localBucketDir } from '../layout.js';
 import { publishVersion } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';
+import { logVerified, verifyAssets } from '../upstream-trust.js';
 import { trustedPublicKeys } from '../vouch.js';
 
-export interface PublishStepOptions {
+/** The asset directory options too: provenance names the digest roots this run checks, from the same options fetch had. */
+export interface PublishStepOptions extends UpstreamTrustOptions {
   dryRun?: boolean;
 }
 
-export async function publishStep(
-  { recipe, version, layout, root, env, log }: StepContext,
-  options: PublishStepOptions = {},
-): Promise<void> {
+export async function publishStep(ctx: StepContext, options: PublishStepOptions = {}): Promise<void> {
+  const { recipe, version, layout, root, env, log } = ctx;
+  // What provenance says about upstream is what this run checks now, not what fetch (or a cache entry) recorded.
+  const upstream = await verifyAssets(ctx, options);
+  for (const a of upstream) logVerified(ctx, a, 'provenance names it so');
   const store = storeFromEnv(
     env,
     { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
@@ -30,7 +34,7 @@ export async function publishStep(
     publicKey,
     trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
-    provenance: { root, env },
+    provenance: { root, env, upstream },
     log,
   });
   log(
