@@ -72,7 +72,7 @@ beforeAll(async () => {
   const release = (version: string, extra: { prerelease?: boolean } = {}) => ({
     version,
     ...extra,
-    zips: { amd64: zipOf('amd64', version), arm64: zipOf('arm64', version) },
+    assets: { amd64: zipOf('amd64', version), arm64: zipOf('arm64', version) },
   });
   [upstream, s3, github, key] = await Promise.all([
     startUpstreamHost({ releases: [release('1.10.2'), release('1.10.3'), release('1.11.0-rc.1', { prerelease: true })] }),

@@ -25,7 +25,7 @@ let root: string;
 const genuine = { amd64: zipOf('amd64', 'genuine'), arm64: zipOf('arm64', 'genuine') };
 
 beforeAll(async () => {
-  upstream = await startUpstreamHost({ releases: [{ version: '1.0.0', zips: genuine }] });
+  upstream = await startUpstreamHost({ releases: [{ version: '1.0.0', assets: genuine }] });
   root = await mkdtemp(path.join(os.tmpdir(), 'upstream-trust-'));
   for (const f of ['sysext.json', 'sysext.schema.json', 'files'])
     await cp(path.join(APP, f), path.join(root, 'apps/alloy', f), { recursive: true });

@@ -29,6 +29,8 @@ export async function readTarEntry(
   const names: string[] = [];
   const candidates: string[] = [];
   let written: Promise<{ sha256: string }> | undefined;
+  // the entry being written, destroyed when the archive breaks off (its stream would otherwise wait for ever)
+  let source: Readable | undefined;
 
   const take = (entry: ReadEntry): Promise<{ sha256: string }> => {
     const hash = createHash('sha256');
@@ -47,7 +49,8 @@ export async function readTarEntry(
     const sink = dest
       ? createWriteStream(dest, { mode: 0o755, highWaterMark: CHUNK })
       : new Writable({ write: (_chunk, _enc, done) => done() });
-    return pipeline(Readable.from(entry), check, sink).then(() => ({ sha256: hash.digest('hex') }));
+    source = Readable.from(entry);
+    return pipeline(source, check, sink).then(() => ({ sha256: hash.digest('hex') }));
   };
 
   const parser = new Parser({
@@ -115,11 +118,12 @@ export async function readTarEntry(
       const result = await written;
       if (parseError) throw parseError;
       if (refused) throw fail(`refused: ${refused}`);
-      if (candidates.length > 1) throw fail(`has ${candidates.length} entries "${wanted}" (${candidates.join(', ')}); expected exactly one`);
+      if (candidates.length > 1) throw fail(`has ${candidates.length} entries named "${wanted}" (${candidates.join(', ')}); expected exactly one`);
       if (!result) throw fail(`has no entry "${wanted}" (it holds ${names.slice(0, 20).join(', ') || 'nothing'})`);
       if (dest) await chmod(dest, 0o755);
       return result;
     } catch (error) {
+      source?.destroy(error as Error);
       await written?.catch(() => undefined);
       throw error;
     }
