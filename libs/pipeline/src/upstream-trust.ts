@@ -63,6 +63,9 @@ export async function verifyAssets(ctx: StepContext, options: UpstreamTrustOptio
   return assets;
 }
 
+/** How the binary comes out of an asset, for logs: an archive's entry is inflated, a plain binary read. */
+const verb = (a: VerifiedAsset) => (a.root.asset.kind === 'binary' ? 'read' : 'inflated');
+
 /** One line saying what an asset was checked against (or UNVERIFIED), and what follows from it. */
 export function logVerified(ctx: StepContext, a: VerifiedAsset, what: string): void {
   const name = path.basename(a.file);
@@ -82,7 +85,7 @@ export async function verifiedEntries(ctx: StepContext, options: UpstreamTrustOp
   const entries = {} as Record<Arch, { sha256: string }>;
   for (const a of await verifyAssets(ctx, options)) {
     const sha256 = await entrySha256(ctx, a);
-    logVerified(ctx, a, `${a.entry} in it has sha256 ${sha256} (${a.receipted ? "this workspace's fetch receipt" : 'read out here'})`);
+    logVerified(ctx, a, `${a.entry} in it has sha256 ${sha256} (${a.receipted ? "this workspace's fetch receipt" : `${verb(a)} here`})`);
     entries[a.arch] = { sha256 };
   }
   return entries;
@@ -116,15 +119,15 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
         throw refusal(version, `${a.file} holds ${a.entry} with sha256 ${sha256}, but this workspace's receipt records ${a.receipted}`);
       }
       if (!a.receipted) await writeEntryReceipt(layout.receipts, a.arch, { zipSha256: a.sha256, entry: a.entry, entrySha256: sha256 });
-      logVerified(ctx, a, `${a.entry} extracted from it to ${path.relative(ctx.root, binary)} (binaries are no cached output)`);
+      logVerified(ctx, a, `${a.entry} ${verb(a)} from it to ${path.relative(ctx.root, binary)} (binaries are no cached output)`);
       binaries[a.arch] = { path: binary, sha256 };
       continue;
     }
     // The binary's sha256: from this workspace's receipt for exactly this asset (it extracted it), else read out again here.
     const want = await entrySha256(ctx, a);
     if (want !== onDisk) throw refusal(version, `${binary} (sha256 ${onDisk}) is not the ${a.entry} that ${a.file} holds (sha256 ${want})`);
-    const how = a.receipted ? `its sha256 from this workspace's fetch receipt` : 'read out again here';
-    logVerified(ctx, a, `${path.basename(binary)} is its ${a.entry} byte for byte (${how})`);
+    const how = a.receipted ? `its entry's sha256 from this workspace's fetch receipt` : `${verb(a)} again here`;
+    logVerified(ctx, a, `${path.basename(binary)} is its entry byte for byte (${how})`);
     binaries[a.arch] = { path: binary, sha256: onDisk };
   }
   return binaries;

@@ -45,8 +45,5 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
     // this workspace extracted the binary just now: image and sign then check it against this hash, not a new read
     const entry = root.asset.entry ?? root.asset.name;
     await writeEntryReceipt(layout.receipts, root.asset.arch, { zipSha256: f.sha256, entry, entrySha256: f.binarySha256 });
-    if (root.source === 'unverified') {
-      log(`${root.asset.arch}: UNVERIFIED (--allowUnverified): ${root.asset.name} sha256 ${f.sha256} was checked against no digest`);
-    }
   }
 }
