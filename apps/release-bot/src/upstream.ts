@@ -23,8 +23,8 @@ export async function listUpstreamReleases(opts: {
   const all = await releaseClient({ ...opts, retry: { retries: 1, ...opts.octokit?.retry }, throttle: opts.octokit?.throttle })
     .then((client) => listReleases(client, opts.repo))
     .catch((error: Error) => {
-    throw new Error(`cannot list releases of ${opts.repo} at ${opts.apiUrl.replace(/\/+$/, '')}: ${error.message}`, { cause: error });
-  });
+      throw new Error(`cannot list releases of ${opts.repo} at ${opts.apiUrl.replace(/\/+$/, '')}: ${error.message}`, { cause: error });
+    });
   for (const r of all) {
     const version = typeof r.tag_name === 'string' ? semver.valid(r.tag_name.replace(/^v/, '')) : null;
     if (!version || semver.parse(version)!.build.length) continue;

@@ -24,12 +24,7 @@ export interface UpstreamTrustOptions {
  * SHA256SUMS beside the assets of an asset directory, whatever their kind.
  */
 export type DigestSource =
-  | 'github-asset-digest'
-  | 'upstream-checksum-file'
-  | 'recipe-pin'
-  | 'zip-dir-sha256sums'
-  | 'asset-dir-checksum-file'
-  | 'unverified';
+  'github-asset-digest' | 'upstream-checksum-file' | 'recipe-pin' | 'zip-dir-sha256sums' | 'asset-dir-checksum-file' | 'unverified';
 
 export const DIGEST_SOURCES: readonly DigestSource[] = [
   'github-asset-digest',
@@ -137,7 +132,10 @@ async function releaseRoots(ctx: StepContext): Promise<Record<Arch, DigestRoot>>
       if (!checksumFiles.has(file.name)) {
         const where = `${file.name} of v${version} (${file.browser_download_url})`;
         const text = downloadText({ url: file.browser_download_url, maxBytes: MAX_CHECKSUM_FILE_BYTES, log });
-        checksumFiles.set(file.name, text.then((t) => parseChecksumFile(t, where)));
+        checksumFiles.set(
+          file.name,
+          text.then((t) => parseChecksumFile(t, where)),
+        );
       }
       const listed = (await checksumFiles.get(file.name)!).get(asset.name);
       if (!listed) {

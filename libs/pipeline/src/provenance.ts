@@ -9,7 +9,14 @@ import { sha256File } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
 import { signBytes, verifyDetached, type SigningKey } from '@alloy-sysext/signing';
-import { imageParameters, toolVersions, type AssetKind, type Compressor, type ImageFormat, type ToolVersions } from '@alloy-sysext/sysext-image';
+import {
+  imageParameters,
+  toolVersions,
+  type AssetKind,
+  type Compressor,
+  type ImageFormat,
+  type ToolVersions,
+} from '@alloy-sysext/sysext-image';
 import { versionImages } from './artifacts.js';
 import type { DigestRoot, DigestSource } from './digest-roots.js';
 import type { versionLayout } from './layout.js';

@@ -56,7 +56,8 @@ export async function verifyAssets(ctx: StepContext, options: UpstreamTrustOptio
     const actual = await sha256File(file).catch(() => {
       throw refusal(version, `${file} is missing`);
     });
-    if (root.sha256 && actual !== root.sha256) throw refusal(version, `${file} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
+    if (root.sha256 && actual !== root.sha256)
+      throw refusal(version, `${file} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
     const entry = root.asset.entry ?? root.asset.name;
     assets.push({ arch, file, sha256: actual, root, entry, receipted: await receiptEntrySha256(layout.receipts, arch, actual, entry) });
   }

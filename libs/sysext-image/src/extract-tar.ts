@@ -18,10 +18,7 @@ const CHUNK = 1 << 20;
 const TAR_MAGIC_END = 262;
 
 /** The one entry `entry` of the .tar.gz `archive`, hashed as it is read, and written to `dest` (mode 0755) if given. */
-export async function readTarEntry(
-  opts: { archive: string; entry: string; maxBytes: number },
-  dest?: string,
-): Promise<{ sha256: string }> {
+export async function readTarEntry(opts: { archive: string; entry: string; maxBytes: number }, dest?: string): Promise<{ sha256: string }> {
   const { archive, entry: wanted, maxBytes } = opts;
   const fail = (why: string) => new Error(`tar.gz ${archive}: ${why}`);
   const limit = maxBytes + TAR_OTHER_FILES_BYTES;
@@ -118,7 +115,8 @@ export async function readTarEntry(
       const result = await written;
       if (parseError) throw parseError;
       if (refused) throw fail(`refused: ${refused}`);
-      if (candidates.length > 1) throw fail(`has ${candidates.length} entries named "${wanted}" (${candidates.join(', ')}); expected exactly one`);
+      if (candidates.length > 1)
+        throw fail(`has ${candidates.length} entries named "${wanted}" (${candidates.join(', ')}); expected exactly one`);
       if (!result) throw fail(`has no entry "${wanted}" (it holds ${names.slice(0, 20).join(', ') || 'nothing'})`);
       if (dest) await chmod(dest, 0o755);
       return result;

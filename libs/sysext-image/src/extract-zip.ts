@@ -20,10 +20,7 @@ const CHUNK = 1 << 20;
  * symlinks, exactly one candidate, and no more than `maxBytes` uncompressed — checked against the declared size first and
  * the actual stream, CRC-32 included.
  */
-export async function readZipEntry(
-  opts: { archive: string; entry: string; maxBytes: number },
-  dest?: string,
-): Promise<{ sha256: string }> {
+export async function readZipEntry(opts: { archive: string; entry: string; maxBytes: number }, dest?: string): Promise<{ sha256: string }> {
   return readBinaryEntry({ zip: opts.archive, binary: opts.entry, maxBytes: opts.maxBytes }, dest);
 }
 

@@ -6,14 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import yauzl from 'yauzl';
-import {
-  COMPOSE_SHAPE,
-  makeSyntheticBinary,
-  makeZip,
-  NODE_EXPORTER_SHAPE,
-  startUpstreamHost,
-  type UpstreamHost,
-} from './upstream.js';
+import { COMPOSE_SHAPE, makeSyntheticBinary, makeZip, NODE_EXPORTER_SHAPE, startUpstreamHost, type UpstreamHost } from './upstream.js';
 
 let host: UpstreamHost | undefined;
 afterEach(async () => {

@@ -122,7 +122,6 @@ interface Stored {
   publishedAt: string;
 }
 
-
 /**
  * A loopback stand-in for GitHub's release API and download host for one repository, shaped like the real responses
  * (`digest: "sha256:…"` on assets, downloads at /{owner}/{repo}/releases/download/{tag}/{asset}).

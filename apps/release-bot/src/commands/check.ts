@@ -72,7 +72,9 @@ export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<
   const log = logger(ctx);
   const recipe = await recipeFor(ctx);
   const { repo, apiUrl } = recipe.upstream;
-  const latest = latestStable(await listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl), env: ctx.env, octokit: ctx.octokit }));
+  const latest = latestStable(
+    await listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl), env: ctx.env, octokit: ctx.octokit }),
+  );
   if (!latest) throw new Error(`${repo} has no stable release at ${apiUrl} (drafts and prereleases are ignored)`);
   const bucket = bucketFor(ctx, recipe);
   const published = await publishedVersions(bucket, recipe.name);

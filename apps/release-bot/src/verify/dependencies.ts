@@ -35,7 +35,8 @@ export function checkDependencies(opts: {
   });
   const names = new Set(opts.upstream.map((a) => a.root.asset.name));
   const extra = recorded.filter((d) => !names.has(d?.name)).map((d) => JSON.stringify(d?.name));
-  if (extra.length) rows.push(fail('upstream dependencies', `the provenance lists ${extra.join(', ')}, which the recipe builds from no such asset`));
+  if (extra.length)
+    rows.push(fail('upstream dependencies', `the provenance lists ${extra.join(', ')}, which the recipe builds from no such asset`));
   return rows;
 }
 
