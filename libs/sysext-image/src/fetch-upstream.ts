@@ -55,7 +55,8 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Partial
   for (const wanted of opts.assets) {
     const { asset } = wanted;
     const file = join(opts.outDir, asset.name);
-    const sha256 = 'url' in wanted.from ? await downloadAsset(wanted, wanted.from, file, opts) : await copyAsset(wanted, wanted.from, file);
+    const sha256 =
+      'url' in wanted.from ? await downloadAsset(wanted, wanted.from, file, opts) : await copyAsset(wanted, wanted.from, file, opts.log);
     const binary = join(opts.binariesDir, asset.arch, binaryFileName(asset));
     const { sha256: binarySha256 } = await extractUpstreamBinary({ file, asset, dest: binary, maxBytes: opts.maxBinaryBytes });
     const inside = asset.kind === 'binary' ? 'it is the binary' : `extracted ${asset.entry}`;
@@ -106,9 +107,10 @@ async function downloadAsset(
 }
 
 /** Copies a local asset, then hashes the copy (the bytes kept are the bytes checked). */
-async function copyAsset(wanted: AssetToFetch, from: { path: string }, file: string): Promise<string> {
+async function copyAsset(wanted: AssetToFetch, from: { path: string }, file: string, log?: (line: string) => void): Promise<string> {
   const temp = tempPathFor(file);
   try {
+    log?.(`${wanted.asset.arch}: taking ${from.path} (no download)`);
     await copyFile(from.path, temp).catch((err: Error) => {
       throw new Error(`local asset ${from.path} cannot be read (${err.message})`);
     });
