@@ -10,6 +10,7 @@ export * from './names.js';
 export * from './progress.js';
 export * from './provenance.js';
 export * from './publish.js';
+export * from './publish-target.js';
 export * from './recipe.js';
 export * from './release-info.js';
 export * from './reproduce.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { sha256File } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
-import { signBytes, verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import { signBytes, verifyDetached } from '@alloy-sysext/signing';
 import {
   imageParameters,
   toolVersions,
@@ -20,6 +20,7 @@ import {
 import { versionImages } from './artifacts.js';
 import type { DigestRoot, DigestSource } from './digest-roots.js';
 import type { versionLayout } from './layout.js';
+import type { PublishTarget } from './publish-target.js';
 import type { Recipe } from './recipe.js';
 import type { VerifiedAsset } from './upstream-trust.js';
 
@@ -222,20 +223,9 @@ export async function provenanceInputs(opts: {
  * bucket already holds a validly signed statement for this version that differs only in run details, its bytes are kept,
  * so a rerun uploads nothing.
  */
-export async function provenanceObjects(opts: {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  store: ObjectStore;
-  key: SigningKey;
-  /** The public key a kept statement must verify with. */
-  publicKey: string;
-  entries: { file: string; sha256: string }[];
-  upstream: VerifiedAsset[];
-  root: string;
-  env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
-}): Promise<PublishObject[]> {
+export async function provenanceObjects(
+  opts: PublishTarget & { entries: { file: string; sha256: string }[]; upstream: VerifiedAsset[]; root: string; env: NodeJS.ProcessEnv },
+): Promise<PublishObject[]> {
   const startedOn = new Date();
   const name = provenanceFile(opts.recipe, opts.version);
   const statement = buildStatement(await provenanceInputs(opts), runDetailsFromEnv(opts.env, { startedOn, finishedOn: new Date() }));

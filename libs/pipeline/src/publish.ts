@@ -8,9 +8,9 @@ import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { provenanceObjects } from './provenance.js';
+import type { PublishTarget } from './publish-target.js';
 import { progressReporter } from './progress.js';
 import { requirePublicUrl } from './public-url.js';
-import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
 import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
@@ -18,18 +18,6 @@ import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
-
-/** What publishing one version works on: the version's files, the bucket, the release key, and where lines go. */
-export interface PublishTarget {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  store: ObjectStore;
-  key: SigningKey;
-  /** The public key published artifacts must verify against. */
-  publicKey: string;
-  log: (line: string) => void;
-}
 
 export interface PublishResult {
   entries: { file: string; sha256: string }[];
