@@ -1,12 +1,17 @@
 // GitHub errors that say what to check: one class keeping the status and the original as `cause`, and one translation
 // of Octokit's errors, where a request that got no answer (DNS, refused connection, deadline) is never "HTTP 500".
 
+import { describeNetworkError, networkErrorCode } from '@alloy-sysext/common';
+
 export class GitHubError extends Error {
   override name = 'GitHubError';
   readonly status?: number;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+  /** 'network': GitHub was never reached (DNS, refused, no answer in time); no credential or permission is at fault. */
+  readonly kind?: 'network';
+  constructor(message: string, status?: number, options?: { cause?: unknown; kind?: 'network' }) {
     super(message, options);
     this.status = status;
+    this.kind = options?.kind;
   }
 }
 
@@ -17,24 +22,15 @@ interface OctokitFailure {
   message?: string;
   response?: { data?: { message?: string; errors?: unknown } };
   request?: { url?: string };
-  cause?: unknown;
 }
 
 /**
- * Why a request got no answer at all, or undefined when GitHub answered. Octokit reports DNS failures, refused
- * connections and our deadline as status 500 without a response; the system error (ENOTFOUND, ECONNREFUSED) is in the
- * cause chain.
+ * Whether a failed Octokit request got no answer at all. Octokit reports DNS failures, refused connections and our
+ * deadline as status 500 without a response; the system error (ENOTFOUND, ECONNREFUSED) is in the cause chain.
  */
-export function noAnswer(error: unknown): string | undefined {
+export function noAnswer(error: unknown): boolean {
   const e = error as OctokitFailure;
-  if (typeof e?.status !== 'number' || e.response) return undefined;
-  const codes: string[] = [];
-  for (let c: unknown = e.cause; c && codes.length < 5; c = (c as { cause?: unknown }).cause) {
-    const code = (c as { code?: unknown }).code;
-    if (typeof code === 'string' && !codes.includes(code)) codes.push(code);
-  }
-  const message = e.message || 'no response';
-  return codes.length && !codes.some((c) => message.includes(c)) ? `${message} (${codes.join(', ')})` : message;
+  return typeof e?.status === 'number' && (!e.response || networkErrorCode(error) !== undefined);
 }
 
 /** Origin of the URL a failed Octokit request went to, for messages. */
@@ -47,20 +43,28 @@ function requestOrigin(error: unknown, fallback: string): string {
   }
 }
 
-/** Turn an Octokit error into one that says what to check. Never includes credentials. */
+/**
+ * Turn an Octokit error into one that says what to check. Never includes credentials. `setting` names where the API
+ * URL came from, for a host that cannot be reached (default ALLOY_GITHUB_API_URL).
+ */
 export function explainGitHubError(
   e: unknown,
   what: string,
-  ctx: { kind?: AuthKind; appId?: string; repo: string; notFound?: string; baseUrl?: string },
+  ctx: { kind?: AuthKind; appId?: string; repo: string; notFound?: string; baseUrl?: string; setting?: string },
 ): Error {
   const err = e as OctokitFailure;
   if (e instanceof GitHubError || typeof err?.status !== 'number') {
     return e instanceof Error ? e : new GitHubError(`${what}: ${String(e)}`);
   }
-  const unanswered = noAnswer(e);
-  if (unanswered !== undefined) {
-    const at = requestOrigin(e, ctx.baseUrl ?? 'https://api.github.com');
-    return new GitHubError(`${what}: cannot reach the GitHub API at ${at} (${unanswered})`, undefined, { cause: e });
+  if (noAnswer(e)) {
+    const net = networkErrorCode(e);
+    const where = requestOrigin(e, ctx.baseUrl ?? 'GitHub');
+    return new GitHubError(
+      `${what}: cannot reach ${where} (${net ? describeNetworkError(net) : err.message}): a network failure, ` +
+        `not an answer from GitHub; check the network (or ${ctx.setting ?? 'ALLOY_GITHUB_API_URL'})`,
+      undefined,
+      { cause: e, kind: 'network' },
+    );
   }
   const gh = err.response?.data?.message ?? err.message ?? '';
   const app = ctx.kind === 'app';

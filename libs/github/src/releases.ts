@@ -60,7 +60,7 @@ export async function getReleaseByTag(client: GitHubClient, repo: string, tag: s
   try {
     release = (await client.rest.repos.getReleaseByTag({ owner, repo: name, tag })).data as Release;
   } catch (error) {
-    if ((error as { status?: number }).status === 404 && noAnswer(error) === undefined) {
+    if ((error as { status?: number }).status === 404 && !noAnswer(error)) {
       throw new GitHubError(`release ${tag} not found in ${repo} (GET ${url} → 404): check the version exists upstream`, 404, {
         cause: error,
       });
@@ -93,7 +93,7 @@ function explainRead(error: unknown, what: string, client: GitHubClient, repo: s
   if (error instanceof GitHubError) return error;
   const status = (error as { status?: number }).status;
   const baseUrl = client.request.endpoint.DEFAULTS.baseUrl;
-  if (noAnswer(error) === undefined && (status === 403 || status === 429)) {
+  if (!noAnswer(error) && (status === 403 || status === 429)) {
     const anonymous = authKind(client) === 'none';
     return new GitHubError(
       `${what}: HTTP ${status} (rate limited? ${anonymous ? 'set GITHUB_TOKEN to raise the limit' : 'the token may lack read access'})`,
@@ -101,8 +101,8 @@ function explainRead(error: unknown, what: string, client: GitHubClient, repo: s
       { cause: error },
     );
   }
-  if (noAnswer(error) === undefined && status === 404) {
+  if (!noAnswer(error) && status === 404) {
     return new GitHubError(`${what}: HTTP 404 (is "${repo}" right?)`, 404, { cause: error });
   }
-  return explainGitHubError(error, what, { kind: authKind(client), repo, baseUrl });
+  return explainGitHubError(error, what, { kind: authKind(client), repo, baseUrl, setting: "the recipe's upstream.apiUrl" });
 }

@@ -2,7 +2,7 @@
 // checked in this run, never read from dist/ or a cache. Online: GitHub's asset digest and the release's own checksum
 // file (fetched live), and the recipe pin. Air-gapped (an asset directory): the pin, a SHA256SUMS beside the assets and
 // the release's checksum file beside them. Every source present must agree; the first is named in provenance.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseChecksumFile, type Arch } from '@alloy-sysext/common';
 import { getReleaseByTag, releaseClient, type Release } from '@alloy-sysext/github';
@@ -89,7 +89,16 @@ const pinLabel = (version: string, arch: Arch) => `the recipe pin upstream.sha25
 /** The root of each arch's asset (see the module comment); refused when sources disagree or none vouches. */
 export async function digestRoots(ctx: StepContext, options: UpstreamTrustOptions): Promise<Record<Arch, DigestRoot>> {
   const dir = assetDirOption(options);
-  return dir ? directoryRoots(ctx, dir, Boolean(options.allowUnverified)) : releaseRoots(ctx);
+  return dir ? directoryRoots(ctx, await assetDirectory(options, dir), Boolean(options.allowUnverified)) : releaseRoots(ctx);
+}
+
+/** The asset directory, checked to be one: a missing one is named as such, not as assets without a digest. */
+async function assetDirectory(options: UpstreamTrustOptions, dir: string): Promise<string> {
+  const typed = options.assetDir ? `--assetDir ${options.assetDir}` : `--zipDir ${options.zipDir}`;
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new UpstreamTrustError(`${typed}: the directory ${dir} does not exist`);
+  if (!st.isDirectory()) throw new UpstreamTrustError(`${typed}: ${dir} is not a directory`);
+  return dir;
 }
 
 /** Evidence → root: every sha256 must agree; the first source is the one named. */
