@@ -18,7 +18,7 @@ export function parseChecksumLine(text: string, file: string, where: string): st
 
 /**
  * The sha256 of each file a many-line sha256sum file lists (`<hex>  <name>` or `<hex> *<name>`, a directory part ignored).
- * A malformed line, or one name listed twice with different digests, is an error naming the line(s).
+ * A malformed line is an error naming it, and so is a name listed twice: no line may silently outweigh another.
  */
 export function parseChecksumFile(text: string, where: string): Map<string, string> {
   const sums = new Map<string, { sha256: string; line: number }>();
@@ -30,8 +30,11 @@ export function parseChecksumFile(text: string, where: string): Map<string, stri
     const name = m[2]!.split('/').at(-1)!;
     const sha256 = m[1]!.toLowerCase();
     const seen = sums.get(name);
-    if (seen && seen.sha256 !== sha256) {
-      throw new Error(`${where} lists ${name} twice with different sha256 (lines ${seen.line} and ${i + 1})`);
+    if (seen) {
+      throw new Error(
+        `${where} lists ${name} twice: line ${seen.line} (sha256 ${seen.sha256}) and line ${i + 1} (sha256 ${sha256}); ` +
+          'refusing both: keep only the line you checked against the release',
+      );
     }
     sums.set(name, { sha256, line: i + 1 });
   });
