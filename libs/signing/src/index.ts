@@ -4,3 +4,4 @@ export { signFile, signBytes, writeSignature } from './sign.js';
 export { verifyDetached, type VerifyOptions } from './verify.js';
 export { generateKey, parseIdentity, KEY_FILES, type GeneratedKey } from './generate.js';
 export { SIGNATURE_HASH } from './policy.js';
+export { readKeyring, armorPublicKeys, armoredBlocks, type KeyringKey } from './keyring.js';
