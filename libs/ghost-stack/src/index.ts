@@ -5,6 +5,8 @@
 //   createGitHubClient         — Octokit + retry + throttling, GitHub App installation or token auth
 export { ButaneUpdater, ButaneError, readPinned } from './butane.js';
 export type { Arch, Pinned, ButaneUpdaterOptions } from './butane.js';
+export { KeyEntryUpdater, readKeyEntry } from './butane-key.js';
+export type { KeyEntry } from './butane-key.js';
 export { updateConsumer } from './consumer.js';
 export type { Consumer, ConsumerStatus, UpdateConsumerOptions, UpdateConsumerResult } from './consumer.js';
 export {

@@ -52,7 +52,7 @@ function packetAt(bytes: Uint8Array, at: number): { tag: number; end: number } {
 /** Splits a binary keyring into its keys at each primary public-key packet; a secret key is refused. */
 async function splitBinary(bytes: Uint8Array, what: string): Promise<KeyringKey[]> {
   const starts: number[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     let packet: { tag: number; end: number };
     try {
       packet = packetAt(bytes, at);
@@ -106,7 +106,7 @@ export async function readKeyring(input: Uint8Array | string, what = 'keyring'):
   return keys;
 }
 
-/** Armored text of public keys given as binary (one PUBLIC KEY BLOCK), as openpgp.js writes it (no version header). */
+/** Armored text of public keys given as binary: one PUBLIC KEY BLOCK with its CRC line, as gpg writes it. */
 export function armorPublicKeys(binary: Uint8Array): string {
-  return openpgp.armor(openpgp.enums.armor.publicKey, binary);
+  return openpgp.armor(openpgp.enums.armor.publicKey, binary, undefined, undefined, undefined, true);
 }
