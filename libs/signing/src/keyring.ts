@@ -5,6 +5,8 @@ import * as openpgp from 'openpgp';
 export interface KeyringKey {
   /** Uppercase hex fingerprint of the primary key. */
   fingerprint: string;
+  /** User IDs as written in the key, e.g. "Alloy sysext <ops@example.org>". */
+  userIds: string[];
   /** This key's packets exactly as they appear in the input (binary), or as the armor decodes to. */
   binary: Uint8Array;
 }
@@ -71,7 +73,7 @@ async function splitBinary(bytes: Uint8Array, what: string): Promise<KeyringKey[
     const key = await openpgp.readKey({ binaryKey: binary }).catch((error: Error) => {
       throw new Error(`${what}: key ${i + 1} is not a readable OpenPGP public key (${error.message})`);
     });
-    keys.push({ fingerprint: key.getFingerprint().toUpperCase(), binary });
+    keys.push({ fingerprint: key.getFingerprint().toUpperCase(), userIds: key.getUserIDs(), binary });
   }
   return keys;
 }
