@@ -67,6 +67,7 @@ export class ConsumerRepo {
     private readonly client: GitHubClient,
     dry: boolean,
     readonly log: (line: string) => void,
+    private readonly apiUrl: string,
   ) {
     ({ owner: this.owner, repo: this.repo } = parseRepo(consumer.repo));
     this.full = `${this.owner}/${this.repo}`;
@@ -91,10 +92,14 @@ export class ConsumerRepo {
       throttle: opts.octokitOptions?.throttle,
       log,
     });
-    return new ConsumerRepo(consumer, client, Boolean(opts.dryRun) || !hasCreds, log);
+    return new ConsumerRepo(consumer, client, Boolean(opts.dryRun) || !hasCreds, log, opts.githubUrl ?? 'https://api.github.com');
   }
 
   private explain(error: unknown, what: string, notFound?: string): Error {
+    // Octokit reports a request that got no answer (DNS, refused connection, deadline) as 500 without a response
+    const e = error as { status?: number; response?: unknown; message?: string };
+    if (e?.status === 500 && !e.response)
+      return new GitHubError(`${this.tag} ${what}: cannot reach the GitHub API at ${this.apiUrl} (${e.message})`, undefined, { cause: error });
     const app = this.consumer.auth.app;
     return explainGitHubError(error, `${this.tag} ${what}`, {
       kind: authKind(this.client),

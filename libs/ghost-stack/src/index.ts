@@ -12,6 +12,7 @@ export type { KeyEntry } from './butane-key.js';
 export { updateConsumer } from './consumer.js';
 export type { Consumer, ConsumerStatus, UpdateConsumerOptions, UpdateConsumerResult } from './consumer.js';
 export { runConsumerFlow } from './flow/run-consumer-flow.js';
+export { readConsumer, type ConsumerState } from './flow/read-consumer.js';
 export type { ConsumerFlowOptions, ConsumerFlowResult } from './flow/run-consumer-flow.js';
 export { ConsumerRepo } from './consumer-repo.js';
 export type { ConsumerEdit, EditDecision, Relation } from './edit.js';
