@@ -51,9 +51,9 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 
 /**
  * A healthy directory bucket at <root>/dist/bucket: tiny objects for `versions` (all arches plus the compatibility name),
- * SHA256SUMS listing them, and SHA256SUMS.gpg by the workspace's development key (<root>/.dev-keys, made once).
+ * SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key (<root>/.dev-keys).
  */
-export async function seedBucket(root: string, versions: string[]): Promise<void> {
+export async function seedBucket(root: string, versions: string[], by?: SigningKey): Promise<void> {
   const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
   const entries = [];
   for (const v of versions) {
@@ -68,7 +68,7 @@ export async function seedBucket(root: string, versions: string[]): Promise<void
   }
   const text = Manifest.empty().upsert(entries).serialize();
   await store.putBytes('SHA256SUMS', Buffer.from(text));
-  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, await devKey(root))));
+  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, by ?? (await devKey(root)))));
 }
 
 /** The workspace's development key, as the pipeline would make it on first use. */

@@ -4,17 +4,19 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
-import { KEY_FILES, loadPrivateKey } from '@alloy-sysext/signing';
+import { KEY_FILES, loadPrivateKey, readPublicKey } from '@alloy-sysext/signing';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
 import { DEV_KEY_DIR } from './signing-key.js';
-import { signedByAny } from './vouch.js';
+import { signedBy } from './vouch.js';
 
 export interface BucketHealth {
   ok: boolean;
   /** valid | invalid | missing (no SHA256SUMS.gpg) | unchecked (no trusted key known here) | empty (no SHA256SUMS yet) */
   signature: 'valid' | 'invalid' | 'missing' | 'unchecked' | 'empty';
   listed: number;
+  /** Fingerprint of the trusted key SHA256SUMS.gpg verifies with (signature 'valid'). */
+  signer?: string;
   /** One line per problem, naming the object. */
   problems: string[];
 }
@@ -52,13 +54,15 @@ export async function bucketHealth(store: ObjectStore, keys: string[]): Promise<
   }
   const signature = await store.get(MANIFEST_SIGNATURE);
   let state: BucketHealth['signature'];
+  let signer: string | undefined;
   if (!signature) {
     state = 'missing';
     problems.push(`${MANIFEST_SIGNATURE} is missing: hosts cannot verify ${MANIFEST}`);
   } else if (keys.length === 0) {
     state = 'unchecked';
-  } else if (await signedByAny(manifest.body, signature.body.toString('utf8'), keys)) {
+  } else if ((signer = await signedBy(manifest.body, signature.body.toString('utf8'), keys))) {
     state = 'valid';
+    signer = (await readPublicKey(signer)).fingerprint;
   } else {
     state = 'invalid';
     problems.push(`${MANIFEST_SIGNATURE} does not verify ${MANIFEST} with a trusted key: hosts refuse every update`);
@@ -69,5 +73,5 @@ export async function bucketHealth(store: ObjectStore, keys: string[]): Promise<
     else if (!head.sha256) problems.push(`${e.file} has no recorded sha256 in the bucket (listed ${e.sha256})`);
     else if (head.sha256 !== e.sha256) problems.push(`${e.file} in the bucket has sha256 ${head.sha256}, ${MANIFEST} lists ${e.sha256}`);
   }
-  return { ok: problems.length === 0, signature: state, listed: entries.length, problems };
+  return { ok: problems.length === 0, signature: state, listed: entries.length, ...(signer ? { signer } : {}), problems };
 }

@@ -7,6 +7,8 @@ export interface KeyringKey {
   fingerprint: string;
   /** User IDs as written in the key, e.g. "Alloy sysext <ops@example.org>". */
   userIds: string[];
+  /** Key packet version (4 for keys gpg 2.2 understands). */
+  version: number;
   /** This key's packets exactly as they appear in the input (binary), or as the armor decodes to. */
   binary: Uint8Array;
 }
@@ -73,7 +75,7 @@ async function splitBinary(bytes: Uint8Array, what: string): Promise<KeyringKey[
     const key = await openpgp.readKey({ binaryKey: binary }).catch((error: Error) => {
       throw new Error(`${what}: key ${i + 1} is not a readable OpenPGP public key (${error.message})`);
     });
-    keys.push({ fingerprint: key.getFingerprint().toUpperCase(), userIds: key.getUserIDs(), binary });
+    keys.push({ fingerprint: key.getFingerprint().toUpperCase(), userIds: key.getUserIDs(), version: key.keyPacket.version, binary });
   }
   return keys;
 }

@@ -1,6 +1,7 @@
 // Key changes: add the new release key next to the ones a consumer trusts (rotation), or remove the old one once
 // nothing needs it (retirement). Shared by every sysext the key signs, so nothing here names a sysext.
 import { KeyEntryUpdater, type KeyEntry } from '../butane-key.js';
+import { ButaneError } from '../butane-scan.js';
 import type { ConsumerEdit, EditDecision, Relation } from '../edit.js';
 import { isKeyMarker, keyBranchName, keyBranchPrefix, keyCommitMessage, keyPrBody, keyPrTitle, type Marker } from '../pr-body.js';
 import type { KeyringKey } from '@alloy-sysext/signing';
@@ -35,8 +36,14 @@ export function addKey(key: KeyringKey, o: KeyChangeOptions): ConsumerEdit<KeyEn
   };
 }
 
-/** Removes the key with `key.fingerprint`; retirements of different keys are independent of each other. */
-export function removeKey(key: Pick<KeyringKey, 'fingerprint' | 'userIds'>, o: KeyChangeOptions): ConsumerEdit<KeyEntry> {
+/**
+ * Removes the key with `key.fingerprint`, refusing a file that does not hold `o.keep` (the key that signs what hosts
+ * verify now: without it they would trust nothing). Retirements of different keys are independent of each other.
+ */
+export function removeKey(
+  key: Pick<KeyringKey, 'fingerprint' | 'userIds'>,
+  o: KeyChangeOptions & { keep?: string },
+): ConsumerEdit<KeyEntry> {
   const updater = new KeyEntryUpdater(o.keyPath);
   return {
     marker: { edit: 'remove-key', key: key.fingerprint },
@@ -48,6 +55,11 @@ export function removeKey(key: Pick<KeyringKey, 'fingerprint' | 'userIds'>, o: K
       const entry = await updater.read(text, label);
       if (!fingerprints(entry).includes(key.fingerprint))
         return { kind: 'up-to-date', state: entry, reason: `${consumer.path} on ${consumer.base} no longer holds ${key.fingerprint}` };
+      if (o.keep && !fingerprints(entry).includes(o.keep))
+        throw new ButaneError(
+          `${label}: ${o.keyPath} does not trust ${o.keep} yet, the key SHA256SUMS is signed by; removing ${key.fingerprint} ` +
+            'would leave its hosts unable to verify it. Merge the pull request that adds the new key first (release-bot keys rotate)',
+        );
       const out = await updater.removeKey(text, key.fingerprint, label);
       return { kind: 'change', state: entry, text: out, ...keyProposal('remove-key', key, entry, consumer, o.keyPath) };
     },
