@@ -1,6 +1,6 @@
 // This repository on GitHub (tracking issues, release tags): GITHUB_REPOSITORY with ALLOY_GITHUB_TOKEN or GITHUB_TOKEN,
 // API base ALLOY_GITHUB_API_URL (the GitHub double in tests).
-import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, unreachable, type GitHubClient } from '@alloy-sysext/ghost-stack';
 import { githubApiUrl } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { UsageError } from './exit-codes.js';
@@ -47,17 +47,8 @@ export async function thisRepo(ctx: Ctx): Promise<ThisRepoResult> {
   return { ok: true, gh: { client, owner, repo, full, baseUrl } };
 }
 
-/**
- * Octokit reports a request that never got an answer (DNS, refused connection, timeout) as status 500 without a
- * response; say that GitHub could not be reached rather than that it answered 500.
- */
-export function unreachable(error: unknown, what: string, baseUrl: string | undefined): Error | undefined {
-  const e = error as { status?: number; response?: unknown; message?: string };
-  if (typeof e?.status === 'number' && e.status === 500 && !e.response) {
-    return new Error(`${what}: cannot reach the GitHub API at ${baseUrl ?? 'https://api.github.com'} (${e.message})`);
-  }
-  return undefined;
-}
+/** One home for it in ghost-stack: a request that got no answer is not "GitHub answered 500". */
+export { unreachable };
 
 export function isStatus(error: unknown, status: number): boolean {
   return (error as { status?: unknown })?.status === status;

@@ -8,6 +8,7 @@ import {
   explainGitHubError,
   GitHubError,
   parseRepo,
+  unreachable,
   type GitHubClient,
   type RetryOptions,
   type ThrottleOptions,
@@ -96,10 +97,8 @@ export class ConsumerRepo {
   }
 
   private explain(error: unknown, what: string, notFound?: string): Error {
-    // Octokit reports a request that got no answer (DNS, refused connection, deadline) as 500 without a response
-    const e = error as { status?: number; response?: unknown; message?: string };
-    if (e?.status === 500 && !e.response)
-      return new GitHubError(`${this.tag} ${what}: cannot reach the GitHub API at ${this.apiUrl} (${e.message})`, undefined, { cause: error });
+    const offline = unreachable(error, `${this.tag} ${what}`, this.apiUrl);
+    if (offline) return offline;
     const app = this.consumer.auth.app;
     return explainGitHubError(error, `${this.tag} ${what}`, {
       kind: authKind(this.client),

@@ -192,6 +192,20 @@ export async function clientLogin(client: GitHubClient): Promise<string | undefi
   return info.login;
 }
 
+/**
+ * Octokit reports a request that never got an answer (DNS, refused connection, deadline) as status 500 without a
+ * response; say that GitHub could not be reached rather than that it answered 500.
+ */
+export function unreachable(error: unknown, what: string, baseUrl: string | undefined): GitHubError | undefined {
+  const e = error as { status?: number; response?: unknown; message?: string };
+  if (typeof e?.status === 'number' && e.status === 500 && !e.response) {
+    return new GitHubError(`${what}: cannot reach the GitHub API at ${baseUrl ?? 'https://api.github.com'} (${e.message})`, undefined, {
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
 /** Turn an Octokit error into one that says what to check. Never includes credentials. */
 export function explainGitHubError(
   e: unknown,

@@ -25,6 +25,7 @@ export {
   explainGitHubError,
   normalizePrivateKey,
   parseRepo,
+  unreachable,
   GitHubError,
   GitHubOctokit,
 } from './github.js';

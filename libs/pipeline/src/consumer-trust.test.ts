@@ -193,6 +193,15 @@ describe('consumer trust', () => {
     );
   });
 
+  it('GitHub out of reach is named as such, not as an answer from GitHub', async () => {
+    const c = await consumers();
+    const offline = { ...read(), env: { ...read().env, ALLOY_GITHUB_API_URL: 'http://127.0.0.1:9' } };
+    const row = await readConsumerTrust(c.recipe, c.recipe.consumers[0]!, offline);
+    expect(row.error).toMatch(
+      /^\[ghost-stack\] reading base branch develop of noahwhite\/ghost-stack-\d+: cannot reach the GitHub API at http:\/\/127\.0\.0\.1:9 /,
+    );
+  });
+
   it('--allowUntrustedKey goes ahead, loudly naming every consumer that does not trust the key', async () => {
     const c = await consumers();
     const log: string[] = [];
