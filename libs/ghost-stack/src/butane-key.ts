@@ -55,7 +55,9 @@ async function locateKeys(text: string, keyPath: string, label: string): Promise
   const relevant = new RegExp(escapeRe(keyPath));
   const items = sequenceItems(text, lines, 'files', relevant, label).filter((i) => scalarString(getIn(i.item, 'path')) === keyPath);
   if (items.length === 0)
-    throw new ButaneError(`${label}: no storage.files entry with path ${keyPath} (where this consumer keeps the release keys)`);
+    throw new ButaneError(
+      `${label}: no storage.files entry with path ${keyPath}; is that where this file installs the release keys (the consumer's keyPath)?`,
+    );
   if (items.length > 1)
     throw new ButaneError(
       `${label}: ${items.length} storage.files entries with path ${keyPath} (lines ${items.map((i) => i.line).join(', ')})`,

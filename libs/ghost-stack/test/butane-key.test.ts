@@ -120,7 +120,7 @@ describe('the key entry kept inline (ghost-stack)', () => {
     const err = await readKeyEntry(fixture('ghost.bu'), { keyPath: GHOST_KEY_PATH, label: 'o/r:ghost.bu' }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(ButaneError);
     expect((err as Error).message).toBe(
-      `o/r:ghost.bu: no storage.files entry with path ${GHOST_KEY_PATH} (where this consumer keeps the release keys)`,
+      `o/r:ghost.bu: no storage.files entry with path ${GHOST_KEY_PATH}; is that where this file installs the release keys (the consumer's keyPath)?`,
     );
   });
 
