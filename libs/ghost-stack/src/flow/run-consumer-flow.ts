@@ -1,14 +1,12 @@
 // The pull-request flow for one consumer and one edit, as the sequence of its steps: read the consumer's state, let the
 // edit decide, find this bot's pull requests, check the branch, commit, ensure the pull request, close what it
 // supersedes. Every outcome has a name; a rerun with the same inputs makes no write request.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import { ConsumerRepo, type ConnectOptions } from '../consumer-repo.js';
 import type { ConsumerEdit } from '../edit.js';
 import { parseMarker } from '../pr-body.js';
 import { branchIsCurrent, foreignCommits, leaveForeignBranch } from './check-branch.js';
 import { closeSuperseded } from './close-superseded.js';
+import { dryRunReport } from './dry-run-report.js';
 import { ensurePullRequest } from './ensure-pull-request.js';
 import { findDeclined } from './find-declined.js';
 import { findOurPullRequests } from './find-our-pull-requests.js';
@@ -93,21 +91,21 @@ export async function runConsumerFlow<S>(opts: ConsumerFlowOptions<S>): Promise<
   const { closed, keptOpen } = await closeSuperseded(repo, { older: pulls.older, by, baseSha: base.base.sha });
   const after = { ...(closed.length ? { superseded: closed } : {}), ...(keptOpen.length ? { keptOpen } : {}) };
 
-  if (repo.dry) {
-    const diff = createTwoFilesPatch(`a/${consumer.path}`, `b/${consumer.path}`, base.text, text, consumer.base, edit.branch);
-    const prText = `# ${title}\n\n${body}`;
-    let files: { diffFile: string; bodyFile: string } | { diff: string; body: string } = { diff, body: prText };
-    if (opts.outDir) {
-      await mkdir(opts.outDir, { recursive: true });
-      files = { diffFile: join(opts.outDir, `${consumer.name}.diff`), bodyFile: join(opts.outDir, `${consumer.name}.pr.md`) };
-      await writeFile(files.diffFile, diff);
-      await writeFile(files.bodyFile, prText);
-      log(
-        `${tag} [dry-run] wrote ${files.diffFile} and ${files.bodyFile} (${repo.skipped} write(s) skipped; would be: ${ensured.outcome})`,
-      );
-    } else log(`${tag} [dry-run] ${repo.skipped} write(s) skipped; would be: ${ensured.outcome}`);
-    return { status: 'dry-run', ...at, ...files, ...after };
-  }
+  if (repo.dry)
+    return {
+      status: 'dry-run',
+      ...at,
+      ...(await dryRunReport(repo, {
+        base: base.text,
+        text,
+        branch: edit.branch,
+        title,
+        body,
+        outcome: ensured.outcome,
+        outDir: opts.outDir,
+      })),
+      ...after,
+    };
   log(
     `${tag} ${ensured.outcome} #${pr.number} ${pr.html_url}${closed.length ? `; superseded ${closed.map((n) => `#${n}`).join(', ')}` : ''}`,
   );
