@@ -399,7 +399,7 @@ describe('a signing key the consumers do not trust yet', () => {
     expect(r.code).toBe(1);
     expect(r.output).toMatch(
       new RegExp(
-        `refusing to publish with release key ${fingerprint}: SHA256SUMS in s3://sysext-options/\\S+ at \\S+ is not signed by ${fingerprint}`,
+        `refusing to publish with release key ${fingerprint}: SHA256SUMS.gpg in s3://sysext-options/\\S+ at \\S+ is signed by another key than ${fingerprint}`,
       ),
     );
     expect(r.output).toContain(

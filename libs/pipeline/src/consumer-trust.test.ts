@@ -157,6 +157,21 @@ describe('consumer trust', () => {
     expect(gh.requests.length).toBe(before);
   });
 
+  it('a publish cut off between SHA256SUMS and its signature is no switch: the rerun that repairs it reads no consumer', async () => {
+    const c = await consumers();
+    const store = await bucket(oldKey);
+    // SHA256SUMS got this version's lines; SHA256SUMS.gpg is still our own signature over the previous text
+    await store.putBytes('SHA256SUMS', Buffer.from(`${MANIFEST}${'b'.repeat(64)}  alloy-1.10.3-amd64.raw\n`));
+    const before = gh.requests.length;
+    expect(await check({ ...c.recipe, signing: { identity: 'x <x@example.org>' } }, store, oldKey)).toBe('same-key');
+    expect(gh.requests.length).toBe(before);
+    // while a signature issued by another key, even over the same text, is a switch: the consumers are read (they trust
+    // this key, so it goes ahead)
+    await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(MANIFEST, newKey)));
+    expect(await check({ ...c.recipe, signing: { identity: 'x <x@example.org>' } }, store, oldKey)).toBe('every-consumer-trusts');
+    expect(gh.requests.length).toBeGreaterThan(before);
+  });
+
   it('switching to a key no consumer trusts yet is refused, naming each consumer, what it trusts and the override', async () => {
     const c = await consumers();
     const error = (await check(c.recipe, await bucket(oldKey), newKey).catch((e: Error) => e)) as Error;

@@ -3,13 +3,12 @@
 // a file that does not trust it refuses SHA256SUMS.gpg, and systemd-sysupdate stops updating it.
 import { ConsumerRepo, readConsumer, readKeyEntry, type RetryOptions, type ThrottleOptions } from '@alloy-sysext/ghost-stack';
 import type { ObjectStore } from '@alloy-sysext/r2';
-import { readPublicKey, type SigningKey } from '@alloy-sysext/signing';
+import { readPublicKey, signatureIssuedBy, type SigningKey } from '@alloy-sysext/signing';
 import { readFile } from 'node:fs/promises';
 import { githubApiUrl, toConsumer } from './consumers.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
+import { MANIFEST_SIGNATURE } from './names.js';
 import type { ConsumerRecipe, Recipe } from './recipe.js';
 import { releaseKeyPaths } from './snippets.js';
-import { signedByAny } from './vouch.js';
 
 export interface ConsumerTrust {
   consumer: string;
@@ -65,7 +64,8 @@ export async function readConsumerTrust(
 /**
  * Why this publish may switch the key hosts verify SHA256SUMS with, or undefined: the recipe lists a trusted key other
  * than this one (a rotation is under way: decided by the recipe, which no bucket writer can change), or the bucket's
- * SHA256SUMS is not signed by this key.
+ * SHA256SUMS.gpg was issued by another key. Issued, not valid: a publish cut off between SHA256SUMS and its signature
+ * leaves our own signature over the previous text, and the rerun that repairs it is no switch.
  */
 export async function keySwitchReason(recipe: Pick<Recipe, 'signing'>, store: ObjectStore, key: SigningKey): Promise<string | undefined> {
   for (const file of recipe.signing.trustedKeys ?? []) {
@@ -75,11 +75,11 @@ export async function keySwitchReason(recipe: Pick<Recipe, 'signing'>, store: Ob
     if (fingerprint !== key.fingerprint)
       return `the recipe's signing.trustedKeys lists ${fingerprint}, another key than ${key.fingerprint} (a rotation is under way)`;
   }
-  const manifest = await store.get(MANIFEST);
-  if (!manifest) return undefined;
-  const signature = await store.get(MANIFEST_SIGNATURE);
-  if (await signedByAny(manifest.body, signature?.body.toString('utf8'), [key.publicKeyArmored])) return undefined;
-  return `${MANIFEST} in ${store.describe()} is not signed by ${key.fingerprint}`;
+  const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+  // none, or unreadable: nothing says who signed (a broken bucket that publish repairs; the recipe still decides)
+  const ours = signature === undefined ? undefined : await signatureIssuedBy(signature, key.publicKeyArmored);
+  if (ours !== false) return undefined;
+  return `${MANIFEST_SIGNATURE} in ${store.describe()} is signed by another key than ${key.fingerprint}`;
 }
 
 export type TrustCheck = 'same-key' | 'development-key-local-bucket' | 'every-consumer-trusts' | 'overridden';
