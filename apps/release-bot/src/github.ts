@@ -1,6 +1,6 @@
 // This repository on GitHub (tracking issues, release tags): GITHUB_REPOSITORY with ALLOY_GITHUB_TOKEN or GITHUB_TOKEN,
 // API base ALLOY_GITHUB_API_URL (the GitHub double in tests).
-import { createGitHubClient, explainGitHubError, parseRepo, unreachable, type GitHubClient } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/ghost-stack';
 import { githubApiUrl } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { UsageError } from './exit-codes.js';
@@ -47,9 +47,6 @@ export async function thisRepo(ctx: Ctx): Promise<ThisRepoResult> {
   return { ok: true, gh: { client, owner, repo, full, baseUrl } };
 }
 
-/** One home for it in ghost-stack: a request that got no answer is not "GitHub answered 500". */
-export { unreachable };
-
 export function isStatus(error: unknown, status: number): boolean {
   return (error as { status?: unknown })?.status === status;
 }
@@ -59,6 +56,6 @@ export async function call<T>(gh: ThisRepo, what: string, fn: () => Promise<T>):
   try {
     return await fn();
   } catch (error) {
-    throw unreachable(error, what, gh.baseUrl) ?? explainGitHubError(error, what, { kind: 'token', repo: gh.full });
+    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full });
   }
 }

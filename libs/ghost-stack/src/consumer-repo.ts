@@ -8,7 +8,6 @@ import {
   explainGitHubError,
   GitHubError,
   parseRepo,
-  unreachable,
   type GitHubClient,
   type RetryOptions,
   type ThrottleOptions,
@@ -68,7 +67,6 @@ export class ConsumerRepo {
     private readonly client: GitHubClient,
     dry: boolean,
     readonly log: (line: string) => void,
-    private readonly apiUrl: string,
   ) {
     ({ owner: this.owner, repo: this.repo } = parseRepo(consumer.repo));
     this.full = `${this.owner}/${this.repo}`;
@@ -93,12 +91,10 @@ export class ConsumerRepo {
       throttle: opts.octokitOptions?.throttle,
       log,
     });
-    return new ConsumerRepo(consumer, client, Boolean(opts.dryRun) || !hasCreds, log, opts.githubUrl ?? 'https://api.github.com');
+    return new ConsumerRepo(consumer, client, Boolean(opts.dryRun) || !hasCreds, log);
   }
 
   private explain(error: unknown, what: string, notFound?: string): Error {
-    const offline = unreachable(error, `${this.tag} ${what}`, this.apiUrl);
-    if (offline) return offline;
     const app = this.consumer.auth.app;
     return explainGitHubError(error, `${this.tag} ${what}`, {
       kind: authKind(this.client),

@@ -25,7 +25,6 @@ export {
   explainGitHubError,
   normalizePrivateKey,
   parseRepo,
-  unreachable,
   GitHubError,
   GitHubOctokit,
 } from './github.js';

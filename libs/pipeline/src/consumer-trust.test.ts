@@ -210,10 +210,10 @@ describe('consumer trust', () => {
 
   it('GitHub out of reach is named as such, not as an answer from GitHub', async () => {
     const c = await consumers();
-    const offline = { ...read(), env: { ...read().env, ALLOY_GITHUB_API_URL: 'http://127.0.0.1:9' } };
+    const offline = { ...read(), env: { ...read().env, ALLOY_GITHUB_API_URL: 'http://api.github.invalid' } };
     const row = await readConsumerTrust(c.recipe, c.recipe.consumers[0]!, offline);
     expect(row.error).toMatch(
-      /^\[ghost-stack\] reading base branch develop of noahwhite\/ghost-stack-\d+: cannot reach the GitHub API at http:\/\/127\.0\.0\.1:9 /,
+      /^\[ghost-stack\] reading base branch develop of noahwhite\/ghost-stack-\d+: cannot reach http:\/\/api\.github\.invalid \(ENOTFOUND/,
     );
   });
 

@@ -2,8 +2,9 @@
 import { r2Configured, storeFromEnv } from '@alloy-sysext/r2';
 import { checkConsumersTrustKey } from '../consumer-trust.js';
 import { localBucketDir } from '../layout.js';
-import { publishVersion } from '../publish.js';
+import { publishVersion, type PublishResult } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
+import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
 import { trustedPublicKeys } from '../vouch.js';
 
@@ -47,9 +48,22 @@ export async function publishStep(
     provenance: { root, env },
     log,
   });
-  log(
-    `published ${version} to ${store.describe()}: ${result.uploaded.length} uploaded, ${result.unchanged.length} unchanged, ` +
-      `manifest ${result.manifestChanged ? 'updated' : 'unchanged'}, signature ${result.signatureChanged ? 'updated' : 'unchanged'}`,
-  );
+  log(options.dryRun ? dryRunSummary(version, store.describe(), result) : summary(version, store.describe(), result));
   for (const e of result.entries) log(`  ${recipe.bucket.publicUrl}/${e.file}  sha256 ${e.sha256}`);
+}
+
+function summary(version: string, where: string, r: PublishResult): string {
+  return (
+    `published ${version} to ${where}: ${r.uploaded.length} uploaded, ${r.unchanged.length} unchanged, ` +
+    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}`
+  );
+}
+
+/** A dry run's plan in one line: what a real run would change, and that nothing was. */
+function dryRunSummary(version: string, where: string, r: PublishResult): string {
+  return (
+    `dry run of ${version} to ${where}: would upload ${r.uploaded.length}, unchanged ${r.unchanged.length}; ` +
+    `${MANIFEST} ${r.manifestChanged ? 'would change' : 'unchanged'}, ${MANIFEST_SIGNATURE} ${r.signatureChanged ? 'would be signed again' : 'unchanged'}. ` +
+    `Nothing was written.`
+  );
 }
