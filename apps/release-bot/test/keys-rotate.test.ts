@@ -1,16 +1,20 @@
 // `keys rotate` and `keys retire` end to end against the GitHub double, with two consumers: ghost-stack's layout (the
 // key inline at /etc/systemd/alloy-sysext.gpg.pub, byte-exact apart from the key block) and one installed from the
-// published Butane snippet (the keyring as a data: URL). The tests run in order: rotate, merge, publish, retire.
+// published Butane snippet (the keyring as a data: URL). The tests run in order: rotate, merge, publish, retire; then
+// the snippet consumer's file after each is installed on a host of each systemd a host may run (test-peers/host), whose
+// merge unit must leave systemd's keyring trusting exactly what the file says.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import * as openpgp from 'openpgp';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { butaneSnippet, releaseKeyPaths } from '@alloy-sysext/pipeline';
 import { signBytes, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
+import { HOST_RELEASES, Host, locateHostRoot, type HostRelease } from '@alloy-sysext/test-peers/host';
+import { applyButane, startUnit } from '@alloy-sysext/test-peers/ignition';
 import { EXIT, main } from '../src/index.js';
 import { capture, seedBucket, tempWorkspace, WORKSPACE } from './helpers.js';
 
@@ -29,6 +33,9 @@ let newKey: SigningKey;
 let ghostFixture: string;
 let snippetFile: string;
 let gnupg: string;
+/** The snippet consumer's file on the rotate and the retire branch. */
+let rotated: string;
+let retired: string;
 
 const trustBranch = () => `feature/alloy-sysext-trust-key-${newKey.fingerprint.slice(-16)}`;
 const retireBranch = () => `feature/alloy-sysext-retire-key-${oldKey.fingerprint.slice(-16)}`;
@@ -182,7 +189,7 @@ describe('keys rotate', () => {
     expect(ghost).toBe(ghostFixture.replace(oldBlock(), `${oldBlock()}\n\n${block(armorOf(newKey))}`));
     expect(gh.pulls(GHOST.owner, GHOST.repo)[0]).toMatchObject({ state: 'open', user: 'ghost-bot', labels: ['sysext'] });
     // the snippet consumer: the data: URL now holds both keys, and a host keyring made from it verifies either key
-    const snippet = gh.readFile(SNIPPET.owner, SNIPPET.repo, trustBranch(), SNIPPET_PATH)!;
+    const snippet = (rotated = gh.readFile(SNIPPET.owner, SNIPPET.repo, trustBranch(), SNIPPET_PATH)!);
     const keyring = dataUrlKeys(snippet);
     expect(keyring).toEqual(Buffer.concat([oldKey.publicKeyBinary(), newKey.publicKeyBinary()]));
     expect(snippet.replace(/data:;base64,\S+/, '')).toBe(snippetFile.replace(/data:;base64,\S+/, ''));
@@ -242,8 +249,55 @@ describe('keys retire', () => {
     expect(again.code).toBe(EXIT.OK);
     expect(again.out).toMatch(/^ghost-stack\s+unchanged/m);
     expect(again.out).toMatch(/^snippet-stack\s+opened/m);
-    const keyring = dataUrlKeys(gh.readFile(SNIPPET.owner, SNIPPET.repo, retireBranch(), SNIPPET_PATH)!);
+    retired = gh.readFile(SNIPPET.owner, SNIPPET.repo, retireBranch(), SNIPPET_PATH)!;
+    const keyring = dataUrlKeys(retired);
     expect(keyring).toEqual(Buffer.from(newKey.publicKeyBinary()));
     expect([await verifies(keyring, oldKey), await verifies(keyring, newKey)]).toEqual([false, true]);
   });
+});
+
+/** What of a snippet consumer's file installs and merges the release keys (the image entry would need the bucket). */
+function keyParts(text: string): string {
+  const paths = releaseKeyPaths({ name: 'alloy' });
+  // Butane reads `mode: 0755` as octal, as YAML 1.1 does
+  const doc = parse(text, { version: '1.1' }) as {
+    storage: { files: Array<{ path: string }>; links?: unknown };
+    systemd: { units: Array<{ name: string }> };
+  };
+  doc.storage = { files: doc.storage.files.filter((f) => f.path === paths.key || f.path === paths.script) };
+  doc.systemd.units = doc.systemd.units.filter((u) => u.name === paths.unit);
+  expect([doc.storage.files.length, doc.systemd.units.length]).toEqual([2, 1]);
+  return stringify(doc);
+}
+
+/** The keyring this host's systemd verifies SHA256SUMS.gpg with (see keyringMergeScript for systemd's lookup). */
+async function systemdKeyring(host: Host): Promise<Buffer> {
+  const etc = ['/etc/systemd/import-pubring.gpg'];
+  if (host.root.systemd >= 258) etc.unshift('/etc/systemd/import-pubring.pgp');
+  for (const file of etc) {
+    const bytes = await host.readFile(file);
+    if (bytes) return bytes;
+  }
+  throw new Error(`${host.name}: the merge unit wrote no /etc keyring`);
+}
+
+describe.each(Object.keys(HOST_RELEASES) as HostRelease[])('the edited snippet on a host of %s', (release) => {
+  /** A host provisioned from `file`, its merge unit run: which of the two keys its systemd trusts. */
+  async function trusts(file: string): Promise<{ old: boolean; new: boolean }> {
+    const host = await Host.create(await locateHostRoot(release));
+    try {
+      await applyButane(host, keyParts(file));
+      const merge = await startUnit(host, releaseKeyPaths({ name: 'alloy' }).unit);
+      expect(merge.map((r) => [r.exitCode, r.stderr])).toEqual([[0, '']]);
+      const keyring = await systemdKeyring(host);
+      return { old: await verifies(keyring, oldKey), new: await verifies(keyring, newKey) };
+    } finally {
+      await host.destroy();
+    }
+  }
+
+  it('after keys rotate its systemd trusts both keys; after keys retire, only the new one', async () => {
+    expect(await trusts(rotated)).toEqual({ old: true, new: true });
+    expect(await trusts(retired)).toEqual({ old: false, new: true });
+  }, 120_000);
 });
