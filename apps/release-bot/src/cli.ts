@@ -51,9 +51,7 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
 
   program
     .command('status')
-    .description(
-      'table: upstream latest stable, versions in the bucket, what each consumer pins and which release keys it trusts',
-    )
+    .description('table: upstream latest stable, versions in the bucket, what each consumer pins and which release keys it trusts')
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       code = await status(ctxFor(cmd), o);
