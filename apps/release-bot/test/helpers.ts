@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { generateKey, KEY_FILES, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
-import { createDirectoryStore } from '@alloy-sysext/r2';
+import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { execa } from 'execa';
 import type { Ctx } from '../src/index.js';
 
@@ -51,11 +51,16 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 }
 
 /**
- * A healthy directory bucket at <root>/dist/bucket: tiny objects for `versions` (all arches plus the compatibility name),
- * SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key (<root>/.dev-keys).
+ * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus
+ * the compatibility name), SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key
+ * (<root>/.dev-keys, made once).
  */
-export async function seedBucket(root: string, versions: string[], by?: SigningKey): Promise<void> {
-  const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
+export async function seedBucket(
+  root: string,
+  versions: string[],
+  opts: { store?: ObjectStore; by?: SigningKey } = {},
+): Promise<void> {
+  const store = opts.store ?? createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
   const entries = [];
   for (const v of versions) {
     for (const [file, body] of [
@@ -69,7 +74,7 @@ export async function seedBucket(root: string, versions: string[], by?: SigningK
   }
   const text = Manifest.empty().upsert(entries).serialize();
   await store.putBytes('SHA256SUMS', Buffer.from(text));
-  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, by ?? (await devKey(root)))));
+  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, opts.by ?? (await devKey(root)))));
 }
 
 /** The workspace's development key, as the pipeline would make it on first use. */

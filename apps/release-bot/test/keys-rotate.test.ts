@@ -139,7 +139,7 @@ beforeAll(async () => {
   await writeFile(path.join(ws.root, 'apps/alloy/old-key.pub.asc'), oldKey.publicKeyArmored);
   await writeFile(path.join(ws.root, 'new-key.pub.asc'), newKey.publicKeyArmored);
   await writeFile(path.join(ws.root, 'old-key.pub.asc'), oldKey.publicKeyArmored);
-  await seedBucket(ws.root, ['1.10.1', '1.10.2'], oldKey);
+  await seedBucket(ws.root, ['1.10.1', '1.10.2'], { by: oldKey });
   env = {
     ALLOY_GITHUB_API_URL: gh.url,
     ALLOY_UPSTREAM_API_URL: 'http://127.0.0.1:9',
@@ -224,7 +224,7 @@ describe('keys retire', () => {
 
   it('once the new key signs every line: removes the old key where the new one is trusted, refuses where it is not yet', async () => {
     // what publish with the new key leaves in the bucket; the recipe now pins the new key
-    await seedBucket(ws.root, ['1.10.1', '1.10.2'], newKey);
+    await seedBucket(ws.root, ['1.10.1', '1.10.2'], { by: newKey });
     const recipeFile = path.join(ws.root, 'apps/alloy/sysext.json');
     const recipe = JSON.parse(await readFile(recipeFile, 'utf8'));
     await writeFile(path.join(ws.root, 'apps/alloy/new-key.pub.asc'), newKey.publicKeyArmored);

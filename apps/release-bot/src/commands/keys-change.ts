@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { addKey, removeKey, runConsumerFlow, type ConsumerEdit } from '@alloy-sysext/ghost-stack';
+import { Manifest } from '@alloy-sysext/manifest';
 import {
   consumerKeyPath,
   credentialSource,
@@ -22,7 +23,6 @@ import { armorPublicKeys, readKeyring, readPublicKey, type KeyringKey } from '@a
 import { markdownTable, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { publishedVersions } from '../published.js';
 
 export interface KeysRotateOptions {
   /** The new release key's public key file (armored, or a binary keyring as `keys generate` writes it). */
@@ -122,7 +122,7 @@ async function currentSigner(ctx: Ctx, recipe: Recipe, old: KeyringKey): Promise
   if (!manifest) throw new Error(`refusing to retire ${old.fingerprint}: ${store.describe()} has no ${MANIFEST} yet`);
   const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
   const where = `${MANIFEST_SIGNATURE} in ${store.describe()}`;
-  const newest = (await publishedVersions(store, recipe.name)).at(-1) ?? '<newest>';
+  const newest = newestListed(manifest.body, recipe.name) ?? '<newest>';
   if (await signedBy(manifest.body, signature, [armorPublicKeys(old.binary)]))
     throw new Error(
       `refusing to retire ${old.fingerprint}: ${where} is still signed by it, so hosts need it. Publish with the new key ` +
@@ -150,4 +150,14 @@ export async function keysRetire(ctx: Ctx, o: KeysRetireOptions): Promise<number
   return report(ctx, `Retire release key ${old.fingerprint}`, result, [
     `Next: merge these pull requests, then remove ${o.old} from the recipe's signing.trustedKeys.`,
   ]);
+}
+
+/** The newest version of `name` SHA256SUMS lists, for the command a message prints (a text that does not parse has none;
+ *  its signature is still checked). */
+function newestListed(body: Buffer, name: string): string | undefined {
+  try {
+    return Manifest.parse(body).versions(name).at(-1);
+  } catch {
+    return undefined;
+  }
 }
