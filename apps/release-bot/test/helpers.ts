@@ -55,11 +55,7 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
  * the compatibility name), SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key
  * (<root>/.dev-keys, made once).
  */
-export async function seedBucket(
-  root: string,
-  versions: string[],
-  opts: { store?: ObjectStore; by?: SigningKey } = {},
-): Promise<void> {
+export async function seedBucket(root: string, versions: string[], opts: { store?: ObjectStore; by?: SigningKey } = {}): Promise<void> {
   const store = opts.store ?? createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
   const entries = [];
   for (const v of versions) {
