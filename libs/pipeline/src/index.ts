@@ -3,6 +3,7 @@
 export * from './artifacts.js';
 export * from './bucket-health.js';
 export * from './consumers.js';
+export * from './consumer-trust.js';
 export * from './digest-roots.js';
 export * from './layout.js';
 export * from './mirror.js';
