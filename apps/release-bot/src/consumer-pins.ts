@@ -1,12 +1,6 @@
 // What each consumer's Butane file pins on its base branch, and which release keys it trusts there, read through the
 // Contents API with the consumer's auth.
-import {
-  branchName,
-  readKeyEntry,
-  readPinned,
-  readRepoFile,
-  type Pinned,
-} from '@alloy-sysext/ghost-stack';
+import { branchName, readKeyEntry, readPinned, readRepoFile, type Pinned } from '@alloy-sysext/ghost-stack';
 import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/github';
 import { githubApiUrl, toConsumer, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
