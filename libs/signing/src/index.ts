@@ -2,5 +2,6 @@
 export { SigningKey, loadPrivateKey, readPublicKey, type PublicKeyInfo } from './key.js';
 export { signFile, signBytes, writeSignature } from './sign.js';
 export { verifyDetached, type VerifyOptions } from './verify.js';
+export { signCleartext, unverifiedCleartext, verifyCleartext } from './cleartext.js';
 export { generateKey, parseIdentity, KEY_FILES, type GeneratedKey } from './generate.js';
 export { SIGNATURE_HASH } from './policy.js';

@@ -1,0 +1,79 @@
+// A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain leaves
+// it (random image bytes, their .sha256 and .asc, the version's signed SHA256SUMS), published with publishVersion.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { sha256File } from '@alloy-sysext/common';
+import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
+import * as openpgp from 'openpgp';
+import { loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/signing';
+import { imageFiles, versionImages } from '../src/artifacts.js';
+import { versionLayout } from '../src/layout.js';
+import { MANIFEST, MANIFEST_SIGNATURE } from '../src/names.js';
+import { publishVersion } from '../src/publish.js';
+import type { Recipe } from '../src/recipe.js';
+
+/** dist/ for `version` under `ws/<key fingerprint>` (images are random bytes: publish checks hashes and signatures). */
+export async function builtVersion(ws: string, recipe: Recipe, version: string, key: SigningKey) {
+  const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
+  const made = await readFile(path.join(layout.manifest, MANIFEST)).then(
+    () => true,
+    () => false,
+  );
+  if (made) return layout;
+  await mkdir(layout.images, { recursive: true });
+  await mkdir(layout.manifest, { recursive: true });
+  const images = versionImages(recipe, version, layout.images);
+  for (const image of imageFiles(images)) {
+    await writeFile(image.path, randomBytes(4096));
+    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
+    await writeSignature(image.path, key);
+  }
+  // every name, the compatibility one included (it is the amd64 file's)
+  const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
+  const text = mergeManifest(null, entries);
+  await writeFile(path.join(layout.manifest, MANIFEST), text);
+  await writeFile(path.join(layout.manifest, MANIFEST_SIGNATURE), await signManifest(text, key));
+  return layout;
+}
+
+/** A directory bucket at `ws/bucket` (prefix alloy/) and `publish`, which builds a version under `ws` and publishes it. */
+export function publishingWorld(
+  ws: string,
+  recipe: Recipe,
+  store: ObjectStore = createDirectoryStore(path.join(ws, 'bucket'), { prefix: 'alloy/' }),
+) {
+  const publish = async (
+    version: string,
+    key: SigningKey,
+    opts: { trusted?: string[]; recipe?: Recipe; log?: (line: string) => void; dryRun?: boolean } = {},
+  ) =>
+    publishVersion({
+      recipe: opts.recipe ?? recipe,
+      version,
+      layout: await builtVersion(ws, recipe, version, key),
+      store,
+      key,
+      publicKey: key.publicKeyArmored,
+      trustedKeys: opts.trusted ?? [key.publicKeyArmored],
+      dryRun: opts.dryRun,
+      log: opts.log ?? (() => {}),
+    });
+  return { ws, store, publish };
+}
+
+/** A release key that is quick to make (ed25519Legacy, which gpg 2.2 verifies), with its public key in `dir`. */
+export async function quickKey(dir: string, name: string): Promise<{ signer: SigningKey; publicKeyPath: string; fingerprint: string }> {
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name, email: `${name}@alloy-sysext.invalid` }],
+    format: 'armored',
+  });
+  const signer = await loadPrivateKey(privateKey);
+  await mkdir(dir, { recursive: true });
+  const publicKeyPath = path.join(dir, `${name}.pub.asc`);
+  await writeFile(publicKeyPath, publicKey);
+  return { signer, publicKeyPath, fingerprint: signer.fingerprint };
+}
