@@ -4,6 +4,7 @@ import { check } from './commands/check.js';
 import { keysGenerate } from './commands/keys.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
+import { revoke } from './commands/revoke.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
 import { verify } from './commands/verify.js';
@@ -33,7 +34,11 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .description('compare the latest stable upstream release with the bucket; open (or reuse) its tracking issue')
     .option('--dry-run', 'look, but write nothing on GitHub')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExit code 0: up to date; 10: a new version (printed, and version=/new= in $GITHUB_OUTPUT); 1: error.\n')
+    .addHelpText(
+      'after',
+      '\nExit code 0: up to date; 10: a new version (printed, and version=/new= in $GITHUB_OUTPUT); 5: the bucket is broken ' +
+        '(rollback, revived version, bad signature, missing object: repair_version= in $GITHUB_OUTPUT); 1: error.\n',
+    )
     .action(async (o: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
       code = await check(ctxFor(cmd), o);
     });
@@ -70,6 +75,24 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     )
     .action(async (o: { keep?: string; dryRun?: boolean }, cmd: Command) => {
       code = await prune(ctxFor(cmd), o);
+    });
+
+  program
+    .command('revoke')
+    .description(
+      'take a bad version out of the bucket for good: a signed tombstone, SHA256SUMS without it (re-signed) and the next ' +
+        'signed state; no later publish lists it again. Its objects stay',
+    )
+    .requiredOption('--version <version>', 'Alloy version to revoke, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--reason <text>', 'why, recorded in the tombstone and the state')
+    .option('--dry-run', 'print what would change; change nothing')
+    .addHelpText(
+      'after',
+      '\nHosts stop updating to the version; hosts running it keep it, and consumers pinning it still install it: ' +
+        'revert their pull requests.\n',
+    )
+    .action(async (o: { version: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await revoke(ctxFor(cmd), o);
     });
 
   program

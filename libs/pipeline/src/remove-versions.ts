@@ -33,9 +33,11 @@ export async function removeVersions(opts: {
   witnessFile: string;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** The history the caller read already (historyForChange), to not read every witness twice. */
+  history?: History;
 }): Promise<RemovalResult> {
   const { store, recipe, key, keys, log } = opts;
-  const history = await historyForChange({ store, recipe, keys, witnessFile: opts.witnessFile, env: opts.env, log });
+  const history = opts.history ?? (await historyForChange({ store, recipe, keys, witnessFile: opts.witnessFile, env: opts.env, log }));
   if (!(await store.get(MANIFEST))) throw new Error(`${store.describe()} has no ${MANIFEST}: there is no version to remove`);
   const sequence = (history.last?.state.sequence ?? 0) + 1;
   const written: string[] = [];

@@ -5,6 +5,7 @@ import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
 import { bucketHealth, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
+import { bucketHistory, listedText, repairVersion, type HistoryReport } from '../history.js';
 import { publishedVersions } from '../published.js';
 import { textTable } from '../table.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
@@ -12,7 +13,7 @@ import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.j
 export interface StatusReport {
   name: string;
   upstream: { repo: string; latest?: string; url?: string; error?: string };
-  published: { store: string; versions: string[]; error?: string; health?: BucketHealth };
+  published: { store: string; versions: string[]; error?: string; health?: BucketHealth; history?: HistoryReport };
   consumers: Array<ConsumerPin & { state: string }>;
 }
 
@@ -25,7 +26,7 @@ export async function status(ctx: Ctx, opts: { json?: boolean } = {}): Promise<n
   if (opts.json) out(ctx, JSON.stringify(report, null, 2));
   else ctx.stdout.write(renderStatus(report));
   await writeSummary(ctx.env, statusMarkdown(report));
-  return report.published.health && !report.published.health.ok ? EXIT.BUCKET_BROKEN : EXIT.OK;
+  return broken(report) ? EXIT.BUCKET_BROKEN : EXIT.OK;
 }
 
 export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
@@ -44,7 +45,9 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
       const bucket = bucketFor(ctx, recipe);
       store = bucket.describe();
       const versions = await publishedVersions(bucket, recipe.name);
-      return { store, versions, health: await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root)) };
+      const keys = await healthKeys(recipe, ctx.env, ctx.root);
+      const health = await bucketHealth(bucket, keys);
+      return { store, versions, health, history: await bucketHistory(ctx, recipe, bucket, keys, versions, { remember: true }) };
     } catch (error) {
       return { store, versions: [], error: (error as Error).message };
     }
@@ -75,9 +78,10 @@ export function renderStatus(r: StatusReport): string {
     ['', r.name],
     [
       ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `${r.upstream.latest} (${r.upstream.repo})`],
-      ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+      ['published', r.published.error ? `error: ${r.published.error}` : listedText(r.published.versions, r.published.history)],
       ['bucket', r.published.store],
       ['bucket health', healthText(r)],
+      ['history', historyText(r)],
     ],
   );
   const consumers = textTable(
@@ -95,11 +99,25 @@ export function renderStatus(r: StatusReport): string {
   return `${overview}\n${r.consumers.length ? consumers : '(no consumers in the recipe)\n'}`;
 }
 
+/** Hosts cannot use the bucket, or its version set went backwards (a rollback, a revived version). */
+function broken(r: StatusReport): boolean {
+  const { health, history } = r.published;
+  return (health !== undefined && !health.ok) || (history !== undefined && !history.ok);
+}
+
 function healthText(r: StatusReport): string {
-  const h = r.published.health;
+  const { health: h, history } = r.published;
   if (!h) return '-';
-  if (h.ok) return `healthy (signature ${h.signature}, ${h.listed} listed)`;
-  return `BROKEN: ${h.problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${r.published.versions.at(-1) ?? '<version>'}`;
+  if (!broken(r)) return `healthy (signature ${h.signature}, ${h.listed} listed)`;
+  const repair = repairVersion(history, r.published.versions);
+  const problems = [...h.problems, ...(history?.problems ?? [])];
+  return `BROKEN: ${problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${repair ?? '<version>'}`;
+}
+
+function historyText(r: StatusReport): string {
+  const history = r.published.history;
+  if (!history) return '-';
+  return [history.state, ...history.witnesses].join('; ');
 }
 
 function statusMarkdown(r: StatusReport): string {
@@ -110,8 +128,9 @@ function statusMarkdown(r: StatusReport): string {
       ['', ''],
       [
         ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `[${r.upstream.latest}](${r.upstream.url})`],
-        ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+        ['published', r.published.error ? `error: ${r.published.error}` : listedText(r.published.versions, r.published.history)],
         ['bucket health', healthText(r)],
+        ['history', historyText(r)],
       ],
     ),
     markdownTable(
