@@ -13,6 +13,7 @@ export * from './provenance.js';
 export * from './publish.js';
 export * from './publish-provenance.js';
 export * from './recipe.js';
+export * from './record-state.js';
 export * from './release-info.js';
 export * from './remove-versions.js';
 export * from './reproduce.js';

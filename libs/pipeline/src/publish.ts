@@ -16,15 +16,8 @@ import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferF
 import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
-import {
-  assertNotRemoved,
-  compareManifest,
-  historyForChange,
-  isRemovedLine,
-  recordState,
-  settleManifest,
-  verdictProblems,
-} from './history.js';
+import { assertNotRemoved, compareManifest, historyForChange, isRemovedLine, settleManifest, verdictProblems } from './history.js';
+import { recordState } from './record-state.js';
 import { stateKey } from './version-state.js';
 import { localWitnessFile, rememberState } from './witnesses.js';
 

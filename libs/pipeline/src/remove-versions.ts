@@ -5,7 +5,8 @@
 import { Manifest } from '@alloy-sysext/manifest';
 import { compareAndSwap, type ObjectStore } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { describeRemoval, historyForChange, isRemovedLine, recordState, settleManifest, type History } from './history.js';
+import { describeRemoval, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
+import { recordState } from './record-state.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { mirrorManifest, signCurrentManifest } from './publish.js';
 import type { Recipe } from './recipe.js';

@@ -35,7 +35,8 @@ export async function publishStep(
   });
   log(
     `published ${version} to ${store.describe()}: ${result.uploaded.length} uploaded, ${result.unchanged.length} unchanged, ` +
-      `manifest ${result.manifestChanged ? 'updated' : 'unchanged'}, signature ${result.signatureChanged ? 'updated' : 'unchanged'}`,
+      `manifest ${result.manifestChanged ? 'updated' : 'unchanged'}, signature ${result.signatureChanged ? 'updated' : 'unchanged'}` +
+      (result.state ? `, version state #${result.state.sequence} ${result.state.written ? 'recorded' : 'unchanged'}` : ''),
   );
   for (const e of result.entries) log(`  ${recipe.bucket.publicUrl}/${e.file}  sha256 ${e.sha256}`);
 }
