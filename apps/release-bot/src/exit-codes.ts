@@ -1,3 +1,4 @@
+import { normalizeVersion } from '@alloy-sysext/common';
 /**
  * Exit codes of release-bot (documented in `release-bot --help` and the README's release bot section).
  *  0  success; for `check`: the latest stable upstream release is already published
@@ -26,4 +27,13 @@ export const EXIT_CODES_HELP = `Exit codes:
 /** A mistake in what the user typed; reported with exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** The `--version` a command was given, normalized; a malformed one is a usage error naming it. */
+export function versionOption(given: unknown): string {
+  try {
+    return normalizeVersion(String(given ?? ''));
+  } catch (error) {
+    throw new UsageError(`--version: ${(error as Error).message}`);
+  }
 }

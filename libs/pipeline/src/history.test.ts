@@ -4,7 +4,7 @@
 // Signatures are checked with real gpg.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,7 @@ import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { verifyCleartext, type SigningKey } from '@alloy-sysext/signing';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
-import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { publishingWorld, quickKey } from '../test/publish-world.js';
+import { expectSignedBy, publishingWorld, quickKey } from '../test/publish-world.js';
 import { compareManifest, readHistory } from './history.js';
 import { witnessDir } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
@@ -55,15 +54,6 @@ async function bucketState(store: ObjectStore, key: SigningKey = signer.old) {
   const verified = await verifyCleartext(await text(store, stateKey(recipe)), [key.publicKeyArmored]);
   expect(verified).toBeDefined();
   return parseState(verified!.text, 'alloy');
-}
-async function expectSignedBy(store: ObjectStore, key: { publicKeyPath: string; fingerprint: string }) {
-  const r = await gpgVerify(
-    await readFile(key.publicKeyPath),
-    (await store.get(MANIFEST_SIGNATURE))!.body,
-    (await store.get(MANIFEST))!.body,
-  );
-  expect(r.ok).toBe(true);
-  expect(r.output).toContain(`VALIDSIG ${key.fingerprint}`);
 }
 const revoke = (store: ObjectStore, ws: string, version: string, key: SigningKey = signer.old) =>
   removeVersions({

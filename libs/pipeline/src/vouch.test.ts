@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { mergeManifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
-import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { publishingWorld } from '../test/publish-world.js';
+import { expectSignedBy, publishingWorld } from '../test/publish-world.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { fragmentKey, trustedPublicKeys } from './vouch.js';
@@ -41,15 +40,6 @@ async function world(name: string) {
 }
 
 const text = async (store: ObjectStore, key: string) => (await store.get(key))!.body.toString('utf8');
-async function expectSignedBy(store: ObjectStore, key: GeneratedKey) {
-  const r = await gpgVerify(
-    await readFile(key.publicKeyPath),
-    (await store.get(MANIFEST_SIGNATURE))!.body,
-    (await store.get(MANIFEST))!.body,
-  );
-  expect(r.ok).toBe(true);
-  expect(r.output).toContain(`VALIDSIG ${key.fingerprint}`);
-}
 
 describe('publish signs only SHA256SUMS lines it can vouch for', () => {
   it('a line injected with bucket write access alone is refused by the next publish, naming the line and the repair; nothing signed', async () => {

@@ -5,7 +5,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '@alloy-sysext/common';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { expect } from '@jest/globals';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
+import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import * as openpgp from 'openpgp';
 import { loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/signing';
 import { imageFiles, versionImages } from '../src/artifacts.js';
@@ -61,6 +63,17 @@ export function publishingWorld(
       log: opts.log ?? (() => {}),
     });
   return { ws, store, publish };
+}
+
+/** SHA256SUMS.gpg in `store` verifies SHA256SUMS with real gpg, made by `key`. */
+export async function expectSignedBy(store: ObjectStore, key: { publicKeyPath: string; fingerprint: string }): Promise<void> {
+  const r = await gpgVerify(
+    await readFile(key.publicKeyPath),
+    (await store.get(MANIFEST_SIGNATURE))!.body,
+    (await store.get(MANIFEST))!.body,
+  );
+  expect(r.ok).toBe(true);
+  expect(r.output).toContain(`VALIDSIG ${key.fingerprint}`);
 }
 
 /** A release key that is quick to make (ed25519Legacy, which gpg 2.2 verifies), with its public key in `dir`. */

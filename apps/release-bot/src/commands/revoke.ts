@@ -2,7 +2,6 @@
 // lines (re-signed), and the next signed state: hosts stop updating to it, and no later publish lists it again. Its
 // objects stay (a host being provisioned with a pin to it still downloads it: revert the consumer pull requests).
 import { Manifest } from '@alloy-sysext/manifest';
-import { normalizeVersion } from '@alloy-sysext/common';
 import {
   MANIFEST,
   describeRemoval,
@@ -16,7 +15,7 @@ import {
   witnessDir,
 } from '@alloy-sysext/pipeline';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { EXIT, versionOption } from '../exit-codes.js';
 
 export interface RevokeOptions {
   version: string;
@@ -25,12 +24,7 @@ export interface RevokeOptions {
 }
 
 export async function revoke(ctx: Ctx, opts: RevokeOptions): Promise<number> {
-  let version: string;
-  try {
-    version = normalizeVersion(String(opts.version ?? ''));
-  } catch (error) {
-    throw new UsageError(`--version: ${(error as Error).message}`);
-  }
+  const version = versionOption(opts.version);
   const recipe = await recipeFor(ctx);
   const store = bucketFor(ctx, recipe);
   const log = logger(ctx);
