@@ -30,7 +30,7 @@ export interface HistoryReport {
   repairVersion?: string;
   /** Versions a prune or revoke removed for good. */
   removed: string[];
-  /** Versions SHA256SUMS should list, whatever it lists now: the newest signed state's, and released (tagged) ones it lacks. */
+  /** What SHA256SUMS should list, whatever it lists now: the newest state's versions, and tagged ones it lacks. */
   expected: string[];
   /** What each witness said, or why it could not be read. */
   witnesses: string[];

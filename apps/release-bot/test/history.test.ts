@@ -105,7 +105,7 @@ describe('check and status see the version set go backwards', () => {
     );
     expect(seen.stdout).toContain('SHA256SUMS lacks 1.10.1, which signed state #2');
 
-    // a fresh clone reads the same bucket: without a tag nothing outside the bucket shows it (README: what each witness sees)
+    // a fresh clone reads the same bucket: without a tag, nothing outside the bucket shows it (README, Version history)
     const fresh = await tempWorkspace({ consumers: [] });
     workspaces.push(fresh);
     await cp(path.join(w.root, '.dev-keys'), path.join(fresh.root, '.dev-keys'), { recursive: true });

@@ -1,7 +1,7 @@
 // The published version set only moves forward. The tests play someone with write access to the bucket but not the key:
-// an older genuine SHA256SUMS/.gpg pair put back (with or without the state), a revoked version's lines put back; and the
-// operator's side: the first publish, a bucket from before signed states, concurrent publishers, a crash, key rotation.
-// Signatures are checked with real gpg.
+// an older genuine SHA256SUMS/.gpg pair put back (with or without the state), a revoked version's lines put back; and
+// the operator's side: the first publish, a bucket from before signed states, concurrent publishers, a crash, key
+// rotation. Signatures are checked with real gpg.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -198,8 +198,8 @@ export function assertNotRemoved(history: History, version: string): void {
 }
 
 /**
- * The SHA256SUMS publish may sign, from the bucket's: lines of removed versions dropped (a tombstone is final), and each
- * version the newest state lists but SHA256SUMS lacks restored from its signed fragment (SHA256SUMS was put back).
+ * The SHA256SUMS publish may sign, from the bucket's: lines of removed versions dropped (a tombstone is final), and
+ * each version the newest state lists but SHA256SUMS lacks restored from its signed fragment (SHA256SUMS was put back).
  * A version that cannot be restored so is refused, naming it: publish never signs a set without it.
  */
 export async function settleManifest(

@@ -1,7 +1,7 @@
 // Taking versions out of the published set (prune, revoke), the only way one leaves it: a signed tombstone per version
-// first, then SHA256SUMS without them (compare-and-swap) and its signature, then the next signed state. A crash anywhere
-// leaves the tombstones in place, and every later publish honours them; a rerun converges. Objects stay (the caller
-// deletes them, if it should).
+// first, then SHA256SUMS without them (compare-and-swap) and its signature, then the next signed state. A crash
+// anywhere leaves the tombstones in place, and every later publish honours them; a rerun converges. Objects stay (the
+// caller deletes them, if it should).
 import { Manifest } from '@alloy-sysext/manifest';
 import { compareAndSwap, type ObjectStore } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';

@@ -8,7 +8,7 @@ import type { ObjectStore } from '@alloy-sysext/r2';
 import { signCleartext, unverifiedCleartext, verifyCleartext, type SigningKey } from '@alloy-sysext/signing';
 import type { Recipe } from './recipe.js';
 
-/** How a version left the set: `prune` (retention), `revoke` (a bad version), `baseline` (already gone when the history began). */
+/** How a version left: `prune` (retention), `revoke` (a bad version), `baseline` (gone before the history began). */
 export type RemovedBy = 'prune' | 'revoke' | 'baseline';
 
 /** One removed version: final, a removed version is never listed or published again. */

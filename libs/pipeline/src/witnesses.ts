@@ -1,7 +1,7 @@
-// Witnesses of the version state outside the bucket: a bucket writer who puts back an older state together with an older
-// SHA256SUMS leaves the bucket consistent, and only a record kept elsewhere shows it. This workspace's last state
-// (dist/.witness, outside every Nx output and cache, like dist/.receipts), the mirror repository's copy (its git history
-// is append-only for anyone without push access to it), and the release tags (read by release-bot).
+// Witnesses of the version state outside the bucket: a bucket writer who puts back an older state together with an
+// older SHA256SUMS leaves the bucket consistent, and only a record kept elsewhere shows it. This workspace's last state
+// (dist/.witness, outside every Nx output and cache, like dist/.receipts), the mirror repository's copy (its git
+// history is append-only for anyone without push access to it), and the release tags (read by release-bot).
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Bytes, writeFileAtomic } from '@alloy-sysext/common';
@@ -27,7 +27,7 @@ export interface Witnesses {
   unavailable: string[];
 }
 
-/** dist/.witness/<name>/<sha256 of the store's description>.asc: one file per bucket this workspace published to or read. */
+/** dist/.witness/<name>/<sha256 of the store's description>.asc: one file per bucket this workspace used. */
 export function localWitnessFile(witnessDir: string, store: ObjectStore): string {
   return path.join(witnessDir, `${sha256Bytes(store.describe()).slice(0, 16)}.asc`);
 }

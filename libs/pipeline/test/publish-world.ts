@@ -1,5 +1,5 @@
-// A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain leaves
-// it (random image bytes, their .sha256 and .asc, the version's signed SHA256SUMS), published with publishVersion.
+// A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain
+// leaves it (random image bytes, their .sha256 and .asc, the version's signed SHA256SUMS), then publishVersion.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,7 +40,7 @@ export async function builtVersion(ws: string, recipe: Recipe, version: string, 
   return layout;
 }
 
-/** A directory bucket at `ws/bucket` (prefix alloy/) and `publish`, which builds a version under `ws` and publishes it. */
+/** A directory bucket at `ws/bucket` (prefix alloy/), and `publish`: build a version under `ws` and publish it. */
 export function publishingWorld(
   ws: string,
   recipe: Recipe,

@@ -1,6 +1,6 @@
 // Cleartext-signed statements (RFC 9580 §7): the text and its signature in one armored object, so a statement that
-// changes over time (the bucket's version state) is replaced by one conditional write and read back whole. `gpg --verify`
-// checks the object as it is; verifyCleartext returns only the signed text, never what surrounds it.
+// changes over time (the bucket's version state) is replaced by one conditional write and read back whole.
+// `gpg --verify` checks the object as it is; verifyCleartext returns only the signed text, never what surrounds it.
 import * as openpgp from 'openpgp';
 import { unlockedKey, type SigningKey } from './key.js';
 import { SIGNING_CONFIG } from './policy.js';

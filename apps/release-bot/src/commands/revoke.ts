@@ -1,5 +1,5 @@
-// `revoke --version X`: take a bad version out of the published set for good. A signed tombstone, SHA256SUMS without its
-// lines (re-signed), and the next signed state: hosts stop updating to it, and no later publish lists it again. Its
+// `revoke --version X`: take a bad version out of the published set for good. A signed tombstone, SHA256SUMS without
+// its lines (re-signed), and the next signed state: hosts stop updating to it, and no later publish lists it again. Its
 // objects stay (a host being provisioned with a pin to it still downloads it: revert the consumer pull requests).
 import { Manifest } from '@alloy-sysext/manifest';
 import {
