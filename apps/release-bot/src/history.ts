@@ -64,7 +64,8 @@ async function tagWitness(ctx: Ctx, recipe: Recipe, unavailable: string[]): Prom
 
 function stateText(history: History): string {
   const b = history.bucket;
-  if (b.kind === 'absent') return 'no signed state yet (a bucket from before signed states: the next publish, prune or revoke starts it)';
+  const first = 'the next publish, prune or revoke starts it';
+  if (b.kind === 'absent') return `no signed state yet (a bucket from before signed states: ${first})`;
   if (b.kind === 'invalid') return `${stateKey({ name: history.name })} is not a state a trusted key signed`;
   const how = b.kind === 'valid' ? 'signature valid' : 'unchecked: no trusted key known here';
   return `state #${b.value.sequence} (${how}), ${b.value.versions.length} versions, ${b.value.removed.length} removed`;

@@ -82,7 +82,7 @@ describe('check and status see the version set go backwards', () => {
       /SHA256SUMS lacks 1\.10\.1, which signed state #2 \(alloy-state\.asc in .*\) lists and no tombstone removed: an older SHA256SUMS was put back \(rollback\)/,
     );
     expect(check.stdout).toContain('repair: npx nx run alloy:publish --version=1.10.1');
-    expect(check.stdout).toContain('up to date: 1.10.1 was published, but SHA256SUMS lacks it now (see bucket)');
+    expect(check.stdout).toContain('up to date: 1.10.1 was published, but SHA256SUMS lacks it (see bucket)');
     // 1.10.1 is published, only held back: a repair, not a new release
     expect(check.outputs).toBe('version=1.10.1\nnew=false\nbroken=true\nrepair_version=1.10.1\n');
     const status = await w.run(['status']);

@@ -42,7 +42,10 @@ export interface History {
 }
 
 const newest = (versions: string[]) => [...versions].sort(semver.compare).at(-1);
-const newestState = <T extends { state: VersionState }>(a: T | undefined, c: T) => (!a || c.state.sequence > a.state.sequence ? c : a);
+/** The one with the newer state (the first on a tie). */
+function newestState<T extends { state: VersionState }>(a: T | undefined, c: T): T {
+  return !a || c.state.sequence > a.state.sequence ? c : a;
+}
 
 /** "revoked at state #3: crashes on start" */
 export function describeRemoval(r: Removal): string {
@@ -63,7 +66,7 @@ export async function readHistory(opts: {
   const inBucket = bucket.kind === 'valid' || bucket.kind === 'unchecked' ? bucket.value : undefined;
   const candidates: KnownState[] = [...witnesses.states];
   if (inBucket) candidates.unshift({ source: where, state: inBucket, checked: bucket.kind === 'valid' });
-  const problems = stateProblems(where, bucket, inBucket, witnesses);
+  const problems = stateProblems(where, bucket, witnesses);
 
   const removed = new Map<string, Removal & { source: string }>();
   const remove = (r: Removal, source: string) => removed.has(r.version) || removed.set(r.version, { ...r, source });
@@ -74,15 +77,18 @@ export async function readHistory(opts: {
   for (const t of invalid.filter((i) => !removed.has(i.version)))
     problems.push(`${t.key} in ${store.describe()} is not a tombstone a trusted key signed`);
   // A newer state may never lose a version an older one listed without recording its removal.
-  for (const w of witnesses.states.filter((s) => inBucket && s.state.sequence < inBucket.sequence))
-    for (const v of w.state.versions.filter((v) => !inBucket!.versions.includes(v) && !removed.has(v)))
-      problems.push(`${where} (#${inBucket!.sequence}) lacks ${v}, which ${w.source} lists at #${w.state.sequence}, with no removal`);
+  for (const w of witnesses.states.filter((s) => inBucket && s.state.sequence < inBucket.sequence)) {
+    const lost = w.state.versions.filter((v) => !inBucket!.versions.includes(v) && !removed.has(v));
+    const at = `${w.source} lists at #${w.state.sequence}`;
+    for (const v of lost) problems.push(`${where} (#${inBucket!.sequence}) lacks ${v}, which ${at}, with no removal`);
+  }
   const last = candidates.reduce<KnownState | undefined>(newestState, undefined);
   return { name: recipe.name, bucket, last, removed, problems, witnesses };
 }
 
 /** The bucket's state object against each witness's: invalid, deleted, put back, or forked. */
-function stateProblems(where: string, bucket: SignedRead<VersionState>, inBucket: VersionState | undefined, witnesses: Witnesses) {
+function stateProblems(where: string, bucket: SignedRead<VersionState>, witnesses: Witnesses): string[] {
+  const inBucket = bucket.kind === 'valid' || bucket.kind === 'unchecked' ? bucket.value : undefined;
   const problems: string[] = [];
   if (bucket.kind === 'invalid') problems.push(`${where} is not a state a trusted key signed (${bucket.why})`);
   for (const w of witnesses.states) {
@@ -158,13 +164,15 @@ export function compareManifest(history: History, versions: string[]): ManifestV
 /** One line per rollback, revived version or unrecorded change, naming the version. */
 export function verdictProblems(history: History, verdict: ManifestVerdict): string[] {
   const state = history.last ? `signed state #${history.last.state.sequence} (${history.last.source})` : '';
-  const rolledBack = (v: string) =>
-    `${MANIFEST} lacks ${v}, which ${state} lists and no tombstone removed: an older ${MANIFEST} was put back (rollback)`;
-  const revived = (r: Removal & { source: string }) =>
-    `${MANIFEST} lists ${r.version} again, which was ${describeRemoval(r)} (${r.source}): its lines were put back (revived)`;
-  const unrecorded = (v: string) =>
-    `${MANIFEST} lists ${v}, which ${state} does not record: a publish stopped before recording its state, or lines were added`;
-  return [...verdict.rolledBack.map(rolledBack), ...verdict.revived.map(revived), ...verdict.unrecorded.map(unrecorded)];
+  const putBack = `an older ${MANIFEST} was put back (rollback)`;
+  const stopped = 'a publish stopped before recording its state, or lines were added';
+  return [
+    ...verdict.rolledBack.map((v) => `${MANIFEST} lacks ${v}, which ${state} lists and no tombstone removed: ${putBack}`),
+    ...verdict.revived.map(
+      (r) => `${MANIFEST} lists ${r.version} again, which was ${describeRemoval(r)} (${r.source}): its lines were put back (revived)`,
+    ),
+    ...verdict.unrecorded.map((v) => `${MANIFEST} lists ${v}, which ${state} does not record: ${stopped}`),
+  ];
 }
 
 /** Versions with a release tag that are newer than everything the bucket and the newest state list, and not removed. */
@@ -182,7 +190,8 @@ export function historyVerdict(history: History, versions: string[]): { problems
   const untracked = (v: string) =>
     `release tag ${history.name}-v${v} (${history.witnesses.tags!.source}) names ${v}, which neither ${MANIFEST} nor ` +
     'the newest signed state lists and no tombstone removed: the bucket was rolled back';
-  const problems = [...history.problems, ...verdictProblems(history, compareManifest(history, versions)), ...tagged.map(untracked)];
+  const listed = verdictProblems(history, compareManifest(history, versions));
+  const problems = [...history.problems, ...listed, ...tagged.map(untracked)];
   const candidates = [...versions, ...(history.last?.state.versions ?? []), ...tagged];
   return { problems, repairVersion: newest(candidates.filter((v) => !history.removed.has(v))) };
 }
@@ -219,7 +228,7 @@ export async function settleManifest(
     const entries = await opts.voucher.fragmentEntries(v);
     if (entries) next = next.upsert(entries);
     else lost.push(v);
-    if (entries) opts.log(`restoring ${v}'s lines from its signed fragment: ${MANIFEST} lacked them, but ${state} lists ${v} (rollback)`);
+    if (entries) opts.log(`restoring ${v}'s lines from its signed fragment: ${MANIFEST} lacked them, but ${state} lists it`);
   }
   if (lost.length === 0) return next;
   const [it, its] = lost.length === 1 ? ['it', 'its'] : ['them', 'their'];

@@ -33,13 +33,11 @@ export async function recordState(opts: {
   log: (line: string) => void;
 }): Promise<{ state: VersionState; object: string; written: boolean }> {
   const { store, recipe, history, log } = opts;
-  // the newer of two states (the first on a tie)
-  const newer = (a: VersionState | undefined, b: VersionState | undefined) => (!b || (a && a.sequence >= b.sequence) ? a : b);
   const key = stateKey(recipe);
   for (let attempt = 1; attempt <= 10; attempt++) {
     const bucket = await readBucketState(store, recipe, opts.keys);
     const inBucket = bucket.kind === 'valid' ? bucket.value : undefined;
-    const base = [history.last?.state, inBucket].reduce<VersionState | undefined>(newer, undefined);
+    const base = newer(history.last?.state, inBucket);
     const text = (await store.get(MANIFEST))?.body.toString('utf8') ?? '';
     const versions = Manifest.parse(text).versions(recipe.name);
     const sequence = (base?.sequence ?? 0) + 1;
@@ -47,7 +45,8 @@ export async function recordState(opts: {
     const remove = (r: Removal) => removed.has(r.version) || removed.set(r.version, removal(r));
     [...history.removed.values(), ...(base?.removed ?? [])].forEach(remove);
     (await readTombstones(store, recipe, opts.keys)).tombstones.forEach(remove);
-    if (!base) for (const version of await baselineRemovals(store, recipe, versions)) remove({ version, by: 'baseline', sequence });
+    const baseline = base ? [] : await baselineRemovals(store, recipe, versions);
+    for (const version of baseline) remove({ version, by: 'baseline', sequence });
     assertForward(store, versions, base, removed);
     const next: VersionState = {
       format: 1,
@@ -68,7 +67,7 @@ export async function recordState(opts: {
         cacheControl: 'no-cache',
         ...(bucket.kind === 'absent' ? { ifNoneMatch: '*' as const } : { ifMatch: bucket.etag }),
       });
-      log(`recorded state #${sequence} as ${key} in ${store.describe()}: ${versions.length} versions, ${removed.size} removed`);
+      log(`recorded state #${sequence} as ${key} in ${store.describe()} (${versions.length} versions, ${removed.size} removed)`);
       return { state: next, object, written: true };
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
@@ -78,18 +77,24 @@ export async function recordState(opts: {
   throw new Error(`${key} in ${opts.store.describe()} kept changing; rerun to converge`);
 }
 
-const removal = ({ version, by, sequence, reason }: Removal): Removal => ({ version, by, sequence, ...(reason ? { reason } : {}) });
+/** The newer of two states (the first on a tie). */
+function newer(a: VersionState | undefined, b: VersionState | undefined): VersionState | undefined {
+  return !b || (a && a.sequence >= b.sequence) ? a : b;
+}
+
+/** Just the removal's fields (what a state records), whatever else the object carries. */
+function removal({ version, by, sequence, reason }: Removal): Removal {
+  return { version, by, sequence, ...(reason ? { reason } : {}) };
+}
 
 /** SHA256SUMS as the next state would record it may not list a removed version or lack one `base` lists. */
-function assertForward(store: ObjectStore, versions: string[], base: VersionState | undefined, removed: Map<string, Removal>) {
+function assertForward(store: ObjectStore, versions: string[], base: VersionState | undefined, removed: Map<string, unknown>) {
   const revived = versions.filter((v) => removed.has(v));
   const lost = (base?.versions ?? []).filter((v) => !versions.includes(v) && !removed.has(v));
   if (revived.length === 0 && lost.length === 0) return;
   const what = [revived.length ? `lists removed ${revived.join(', ')}` : '', lost.length ? `lacks ${lost.join(', ')}` : ''];
-  throw new Error(
-    `${MANIFEST} in ${store.describe()} changed while recording the version state: it ${what.filter(Boolean).join(' and ')}; ` +
-      'rerun to converge',
-  );
+  const where = `${MANIFEST} in ${store.describe()}`;
+  throw new Error(`${where} changed while recording the version state: it ${what.filter(Boolean).join(' and ')}; rerun to converge`);
 }
 
 /**

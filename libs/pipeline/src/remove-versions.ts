@@ -38,8 +38,9 @@ export async function removeVersions(opts: {
   history?: History;
 }): Promise<RemovalResult> {
   const { store, recipe, key, keys, log } = opts;
-  const history = opts.history ?? (await historyForChange({ store, recipe, keys, witnessFile: opts.witnessFile, env: opts.env, log }));
-  if (!(await store.get(MANIFEST))) throw new Error(`${store.describe()} has no ${MANIFEST}: there is no version to remove`);
+  const { witnessFile, env } = opts;
+  const history = opts.history ?? (await historyForChange({ store, recipe, keys, witnessFile, env, log }));
+  if (!(await store.get(MANIFEST))) throw new Error(`${store.describe()} has no ${MANIFEST}: no version to remove`);
   const sequence = (history.last?.state.sequence ?? 0) + 1;
   const written: string[] = [];
   const inBucket = new Set((await readTombstones(store, recipe, keys)).tombstones.map((t) => t.version));
@@ -49,7 +50,7 @@ export async function removeVersions(opts: {
     if (earlier) log(`${version} was already ${describeRemoval(earlier)} (${earlier.source})`);
     const tombstone: Tombstone = earlier
       ? { format: 1, name: recipe.name, ...earlier }
-      : { format: 1, name: recipe.name, version, by: opts.by, sequence, ...(opts.reason ? { reason: opts.reason } : {}) };
+      : { format: 1, name: recipe.name, version, by: opts.by, sequence, ...(opts.reason && { reason: opts.reason }) };
     removed.set(version, { ...tombstone, source: `${tombstoneKey(recipe, version)} in ${store.describe()}` });
     if (inBucket.has(version)) continue;
     // unconditional: an object under this key that no trusted key signed is not a tombstone, and is replaced
@@ -57,7 +58,7 @@ export async function removeVersions(opts: {
       contentType: 'text/plain; charset=utf-8',
     });
     written.push(tombstoneKey(recipe, version));
-    log(`wrote ${tombstoneKey(recipe, version)} to ${store.describe()}: ${version} ${opts.by === 'revoke' ? 'revoked' : 'pruned'}`);
+    log(`wrote ${tombstoneKey(recipe, version)} to ${store.describe()}: ${version} ${opts.by}d`);
   }
   const after: History = { ...history, removed };
   const voucher = new Voucher({ store, recipe, keys, builtNow: [], removed: new Set(removed.keys()) });

@@ -38,6 +38,8 @@ export interface Tombstone extends Removal {
   name: string;
 }
 
+type Named = Pick<Recipe, 'name'>;
+
 /** Where the state lives in the bucket (and in the mirror). */
 export function stateKey(recipe: Pick<Recipe, 'name'>): string {
   return `${recipe.name}-state.asc`;
@@ -115,12 +117,13 @@ export function parseTombstone(text: string, name: string, version: string): Tom
 }
 
 function parseRemoval(r: unknown, fail: (why: string) => never): Removal {
-  const o = r as Record<string, unknown>;
-  if (typeof o?.version !== 'string' || semver.valid(o.version) !== o.version) fail(`removal ${JSON.stringify(r)}: no semver version`);
-  if (!BY.includes(o.by as RemovedBy)) fail(`removal of ${o.version as string}: by ${JSON.stringify(o.by)}, expected ${BY.join(' | ')}`);
-  if (!Number.isSafeInteger(o.sequence) || (o.sequence as number) < 1) fail(`removal of ${o.version as string}: no sequence`);
-  if (o.reason !== undefined && typeof o.reason !== 'string') fail(`removal of ${o.version as string}: reason is not text`);
-  return removalJson(o as unknown as Removal);
+  const o = r as Partial<Record<keyof Removal, unknown>>;
+  const what = `removal of ${JSON.stringify(o?.version)}`;
+  if (typeof o?.version !== 'string' || semver.valid(o.version) !== o.version) fail(`${what}: not a semver version`);
+  if (!BY.includes(o.by as RemovedBy)) fail(`${what}: by ${JSON.stringify(o.by)}, expected ${BY.join(' | ')}`);
+  if (!Number.isSafeInteger(o.sequence) || (o.sequence as number) < 1) fail(`${what}: no sequence number`);
+  if (o.reason !== undefined && typeof o.reason !== 'string') fail(`${what}: reason is not text`);
+  return removalJson(o as Removal);
 }
 
 /** What reading a signed object gave: nothing there, a statement a trusted key signed, or an object that is not one. */
@@ -156,7 +159,7 @@ export async function readSigned<T>(
   }
 }
 
-export async function readBucketState(store: ObjectStore, recipe: Pick<Recipe, 'name'>, keys: string[]): Promise<SignedRead<VersionState>> {
+export async function readBucketState(store: ObjectStore, recipe: Named, keys: string[]): Promise<SignedRead<VersionState>> {
   const got = await store.get(stateKey(recipe));
   if (!got) return { kind: 'absent' };
   return readSigned(got.body.toString('utf8'), got.etag, keys, (text) => parseState(text, recipe.name));

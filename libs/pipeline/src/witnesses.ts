@@ -11,6 +11,8 @@ import { readMirrorFile } from './mirror.js';
 import type { Recipe } from './recipe.js';
 import { parseState, readSigned, stateKey, type VersionState } from './version-state.js';
 
+type Named = Pick<Recipe, 'name'>;
+
 /** A state some witness recorded; `checked` when a trusted key's signature over it was verified here. */
 export interface WitnessedState {
   source: string;
@@ -35,7 +37,7 @@ export function localWitnessFile(witnessDir: string, store: ObjectStore): string
 async function witnessed(
   source: string,
   object: string | undefined,
-  recipe: Pick<Recipe, 'name'>,
+  recipe: Named,
   keys: string[],
   unavailable: string[],
 ): Promise<WitnessedState | undefined> {
@@ -51,7 +53,7 @@ async function witnessed(
 /** The last state this workspace signed or saw for `store`. */
 export async function readLocalWitness(
   file: string,
-  recipe: Pick<Recipe, 'name'>,
+  recipe: Named,
   keys: string[],
   unavailable: string[],
 ): Promise<WitnessedState | undefined> {
@@ -60,7 +62,7 @@ export async function readLocalWitness(
 }
 
 /** Keeps `object` as this workspace's witness unless the witness already holds a state at least as new. */
-export async function rememberState(file: string, seen: { state: VersionState; object: string }, recipe: Pick<Recipe, 'name'>) {
+export async function rememberState(file: string, seen: { state: VersionState; object: string }, recipe: Named): Promise<void> {
   const kept = await readLocalWitness(file, recipe, [], []);
   if (kept && kept.state.sequence >= seen.state.sequence) return;
   await mkdir(path.dirname(file), { recursive: true });
@@ -80,12 +82,13 @@ export async function readMirrorWitness(
   const where = `mirror ${mirror.repo}@${mirror.branch}`;
   const auth = consumerAuth(mirror.auth, env);
   if (!auth.app && !auth.token) {
-    unavailable.push(`${where}: not read, no GitHub credentials (the variables recipe.mirror.auth names, or ALLOY_GITHUB_TOKEN)`);
+    unavailable.push(`${where}: not read, no GitHub credentials (the variables in recipe.mirror.auth, or ALLOY_GITHUB_TOKEN)`);
     return undefined;
   }
   const file = path.posix.join(mirror.path, stateKey(recipe));
   try {
-    const bytes = await readMirrorFile({ repo: mirror.repo, branch: mirror.branch, path: file, auth, githubUrl: githubApiUrl(env), log });
+    const { repo, branch } = mirror;
+    const bytes = await readMirrorFile({ repo, branch, path: file, auth, githubUrl: githubApiUrl(env), log });
     return witnessed(`${where} (${file})`, bytes?.toString('utf8'), recipe, keys, unavailable);
   } catch (error) {
     unavailable.push(`${where}: not read (${(error as Error).message})`);
@@ -103,7 +106,8 @@ export async function gatherWitnesses(opts: {
   tags?: Witnesses['tags'];
 }): Promise<Witnesses> {
   const unavailable: string[] = [];
-  const local = opts.localFile ? await readLocalWitness(opts.localFile, opts.recipe, opts.keys, unavailable) : undefined;
-  const mirror = await readMirrorWitness(opts.recipe, opts.keys, opts.env, opts.log, unavailable);
+  const { recipe, keys, localFile } = opts;
+  const local = localFile ? await readLocalWitness(localFile, recipe, keys, unavailable) : undefined;
+  const mirror = await readMirrorWitness(recipe, keys, opts.env, opts.log, unavailable);
   return { states: [local, mirror].filter((w): w is WitnessedState => w !== undefined), tags: opts.tags, unavailable };
 }

@@ -66,15 +66,16 @@ export async function check(ctx: Ctx, opts: CheckOptions = {}): Promise<number> 
 function upToDate(r: CheckResult): string {
   if (r.history.removed.includes(r.version))
     return `up to date: ${r.version} was removed from the bucket (revoked or pruned) and is not released again`;
-  if (!r.published.includes(r.version)) return `up to date: ${r.version} was published, but ${MANIFEST} lacks it now (see bucket)`;
+  if (!r.published.includes(r.version)) return `up to date: ${r.version} was published, but ${MANIFEST} lacks it (see bucket)`;
   return `up to date: ${r.version} is published`;
 }
 
 /** One line (plus one per problem) on the bucket's health and history, with the repair when it is broken. */
 export function healthLine(r: Pick<CheckResult, 'health' | 'history' | 'published' | 'name'>): string {
-  const history = `history: ${r.history.state}${r.history.witnesses.length ? `; witnesses: ${r.history.witnesses.join('; ')}` : ''}`;
-  if (!bucketBroken(r))
-    return `bucket: healthy (signature ${r.health.signature}, ${r.health.listed} objects listed and present)\n${history}`;
+  const witnesses = r.history.witnesses.length ? `; witnesses: ${r.history.witnesses.join('; ')}` : '';
+  const history = `history: ${r.history.state}${witnesses}`;
+  const healthy = `bucket: healthy (signature ${r.health.signature}, ${r.health.listed} objects listed and present)`;
+  if (!bucketBroken(r)) return `${healthy}\n${history}`;
   return [
     `bucket: BROKEN, hosts cannot update until it is repaired:`,
     ...[...r.health.problems, ...r.history.problems].map((p) => `  ${p}`),
@@ -95,8 +96,8 @@ export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<
   const keys = await healthKeys(recipe, ctx.env, ctx.root);
   const health = await bucketHealth(bucket, keys);
   const history = await bucketHistory(ctx, recipe, bucket, keys, published, { remember: !opts.dryRun });
-  // What the bucket lists or should list (a rolled-back SHA256SUMS lacks what the state records: a repair, not a release),
-  // and a removed version is never released again, even when upstream still calls it the latest.
+  // What the bucket lists or should list (a rolled-back SHA256SUMS lacks what the state records: a repair, not a
+  // release), and a removed version is never released again, even when upstream still calls it the latest.
   const known = [...new Set([...published, ...history.expected])].sort(semver.compare);
   const newest = known.at(-1);
   const removed = history.removed.includes(latest.version);

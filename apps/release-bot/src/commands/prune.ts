@@ -99,7 +99,8 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
   for (const v of plan.remove) out(ctx, `remove ${v}`);
   const keys = [publicKey, ...(await trustedPublicKeys(recipe, key))];
   // A prune that stopped after recording its removals but before deleting their objects: this one deletes them.
-  const prunedBefore = (await readTombstones(store, recipe, keys)).tombstones.filter((t) => t.by === 'prune').map((t) => t.version);
+  const { tombstones } = await readTombstones(store, recipe, keys);
+  const prunedBefore = tombstones.filter((t) => t.by === 'prune').map((t) => t.version);
   const objects = await objectsOf(store, recipe, [...plan.remove, ...prunedBefore]);
   const report: PruneReport = { ...plan, store: store.describe(), objects, dryRun };
   if (plan.remove.length === 0 && objects.length === 0) {
@@ -108,7 +109,8 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
   }
   if (dryRun) {
     for (const o of objects) out(ctx, `dry run: would delete ${o}`);
-    if (plan.remove.length) out(ctx, `dry run: would remove ${plan.remove.join(', ')} from ${MANIFEST}, re-sign it and record the removal`);
+    const removal = `would remove ${plan.remove.join(', ')} from ${MANIFEST}, re-sign it and record the removal`;
+    if (plan.remove.length) out(ctx, `dry run: ${removal}`);
     out(ctx, 'dry run: nothing was changed');
     return EXIT.OK;
   }
@@ -129,7 +131,8 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
       log,
     });
   await deleteObjects(store, objects, { log });
-  const what = plan.remove.length ? `pruned ${plan.remove.join(', ')} from ${report.store}` : `nothing new to prune in ${report.store}`;
-  out(ctx, `${what}: ${objects.length} objects deleted${plan.remove.length ? `, ${MANIFEST} re-signed, a tombstone for each` : ''}`);
+  const deleted = `${objects.length} objects deleted`;
+  if (plan.remove.length === 0) out(ctx, `nothing new to prune in ${report.store}: ${deleted} (left by a prune that stopped)`);
+  else out(ctx, `pruned ${plan.remove.join(', ')} from ${report.store}: ${deleted}, ${MANIFEST} re-signed, a tombstone for each`);
   return EXIT.OK;
 }

@@ -28,7 +28,8 @@ export async function revoke(ctx: Ctx, opts: RevokeOptions): Promise<number> {
   const recipe = await recipeFor(ctx);
   const store = bucketFor(ctx, recipe);
   const log = logger(ctx);
-  const { key } = await signingKeyFromEnv({ env: ctx.env, workspaceRoot: ctx.root, identity: recipe.signing.identity, log });
+  const identity = recipe.signing.identity;
+  const { key } = await signingKeyFromEnv({ env: ctx.env, workspaceRoot: ctx.root, identity, log });
   const keys = [await expectedPublicKey(recipe.signing.publicKey, key), ...(await trustedPublicKeys(recipe, key))];
   const witnessFile = localWitnessFile(witnessDir(ctx.root, recipe), store);
 
@@ -39,7 +40,8 @@ export async function revoke(ctx: Ctx, opts: RevokeOptions): Promise<number> {
   const known = listed.includes(version) || history.last?.state.versions.includes(version);
   if (!known && !earlier)
     throw new Error(
-      `${recipe.name} ${version} is not published in ${store.describe()} (${MANIFEST} lists ${listed.join(', ') || 'nothing'}); nothing to revoke`,
+      `${recipe.name} ${version} is not published in ${store.describe()} ` +
+        `(${MANIFEST} lists ${listed.join(', ') || 'nothing'}); nothing to revoke`,
     );
   if (
     earlier &&
@@ -47,13 +49,14 @@ export async function revoke(ctx: Ctx, opts: RevokeOptions): Promise<number> {
     history.bucket.kind === 'valid' &&
     history.bucket.value.removed.some((r) => r.version === version)
   ) {
-    out(ctx, `${recipe.name} ${version} is already removed: it was ${describeRemoval(earlier)} (${earlier.source}); nothing to do`);
+    const how = `${describeRemoval(earlier)} (${earlier.source})`;
+    out(ctx, `${recipe.name} ${version} is already removed: it was ${how}; nothing to do`);
     return EXIT.OK;
   }
   if (opts.dryRun) {
     out(
       ctx,
-      `dry run: would write ${tombstoneKey(recipe, version)} (revoked${opts.reason ? `: ${opts.reason}` : ''}) to ${store.describe()}`,
+      `dry run: would write ${tombstoneKey(recipe, version)} (revoked${opts.reason ? `: ${opts.reason}` : ''}) ` + `to ${store.describe()}`,
     );
     out(ctx, `dry run: would remove ${version}'s lines from ${MANIFEST}, re-sign it and record the next signed state`);
     out(ctx, `dry run: its objects would stay; nothing was changed`);
@@ -75,10 +78,11 @@ export async function revoke(ctx: Ctx, opts: RevokeOptions): Promise<number> {
   out(
     ctx,
     `revoked ${recipe.name} ${version} in ${store.describe()}: ${tombstoneKey(recipe, version)} ` +
-      `${result.tombstones.length ? 'written' : 'already there'}, ${MANIFEST} ${result.manifestChanged ? 'updated' : 'unchanged'} and signed, ` +
+      `${result.tombstones.length ? 'written' : 'already there'}, ` +
+      `${MANIFEST} ${result.manifestChanged ? 'updated' : 'unchanged'} and signed, ` +
       `state #${result.state.sequence}`,
   );
   out(ctx, `hosts no longer update to ${version}; hosts running it keep it until a newer version is published.`);
-  out(ctx, `consumers pinning ${version} still install it: revert their pull requests (release-bot status shows the pins).`);
+  out(ctx, `consumers pinning ${version} still install it: revert their pull requests (status shows the pins).`);
   return EXIT.OK;
 }

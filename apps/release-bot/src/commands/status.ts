@@ -47,7 +47,8 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
       const versions = await publishedVersions(bucket, recipe.name);
       const keys = await healthKeys(recipe, ctx.env, ctx.root);
       const health = await bucketHealth(bucket, keys);
-      return { store, versions, health, history: await bucketHistory(ctx, recipe, bucket, keys, versions, { remember: true }) };
+      const history = await bucketHistory(ctx, recipe, bucket, keys, versions, { remember: true });
+      return { store, versions, health, history };
     } catch (error) {
       return { store, versions: [], error: (error as Error).message };
     }
