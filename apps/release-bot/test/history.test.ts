@@ -178,7 +178,7 @@ describe('release-bot revoke', () => {
     const revived = await w.run(['check']);
     expect(revived.code).toBe(EXIT.BUCKET_BROKEN);
     expect(revived.stdout).toMatch(
-      /SHA256SUMS lists 1\.10\.1 again, which was revoked at state #2: crashes on start \(.*\): its lines were put back \(revived\)/,
+      /SHA256SUMS lists 1\.10\.1 again, which was revoked at state #2: crashes on start \(.*\): its lines were put back \(revived\), or the revoke stopped before removing them \(rerun it\)/,
     );
     expect(revived.outputs).toBe('version=1.10.1\nnew=false\nbroken=true\nrepair_version=1.10.0\n');
     expect(revived.stdout).toContain('repair: npx nx run alloy:publish --version=1.10.0');

@@ -188,6 +188,24 @@ describe('revocation: a revoked version stays revoked', () => {
     expect(again).toMatchObject({ tombstones: [], manifestChanged: false, signatureChanged: false, state: { written: false } });
   });
 
+  it('a revoke stopped after writing its tombstone: the version is already gone for publish, and the rerun completes it', async () => {
+    const { ws, store, publish } = world('revoke-crash');
+    await publish('1.0.0', signer.old);
+    await publish('1.0.1', signer.old);
+    const failing: ObjectStore = {
+      ...store,
+      putBytes: (key, bytes, opts) => (key === MANIFEST ? Promise.reject(new Error('simulated crash')) : store.putBytes(key, bytes, opts)),
+    };
+    await expect(revoke(failing, ws, '1.0.1')).rejects.toThrow('simulated crash');
+    expect(await store.head(tombstoneKey(recipe, '1.0.1'))).not.toBeNull();
+    expect(await listed(store)).toEqual(['1.0.0', '1.0.1']);
+    await expect(publish('1.0.1', signer.old)).rejects.toThrow('refusing to publish alloy 1.0.1: it was revoked');
+    const again = await revoke(store, ws, '1.0.1');
+    expect(again).toMatchObject({ tombstones: [], manifestChanged: true, state: { sequence: 3, written: true } });
+    expect(await listed(store)).toEqual(['1.0.0']);
+    await expectSignedBy(store, keyFiles.old);
+  });
+
   it('the tombstone deleted and the state put back as well: the workspace that revoked still refuses', async () => {
     const { ws, store, publish } = world('revive-state');
     await publish('1.0.0', signer.old);

@@ -168,9 +168,10 @@ export function verdictProblems(history: History, verdict: ManifestVerdict): str
   const stopped = 'a publish stopped before recording its state, or lines were added';
   return [
     ...verdict.rolledBack.map((v) => `${MANIFEST} lacks ${v}, which ${state} lists and no tombstone removed: ${putBack}`),
-    ...verdict.revived.map(
-      (r) => `${MANIFEST} lists ${r.version} again, which was ${describeRemoval(r)} (${r.source}): its lines were put back (revived)`,
-    ),
+    ...verdict.revived.map((r) => {
+      const stopped = r.by === 'baseline' ? '' : `, or the ${r.by} stopped before removing them (rerun it)`;
+      return `${MANIFEST} lists ${r.version} again, which was ${describeRemoval(r)} (${r.source}): its lines were put back (revived)${stopped}`;
+    }),
     ...verdict.unrecorded.map((v) => `${MANIFEST} lists ${v}, which ${state} does not record: ${stopped}`),
   ];
 }
