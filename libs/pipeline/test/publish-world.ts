@@ -1,6 +1,5 @@
 // A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain
 // leaves it (random image bytes, their .sha256 and .asc, the version's signed SHA256SUMS), then publishVersion.
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '@alloy-sysext/common';
@@ -9,12 +8,12 @@ import { expect } from '@jest/globals';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import * as openpgp from 'openpgp';
-import { loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/signing';
-import { imageFiles, versionImages } from '../src/artifacts.js';
+import { loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { versionLayout } from '../src/layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../src/names.js';
 import { publishVersion } from '../src/publish.js';
 import type { Recipe } from '../src/recipe.js';
+import { writeSignedImages } from './signed-images.js';
 
 /** dist/ for `version` under `ws/<key fingerprint>` (images are random bytes: publish checks hashes and signatures). */
 export async function builtVersion(ws: string, recipe: Recipe, version: string, key: SigningKey) {
@@ -24,14 +23,8 @@ export async function builtVersion(ws: string, recipe: Recipe, version: string, 
     () => false,
   );
   if (made) return layout;
-  await mkdir(layout.images, { recursive: true });
   await mkdir(layout.manifest, { recursive: true });
-  const images = versionImages(recipe, version, layout.images);
-  for (const image of imageFiles(images)) {
-    await writeFile(image.path, randomBytes(4096));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, key);
-  }
+  const images = await writeSignedImages(recipe, version, layout.images, key, 4096);
   // every name, the compatibility one included (it is the amd64 file's)
   const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
   const text = mergeManifest(null, entries);
