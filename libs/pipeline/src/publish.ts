@@ -7,6 +7,7 @@ import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
+import { planPublish } from './publish-plan.js';
 import { provenanceObjects } from './publish-provenance.js';
 import { progressReporter } from './progress.js';
 import { requirePublicUrl } from './public-url.js';
@@ -16,7 +17,7 @@ import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferF
 import { recoveryAdvice } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
-import { assertNotRemoved, compareManifest, historyForChange, isRemovedLine, settleManifest, verdictProblems } from './history.js';
+import { assertNotRemoved, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
 import { recordState } from './record-state.js';
 import { stateKey } from './version-state.js';
 import { localWitnessFile, rememberState } from './witnesses.js';
@@ -35,6 +36,7 @@ export interface PublishTarget {
   log: (line: string) => void;
 }
 
+/** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {
   entries: { file: string; sha256: string }[];
   uploaded: string[];
@@ -120,15 +122,33 @@ export async function publishVersion(
     );
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
+  const voucher = new Voucher({ store, recipe, keys, builtNow: entries, removed: new Set(history.removed.keys()) });
+  /**
+   * The SHA256SUMS this publish signs, from the bucket's (null: none yet). Merges only into a SHA256SUMS whose every line
+   * a trusted key vouches for (see vouch.ts), without removed versions and with every version the newest signed state
+   * lists (history.ts). No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies
+   * bucket.keep.
+   */
+  const mergeInto = async (current: string | null, say: (line: string) => void): Promise<string> => {
+    if (current === null) return mergeManifest(null, entries);
+    const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+    const missing = (await voucher.unvouched(current, signature)).filter((line) => !isRemovedLine(history, line));
+    if (missing.length) throw unvouchedError(store, recipe, missing);
+    const settled = await settleManifest(history, Manifest.parse(current), { publishing: version, voucher, log: say });
+    return settled.upsert(entries).serialize();
+  };
   if (opts.dryRun) {
-    for (const o of objects) log(`dry run: would upload ${o.key} to ${store.describe()}`);
-    log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and sign it`);
-    const listed = await store.get(MANIFEST);
-    const verdict = compareManifest(history, listed ? Manifest.parse(listed.body).versions(recipe.name) : []);
-    for (const p of verdictProblems(history, { ...verdict, rolledBack: verdict.rolledBack.filter((v) => v !== version) }))
-      log(`dry run: would repair: ${p}`);
-    log(`dry run: would record the version state as ${stateKey(recipe)} (#${(history.last?.state.sequence ?? 0) + 1} if anything changed)`);
-    return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
+    // what a real run would carry out, found by reading the bucket only; the result says "would"
+    const plan = await planPublish({ store, objects, entries, merge: mergeInto, key, recipe, log });
+    if (stateWouldChange(history, plan.manifestChanged))
+      log(`dry run: would record the version state as ${stateKey(recipe)} #${(history.last?.state.sequence ?? 0) + 1}`);
+    return {
+      entries,
+      uploaded: plan.upload,
+      unchanged: plan.unchanged,
+      manifestChanged: plan.manifestChanged,
+      signatureChanged: plan.signatureChanged,
+    };
   }
 
   const report = progressReporter();
@@ -136,21 +156,10 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const voucher = new Voucher({ store, recipe, keys, builtNow: entries, removed: new Set(history.removed.keys()) });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,
-    async (current) => {
-      // Merge only into a SHA256SUMS whose every line a trusted key vouches for (see vouch.ts), without removed
-      // versions and with every version the newest signed state lists (history.ts).
-      if (current === null) return mergeManifest(null, entries);
-      const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-      const missing = (await voucher.unvouched(current, signature)).filter((line) => !isRemovedLine(history, line));
-      if (missing.length) throw unvouchedError(store, recipe, missing);
-      const settled = await settleManifest(history, Manifest.parse(current), { publishing: version, voucher, log });
-      // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
-      return settled.upsert(entries).serialize();
-    },
+    (current) => mergeInto(current, log),
     { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
   );
   if (recipe.bucket.keep)
@@ -177,6 +186,12 @@ export async function publishVersion(
     signatureChanged,
     state: { sequence: recorded.state.sequence, written: recorded.written },
   };
+}
+
+/** A real run records a new state when SHA256SUMS changes, or the bucket lacks the newest valid state (history.ts). */
+function stateWouldChange(history: History, manifestChanged: boolean): boolean {
+  const bucket = history.bucket.kind === 'valid' ? history.bucket.value : undefined;
+  return manifestChanged || !bucket || (history.last?.state.sequence ?? 0) > bucket.sequence;
 }
 
 /**

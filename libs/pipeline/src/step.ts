@@ -3,6 +3,7 @@ import path from 'node:path';
 import { versionLayout } from './layout.js';
 import { DEFAULT_RECIPE } from './names.js';
 import { loadRecipe, type Recipe } from './recipe.js';
+import { imageSettings, type ImageStepOptions } from './steps/image.js';
 import { resolveVersion } from './version.js';
 
 export interface StepOptions {
@@ -32,6 +33,8 @@ export async function prepareStep(
   const env = opts.env ?? process.env;
   const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
+  // Nx forwards the typed options to every step: impossible image settings stop the first one, before any download
+  imageSettings(recipe, options as ImageStepOptions);
   return { recipe, version, layout: versionLayout(opts.root, recipe, version), root: opts.root, env, log: opts.log };
 }
 

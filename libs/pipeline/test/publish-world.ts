@@ -1,9 +1,7 @@
 // A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain
-// leaves it (random image bytes, their .sha256 and .asc, the version's signed SHA256SUMS), then publishVersion.
+// leaves it (see built-version.ts), then publishVersion.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '@alloy-sysext/common';
-import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { expect } from '@jest/globals';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
@@ -13,24 +11,17 @@ import { versionLayout } from '../src/layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../src/names.js';
 import { publishVersion } from '../src/publish.js';
 import type { Recipe } from '../src/recipe.js';
-import { writeSignedImages } from './signed-images.js';
+import { builtVersion } from './built-version.js';
 
-/** dist/ for `version` under `ws/<key fingerprint>` (images are random bytes: publish checks hashes and signatures). */
-export async function builtVersion(ws: string, recipe: Recipe, version: string, key: SigningKey) {
-  const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
+/** dist/ for `version` under `ws/<key fingerprint>`, built once per key (see builtVersion). */
+async function builtOnce(ws: string, recipe: Recipe, version: string, key: SigningKey) {
+  const root = path.join(ws, key.fingerprint);
+  const layout = versionLayout(root, recipe, version);
   const made = await readFile(path.join(layout.manifest, MANIFEST)).then(
     () => true,
     () => false,
   );
-  if (made) return layout;
-  await mkdir(layout.manifest, { recursive: true });
-  const images = await writeSignedImages(recipe, version, layout.images, key, 4096);
-  // every name, the compatibility one included (it is the amd64 file's)
-  const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
-  const text = mergeManifest(null, entries);
-  await writeFile(path.join(layout.manifest, MANIFEST), text);
-  await writeFile(path.join(layout.manifest, MANIFEST_SIGNATURE), await signManifest(text, key));
-  return layout;
+  return made ? layout : builtVersion(root, recipe, version, key);
 }
 
 /** A directory bucket at `ws/bucket` (prefix alloy/), and `publish`: build a version under `ws` and publish it. */
@@ -47,7 +38,7 @@ export function publishingWorld(
     publishVersion({
       recipe: opts.recipe ?? recipe,
       version,
-      layout: await builtVersion(ws, recipe, version, key),
+      layout: await builtOnce(ws, recipe, version, key),
       store,
       key,
       publicKey: key.publicKeyArmored,
