@@ -44,6 +44,15 @@ async function seed(versions: string[]): Promise<string> {
 }
 
 const keys = async () => (await store.list('')).map((o) => o.key);
+/** Deletes every object; resolves to what the bucket held. */
+async function emptyBucket(): Promise<Array<[string, Buffer]>> {
+  const held: Array<[string, Buffer]> = [];
+  for (const k of await keys()) {
+    held.push([k, (await store.get(k))!.body]);
+    await store.delete(k);
+  }
+  return held;
+}
 
 beforeAll(async () => {
   s3 = await startS3Peer();
@@ -164,6 +173,8 @@ describe('release-bot prune --keep N', () => {
   }, 60_000);
 
   it('a dry run with the development key signs nothing, so it prints no development-key warning; the real run does', async () => {
+    // a bucket of its own: the version state and tombstones the other tests leave are the release key's, not this one's
+    const saved = await emptyBucket();
     const text = await seed(VERSIONS);
     const devEnv = { ...env, ALLOY_SIGNING_KEY: undefined };
     const { key: devKey } = await signingKeyFromEnv({
@@ -180,6 +191,8 @@ describe('release-bot prune --keep N', () => {
     const real = capture(ws.root, devEnv);
     expect(await main(['prune', '--keep', '4'], real.ctx)).toBe(EXIT.OK);
     expect(real.stderr()).toContain(`WARNING: no ALLOY_SIGNING_KEY set: signing with the DEVELOPMENT key ${devKey.fingerprint}`);
+    await emptyBucket();
+    for (const [k, body] of saved) await store.putBytes(k, body);
   }, 120_000);
 
   it('refuses a manifest whose signature does not verify (never re-signs bucket text), deleting nothing', async () => {

@@ -78,6 +78,16 @@ describe('rollback: an older genuine SHA256SUMS/.gpg pair put back', () => {
     await putBack(store, before);
     expect(await listed(store)).toEqual(['1.0.0']);
 
+    // the dry run's plan is the real run's merge: it says so, and writes nothing
+    const planned: string[] = [];
+    const plan = await publish('1.0.2', signer.old, { dryRun: true, log: (l) => planned.push(l) });
+    expect(plan.manifestChanged).toBe(true);
+    expect(planned).toContain(
+      "dry run: would be restoring 1.0.1's lines from its signed fragment: SHA256SUMS lacked them, but signed state #2 lists it",
+    );
+    expect(planned).toContain('dry run: would record the version state as alloy-state.asc #3');
+    expect(await listed(store)).toEqual(['1.0.0']);
+
     const lines: string[] = [];
     const result = await publish('1.0.2', signer.old, { log: (l) => lines.push(l) });
     expect(await listed(store)).toEqual(['1.0.0', '1.0.1', '1.0.2']);
@@ -171,6 +181,12 @@ describe('revocation: a revoked version stays revoked', () => {
 
     // a bucket writer appends the lines again
     await store.putBytes(MANIFEST, Buffer.from(`${await text(store, MANIFEST)}${lines.join('\n')}\n`));
+    const planned: string[] = [];
+    await publish('1.0.2', signer.old, { dryRun: true, log: (l) => planned.push(l) });
+    expect(planned).toContain(
+      "dry run: would be dropping 1.0.1's lines from SHA256SUMS: it was revoked at state #3: test (alloy-state.asc in " +
+        `${store.describe()})`,
+    );
     await publish('1.0.2', signer.old);
     expect(await listed(store)).toEqual(['1.0.0', '1.0.2']);
     await expectSignedBy(store, keyFiles.old);

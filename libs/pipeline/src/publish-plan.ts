@@ -4,6 +4,7 @@ import { planObjects, type ObjectStore, type PublishObject } from '@alloy-sysext
 import type { SigningKey } from '@alloy-sysext/signing';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
+import { stateKey } from './version-state.js';
 import { signedByAny } from './vouch.js';
 
 export interface PublishPlan {
@@ -48,7 +49,8 @@ export async function planPublish(opts: {
   const signatureChanged = manifestChanged || !(await signedByAny(Buffer.from(merged, 'utf8'), signature, [opts.key.publicKeyArmored]));
   if (manifestChanged) log(`dry run: would add to ${MANIFEST}: ${manifestLines.join(', ')}`);
   if (signatureChanged) log(`dry run: would sign ${MANIFEST} as ${MANIFEST_SIGNATURE} with ${opts.key.fingerprint}`);
-  if (opts.recipe.mirror) log(`dry run: would mirror ${MANIFEST} and ${MANIFEST_SIGNATURE} to ${opts.recipe.mirror.repo} if they change`);
+  const mirrored = `${MANIFEST}, ${MANIFEST_SIGNATURE} and ${stateKey(opts.recipe)}`;
+  if (opts.recipe.mirror) log(`dry run: would mirror ${mirrored} to ${opts.recipe.mirror.repo} if they change`);
   return {
     upload: planned.filter((p) => p.action !== 'unchanged').map((p) => p.key),
     unchanged: planned.filter((p) => p.action === 'unchanged').map((p) => p.key),

@@ -124,10 +124,10 @@ export async function publishVersion(
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   const voucher = new Voucher({ store, recipe, keys, builtNow: entries, removed: new Set(history.removed.keys()) });
   /**
-   * The SHA256SUMS this publish signs, from the bucket's (null: none yet). Merges only into a SHA256SUMS whose every line
-   * a trusted key vouches for (see vouch.ts), without removed versions and with every version the newest signed state
-   * lists (history.ts). No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies
-   * bucket.keep.
+   * The SHA256SUMS this publish signs, from the bucket's (null: none yet). Merges only into a SHA256SUMS whose every
+   * line a trusted key vouches for (see vouch.ts), without removed versions and with every version the newest signed
+   * state lists (history.ts). No retention here: publish cannot see which versions consumers pin; `release-bot prune`
+   * applies bucket.keep.
    */
   const mergeInto = async (current: string | null, say: (line: string) => void): Promise<string> => {
     if (current === null) return mergeManifest(null, entries);
@@ -156,12 +156,11 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const { changed: manifestChanged } = await compareAndSwap(
-    store,
-    MANIFEST,
-    (current) => mergeInto(current, log),
-    { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
-  );
+  const { changed: manifestChanged } = await compareAndSwap(store, MANIFEST, (current) => mergeInto(current, log), {
+    log,
+    contentType: 'text/plain; charset=utf-8',
+    cacheControl: 'no-cache',
+  });
   if (recipe.bucket.keep)
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
