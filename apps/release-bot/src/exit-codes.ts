@@ -16,9 +16,10 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   {
     code: EXIT.BUCKET_BROKEN,
     meaning:
-      'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, a listed ' +
-      'object is missing or differs, or the version set went backwards: a rollback or a revived version); repair: ' +
-      'rerun publish for the newest version the bucket should serve, never a removed one (the command is printed, ' +
+      'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, SHA256SUMS is ' +
+      'malformed, a listed object is missing, holds other bytes or cannot be read, e.g. a symlink in the local bucket, ' +
+      'or the version set went backwards: a rollback or a revived version); repair: rerun publish for the newest ' +
+      'version the bucket should serve, never a removed one (the command is printed, ' +
       'and the version written to $GITHUB_OUTPUT as repair_version)',
   },
 ];

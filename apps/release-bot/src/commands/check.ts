@@ -2,17 +2,18 @@
 import semver from 'semver';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, healthKeys, MANIFEST, type BucketHealth } from '@alloy-sysext/pipeline';
+import { bucketHealth, checkedText, healthKeys, MANIFEST, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
 import { bucketHistory, listedText, repairVersion, type HistoryReport } from '../history.js';
-import { publishedVersions } from '../published.js';
 import { createTrackingIssue, findTrackingIssue, trackingBody, type TrackingIssue } from '../tracking-issue.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
 
 export interface CheckOptions {
   dryRun?: boolean;
   json?: boolean;
+  /** Read and hash every listed object (default: the newest version's). */
+  deep?: boolean;
 }
 
 export interface CheckResult {
@@ -21,7 +22,7 @@ export interface CheckResult {
   new: boolean;
   upstreamUrl: string;
   published: string[];
-  /** SHA256SUMS.gpg over SHA256SUMS and each listed object (HEAD). */
+  /** SHA256SUMS.gpg over SHA256SUMS and each listed object (read and hashed for the newest version, or all with --deep). */
   health: BucketHealth;
   /** The signed version state against SHA256SUMS and the witnesses: rollbacks and revived versions. */
   history: HistoryReport;
@@ -74,7 +75,7 @@ function upToDate(r: CheckResult): string {
 export function healthLine(r: Pick<CheckResult, 'health' | 'history' | 'published' | 'name'>): string {
   const witnesses = r.history.witnesses.length ? `; witnesses: ${r.history.witnesses.join('; ')}` : '';
   const history = `history: ${r.history.state}${witnesses}`;
-  const healthy = `bucket: healthy (signature ${r.health.signature}, ${r.health.listed} objects listed and present)`;
+  const healthy = `bucket: healthy (signature ${r.health.signature}, ${checkedText(r.health)})`;
   if (!bucketBroken(r)) return `${healthy}\n${history}`;
   return [
     `bucket: BROKEN, hosts cannot update until it is repaired:`,
@@ -92,9 +93,9 @@ export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<
   const latest = latestStable(await listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }));
   if (!latest) throw new Error(`${repo} has no stable release at ${apiUrl} (drafts and prereleases are ignored)`);
   const bucket = bucketFor(ctx, recipe);
-  const published = await publishedVersions(bucket, recipe.name);
   const keys = await healthKeys(recipe, ctx.env, ctx.root);
-  const health = await bucketHealth(bucket, keys);
+  const health = await bucketHealth(bucket, keys, { name: recipe.name, deep: opts.deep ? 'all' : 'newest' });
+  const published = health.versions;
   const history = await bucketHistory(ctx, recipe, bucket, keys, published, { remember: !opts.dryRun });
   // What the bucket lists or should list (a rolled-back SHA256SUMS lacks what the state records: a repair, not a
   // release), and a removed version is never released again, even when upstream still calls it the latest.

@@ -3,10 +3,9 @@ import semver from 'semver';
 import { markdownTable, writeSummary } from '../actions.js';
 import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
+import { bucketHealth, checkedText, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { bucketHistory, listedText, repairVersion, type HistoryReport } from '../history.js';
-import { publishedVersions } from '../published.js';
 import { textTable } from '../table.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
 
@@ -21,15 +20,16 @@ export interface StatusReport {
  * Every part is read independently: one that fails shows its reason in the table. Exits 5 when the bucket is broken
  * (hosts cannot update), else 0.
  */
-export async function status(ctx: Ctx, opts: { json?: boolean } = {}): Promise<number> {
-  const report = await collectStatus(ctx);
+export async function status(ctx: Ctx, opts: { json?: boolean; deep?: boolean } = {}): Promise<number> {
+  const report = await collectStatus(ctx, opts);
   if (opts.json) out(ctx, JSON.stringify(report, null, 2));
   else ctx.stdout.write(renderStatus(report));
   await writeSummary(ctx.env, statusMarkdown(report));
   return broken(report) ? EXIT.BUCKET_BROKEN : EXIT.OK;
 }
 
-export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
+/** `deep`: read and hash every listed object (default: the newest version's). */
+export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Promise<StatusReport> {
   const recipe = await recipeFor(ctx);
   const { repo, apiUrl } = recipe.upstream;
   const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }).then(
@@ -44,11 +44,10 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
   const published = (async () => {
     const store = bucket.describe();
     try {
-      const versions = await publishedVersions(bucket, recipe.name);
       const keys = await healthKeys(recipe, ctx.env, ctx.root);
-      const health = await bucketHealth(bucket, keys);
-      const history = await bucketHistory(ctx, recipe, bucket, keys, versions, { remember: true });
-      return { store, versions, health, history };
+      const health = await bucketHealth(bucket, keys, { name: recipe.name, deep: opts.deep ? 'all' : 'newest' });
+      const history = await bucketHistory(ctx, recipe, bucket, keys, health.versions, { remember: true });
+      return { store, versions: health.versions, health, history };
     } catch (error) {
       return { store, versions: [], error: (error as Error).message };
     }
@@ -109,7 +108,7 @@ function broken(r: StatusReport): boolean {
 function healthText(r: StatusReport): string {
   const { health: h, history } = r.published;
   if (!h) return '-';
-  if (!broken(r)) return `healthy (signature ${h.signature}, ${h.listed} listed)`;
+  if (!broken(r)) return `healthy (signature ${h.signature}, ${checkedText(h)})`;
   const repair = repairVersion(history, r.published.versions);
   const problems = [...h.problems, ...(history?.problems ?? [])];
   return `BROKEN: ${problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${repair ?? '<version>'}`;
