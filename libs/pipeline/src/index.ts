@@ -3,6 +3,7 @@
 export * from './artifacts.js';
 export * from './bucket-health.js';
 export * from './consumers.js';
+export * from './consumer-trust.js';
 export * from './fetch-record.js';
 export * from './history.js';
 export * from './layout.js';
