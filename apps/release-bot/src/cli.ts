@@ -5,6 +5,7 @@ import { keysGenerate } from './commands/keys.js';
 import { keysRetire, keysRotate } from './commands/keys-change.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
+import { revoke } from './commands/revoke.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
 import { verify } from './commands/verify.js';
@@ -72,6 +73,24 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     )
     .action(async (o: { keep?: string; dryRun?: boolean }, cmd: Command) => {
       code = await prune(ctxFor(cmd), o);
+    });
+
+  program
+    .command('revoke')
+    .description(
+      'take a bad version out of the bucket for good: a signed tombstone, SHA256SUMS without it (re-signed) and the next ' +
+        'signed state; no later publish lists it again. Its objects stay',
+    )
+    .requiredOption('--version <version>', 'Alloy version to revoke, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--reason <text>', 'why, recorded in the tombstone and the state')
+    .option('--dry-run', 'print what would change; change nothing')
+    .addHelpText(
+      'after',
+      '\nHosts stop updating to the version; hosts running it keep it, and consumers pinning it still install it: ' +
+        'revert their pull requests.\n',
+    )
+    .action(async (o: { version: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await revoke(ctxFor(cmd), o);
     });
 
   program

@@ -60,6 +60,27 @@ export async function mirrorFiles(opts: {
   return { written };
 }
 
+/** One file at the head of the mirror's branch, or undefined when it is not there (a witness read: see witnesses.ts). */
+export async function readMirrorFile(opts: {
+  repo: string;
+  branch: string;
+  path: string;
+  auth: GitHubAuth;
+  githubUrl?: string;
+  log: (line: string) => void;
+  retry?: { retryAfterBaseValue?: number };
+}): Promise<Buffer | undefined> {
+  const { owner, repo } = parseRepo(opts.repo);
+  const client = await createGitHubClient({ auth: opts.auth, repo: opts.repo, baseUrl: opts.githubUrl, retry: opts.retry, log: opts.log });
+  const found = await readFile(client, owner, repo, opts.branch, opts.path).catch((e) => {
+    throw explainGitHubError(e, `mirror: reading ${opts.path} on ${opts.repo}@${opts.branch}`, {
+      repo: opts.repo,
+      notFound: `branch ${opts.branch} is missing`,
+    });
+  });
+  return found?.content;
+}
+
 async function readFile(
   client: Awaited<ReturnType<typeof createGitHubClient>>,
   owner: string,

@@ -18,6 +18,10 @@ import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferF
 import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
+import { assertNotRemoved, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
+import { recordState } from './record-state.js';
+import { stateKey } from './version-state.js';
+import { localWitnessFile, rememberState } from './witnesses.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
@@ -28,6 +32,8 @@ export interface PublishResult {
   unchanged: string[];
   manifestChanged: boolean;
   signatureChanged: boolean;
+  /** The version state after this publish (history.ts): its sequence number, and whether this publish recorded it. */
+  state?: { sequence: number; written: boolean };
 }
 
 /**
@@ -58,6 +64,11 @@ export async function publishVersion(
     throw error;
   });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
+  // The version set only moves forward: a removed version is never published again (history.ts).
+  const keys = opts.trustedKeys ?? [opts.publicKey];
+  const witnessFile = localWitnessFile(layout.witness, store);
+  const history = await historyForChange({ store, recipe, keys, witnessFile, env: process.env, log });
+  assertNotRemoved(history, version);
 
   await mkdir(layout.publish, { recursive: true });
   const objects: PublishObject[] = [];
@@ -115,10 +126,26 @@ export async function publishVersion(
     publishDir: layout.publish,
     log,
   });
-  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
+  const voucher = new Voucher({ store, recipe, keys, builtNow: entries, removed: new Set(history.removed.keys()) });
+  /**
+   * The SHA256SUMS this publish signs, from the bucket's (null: none yet). Merges only into a SHA256SUMS whose every
+   * line a trusted key vouches for (see vouch.ts), without removed versions and with every version the newest signed
+   * state lists (history.ts). No retention here: publish cannot see which versions consumers pin; `release-bot prune`
+   * applies bucket.keep.
+   */
+  const mergeInto = async (current: string | null, say: (line: string) => void): Promise<string> => {
+    if (current === null) return mergeManifest(null, entries);
+    const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+    const missing = (await voucher.unvouched(current, signature)).filter((line) => !isRemovedLine(history, line));
+    if (missing.length) throw unvouchedError(store, recipe, missing);
+    const settled = await settleManifest(history, Manifest.parse(current), { publishing: version, voucher, log: say });
+    return settled.upsert(entries).serialize();
+  };
   if (opts.dryRun) {
     // what a real run would carry out, found by reading the bucket only; the result says "would"
-    const plan = await planPublish({ store, objects, entries, voucher, key, recipe, log });
+    const plan = await planPublish({ store, objects, entries, merge: mergeInto, key, recipe, log });
+    if (stateWouldChange(history, plan.manifestChanged))
+      log(`dry run: would record the version state as ${stateKey(recipe)} #${(history.last?.state.sequence ?? 0) + 1}`);
     return {
       entries,
       uploaded: plan.upload,
@@ -133,21 +160,11 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const { changed: manifestChanged } = await compareAndSwap(
-    store,
-    MANIFEST,
-    async (current) => {
-      // Merge only into a SHA256SUMS whose every line a trusted key vouches for (see vouch.ts).
-      if (current !== null) {
-        const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-        const missing = await voucher.unvouched(current, signature);
-        if (missing.length) throw unvouchedError(store, recipe, missing);
-      }
-      // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
-      return mergeManifest(current, entries);
-    },
-    { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
-  );
+  const { changed: manifestChanged } = await compareAndSwap(store, MANIFEST, (current) => mergeInto(current, log), {
+    log,
+    contentType: 'text/plain; charset=utf-8',
+    cacheControl: 'no-cache',
+  });
   if (recipe.bucket.keep)
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
@@ -161,14 +178,23 @@ export async function publishVersion(
       { cause: error },
     );
   });
-  if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
+  const recorded = await recordState({ store, recipe, key, keys, history, log });
+  await rememberState(witnessFile, recorded, recipe);
+  if (recipe.mirror) await mirrorManifest(recipe, store, `alloy-sysext: manifest after publishing ${version}`, log);
   return {
     entries,
     uploaded: published.filter((p) => !p.skipped).map((p) => p.key),
     unchanged: published.filter((p) => p.skipped).map((p) => p.key),
     manifestChanged,
     signatureChanged,
+    state: { sequence: recorded.state.sequence, written: recorded.written },
   };
+}
+
+/** A real run records a new state when SHA256SUMS changes, or the bucket lacks the newest valid state (history.ts). */
+function stateWouldChange(history: History, manifestChanged: boolean): boolean {
+  const bucket = history.bucket.kind === 'valid' ? history.bucket.value : undefined;
+  return manifestChanged || !bucket || (history.last?.state.sequence ?? 0) > bucket.sequence;
 }
 
 /**
@@ -245,11 +271,11 @@ async function assertNotReplacingPublished(opts: {
  * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
  * line the voucher accepts (never the bucket's text as such).
  */
-async function signCurrentManifest(opts: {
+export async function signCurrentManifest(opts: {
   store: ObjectStore;
   key: SigningKey;
   voucher: Voucher;
-  recipe: Recipe;
+  recipe: Pick<Recipe, 'name'>;
   log: (line: string) => void;
 }): Promise<boolean> {
   const { store, key, log } = opts;
@@ -282,25 +308,24 @@ async function signCurrentManifest(opts: {
   throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
 }
 
-async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: ObjectStore, version: string, log: (line: string) => void) {
+/** Commits SHA256SUMS, its signature and the version state (a witness, witnesses.ts) to the recipe's mirror. */
+export async function mirrorManifest(
+  recipe: Pick<Recipe, 'name' | 'mirror'>,
+  store: ObjectStore,
+  message: string,
+  log: (line: string) => void,
+) {
+  const mirror = recipe.mirror!;
   const auth = consumerAuth(mirror.auth);
   if (!auth.app && !auth.token) {
     log(`mirror to ${mirror.repo} skipped: no GitHub credentials (set the variables named in recipe.mirror.auth, or ALLOY_GITHUB_TOKEN)`);
     return;
   }
   const files = [];
-  for (const name of [MANIFEST, MANIFEST_SIGNATURE]) {
+  for (const name of [MANIFEST, MANIFEST_SIGNATURE, stateKey(recipe)]) {
     const object = await store.get(name);
     if (!object) throw new Error(`${name} vanished from ${store.describe()} before it could be mirrored`);
     files.push({ path: path.posix.join(mirror.path, name), content: object.body });
   }
-  await mirrorFiles({
-    repo: mirror.repo,
-    branch: mirror.branch,
-    files,
-    auth,
-    message: `alloy-sysext: manifest after publishing ${version}`,
-    githubUrl: githubApiUrl(),
-    log,
-  });
+  await mirrorFiles({ repo: mirror.repo, branch: mirror.branch, files, auth, message, githubUrl: githubApiUrl(), log });
 }

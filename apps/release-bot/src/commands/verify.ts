@@ -2,10 +2,10 @@
 // from upstream and compare the bytes. Prints a table (check, result, detail); exit 0 only when every check holds.
 import path from 'node:path';
 import { assetDirOption, imageSettings, type Statement, type Recipe } from '@alloy-sysext/pipeline';
-import { normalizeVersion, sha256File } from '@alloy-sysext/common';
+import { sha256File } from '@alloy-sysext/common';
 import { markdownTable, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { EXIT, versionOption } from '../exit-codes.js';
 import { textTable } from '../table.js';
 import { fail, ok, type Check } from '../verify/check.js';
 import { checkImages, checkManifest, checkProvenance } from '../verify/published-checks.js';
@@ -23,12 +23,7 @@ export interface VerifyOptions {
 }
 
 export async function verify(ctx: Ctx, opts: VerifyOptions): Promise<number> {
-  let version: string;
-  try {
-    version = normalizeVersion(String(opts.version ?? ''));
-  } catch (error) {
-    throw new UsageError(`--version: ${(error as Error).message}`);
-  }
+  const version = versionOption(opts.version);
   let assetDir: string | undefined;
   try {
     const fromCwd = (dir?: string) => dir && path.resolve(ctx.cwd, dir);

@@ -59,7 +59,8 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
 function summary(version: string, where: string, r: PublishResult): string {
   return (
     `published ${version} to ${where}: ${r.uploaded.length} uploaded, ${r.unchanged.length} unchanged, ` +
-    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}`
+    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}` +
+    (r.state ? `, version state #${r.state.sequence} ${r.state.written ? 'recorded' : 'unchanged'}` : '')
   );
 }
 
