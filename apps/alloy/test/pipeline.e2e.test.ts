@@ -255,8 +255,9 @@ describe('alloy pipeline under real nx', () => {
 
   it('Done 4: dist/ deleted → restored from the cache, every file byte-identical', async () => {
     // what this workspace made for itself is no target's output, and the cache must never bring it back: dist/.receipts
-    // (what it built) and dist/.work (the binaries fetch inflated; the cache holds only the zips)
-    const isLocal = (file: string) => file.startsWith('.receipts/') || file.startsWith('.work/');
+    // (what it built), dist/.work (the binaries fetch inflated; the cache holds only the zips) and dist/.witness (the
+    // bucket's version state as this workspace last saw it)
+    const isLocal = (file: string) => ['.receipts/', '.work/', '.witness/'].some((dir) => file.startsWith(dir));
     // the seal is made again every run outside a GitHub Actions run (it reads the bucket): a new signature each time
     const isResealed = (file: string) => file === 'alloy/1.10.2/seal/SHA256SUMS.gpg';
     const outputsOnly = (tree: Record<string, string>) =>
@@ -292,10 +293,11 @@ describe('alloy pipeline under real nx', () => {
     expect(status['alloy:seal']).toBe('ran');
     const restored = await hashTree(path.join(A, 'dist'));
     // nothing local comes back from the cache: the only local files now are the verification receipts publish wrote
-    // after reading and verifying the restored images (new files) in full
-    expect(Object.keys(restored).filter(isLocal).sort()).toEqual(
-      ['amd64', 'arm64'].map((a) => `.receipts/alloy/1.10.2/verified-alloy-1.10.2-${a}.raw.json`),
-    );
+    // after reading and verifying the restored images (new files) in full, and its witness of the bucket's state
+    expect(Object.keys(restored).filter(isLocal).sort()).toEqual([
+      ...['amd64', 'arm64'].map((a) => `.receipts/alloy/1.10.2/verified-alloy-1.10.2-${a}.raw.json`),
+      expect.stringMatching(/^\.witness\/alloy\/[0-9a-f]{16}\.asc$/),
+    ]);
     expect(outputsOnly(restored)).toEqual(before);
     expect(s3Writes(s3Mark)).toEqual([]);
     distAfterFirst = before;

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { generateKey, KEY_FILES, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
+import { loadRecipe, readHistory, recordState } from '@alloy-sysext/pipeline';
 import { execa } from 'execa';
 import type { Ctx } from '../src/index.js';
 
@@ -51,14 +52,12 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 }
 
 /**
- * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus the compatibility name),
- * SHA256SUMS listing them, and SHA256SUMS.gpg by the workspace's development key (<root>/.dev-keys, made once).
+ * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus
+ * the compatibility name), SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key
+ * (<root>/.dev-keys, made once).
  */
-export async function seedBucket(
-  root: string,
-  versions: string[],
-  store: ObjectStore = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' }),
-): Promise<void> {
+export async function seedBucket(root: string, versions: string[], opts: { store?: ObjectStore; by?: SigningKey } = {}): Promise<void> {
+  const store = opts.store ?? createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
   const entries = [];
   for (const v of versions) {
     for (const [file, body] of [
@@ -72,7 +71,20 @@ export async function seedBucket(
   }
   const text = Manifest.empty().upsert(entries).serialize();
   await store.putBytes('SHA256SUMS', Buffer.from(text));
-  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, await devKey(root))));
+  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, opts.by ?? (await devKey(root)))));
+}
+
+/**
+ * Records the seeded bucket's SHA256SUMS as its next signed version state (by the development key), as the publish that
+ * made it would have: what a bucket looks like after this change.
+ */
+export async function recordSeededState(root: string): Promise<void> {
+  const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
+  const recipe = await loadRecipe(path.join(root, 'apps/alloy/sysext.json'), {});
+  const key = await devKey(root);
+  const keys = [key.publicKeyArmored];
+  const history = await readHistory({ store, recipe, keys, witnesses: { states: [], unavailable: [] } });
+  await recordState({ store, recipe, key, keys, history, log: () => {} });
 }
 
 /** The workspace's development key, as the pipeline would make it on first use. */

@@ -23,6 +23,7 @@ import {
   publishStep,
   runDetailsFromEnv,
   signStep,
+  verifyAssets,
   type Statement,
 } from './index.js';
 
@@ -100,7 +101,7 @@ describe('provenance', () => {
         uri: `${new URL(upstream.apiUrl).origin}/grafana/alloy/releases/download/v${VERSION}/alloy-linux-${arch}.zip`,
         name: `alloy-linux-${arch}.zip`,
         digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
-        annotations: { arch, digestSource: 'github-asset-digest', pinned: false },
+        annotations: { arch, kind: 'zip', entry: `alloy-linux-${arch}`, digestSource: 'github-asset-digest', pinned: false },
       })),
     );
     const zipSha = (await execa('sha256sum', [path.join(root, `dist/alloy/${VERSION}/upstream/alloy-linux-amd64.zip`)])).stdout.slice(
@@ -147,7 +148,9 @@ describe('provenance', () => {
       file: s.name,
       sha256: s.digest.sha256,
     }));
-    const inputs = () => provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, root });
+    const upstreamAssets = await verifyAssets(step);
+    const inputs = () =>
+      provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, upstream: upstreamAssets, root });
     const actions = runDetailsFromEnv(
       {
         GITHUB_ACTIONS: 'true',
@@ -182,5 +185,89 @@ describe('provenance', () => {
     );
     await publishStep(step);
     expect((await published())!.equals(before)).toBe(true);
+  });
+});
+
+// Playing someone who can write what fetch leaves in dist/ (a local .nx/cache entry, or the remote cache's storage) but
+// holds no key: provenance says what this run checked against the digest roots, or publish refuses.
+describe('provenance comes from the digest roots, never from what fetch left', () => {
+  const upstreamDir = () => path.join(root, `dist/alloy/${VERSION}/upstream`);
+  const statementOf = async () => JSON.parse((await published())!.toString('utf8')) as Statement;
+
+  it('a forged fetch record (another uri, digest source, an extra zip) changes nothing: the clean statement is kept', async () => {
+    const clean = deterministicPart(await statementOf());
+    const before = (await published())!;
+    const zips = (await statementOf()).predicate.buildDefinition.resolvedDependencies;
+    const forged = {
+      version: VERSION,
+      zips: [
+        ...zips.map((d) => ({
+          arch: d.annotations.arch,
+          name: d.name,
+          uri: `https://evil.example/${d.name}`,
+          sha256: d.digest.sha256,
+          digestSource: 'recipe-pin',
+          pinned: true,
+        })),
+        {
+          arch: 'amd64',
+          name: 'backdoor.zip',
+          uri: 'https://evil.example/backdoor.zip',
+          sha256: 'e'.repeat(64),
+          digestSource: 'recipe-pin',
+          pinned: true,
+        },
+      ],
+    };
+    await writeFile(path.join(upstreamDir(), 'fetched.json'), `${JSON.stringify(forged, null, 2)}\n`);
+    try {
+      // a statement signed from this record would differ; the bucket's is kept because nothing it says changed
+      await publishStep(await prepareStep({ version: VERSION }, { root, env, log }));
+      expect(deterministicPart(await statementOf())).toBe(clean);
+      expect((await published())!.equals(before)).toBe(true);
+      // and with the bucket's statement gone, the one signed anew says the same
+      await bucket.delete(`alloy-${VERSION}.intoto.json`);
+      await publishStep(await prepareStep({ version: VERSION }, { root, env, log }));
+      expect(deterministicPart(await statementOf())).toBe(clean);
+      expect(JSON.stringify(await statementOf())).not.toContain('evil.example');
+    } finally {
+      await rm(path.join(upstreamDir(), 'fetched.json'), { force: true });
+    }
+  });
+
+  it('a consistent forged pair (another zip, and a record naming it) is refused by publish, naming the zip', async () => {
+    const zip = path.join(upstreamDir(), 'alloy-linux-amd64.zip');
+    const genuine = await readFile(zip);
+    const before = (await published())!;
+    const other = Buffer.from(genuine);
+    other[other.length - 30] ^= 0xff;
+    await writeFile(zip, other);
+    const otherSha = (await execa('sha256sum', [zip])).stdout.slice(0, 64);
+    // the record fetch used to leave, well formed, naming the other zip's sha256 (what the issue's attacker wrote)
+    const record = {
+      version: VERSION,
+      zips: (await statementOf()).predicate.buildDefinition.resolvedDependencies.map((d) => ({
+        arch: d.annotations.arch,
+        name: d.name,
+        uri: d.uri,
+        sha256: d.annotations.arch === 'amd64' ? otherSha : d.digest.sha256,
+        digestSource: 'github-asset-digest',
+        pinned: false,
+      })),
+    };
+    await writeFile(path.join(upstreamDir(), 'fetched.json'), JSON.stringify(record));
+    try {
+      await bucket.delete(`alloy-${VERSION}.intoto.json`);
+      const error = (await publishStep(await prepareStep({ version: VERSION }, { root, env, log })).catch((e: Error) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toContain(
+        `refusing to use the fetched upstream files: ${zip} has sha256 ${otherSha}, but the release's asset digest`,
+      );
+      expect(await published()).toBeUndefined();
+    } finally {
+      await writeFile(zip, genuine);
+      await rm(path.join(upstreamDir(), 'fetched.json'), { force: true });
+      await bucket.putBytes(`alloy-${VERSION}.intoto.json`, before);
+    }
   });
 });

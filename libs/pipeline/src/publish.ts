@@ -3,9 +3,10 @@
 // so it runs without the private key (the release workflow's publish job holds the bucket's keys only).
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Manifest } from '@alloy-sysext/manifest';
+import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
 import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
+import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
@@ -14,29 +15,18 @@ import { progressReporter } from './progress.js';
 import { provenanceFile, STATEMENT_MEDIA_TYPE } from './provenance.js';
 import { keepPublishedSignatures, type SignatureObject } from './published-signatures.js';
 import { requirePublicUrl } from './public-url.js';
-import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
-import { readSeal, sealFit, sealVersion, type Seal } from './seal.js';
-import type { ReleaseKey } from './signing-key.js';
+import type { PublishTarget } from './publish-target.js';
+import { mergeForPublish, readSeal, sealFit, sealVersion, stateFit, type Seal } from './seal.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
-import { recoveryAdvice } from './upstream-trust.js';
+import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
-import { fragmentKey, signedByAny, Voucher } from './vouch.js';
+import { fragmentKey, signedByAny, unvouchedError, type Voucher } from './vouch.js';
+import { assertNotRemoved, historyForChange, type History } from './history.js';
+import { readBucketState, stateKey, type SignedRead, type VersionState } from './version-state.js';
+import { localWitnessFile, rememberState } from './witnesses.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
-
-/** What publishing one version works on: the version's files, the bucket, the release key, and where lines go. */
-export interface PublishTarget {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  store: ObjectStore;
-  /** The release key: its public parts, and its private key when this process holds it (then publish may seal itself). */
-  key: ReleaseKey;
-  /** The public key published artifacts must verify against. */
-  publicKey: string;
-  log: (line: string) => void;
-}
 
 /** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {
@@ -45,6 +35,8 @@ export interface PublishResult {
   unchanged: string[];
   manifestChanged: boolean;
   signatureChanged: boolean;
+  /** The version state after this publish (history.ts): its sequence number, and whether this publish recorded it. */
+  state?: { sequence: number; written: boolean };
 }
 
 /** How many times publish holding the key re-seals after another publisher changed SHA256SUMS under it. */
@@ -62,10 +54,12 @@ export async function publishVersion(
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
-     * Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details).
-     * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
+     * What provenance is made of besides the verified images: the workspace root (recipe paths are recorded relative to
+     * it), the environment (GitHub Actions run details) and the upstream assets verifyAssets re-checked against their
+     * digest roots in this run. The publish step always gives it; a caller without upstream files (a unit test of the
+     * manifest rules) publishes none.
      */
-    provenance?: { root: string; env: NodeJS.ProcessEnv };
+    provenance?: { root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] };
   },
 ): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
@@ -77,6 +71,11 @@ export async function publishVersion(
     throw error;
   });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
+  // The version set only moves forward: a removed version is never published again (history.ts).
+  const keys = opts.trustedKeys ?? [opts.publicKey];
+  const witnessFile = localWitnessFile(layout.witness, store);
+  const history = await historyForChange({ store, recipe, keys, witnessFile, env: process.env, log });
+  assertNotRemoved(history, version);
 
   const provenanceName = provenanceFile(recipe, version);
   const resealDir = path.join(layout.publish, 'seal');
@@ -89,21 +88,30 @@ export async function publishVersion(
       layout,
       store,
       key: key.signing,
-      trustedKeys: opts.trustedKeys ?? [opts.publicKey],
+      trustedKeys: keys,
       entries,
       dir: resealDir,
+      env: process.env,
       provenance: opts.provenance,
       keepProvenance: keep?.provenance,
       log,
     });
   };
   let sealed =
-    (await readSeal({ dir: layout.seal, version, provenanceName, publicKey: opts.publicKey, entries })) ??
+    (await readSeal({ recipe, dir: layout.seal, version, provenanceName, publicKey: opts.publicKey, entries })) ??
     (key.signing ? await seal() : missingSeal(layout.seal, version));
+  // What publish would sign over the bucket's SHA256SUMS, made again here from the history read here: the seal must say it.
+  const merge = (text: string | null, say: (line: string) => void = log) =>
+    mergeForPublish({ store, recipe, keys, history, entries, version, current: text, log: say });
   let current = await store.get(MANIFEST);
-  if (sealFit(sealed, current && current.body.toString('utf8'), entries) === 'stale') {
+  let bucketState = await readBucketState(store, recipe, keys);
+  if (
+    (await sealFit(sealed, current && current.body.toString('utf8'), merge)) === 'stale' ||
+    stateFit(sealed, history, validState(bucketState), objectOf(bucketState)) === 'stale'
+  ) {
     sealed = await seal(sealed);
     current = await store.get(MANIFEST);
+    bucketState = await readBucketState(store, recipe, keys);
   }
 
   await mkdir(layout.publish, { recursive: true });
@@ -171,8 +179,9 @@ export async function publishVersion(
   });
   if (opts.dryRun) {
     // what a real run would carry out, found by reading the bucket only; the result says "would"
-    const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
-    const plan = await planPublish({ store, objects, entries, voucher, key, recipe, log });
+    const plan = await planPublish({ store, objects, entries, merge, key, recipe, log });
+    if (sealed.state && objectOf(bucketState) !== sealed.state.object)
+      log(`dry run: would record the version state as ${stateKey(recipe)} #${sealed.state.state.sequence} (the seal's)`);
     return {
       entries,
       uploaded: plan.upload,
@@ -190,7 +199,7 @@ export async function publishVersion(
   let manifestChanged = false;
   let signatureChanged = false;
   for (let attempt = 1; ; attempt++) {
-    const wrote = await writeSealedManifest(store, sealed, current, entries, attempt, log);
+    const wrote = await writeSealedManifest(store, sealed, current, merge, attempt, log);
     manifestChanged ||= wrote === 'written';
     // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
     const signed =
@@ -212,13 +221,17 @@ export async function publishVersion(
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
     );
-  if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
+  const recorded = await writeSealedState({ store, recipe, sealed, history, keys, log });
+  // this workspace's witness of the state it applied (history.ts reads it back; dist/.witness is in no cache)
+  if (recorded.state && recorded.object) await rememberState(witnessFile, { state: recorded.state, object: recorded.object }, recipe);
+  if (recipe.mirror) await mirrorManifest(recipe, store, `alloy-sysext: manifest after publishing ${version}`, log);
   return {
     entries,
     uploaded: published.filter((p) => !p.skipped).map((p) => p.key),
     unchanged: published.filter((p) => p.skipped).map((p) => p.key),
     manifestChanged,
     signatureChanged,
+    ...(recorded.state ? { state: { sequence: recorded.state.sequence, written: recorded.written } } : {}),
   };
 }
 
@@ -248,11 +261,11 @@ async function writeSealedManifest(
   store: ObjectStore,
   sealed: Seal,
   current: { body: Buffer; etag: string } | null,
-  entries: { file: string; sha256: string }[],
+  merge: (current: string | null) => Promise<string>,
   attempt: number,
   log: (line: string) => void,
 ): Promise<'written' | 'unchanged' | 'stale'> {
-  const fit = sealFit(sealed, current && current.body.toString('utf8'), entries);
+  const fit = await sealFit(sealed, current && current.body.toString('utf8'), merge);
   if (fit === 'written') {
     log(`${MANIFEST} already up to date in ${store.describe()}`);
     return 'unchanged';
@@ -386,25 +399,112 @@ async function assertNotReplacingPublished(opts: {
   }
 }
 
-async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: ObjectStore, version: string, log: (line: string) => void) {
+/**
+ * Writes the seal's version state over the bucket's with a conditional write, when it is the very next state (stateFit;
+ * a stale one is refused: SHA256SUMS was written, so the next publish, prune or revoke records the state again).
+ */
+async function writeSealedState(opts: {
+  store: ObjectStore;
+  recipe: Pick<Recipe, 'name'>;
+  sealed: Seal;
+  history: History;
+  keys: string[];
+  log: (line: string) => void;
+}): Promise<{ state?: VersionState; object?: string; written: boolean }> {
+  const { store, recipe, sealed, log } = opts;
+  const key = stateKey(recipe);
+  const bucket = await readBucketState(store, recipe, opts.keys);
+  if (!sealed.state) return { state: validState(bucket), object: objectOf(bucket), written: false };
+  const fit = stateFit(sealed, opts.history, validState(bucket), objectOf(bucket));
+  if (fit === 'written') {
+    log(`${key} in ${store.describe()} already is the seal's state #${sealed.state.state.sequence}`);
+    return { ...sealed.state, written: false };
+  }
+  const stale = () =>
+    new Error(
+      `${MANIFEST} in ${store.describe()} is written and signed, but ${key} changed since the seal's state ` +
+        `#${sealed.state!.state.sequence} was made (another publish, prune or revoke ran): rerun the release (its sign job ` +
+        `seals against the bucket as it is then); it converges.`,
+    );
+  if (fit === 'stale') throw stale();
+  try {
+    await store.putBytes(key, Buffer.from(sealed.state.object), {
+      contentType: 'text/plain; charset=utf-8',
+      cacheControl: 'no-cache',
+      ...(bucket.kind === 'absent' ? { ifNoneMatch: '*' as const } : { ifMatch: bucket.etag }),
+    });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) throw stale();
+    throw error;
+  }
+  const { state } = sealed.state;
+  log(`recorded the seal's state #${state.sequence} as ${key} in ${store.describe()} (${state.versions.length} versions)`);
+  return { ...sealed.state, written: true };
+}
+
+const validState = (read: SignedRead<VersionState>) => (read.kind === 'valid' ? read.value : undefined);
+const objectOf = (read: SignedRead<VersionState>) => (read.kind === 'valid' || read.kind === 'unchecked' ? read.object : undefined);
+
+/**
+ * SHA256SUMS and its signature are two objects, so a concurrent publisher may replace SHA256SUMS between our two
+ * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
+ * line the voucher accepts (never the bucket's text as such). Prune and revoke sign so (they hold the key).
+ */
+export async function signCurrentManifest(opts: {
+  store: ObjectStore;
+  key: SigningKey;
+  voucher: Voucher;
+  recipe: Pick<Recipe, 'name'>;
+  log: (line: string) => void;
+}): Promise<boolean> {
+  const { store, key, log } = opts;
+  let changed = false;
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    const manifest = await store.get(MANIFEST);
+    if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
+    const signature = await store.get(MANIFEST_SIGNATURE);
+    const text = manifest.body.toString('utf8');
+    // Our own key's signature over exactly this text: done. (An old trusted key's signature is re-made with ours.)
+    if (signature && (await signedByAny(manifest.body, signature.body.toString('utf8'), [key.publicKeyArmored]))) {
+      log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
+      return changed;
+    }
+    const missing = await opts.voucher.unvouched(text, signature?.body.toString('utf8'));
+    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
+    const armored = await signManifest(text, key);
+    try {
+      await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(armored), {
+        contentType: 'application/pgp-signature',
+        cacheControl: 'no-cache',
+        ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
+      });
+      changed = true;
+      log(`signed ${MANIFEST} as ${MANIFEST_SIGNATURE} (attempt ${attempt}; every line built now or vouched for by a trusted key)`);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  }
+  throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
+}
+
+/** Commits SHA256SUMS, its signature and the version state (a witness, witnesses.ts) to the recipe's mirror. */
+export async function mirrorManifest(
+  recipe: Pick<Recipe, 'name' | 'mirror'>,
+  store: ObjectStore,
+  message: string,
+  log: (line: string) => void,
+) {
+  const mirror = recipe.mirror!;
   const auth = consumerAuth(mirror.auth);
   if (!auth.app && !auth.token) {
     log(`mirror to ${mirror.repo} skipped: no GitHub credentials (set the variables named in recipe.mirror.auth, or ALLOY_GITHUB_TOKEN)`);
     return;
   }
   const files = [];
-  for (const name of [MANIFEST, MANIFEST_SIGNATURE]) {
+  for (const name of [MANIFEST, MANIFEST_SIGNATURE, stateKey(recipe)]) {
     const object = await store.get(name);
     if (!object) throw new Error(`${name} vanished from ${store.describe()} before it could be mirrored`);
     files.push({ path: path.posix.join(mirror.path, name), content: object.body });
   }
-  await mirrorFiles({
-    repo: mirror.repo,
-    branch: mirror.branch,
-    files,
-    auth,
-    message: `alloy-sysext: manifest after publishing ${version}`,
-    githubUrl: githubApiUrl(),
-    log,
-  });
+  await mirrorFiles({ repo: mirror.repo, branch: mirror.branch, files, auth, message, githubUrl: githubApiUrl(), log });
 }

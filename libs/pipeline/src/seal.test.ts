@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
-import { loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
+import { loadPrivateKey, verifyCleartext, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import * as openpgp from 'openpgp';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import { versionLayout } from './layout.js';
@@ -19,6 +19,7 @@ import { builtVersion } from '../test/built-version.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { sealVersion, SEAL_RECORD } from './seal.js';
 import { releaseKeyFromEnv, releaseKeyOf, signingKeyFromEnv, type ReleaseKey } from './signing-key.js';
+import { manifestDigest, parseState, signState, stateKey } from './version-state.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
 let root: string;
@@ -88,6 +89,7 @@ async function world(name: string) {
       trustedKeys: [signer.publicKeyArmored],
       entries,
       dir: layout.seal,
+      env: {},
       log,
     });
     return layout;
@@ -137,6 +139,43 @@ describe('publish applies a seal without the private key', () => {
     // the same publish again (a rerun of the job): nothing to write
     const again = await publish('1.0.1');
     expect([again.uploaded, again.manifestChanged, again.signatureChanged]).toEqual([[], false, false]);
+  });
+
+  it('the seal carries the next signed version state; publish records it over the state it extends', async () => {
+    const { store, seal, publish } = await world('state');
+    await seal('1.0.0');
+    expect((await publish('1.0.0')).state).toEqual({ sequence: 1, written: true });
+    const layout = await seal('1.0.1');
+    const sealedState = await readFile(path.join(layout.seal, stateKey(recipe)), 'utf8');
+    expect((await publish('1.0.1')).state).toEqual({ sequence: 2, written: true });
+    const inBucket = (await store.get(stateKey(recipe)))!.body.toString('utf8');
+    expect(inBucket).toBe(sealedState);
+    const verified = (await verifyCleartext(inBucket, [key.publicKeyArmored]))!;
+    const state = parseState(verified.text, recipe.name);
+    expect([state.sequence, state.versions]).toEqual([2, ['1.0.0', '1.0.1']]);
+    expect(state.manifest).toBe(manifestDigest((await store.get(MANIFEST))!.body.toString('utf8')));
+  });
+
+  it("a sealed state that does not record the sealed SHA256SUMS, skips a sequence or is another key's: refused", async () => {
+    const { store, seal, publish } = await world('state-forged');
+    await seal('1.0.0');
+    await publish('1.0.0');
+    const layout = await seal('1.0.1');
+    const file = path.join(layout.seal, stateKey(recipe));
+    const genuine = await readFile(file, 'utf8');
+    const state = parseState((await verifyCleartext(genuine, [key.publicKeyArmored]))!.text, recipe.name);
+    const before = await snapshot(store);
+    // signed by the release key, but over another SHA256SUMS than the one sealed beside it
+    await writeFile(file, await signState({ ...state, manifest: 'e'.repeat(64) }, key));
+    await expect(publish('1.0.1')).rejects.toThrow(`does not record the sealed ${MANIFEST}`);
+    // signed by the release key, recording the sealed SHA256SUMS, but #3 over the bucket's #1
+    await writeFile(file, await signState({ ...state, sequence: state.sequence + 1 }, key));
+    await expect(publish('1.0.1')).rejects.toThrow('skips a sequence');
+    await writeFile(file, await signState(state, other));
+    await expect(publish('1.0.1')).rejects.toThrow(`is not a state the release key signed`);
+    expect(await snapshot(store)).toEqual(before);
+    await writeFile(file, genuine);
+    expect((await publish('1.0.1')).state).toEqual({ sequence: 2, written: true });
   });
 
   it('the bucket changed between seal and publish: refused before any upload, naming the cause and the way out', async () => {

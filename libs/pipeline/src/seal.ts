@@ -1,21 +1,25 @@
 // The seal: every text publish writes that carries the release key's signature over more than one version's files —
-// SHA256SUMS with this version merged into the bucket's (and SHA256SUMS.gpg) and the version's provenance. It is made
+// SHA256SUMS with this version merged into the bucket's (and SHA256SUMS.gpg), the next signed version state that records
+// that SHA256SUMS (version-state.ts), and the version's provenance. It is made
 // where the key is (the seal target: in the release workflow the sign job, which may read the bucket but not write it) and
 // applied by publish, which may write the bucket but holds no key. A seal comes from a cache like any output, so publish
 // re-checks it: the key's signatures, the subjects, and that it merges exactly this version into the bucket as it is.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
+import { assertNotRemoved, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
 import type { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
-import { parseStatement } from './provenance.js';
-import { sealProvenance } from './publish-provenance.js';
+import { parseStatement, signedProvenance } from './provenance.js';
 import type { Recipe } from './recipe.js';
-import { recoveryAdvice } from './upstream-trust.js';
+import { newer, nextState } from './record-state.js';
+import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
+import { manifestDigest, parseState, readBucketState, readSigned, signState, stateKey, type VersionState } from './version-state.js';
 import { unvouchedError, Voucher } from './vouch.js';
+import { localWitnessFile } from './witnesses.js';
 
 /** What the seal merged into, beside its texts: the version and the sha256 of the bucket's SHA256SUMS (null: none). */
 export const SEAL_RECORD = 'sealed.json';
@@ -37,6 +41,14 @@ export interface Seal {
   /** sha256 of the bucket's SHA256SUMS the seal merged into, null when the bucket had none. */
   base: string | null;
   provenance?: SealedProvenance;
+  /** The next version state, recording `manifest`; absent when the bucket's state already records it. */
+  state?: SealedState;
+}
+
+/** `<name>-state.asc` as the seal carries it: the cleartext-signed object and what it states. */
+export interface SealedState {
+  object: string;
+  state: VersionState;
 }
 
 /** What sealing one version works on. */
@@ -53,8 +65,13 @@ export interface SealTarget {
   entries: { file: string; sha256: string }[];
   /** Where the seal's files go (the seal target's output, or a working directory of publish). */
   dir: string;
-  /** Workspace root and environment for the provenance statement; without them the seal carries none (unit tests). */
-  provenance?: { root: string; env: NodeJS.ProcessEnv };
+  /** Environment: GitHub credentials to read the mirror's witness of the version state (witnesses.ts). */
+  env: NodeJS.ProcessEnv;
+  /**
+   * What the provenance statement is made of besides the images: the workspace root, the environment (run details) and
+   * the upstream assets re-checked against their digest roots in this run. Without it the seal carries none (unit tests).
+   */
+  provenance?: { root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] };
   /** A statement sealed before for this run (publish re-sealing after a concurrent write keeps it). */
   keepProvenance?: SealedProvenance;
   log: (line: string) => void;
@@ -67,36 +84,65 @@ const sha256Text = (text: string) => createHash('sha256').update(text, 'utf8').d
  * merges this version's entries, signs the result and the provenance, and writes them with the record under `dir`.
  */
 export async function sealVersion(opts: SealTarget): Promise<Seal> {
-  const { store, key, log } = opts;
-  const current = await store.get(MANIFEST);
+  const { store, key, recipe, version, log } = opts;
+  const keys = opts.trustedKeys;
+  // The version set only moves forward: a removed version is never sealed again (history.ts).
+  const witnessFile = localWitnessFile(opts.layout.witness, store);
+  const history = await historyForChange({ store, recipe, keys, witnessFile, env: opts.env, log });
+  assertNotRemoved(history, version);
+  const [current, bucketState] = await Promise.all([store.get(MANIFEST), readBucketState(store, recipe, keys)]);
   const base = current ? current.body.toString('utf8') : null;
-  if (base !== null) {
-    const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-    const voucher = new Voucher({ store, recipe: opts.recipe, keys: opts.trustedKeys, builtNow: opts.entries });
-    const missing = await voucher.unvouched(base, signature);
-    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
-  }
-  const manifest = mergeManifest(base, opts.entries);
+  const manifest = await mergeForPublish({ store, recipe, keys, history, entries: opts.entries, version, current: base, log });
+  const { next, recorded } = await nextState({ store, recipe, keys, history, bucket: bucketState, text: manifest });
   const seal: Seal = {
     dir: opts.dir,
-    version: opts.version,
+    version,
     manifest,
     signature: await signManifest(manifest, key),
     base: base === null ? null : sha256Text(base),
     provenance:
       opts.keepProvenance ??
       (opts.provenance &&
-        (await sealProvenance({ ...opts, ...opts.provenance, publicKey: key.publicKeyArmored, store, entries: opts.entries }))),
+        (await signedProvenance({ ...opts, ...opts.provenance, publicKey: key.publicKeyArmored, entries: opts.entries }))),
+    ...(recorded ? {} : { state: { state: next, object: await signState(next, key) } }),
   };
-  await writeSeal(seal);
+  await writeSeal(seal, recipe);
   log(
-    `sealed ${MANIFEST} for ${opts.version} against ${store.describe()} ` +
-      `(${base === null ? 'no manifest there yet' : `its ${MANIFEST} sha256 ${seal.base}`}), signed by ${key.fingerprint}`,
+    `sealed ${MANIFEST} for ${version} against ${store.describe()} ` +
+      `(${base === null ? 'no manifest there yet' : `its ${MANIFEST} sha256 ${seal.base}`}), signed by ${key.fingerprint}` +
+      (seal.state ? `; version state #${next.sequence}` : ''),
   );
   return seal;
 }
 
-async function writeSeal(seal: Seal): Promise<void> {
+/**
+ * The SHA256SUMS a publish of `version` signs, from the bucket's `current` (null: none yet). Merges only into a
+ * SHA256SUMS whose every line a trusted key vouches for (vouch.ts), without removed versions and with every version the
+ * newest signed state lists (history.ts). The seal makes it; publish makes it again to check the seal. No retention
+ * here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
+ */
+export async function mergeForPublish(opts: {
+  store: ObjectStore;
+  recipe: Recipe;
+  keys: string[];
+  history: History;
+  entries: { file: string; sha256: string }[];
+  version: string;
+  current: string | null;
+  log: (line: string) => void;
+}): Promise<string> {
+  const { store, recipe, history, current } = opts;
+  if (current === null) return mergeManifest(null, opts.entries);
+  const removed = new Set(history.removed.keys());
+  const voucher = new Voucher({ store, recipe, keys: opts.keys, builtNow: opts.entries, removed });
+  const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+  const missing = (await voucher.unvouched(current, signature)).filter((line) => !isRemovedLine(history, line));
+  if (missing.length) throw unvouchedError(store, recipe, missing);
+  const settled = await settleManifest(history, Manifest.parse(current), { publishing: opts.version, voucher, log: opts.log });
+  return settled.upsert(opts.entries).serialize();
+}
+
+async function writeSeal(seal: Seal, recipe: Pick<Recipe, 'name'>): Promise<void> {
   await rm(seal.dir, { recursive: true, force: true });
   await mkdir(seal.dir, { recursive: true });
   const write = (name: string, text: string) => writeFile(path.join(seal.dir, name), text);
@@ -107,6 +153,7 @@ async function writeSeal(seal: Seal): Promise<void> {
     await write(seal.provenance.name, seal.provenance.text);
     await write(`${seal.provenance.name}.asc`, seal.provenance.signature);
   }
+  if (seal.state) await write(stateKey(recipe), seal.state.object);
 }
 
 /**
@@ -114,6 +161,7 @@ async function writeSeal(seal: Seal): Promise<void> {
  * `publicKey`, the record names this version, and the provenance's subjects are exactly `entries`.
  */
 export async function readSeal(opts: {
+  recipe: Pick<Recipe, 'name'>;
   dir: string;
   version: string;
   provenanceName: string;
@@ -159,6 +207,17 @@ export async function readSeal(opts: {
     }
     seal.provenance = { name: opts.provenanceName, text, signature: asc };
   }
+  const stateName = stateKey(opts.recipe);
+  const stateObject = await read(stateName);
+  if (stateObject !== undefined) {
+    const read = await readSigned(stateObject, '', [opts.publicKey], (t) => parseState(t, opts.recipe.name));
+    if (read.kind !== 'valid') throw refuse(`the seal's ${stateName} in ${dir} is not a state the release key signed`);
+    const listed = Manifest.parse(manifest).versions(opts.recipe.name);
+    if (read.value.manifest !== manifestDigest(manifest) || read.value.versions.join() !== listed.join()) {
+      throw refuse(`the seal's ${stateName} (state #${read.value.sequence}) does not record the sealed ${MANIFEST}`);
+    }
+    seal.state = { object: stateObject, state: read.value };
+  }
   return seal;
 }
 
@@ -172,16 +231,41 @@ export type SealFit =
   | 'stale';
 
 /**
- * Decides whether `seal` may be written over the bucket's `current` SHA256SUMS. A seal whose record matches but whose
- * text is not exactly `current` with `entries` merged in was not made by sealVersion from these inputs: refused.
+ * Decides whether `seal` may be written over the bucket's `current` SHA256SUMS. `merge` makes what publish would sign
+ * over `current` (mergeForPublish, re-run here): a seal whose record matches but whose text differs was not made from
+ * these inputs, and is refused.
  */
-export function sealFit(seal: Seal, current: string | null, entries: { file: string; sha256: string }[]): SealFit {
+export async function sealFit(
+  seal: Seal,
+  current: string | null,
+  merge: (current: string | null) => Promise<string>,
+): Promise<SealFit> {
   if (current !== null && current === seal.manifest) return 'written';
   if ((current === null ? null : sha256Text(current)) !== seal.base) return 'stale';
-  if (mergeManifest(current, entries) !== seal.manifest) {
+  if ((await merge(current)) !== seal.manifest) {
     throw new Error(
       `refusing to publish: the seal in ${seal.dir} does not merge exactly ${seal.version}'s verified images into the ` +
         `bucket's ${MANIFEST} it names as its base\n${recoveryAdvice(seal.version)}`,
+    );
+  }
+  return 'fits';
+}
+
+/**
+ * How the seal's version state stands against the newest state known now (the bucket's, or a witness's): it must be the
+ * very next one. An older or equal sequence means the bucket moved since the seal ('stale'); one that skips a sequence
+ * was not made against this history, and is refused. No state in the seal: the bucket's already records its SHA256SUMS.
+ */
+export function stateFit(seal: Seal, history: History, bucket: VersionState | undefined, bucketObject?: string): SealFit {
+  if (!seal.state) return 'written';
+  if (bucketObject === seal.state.object) return 'written';
+  const expected = (newer(history.last?.state, bucket)?.sequence ?? 0) + 1;
+  const sequence = seal.state.state.sequence;
+  if (sequence < expected) return 'stale';
+  if (sequence > expected) {
+    throw new Error(
+      `refusing to publish: the seal's version state is #${sequence}, but the newest state known is #${expected - 1} ` +
+        `(it skips a sequence: it was not made against this bucket's history)\n${recoveryAdvice(seal.version)}`,
     );
   }
   return 'fits';

@@ -1,11 +1,10 @@
 // `release --version X`: run the Nx chain for X, then tag the release and close the tracking issue (both idempotent).
-import { normalizeVersion } from '@alloy-sysext/sysext-image';
 import { writeOutputs, writeSummary } from '../actions.js';
 import { runNxChain, type ChainRunner } from '../chain.js';
 import { logger, recipeFor, type Ctx } from '../context.js';
 import { prune } from './prune.js';
-import { EXIT, UsageError } from '../exit-codes.js';
 import { finishedSummary, finishRelease } from '../finish-release.js';
+import { EXIT, versionOption } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
 import { releaseTag } from '../release-tag.js';
 
@@ -17,12 +16,7 @@ export interface ReleaseOptions {
 }
 
 export async function release(ctx: Ctx, opts: ReleaseOptions): Promise<number> {
-  let version: string;
-  try {
-    version = normalizeVersion(String(opts.version ?? ''));
-  } catch (error) {
-    throw new UsageError(`--version: ${(error as Error).message}`);
-  }
+  const version = versionOption(opts.version);
   const dryRun = Boolean(opts.dryRun);
   const log = logger(ctx);
   const recipe = await recipeFor(ctx);

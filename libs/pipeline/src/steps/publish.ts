@@ -1,27 +1,35 @@
 // Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), the seal last. It
 // needs the release key's public part only (ALLOY_SIGNING_PUBLIC_KEY in a job that holds no private key).
 import { storeFromEnv } from '@alloy-sysext/r2';
+import type { UpstreamTrustOptions } from '../digest-roots.js';
 import { localBucketDir } from '../layout.js';
 import { publishVersion, type PublishResult } from '../publish.js';
-import { expectedPublicKey, releaseKeyFromEnv } from '../signing-key.js';
+import { DEV_KEY_DIR, expectedPublicKey, releaseKeyFromEnv } from '../signing-key.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
+import { checksBeforeSigning } from './seal.js';
 import { trustedPublicKeys } from '../vouch.js';
 
-export interface PublishStepOptions {
+/** The asset directory options too: provenance names the digest roots this run checks, from the same options fetch had. */
+export interface PublishStepOptions extends UpstreamTrustOptions {
   dryRun?: boolean;
+  /** Switch the signing key even though a consumer's base branch does not trust the new key yet (loud). */
+  allowUntrustedKey?: boolean;
 }
 
-export async function publishStep(
-  { recipe, version, layout, root, env, log }: StepContext,
-  options: PublishStepOptions = {},
-): Promise<void> {
+export async function publishStep(ctx: StepContext, options: PublishStepOptions = {}): Promise<void> {
+  const { recipe, version, layout, root, env, log } = ctx;
   const store = storeFromEnv(
     env,
     { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
     { log },
   );
   const key = await releaseKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  // Holding the private key, publish may seal itself (a laptop; a bucket changed since the sign job): the seal's checks
+  // run first. Without it, the seal's provenance (made where the key is) is checked against the images verified here.
+  const upstream = key.signing
+    ? await checksBeforeSigning(ctx, options, { key: key.signing, development: key.source === DEV_KEY_DIR, store })
+    : undefined;
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
     recipe,
@@ -32,7 +40,7 @@ export async function publishStep(
     publicKey,
     trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
-    provenance: { root, env },
+    ...(upstream ? { provenance: { root, env, upstream } } : {}),
     log,
   });
   log(options.dryRun ? dryRunSummary(version, store.describe(), result) : summary(version, store.describe(), result));
@@ -42,7 +50,8 @@ export async function publishStep(
 function summary(version: string, where: string, r: PublishResult): string {
   return (
     `published ${version} to ${where}: ${r.uploaded.length} uploaded, ${r.unchanged.length} unchanged, ` +
-    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}`
+    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}` +
+    (r.state ? `, version state #${r.state.sequence} ${r.state.written ? 'recorded' : 'unchanged'}` : '')
   );
 }
 

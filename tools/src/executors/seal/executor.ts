@@ -4,5 +4,5 @@ import { sealStep } from '@alloy-sysext/pipeline';
 import { runStep, type StepOptions } from '../run-step.js';
 
 export default async function sealExecutor(options: StepOptions, context: ExecutorContext) {
-  return runStep('seal', options, context, (step) => sealStep(step));
+  return runStep('seal', options, context, (step) => sealStep(step, options));
 }
