@@ -78,8 +78,11 @@ async function world(name: string) {
   const ws = path.join(root, name);
   const store = createDirectoryStore(path.join(ws, 'bucket'), { prefix: 'alloy/' });
   /** The sign job: seals `version` against the bucket as it is now, into the seal target's output. */
+  const made = new Map<string, Awaited<ReturnType<typeof built>>>();
   const seal = async (version: string, signer: SigningKey = key) => {
-    const { layout, entries } = await built(ws, version, signer);
+    // a version is built once per world (a second seal of it is a later run over the same dist/)
+    if (!made.has(version)) made.set(version, await built(ws, version, signer));
+    const { layout, entries } = made.get(version)!;
     await sealVersion({
       recipe,
       version,
@@ -176,6 +179,24 @@ describe('publish applies a seal without the private key', () => {
     expect(await snapshot(store)).toEqual(before);
     await writeFile(file, genuine);
     expect((await publish('1.0.1')).state).toEqual({ sequence: 2, written: true });
+  });
+
+  it('a repair in the split: an image gone from the bucket, sealed again and put back with the public key alone', async () => {
+    const { store, seal, publish } = await world('repair');
+    await seal('1.0.0');
+    await publish('1.0.0');
+    await seal('1.0.1');
+    await publish('1.0.1');
+    const listed = (await store.get(MANIFEST))!.body.toString('utf8');
+    await store.delete('alloy-1.0.1-arm64.raw');
+    // the repair item runs the same jobs: the sign job seals (the bucket's SHA256SUMS already lists 1.0.1: nothing to
+    // merge, no new state), the publish job, with the bucket's keys and the public key only, puts the image back
+    await seal('1.0.1');
+    const repaired = await publish('1.0.1');
+    expect(repaired.uploaded).toContain('alloy-1.0.1-arm64.raw');
+    expect([repaired.manifestChanged, repaired.signatureChanged]).toEqual([false, false]);
+    expect((await store.get(MANIFEST))!.body.toString('utf8')).toBe(listed);
+    await expectSigned(store);
   });
 
   it('the bucket changed between seal and publish: refused before any upload, naming the cause and the way out', async () => {
