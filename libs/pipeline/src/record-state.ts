@@ -50,7 +50,9 @@ export async function recordState(opts: {
         cacheControl: 'no-cache',
         ...(bucket.kind === 'absent' ? { ifNoneMatch: '*' as const } : { ifMatch: bucket.etag }),
       });
-      log(`recorded state #${sequence} as ${key} in ${store.describe()} (${next.versions.length} versions, ${next.removed.length} removed)`);
+      log(
+        `recorded state #${sequence} as ${key} in ${store.describe()} (${next.versions.length} versions, ${next.removed.length} removed)`,
+      );
       return { state: next, object, written: true };
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;

@@ -235,11 +235,7 @@ export type SealFit =
  * over `current` (mergeForPublish, re-run here): a seal whose record matches but whose text differs was not made from
  * these inputs, and is refused.
  */
-export async function sealFit(
-  seal: Seal,
-  current: string | null,
-  merge: (current: string | null) => Promise<string>,
-): Promise<SealFit> {
+export async function sealFit(seal: Seal, current: string | null, merge: (current: string | null) => Promise<string>): Promise<SealFit> {
   if (current !== null && current === seal.manifest) return 'written';
   if ((current === null ? null : sha256Text(current)) !== seal.base) return 'stale';
   if ((await merge(current)) !== seal.manifest) {
