@@ -32,7 +32,7 @@ export { fetchStep, type FetchStepOptions } from './steps/fetch.js';
 export { imageStep, imageSettings, type ImageStepOptions } from './steps/image.js';
 export { signStep } from './steps/sign.js';
 export { manifestStep } from './steps/manifest.js';
-export { sealStep } from './steps/seal.js';
+export { sealStep, type SealStepOptions } from './steps/seal.js';
 export { publishStep, type PublishStepOptions } from './steps/publish.js';
 export { prStep, type PrStepOptions } from './steps/pr.js';
 export * from './public-url.js';

@@ -181,7 +181,7 @@ export async function publishVersion(
     // what a real run would carry out, found by reading the bucket only; the result says "would"
     const plan = await planPublish({ store, objects, entries, merge, key, recipe, log });
     if (sealed.state && objectOf(bucketState) !== sealed.state.object)
-      log(`dry run: would record the version state as ${stateKey(recipe)} #${sealed.state.state.sequence} (the seal's)`);
+      log(`dry run: would record the version state as ${stateKey(recipe)} #${sealed.state.state.sequence}`);
     return {
       entries,
       uploaded: plan.upload,

@@ -33,7 +33,7 @@ export async function recordState(opts: {
   history: History;
   log: (line: string) => void;
 }): Promise<{ state: VersionState; object: string; written: boolean }> {
-  const { store, recipe, history, log } = opts;
+  const { store, recipe, log } = opts;
   const key = stateKey(recipe);
   for (let attempt = 1; attempt <= 10; attempt++) {
     const bucket = await readBucketState(store, recipe, opts.keys);
