@@ -5,7 +5,7 @@ import { assetDirOption, imageSettings, type Statement, type Recipe } from '@all
 import { sha256File } from '@alloy-sysext/common';
 import { markdownTable, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { EXIT, versionOption } from '../exit-codes.js';
+import { EXIT, UsageError, versionOption } from '../exit-codes.js';
 import { textTable } from '../table.js';
 import { fail, ok, type Check } from '../verify/check.js';
 import { checkImages, checkManifest, checkProvenance } from '../verify/published-checks.js';
