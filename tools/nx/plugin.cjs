@@ -7,10 +7,14 @@ const path = require('node:path');
 
 exports.name = 'alloy-sysext';
 
+// Project graph edges from the executors a project's targets run (step-dependencies.cjs).
+exports.createDependencies = require('./step-dependencies.cjs').createDependencies;
+
 const { createHash, randomUUID } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
 const { checkTypedOptions, nxCommandLine } = require('./target-options.cjs');
+const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
 
 // The asset directory as typed, before or behind `--` (`--assetDir=d`, `--assetDir d`, or its first name --zipDir).
 function assetDirArg(argv) {
@@ -87,6 +91,15 @@ function cachedProjectGraph() {
   }
 }
 
+// Nx builds its cache client after this hook, from the environment the hook leaves (an empty server means none). In the
+// nx process the warning is printed here; on the daemon (whose output only reaches its log) it travels back with the
+// environment, and the .npmrc preload (cache-warning.cjs) prints it when nx exits.
+function remoteCacheDisabled(warning) {
+  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) return { [REMOTE_CACHE_SERVER]: '', ALLOY_NX_CACHE_WARNING: warning };
+  console.error(warning);
+  return { [REMOTE_CACHE_SERVER]: '' };
+}
+
 exports.preTasksExecution = async (_options, context) => {
   const argv = context.argv;
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
@@ -137,10 +150,13 @@ exports.preTasksExecution = async (_options, context) => {
     throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
   }
 
-  // 4. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
+  // 4. The shared cache answers within a deadline, or the run fails (or goes on without it where the user opted in).
+  const remoteCache = await checkRemoteCache(argv, process.env);
+
+  // 5. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
   if (argv.some((a) => a.includes('alloy'))) prewarm();
 
-  // 5. Hash inputs computed once per run, as env inputs: fetch follows the content of the asset directory, not its
+  // 6. Hash inputs computed once per run, as env inputs: fetch follows the content of the asset directory, not its
   // path (see assetDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx
   // takes what a hook assigns to process.env (in its plugin worker and daemon too), not what it returns (for tests).
   const assetDir = assetDirArg(argv);
@@ -149,6 +165,7 @@ exports.preTasksExecution = async (_options, context) => {
     ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
     ALLOY_SEAL_RUN: sealRun(process.env),
   };
+  if (remoteCache?.disable) Object.assign(env, remoteCacheDisabled(remoteCache.warning));
   Object.assign(process.env, env);
   // On the daemon (or in a plugin worker) that process.env is the daemon's own, which Nx compares with each client's:
   // values left there would count as an env change on every later run and make the daemon recompute the project graph.
