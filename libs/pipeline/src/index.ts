@@ -14,6 +14,7 @@ export * from './provenance.js';
 export * from './publish.js';
 export * from './publish-target.js';
 export * from './recipe.js';
+export * from './recipes.js';
 export * from './record-state.js';
 export * from './release-info.js';
 export * from './remove-versions.js';
