@@ -7,7 +7,16 @@
 // `%{ for … ~}` or interpolations such as `${extra_files}` are transparent, wherever they sit) and parses each item on
 // its own; only the exact substrings inside its scalars' source ranges are replaced (quoting style, comments and
 // everything else stay as they were); the result is read back and the new values are confirmed.
-import { ARCHES, imageFileName, normalizeVersion, parseOwnImageName, type Arch, type OwnImageName } from '@alloy-sysext/common';
+import {
+  ARCHES,
+  imageFileName,
+  normalizeVersion,
+  parseImageName,
+  parseOwnImageName,
+  systemdArchitecture,
+  type Arch,
+  type OwnImageName,
+} from '@alloy-sysext/common';
 import { isScalar, type Scalar } from 'yaml';
 import {
   applyEdits,
@@ -60,7 +69,21 @@ export interface Pinned {
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
-type ImageName = OwnImageName;
+/** `bakery`: named as Flatcar's sysext-bakery names it, with systemd's arch name (`docker-compose-2.24.5-x86-64.raw`). */
+type ImageName = OwnImageName & { bakery?: boolean };
+
+/**
+ * The sysext `name`'s image as a consumer pins it: one of ours, or the bakery's of the same sysext for an arch we build
+ * (a bump then moves the entry to ours: a file of that name is not in our bucket).
+ */
+function parsePinnedName(name: string, file: string): ImageName | undefined {
+  const own = parseOwnImageName(name, file);
+  if (own) return own;
+  const p = parseImageName(file);
+  const arch = ARCHES.find((a) => systemdArchitecture(a) === p?.arch);
+  if (!p || !arch || p.name !== name || p.suffix !== '.raw' || !/^\d/.test(p.version)) return undefined;
+  return { version: p.version, arch, compat: false, bakery: true };
+}
 
 interface Located {
   pinned: Pinned;
@@ -84,8 +107,8 @@ function locateAll(text: string, name: string, label: string): Located[] {
     const sourceNode = getIn(contents, 'source');
     const path = scalarString(pathNode);
     const source = scalarString(sourceNode);
-    const fromPath = path !== undefined ? parseOwnImageName(name, basename(path)) : undefined;
-    const fromSource = source !== undefined ? parseOwnImageName(name, basename(source)) : undefined;
+    const fromPath = path !== undefined ? parsePinnedName(name, basename(path)) : undefined;
+    const fromSource = source !== undefined ? parsePinnedName(name, basename(source)) : undefined;
     if (!fromPath && !fromSource) continue;
     const image = (fromPath ?? fromSource)!;
     const where = `${label}: storage.files entry at line ${line}`;
@@ -137,7 +160,7 @@ function locateAll(text: string, name: string, label: string): Located[] {
     for (const targetNode of getAll(item, 'target')) {
       const target = scalarString(targetNode);
       if (target === undefined || !isScalar(targetNode)) continue;
-      const image = parseOwnImageName(name, basename(target));
+      const image = parsePinnedName(name, basename(target));
       if (!image) continue;
       const linkPath = scalarString(getIn(item, 'path')) ?? '';
       const targetRange = range(targetNode as Scalar);
@@ -177,8 +200,8 @@ function pick<T extends { image: ImageName; pinned: Pinned }>(found: T[], name: 
 }
 
 /** What the file pins for the image (exactly one entry for the arch, or exactly one entry overall when arch is omitted). */
-export function readPinned(text: string, opts: { name?: string; arch?: Arch; label?: string } = {}): Pinned {
-  const name = opts.name ?? 'alloy';
+export function readPinned(text: string, opts: { name: string; arch?: Arch; label?: string }): Pinned {
+  const name = opts.name;
   const label = opts.label ?? 'Butane file';
   const found = pick(locateAll(text, name, label), name, opts.arch, label);
   return found.pinned;
@@ -218,6 +241,12 @@ export class ButaneUpdater {
   updateContent(text: string, label = 'Butane file'): string {
     const found = pick(locateAll(text, this.name, label), this.name, this.arch, label);
     const old = found.pinned;
+    // the bakery's URL carries the version in its directory too: only the URL of our image can replace it
+    if (found.image.bakery && !this.imageUrl)
+      throw new ButaneError(
+        `${label}: storage.files entry at line ${old.line} pins Flatcar's sysext-bakery image ${old.file}; ` +
+          `moving it to ${this.targetFile(old)} needs the image's URL`,
+      );
     const newFile = this.targetFile(old);
     const edits: Edit[] = [];
     if (old.file !== newFile) edits.push(editInScalar(text, found.path, old.file, newFile, 'storage.files[].path', label));

@@ -40,8 +40,8 @@ export interface UpdateConsumerOptions {
   outDir: string;
   log?: (line: string) => void;
   octokitOptions?: { retry?: RetryOptions; throttle?: ThrottleOptions };
-  /** sysext name, default alloy */
-  name?: string;
+  /** sysext name: images are <name>-<version>-<arch>.raw (the recipe's name) */
+  name: string;
 }
 
 export interface UpdateConsumerResult extends Omit<ConsumerFlowResult<Pinned>, 'state'> {
@@ -51,7 +51,7 @@ export interface UpdateConsumerResult extends Omit<ConsumerFlowResult<Pinned>, '
 
 /** Bumps the consumer's pin to `version` and `sha256`: the pull-request flow with the version-bump edit. */
 export async function updateConsumer(opts: UpdateConsumerOptions): Promise<UpdateConsumerResult> {
-  const { name = 'alloy', version, sha256, imageUrl, release, previous } = opts;
+  const { name, version, sha256, imageUrl, release, previous } = opts;
   const edit = versionBump({ name, version, sha256, imageUrl, release, previous });
   const { state, ...result } = await runConsumerFlow({ ...opts, edit });
   return { ...result, ...(state ? { pinned: state } : {}) };

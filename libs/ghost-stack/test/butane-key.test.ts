@@ -99,7 +99,7 @@ describe('the key entry kept inline (ghost-stack)', () => {
     )!.contents.inline;
     expect(await gpgImports(inline)).toEqual([OLD, fresh.fingerprint].sort());
     // the pin is untouched
-    expect(readPinned(out, { arch: 'amd64' })).toEqual(readPinned(GHOST, { arch: 'amd64' }));
+    expect(readPinned(out, { name: 'alloy', arch: 'amd64' })).toEqual(readPinned(GHOST, { name: 'alloy', arch: 'amd64' }));
     await expect(updater.addKey(out, fresh)).rejects.toThrow(`${GHOST_KEY_PATH} already holds key ${fresh.fingerprint}`);
   });
 

@@ -34,7 +34,7 @@ const updater = (o: Partial<ConstructorParameters<typeof ButaneUpdater>[0]> = {}
 
 describe('ButaneUpdater on a Flatcar Butane config', () => {
   it('reads what the file pins', () => {
-    expect(readPinned(GHOST, { arch: 'amd64' })).toEqual({
+    expect(readPinned(GHOST, { name: 'alloy', arch: 'amd64' })).toEqual({
       name: 'alloy',
       version: '1.10.1',
       sha256: OLD_GHOST,
@@ -45,7 +45,7 @@ describe('ButaneUpdater on a Flatcar Butane config', () => {
       links: ['/etc/extensions/alloy.raw'],
       line: 31,
     });
-    expect(readPinned(GHOST).version).toBe('1.10.1');
+    expect(readPinned(GHOST, { name: 'alloy' }).version).toBe('1.10.1');
     expect(updater().readPinned(GHOST).file).toBe('alloy-1.10.1-amd64.raw');
   });
 
@@ -62,7 +62,11 @@ describe('ButaneUpdater on a Flatcar Butane config', () => {
     ]);
     // every other byte, including other sysexts' hashes, comments naming the old version and ${…} placeholders
     expect(out.replaceAll('alloy-1.11.0-amd64', 'alloy-1.10.1-amd64').replace(NEW, OLD_GHOST)).toBe(GHOST);
-    expect(readPinned(out, { arch: 'amd64' })).toMatchObject({ version: '1.11.0', sha256: NEW, links: ['/etc/extensions/alloy.raw'] });
+    expect(readPinned(out, { name: 'alloy', arch: 'amd64' })).toMatchObject({
+      version: '1.11.0',
+      sha256: NEW,
+      links: ['/etc/extensions/alloy.raw'],
+    });
   });
 
   it('changes only the hash when the version is the same', () => {
@@ -129,14 +133,14 @@ describe('ButaneUpdater on a Terraform template (.bu.tftpl, not valid YAML)', ()
   });
 
   it('asks for the arch when both are pinned', () => {
-    expect(() => readPinned(TFTPL)).toThrow(/ambiguous: 2 storage.files entries for the alloy image.*pass the arch/);
+    expect(() => readPinned(TFTPL, { name: 'alloy' })).toThrow(/ambiguous: 2 storage.files entries for the alloy image.*pass the arch/);
   });
 });
 
 describe('ButaneUpdater on a template with directives inside block scalars', () => {
   const OLD = 'd'.repeat(64);
   it('edits the alloy entry when %{ for } … %{ endfor } sit at column 0 inside an inline | block, and other entries are not YAML', () => {
-    expect(readPinned(DIRECTIVES, { arch: 'amd64' })).toMatchObject({
+    expect(readPinned(DIRECTIVES, { name: 'alloy', arch: 'amd64' })).toMatchObject({
       version: '1.10.1',
       sha256: OLD,
       links: ['/etc/extensions/alloy.raw'],
@@ -176,7 +180,7 @@ describe('ButaneUpdater on a template with directives inside block scalars', () 
       '  links: []',
       '',
     ].join('\n');
-    expect(readPinned(compact, { arch: 'amd64' })).toMatchObject({ version: '1.10.1', line: 8, links: [] });
+    expect(readPinned(compact, { name: 'alloy', arch: 'amd64' })).toMatchObject({ version: '1.10.1', line: 8, links: [] });
     expect(updater().updateContent(compact)).toBe(compact.replaceAll('alloy-1.10.1-amd64', 'alloy-1.11.0-amd64').replace(OLD, NEW));
   });
 
@@ -247,6 +251,76 @@ describe('ButaneUpdater errors', () => {
     );
     expect(() => updater().updateContent('storage:\n  files:\n  - path: /x/alloy-1.0.0-amd64.raw\n    contents: {\n', 'x.bu')).toThrow(
       /^x\.bu: not readable as Butane YAML at line [3-5]: /,
+    );
+  });
+});
+
+describe('a second sysext in the real ghost.bu: docker-compose, pinned from Flatcar’s sysext-bakery', () => {
+  const OLD_COMPOSE = '8a3c0fd2bb61e1c3a4d0ad5b1b5b8d0f9cf8c57e1cc3b59f4e83a0b2f1a45d21';
+  const compose = (o: Partial<ConstructorParameters<typeof ButaneUpdater>[0]> = {}) =>
+    new ButaneUpdater({
+      name: 'docker-compose',
+      version: '2.29.1',
+      sha256: NEW,
+      arch: 'amd64',
+      imageUrl: (file) => `https://sysext.example.com/docker-compose/${file}`,
+      ...o,
+    });
+
+  it("reads the bakery's x86-64 image as the amd64 pin of docker-compose", () => {
+    expect(readPinned(GHOST, { name: 'docker-compose', arch: 'amd64' })).toEqual({
+      name: 'docker-compose',
+      version: '2.24.5',
+      sha256: OLD_COMPOSE,
+      file: 'docker-compose-2.24.5-x86-64.raw',
+      arch: 'amd64',
+      path: '/opt/extensions/docker-compose/docker-compose-2.24.5-x86-64.raw',
+      source: 'https://github.com/flatcar/sysext-bakery/releases/download/docker-compose-2.24.5/docker-compose-2.24.5-x86-64.raw',
+      links: ['/etc/extensions/docker-compose.raw'],
+      line: 18,
+    });
+  });
+
+  it('a bump moves exactly that entry and its link to our image; alloy, tailscale and every other byte stay', () => {
+    const out = compose().updateContent(GHOST);
+    const expected = GHOST.replace(
+      '    - path: /opt/extensions/docker-compose/docker-compose-2.24.5-x86-64.raw\n',
+      '    - path: /opt/extensions/docker-compose/docker-compose-2.29.1-amd64.raw\n',
+    )
+      .replace(
+        '        source: https://github.com/flatcar/sysext-bakery/releases/download/docker-compose-2.24.5/docker-compose-2.24.5-x86-64.raw\n',
+        '        source: https://sysext.example.com/docker-compose/docker-compose-2.29.1-amd64.raw\n',
+      )
+      .replace(`          hash: sha256-${OLD_COMPOSE}\n`, `          hash: sha256-${NEW}\n`)
+      .replace(
+        '    - target: /opt/extensions/docker-compose/docker-compose-2.24.5-x86-64.raw\n',
+        '    - target: /opt/extensions/docker-compose/docker-compose-2.29.1-amd64.raw\n',
+      );
+    expect(changed(GHOST, expected)).toHaveLength(4); // the four lines the updater owns, each replaced above
+    expect(out).toBe(expected);
+    expect(readPinned(out, { name: 'docker-compose', arch: 'amd64' })).toMatchObject({
+      version: '2.29.1',
+      sha256: NEW,
+      file: 'docker-compose-2.29.1-amd64.raw',
+      links: ['/etc/extensions/docker-compose.raw'],
+    });
+    expect(readPinned(out, { name: 'alloy', arch: 'amd64' })).toEqual(readPinned(GHOST, { name: 'alloy', arch: 'amd64' }));
+    // the next bump of our own image is the ordinary one: four lines again
+    const next = compose({ version: '2.29.2', sha256: OLD_COMPOSE }).updateContent(out);
+    expect(changed(out, next)).toHaveLength(4);
+    expect(next.replaceAll('docker-compose-2.29.2-amd64', 'docker-compose-2.29.1-amd64').replace(OLD_COMPOSE, NEW)).toBe(out);
+  });
+
+  it("refuses to move the bakery's entry without our image's URL (its directory names the old version too)", () => {
+    expect(() => compose({ imageUrl: undefined }).updateContent(GHOST)).toThrow(
+      "Butane file: storage.files entry at line 18 pins Flatcar's sysext-bakery image docker-compose-2.24.5-x86-64.raw; " +
+        "moving it to docker-compose-2.29.1-amd64.raw needs the image's URL",
+    );
+  });
+
+  it('a sysext the file does not hold (no entry of that name) is refused, naming what it found', () => {
+    expect(() => compose({ name: 'node-exporter' }).updateContent(GHOST)).toThrow(
+      'Butane file: no storage.files entry for the node-exporter amd64 image (path and contents.source naming node-exporter-<version>-amd64.raw)',
     );
   });
 });

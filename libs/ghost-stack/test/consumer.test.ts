@@ -76,6 +76,7 @@ function consumerFor(full: string, auth: Consumer['auth'], extra: Partial<Consum
 function run(consumer: Consumer, version: string, sha256: string, extra: Partial<UpdateConsumerOptions> = {}) {
   const lines: string[] = [];
   return updateConsumer({
+    name: 'alloy',
     consumer,
     version,
     sha256,

@@ -59,6 +59,7 @@ describe('consumer files over 1 MB', () => {
     const text = padded(1.5 * 1024 * 1024);
     const { owner, repo } = seed(text);
     const r = await updateConsumer({
+      name: 'alloy',
       consumer: { name: 'ghost-stack', repo: `${owner}/${repo}`, path: PATH, base: 'develop', arch: 'amd64', auth: { token: gh.token() } },
       version: '1.10.2',
       sha256: H1,

@@ -78,7 +78,7 @@ async function main() {
         url: `${github.url}/${owner}/${repo}/pull/${pr.number}`,
         state: pr.state,
         title: pr.title,
-        pins: readPinned(github.readFile(owner, repo, pr.head, consumer.path)!, { arch: consumer.arch }),
+        pins: readPinned(github.readFile(owner, repo, pr.head, consumer.path)!, { name: recipe.name, arch: consumer.arch }),
       }));
     });
     const summary = demoSummary({
