@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 
 export interface ChainRun {
+  /** The sysext's Nx project (its recipe's name). */
+  project: string;
   version: string;
   dryRun: boolean;
   root: string;
@@ -11,14 +13,14 @@ export interface ChainRun {
 /** Runs the chain and resolves to its exit code. Injectable so `release` can be tested without building images. */
 export type ChainRunner = (run: ChainRun) => Promise<number>;
 
-/** `npx nx run alloy:pr --version=X [--dryRun]`, the documented form (npx loads .npmrc, which passes --version through). */
-export function chainCommand(version: string, dryRun: boolean): { command: string; args: string[] } {
-  return { command: 'npx', args: ['nx', 'run', 'alloy:pr', `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])] };
+/** `npx nx run <project>:pr --version=X [--dryRun]`, the documented form (npx loads .npmrc, which passes --version on). */
+export function chainCommand(project: string, version: string, dryRun: boolean): { command: string; args: string[] } {
+  return { command: 'npx', args: ['nx', 'run', `${project}:pr`, `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])] };
 }
 
 /** The real runner: output inherited, so the user sees Nx's progress as it happens. */
-export const runNxChain: ChainRunner = ({ version, dryRun, root, env }) => {
-  const { command, args } = chainCommand(version, dryRun);
+export const runNxChain: ChainRunner = ({ project, version, dryRun, root, env }) => {
+  const { command, args } = chainCommand(project, version, dryRun);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
     child.once('error', (error) => reject(new Error(`cannot start \`${command} ${args.join(' ')}\`: ${error.message}`)));

@@ -12,13 +12,17 @@ import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
 import { verify } from './commands/verify.js';
 import type { ChainRunner } from './chain.js';
-import { DEFAULT_RECIPE, type Ctx } from './context.js';
-import { EXIT, exitCodesHelp, UsageError } from './exit-codes.js';
+import type { Ctx } from './context.js';
+import { EXIT, exitCodesHelp, UsageError, versionOption } from './exit-codes.js';
+import { forEachSysext, inBucket, recipeOfVersion, releasedUpstream, selectRecipes } from './sysexts.js';
 
 export interface MainDeps {
-  /** Injected chain runner for `release` (tests); default the real `npx nx run alloy:pr`. */
+  /** Injected chain runner for `release` (tests); default the real `npx nx run <project>:pr`. */
   runChain?: ChainRunner;
 }
+
+const SYSEXT_ALL = "only this sysext (a recipe's name, e.g. alloy); default: every recipe in the workspace";
+const SYSEXT_ONE = "the sysext (a recipe's name, e.g. alloy); default: the only recipe, or the one sysext the version is of";
 
 /** Parses `argv` (without node and script), runs the command and resolves to the exit code. Never calls process.exit. */
 export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: MainDeps = {}): Promise<number> {
@@ -26,7 +30,12 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
   const ctxFor = (cmd: Command): Ctx => ({ ...base, recipe: (cmd.optsWithGlobals() as { recipe?: string }).recipe });
   const program = new Command('release-bot')
     .description('Orchestrates alloy-sysext releases: checks upstream, runs the Nx chain, tags releases, reports status.')
-    .addOption(new Option('--recipe <file>', 'recipe file, relative to the workspace root').default(DEFAULT_RECIPE))
+    .addOption(
+      new Option(
+        '--recipe <file>',
+        'recipe file, relative to the workspace root (default: what --sysext chooses; keys and serve: apps/alloy/sysext.json)',
+      ),
+    )
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeOut: (s) => base.stdout.write(s), writeErr: (s) => base.stderr.write(s) })
@@ -35,11 +44,12 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
   program
     .command('check')
     .description('compare the latest stable upstream release with the bucket; open (or reuse) its tracking issue')
+    .option('--sysext <name>', SYSEXT_ALL)
     .option('--dry-run', 'look, but write nothing on GitHub')
     .option('--json', 'print the result as JSON')
     .option('--deep', "read and hash every object SHA256SUMS lists (default: the newest version's only)")
-    .action(async (o: { dryRun?: boolean; json?: boolean; deep?: boolean }, cmd: Command) => {
-      code = await check(ctxFor(cmd), o);
+    .action(async (o: { sysext?: string; dryRun?: boolean; json?: boolean; deep?: boolean }, cmd: Command) => {
+      code = await forEachSysext(ctxFor(cmd), o, (ctx) => check(ctx, o), 'check');
     });
 
   program
@@ -47,10 +57,12 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .description(
       'run the Nx chain (fetch → image → sign → manifest → publish → pr) for a version, then tag it and close its tracking issue',
     )
-    .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
+    .requiredOption('--version <version>', 'upstream version, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--sysext <name>', SYSEXT_ONE)
     .option('--dry-run', 'run the chain with --dryRun and write nothing on GitHub')
-    .action(async (o: { version: string; dryRun?: boolean }, cmd: Command) => {
-      code = await release(ctxFor(cmd), { ...o, runChain: deps.runChain });
+    .action(async (o: { version: string; sysext?: string; dryRun?: boolean }, cmd: Command) => {
+      const ctx = await recipeOfVersion(ctxFor(cmd), o, versionOption(o.version), releasedUpstream, 'an upstream release');
+      code = await release(ctx, { ...o, runChain: deps.runChain });
     });
 
   program
@@ -59,10 +71,12 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
       'what the release workflow does in this run, as JSON (also matrix=, count=, plan=, dry_run= in $GITHUB_OUTPUT): per ' +
         'recipe a repair of a broken bucket first, else a new upstream version (its tracking issue opened), else nothing',
     )
-    .option('--version <version>', 'plan this version instead of asking upstream (a leading v is accepted)')
+    .option('--version <version>', 'plan this version instead of asking upstream (a leading v is accepted; needs --sysext)')
+    .option('--sysext <name>', SYSEXT_ALL)
     .option('--dry-run', 'plan a dry run; open no tracking issue')
-    .action(async (o: { version?: string; dryRun?: boolean }, cmd: Command) => {
-      code = await plan(ctxFor(cmd), o);
+    .action(async (o: { version?: string; sysext?: string; dryRun?: boolean }, cmd: Command) => {
+      const ctx = ctxFor(cmd);
+      code = await plan(ctx, { ...o, recipes: await selectRecipes(ctx, o) });
     });
 
   program
@@ -73,18 +87,21 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     )
     .requiredOption('--plan <json>', 'the plan items, as `release-bot plan` wrote them to $GITHUB_OUTPUT (plan=)')
     .requiredOption('--result <result>', 'how the chain jobs ended: success, failure, cancelled or skipped')
+    .option('--sysext <name>', SYSEXT_ALL)
     .option('--dry-run', 'write nothing on GitHub')
-    .action(async (o: { plan: string; result: string; dryRun?: boolean }, cmd: Command) => {
-      code = await finish(ctxFor(cmd), o);
+    .action(async (o: { plan: string; result: string; sysext?: string; dryRun?: boolean }, cmd: Command) => {
+      const ctx = ctxFor(cmd);
+      code = await finish(ctx, { ...o, recipes: await selectRecipes(ctx, o) });
     });
 
   program
     .command('status')
     .description('table: upstream latest stable, versions in the bucket, what each consumer pins and which release keys it trusts')
+    .option('--sysext <name>', SYSEXT_ALL)
     .option('--json', 'print the report as JSON')
     .option('--deep', "read and hash every object SHA256SUMS lists (default: the newest version's only)")
-    .action(async (o: { json?: boolean; deep?: boolean }, cmd: Command) => {
-      code = await status(ctxFor(cmd), o);
+    .action(async (o: { sysext?: string; json?: boolean; deep?: boolean }, cmd: Command) => {
+      code = await forEachSysext(ctxFor(cmd), o, (ctx) => status(ctx, o), 'status');
     });
 
   program
@@ -92,14 +109,15 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .description(
       'remove old versions from SHA256SUMS (re-signed) and delete their objects, keeping the newest N and every version a consumer pins',
     )
+    .option('--sysext <name>', SYSEXT_ALL)
     .option('--keep <n>', 'how many newest versions to keep (default: bucket.keep from the recipe)')
     .option('--dry-run', 'print what would be kept and removed; change nothing')
     .addHelpText(
       'after',
       '\nA version a consumer pins on its base branch or in an open bot pull request is always kept (new hosts download it at first boot).\n',
     )
-    .action(async (o: { keep?: string; dryRun?: boolean }, cmd: Command) => {
-      code = await prune(ctxFor(cmd), o);
+    .action(async (o: { sysext?: string; keep?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await forEachSysext(ctxFor(cmd), o, (ctx) => prune(ctx, o), 'prune');
     });
 
   program
@@ -108,7 +126,8 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
       'take a bad version out of the bucket for good: a signed tombstone, SHA256SUMS without it (re-signed) and the next ' +
         'signed state; no later publish lists it again. Its objects stay',
     )
-    .requiredOption('--version <version>', 'Alloy version to revoke, e.g. 1.10.2 (a leading v is accepted)')
+    .requiredOption('--version <version>', 'version to revoke, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--sysext <name>', SYSEXT_ONE)
     .option('--reason <text>', 'why, recorded in the tombstone and the state')
     .option('--dry-run', 'print what would change; change nothing')
     .addHelpText(
@@ -116,8 +135,8 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
       '\nHosts stop updating to the version; hosts running it keep it, and consumers pinning it still install it: ' +
         'revert their pull requests.\n',
     )
-    .action(async (o: { version: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
-      code = await revoke(ctxFor(cmd), o);
+    .action(async (o: { version: string; sysext?: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await revoke(await recipeOfVersion(ctxFor(cmd), o, versionOption(o.version), inBucket, 'a published version'), o);
     });
 
   program
@@ -126,12 +145,13 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
       'check a published version: SHA256SUMS.gpg, each image against SHA256SUMS, its .sha256 and .asc, the signed provenance; ' +
         'then rebuild it from upstream in a temp directory (no cache) and compare the bytes',
     )
-    .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
+    .requiredOption('--version <version>', 'version, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--sysext <name>', SYSEXT_ONE)
     .option('--assetDir <dir>', 'rebuild from the release assets in this directory instead of downloading them')
     .option('--zipDir <dir>', 'the same as --assetDir (its first name)')
     .option('--key <file>', "armored public key to trust (default: the recipe's signing.publicKey; never the bucket's keyring)")
-    .action(async (o: { version: string; assetDir?: string; zipDir?: string; key?: string }, cmd: Command) => {
-      code = await verify(ctxFor(cmd), o);
+    .action(async (o: { version: string; sysext?: string; assetDir?: string; zipDir?: string; key?: string }, cmd: Command) => {
+      code = await verify(await recipeOfVersion(ctxFor(cmd), o, versionOption(o.version), inBucket, 'a published version'), o);
     });
 
   program

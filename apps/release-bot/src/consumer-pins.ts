@@ -12,14 +12,17 @@ export interface ConsumerPin {
   base: string;
   arch: string;
   pinned?: Pick<Pinned, 'version' | 'sha256' | 'file' | 'line'>;
-  /** Why the pin could not be read (credentials, missing file, no alloy entry …). */
+  /** Why the pin could not be read (credentials, missing file, no entry of the sysext …). */
   error?: string;
   /** The release keys the file trusts (asked for with `keyPath`): fingerprints in file order, or why they cannot be read. */
   keys?: { path: string; fingerprints?: string[]; error?: string };
 }
 
-/** A client for one consumer's repository with that consumer's credentials, and a reader of its Butane file at a ref. */
-async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
+/**
+ * A client for one consumer's repository with that consumer's credentials, and a reader of its Butane file at a ref
+ * (the pin of the sysext `name`).
+ */
+async function consumerReader(ctx: Ctx, name: string, entry: ConsumerRecipe) {
   const consumer = toConsumer(entry, ctx.env);
   const kind = consumer.auth.app ? 'app' : consumer.auth.token ? 'token' : 'none';
   const { owner, repo } = parseRepo(entry.repo);
@@ -49,24 +52,24 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
   };
   const label = `${entry.repo}:${entry.path}`;
   const pinnedAt = async (ref: string, refName: string): Promise<Pinned> =>
-    readPinned(await fileAt(ref, refName), { name: 'alloy', arch: entry.arch, label });
+    readPinned(await fileAt(ref, refName), { name, arch: entry.arch, label });
   return { client, owner, repo, explain, fileAt, pinnedAt, label };
 }
 
-/** The pin on the base branch; with `keyPath`, also the release keys the same file trusts there. */
-export async function readConsumerPin(ctx: Ctx, entry: ConsumerRecipe, keyPath?: string): Promise<ConsumerPin> {
+/** The pin of the sysext `name` on the base branch; with `keyPath`, also the release keys the same file trusts there. */
+export async function readConsumerPin(ctx: Ctx, name: string, entry: ConsumerRecipe, keyPath?: string): Promise<ConsumerPin> {
   const row: ConsumerPin = { name: entry.name, repo: entry.repo, path: entry.path, base: entry.base, arch: entry.arch };
   let text: string;
   let label: string;
   try {
-    const reader = await consumerReader(ctx, entry);
+    const reader = await consumerReader(ctx, name, entry);
     [text, label] = [await reader.fileAt(entry.base, entry.base), reader.label];
   } catch (error) {
     row.error = (error as Error).message;
     return row;
   }
   try {
-    const p = readPinned(text, { name: 'alloy', arch: entry.arch, label });
+    const p = readPinned(text, { name, arch: entry.arch, label });
     row.pinned = { version: p.version, sha256: p.sha256, file: p.file, line: p.line };
   } catch (error) {
     row.error = (error as Error).message;
@@ -79,13 +82,14 @@ export async function readConsumerPin(ctx: Ctx, entry: ConsumerRecipe, keyPath?:
   return row;
 }
 
-/** What this consumer's open bot pull requests (branches feature/update-alloy-sysext-to-*) would pin once merged. */
+/** What this consumer's open bot pull requests (branches feature/update-<name>-sysext-to-*) would pin once merged. */
 export async function readOpenPullPins(
   ctx: Ctx,
+  name: string,
   entry: ConsumerRecipe,
 ): Promise<Array<{ number: number; branch: string; version: string }>> {
-  const { client, owner, repo, explain, pinnedAt } = await consumerReader(ctx, entry);
-  const prefix = branchName('alloy', '');
+  const { client, owner, repo, explain, pinnedAt } = await consumerReader(ctx, name, entry);
+  const prefix = branchName(name, '');
   let pulls: Array<{ number: number; head: { ref: string; sha: string; repo: { full_name: string } | null } }>;
   try {
     pulls = await client.paginate(client.rest.pulls.list, { owner, repo, state: 'open', base: entry.base, per_page: 100 });

@@ -52,18 +52,23 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 }
 
 /**
- * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus
- * the compatibility name), SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key
+ * A healthy bucket (default: the directory bucket at <root>/dist/bucket, prefix `<name>/`): tiny objects for `versions`
+ * of the sysext `name` (default alloy; all arches plus the compatibility name), SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key
  * (<root>/.dev-keys, made once).
  */
-export async function seedBucket(root: string, versions: string[], opts: { store?: ObjectStore; by?: SigningKey } = {}): Promise<void> {
-  const store = opts.store ?? createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
+export async function seedBucket(
+  root: string,
+  versions: string[],
+  opts: { store?: ObjectStore; by?: SigningKey; name?: string } = {},
+): Promise<void> {
+  const name = opts.name ?? 'alloy';
+  const store = opts.store ?? createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: `${name}/` });
   const entries = [];
   for (const v of versions) {
     for (const [file, body] of [
-      [`alloy-${v}-amd64.raw`, `${v}-amd64`],
-      [`alloy-${v}-arm64.raw`, `${v}-arm64`],
-      [`alloy-${v}.raw`, `${v}-amd64`],
+      [`${name}-${v}-amd64.raw`, `${v}-amd64`],
+      [`${name}-${v}-arm64.raw`, `${v}-arm64`],
+      [`${name}-${v}.raw`, `${v}-amd64`],
     ]) {
       await store.putBytes(file!, Buffer.from(body!));
       entries.push({ file: file!, sha256: createHash('sha256').update(body!).digest('hex') });

@@ -123,7 +123,7 @@ describe('release', () => {
   });
 
   it("the default runner is the real Nx chain with the version past Nx's own --version", () => {
-    expect(chainCommand('1.10.2', false)).toEqual({ command: 'npx', args: ['nx', 'run', 'alloy:pr', '--version=1.10.2'] });
-    expect(chainCommand('1.10.2', true).args.slice(-2)).toEqual(['--version=1.10.2', '--dryRun']);
+    expect(chainCommand('alloy', '1.10.2', false)).toEqual({ command: 'npx', args: ['nx', 'run', 'alloy:pr', '--version=1.10.2'] });
+    expect(chainCommand('alloy', '1.10.2', true).args.slice(-2)).toEqual(['--version=1.10.2', '--dryRun']);
   });
 });

@@ -1,5 +1,7 @@
 // `finish`: the end of a release workflow run, after its jobs ran the chain of each plan item: the release tag and the
 // tracking issue of each version released, then the status table (which fails the run while the bucket is broken).
+import path from 'node:path';
+import { DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
 import { normalizeVersion } from '@alloy-sysext/sysext-image';
 import { writeSummary } from '../actions.js';
 import { recipeFor, type Ctx } from '../context.js';
@@ -7,6 +9,7 @@ import { EXIT, UsageError } from '../exit-codes.js';
 import { finishedSummary, finishRelease } from '../finish-release.js';
 import { thisRepo } from '../github.js';
 import type { PlanItem } from './plan.js';
+import { refuseSharedPrefix } from '../sysexts.js';
 import { status } from './status.js';
 
 export interface FinishOptions {
@@ -15,11 +18,20 @@ export interface FinishOptions {
   /** How the chain jobs ended: success, or anything else (failure, cancelled, skipped). */
   result: string;
   dryRun?: boolean;
+  /** The recipe files this run finishes (default: the context's recipe): their plan items, then their status. */
+  recipes?: string[];
 }
 
 /** Exit 0 when the chain succeeded and the bucket is healthy, 3 when the chain failed, 5 when the bucket is broken. */
 export async function finish(ctx: Ctx, opts: FinishOptions): Promise<number> {
-  const items = parsePlan(opts.plan);
+  const recipes = opts.recipes ?? [ctx.recipe];
+  const selected = new Set(recipes.map((r) => path.resolve(ctx.root, r ?? DEFAULT_RECIPE)));
+  refuseSharedPrefix(ctx, recipes);
+  const items = parsePlan(opts.plan).filter((item) => {
+    if (selected.has(path.resolve(ctx.root, item.recipe))) return true;
+    ctx.stderr.write(`${item.kind} of ${item.name} ${item.version}: not one of the sysexts finished here; left alone\n`);
+    return false;
+  });
   const succeeded = opts.result === 'success';
   const dryRun = Boolean(opts.dryRun);
   for (const item of items) {
@@ -47,7 +59,7 @@ export async function finish(ctx: Ctx, opts: FinishOptions): Promise<number> {
     await writeSummary(ctx.env, finishedSummary(recipe, item.version, dryRun, finished));
   }
   let health: number = EXIT.OK;
-  for (const recipe of new Set(items.length ? items.map((i) => i.recipe) : [ctx.recipe])) {
+  for (const recipe of recipes) {
     const code = await status({ ...ctx, recipe });
     if (code !== EXIT.OK) health = code;
   }

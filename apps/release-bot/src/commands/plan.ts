@@ -1,17 +1,21 @@
 // `plan`: what the release workflow's jobs do in this run, as data (the job matrix). Per recipe at most one version: the
 // repair of a broken bucket comes first (the newest published version published again), and a new upstream version
 // waits for the next run, since the seal of one version is made against the bucket the previous one left.
+import path from 'node:path';
 import { healthKeys, type Recipe } from '@alloy-sysext/pipeline';
 import { normalizeVersion } from '@alloy-sysext/sysext-image';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { DEFAULT_RECIPE, logger, out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { recipeOfVersion, refuseSharedPrefix, releasedUpstream } from '../sysexts.js';
 import { checkUpstream, healthLine } from './check.js';
 
 export interface PlanOptions {
   /** Release this version (workflow_dispatch input, release event) instead of asking upstream. */
   version?: string;
   dryRun?: boolean;
+  /** The recipe files to plan (default: the context's recipe); with `version`, the one that version is of. */
+  recipes?: string[];
 }
 
 /** One chain the workflow runs: `npx nx run <project>:<target> --version=<version>` in each job. */
@@ -45,8 +49,15 @@ export async function plan(ctx: Ctx, opts: PlanOptions = {}): Promise<number> {
     }
   }
   const result: Plan = { items: [], reasons: [], dryRun: Boolean(opts.dryRun) };
-  // One recipe today; the list is what the workflow's matrix iterates over.
-  for (const recipeFile of [ctx.recipe ?? DEFAULT_RECIPE]) {
+  let recipes = opts.recipes ?? [ctx.recipe ?? DEFAULT_RECIPE];
+  // an explicit version is one sysext's: the one whose upstream released it
+  if (version && recipes.length > 1) {
+    const owner = await recipeOfVersion({ ...ctx, recipe: undefined }, {}, version, releasedUpstream, 'an upstream release', recipes);
+    recipes = [owner.recipe];
+  }
+  refuseSharedPrefix(ctx, recipes);
+  // per recipe at most one item: the workflow's matrix iterates over them
+  for (const recipeFile of recipes) {
     const recipeCtx = { ...ctx, recipe: recipeFile };
     const decided = await planRecipe(recipeCtx, await recipeFor(recipeCtx), { ...opts, version });
     if (decided.item) result.items.push(decided.item);
@@ -70,7 +81,7 @@ async function planRecipe(
   opts: PlanOptions & { version?: string },
 ): Promise<{ item?: PlanItem; reason: string }> {
   const item = (version: string, kind: PlanItem['kind']): PlanItem => ({
-    recipe: ctx.recipe ?? DEFAULT_RECIPE,
+    recipe: ctx.recipe ?? path.relative(ctx.root, recipe.file),
     project: recipe.name,
     name: recipe.name,
     version,

@@ -44,10 +44,10 @@ function keepCount(given: string | number | undefined, recipe: Recipe): number {
 async function consumerPins(ctx: Ctx, recipe: Recipe): Promise<Pin[]> {
   const pins: Pin[] = [];
   for (const entry of recipe.consumers) {
-    const base = await readConsumerPin(ctx, entry);
+    const base = await readConsumerPin(ctx, recipe.name, entry);
     if (base.error) throw new Error(`cannot tell what consumer ${entry.name} pins (${base.error}); refusing to prune`);
     pins.push({ version: base.pinned!.version, by: `${entry.name} (${entry.repo}:${entry.path}@${entry.base})` });
-    const pulls = await readOpenPullPins(ctx, entry).catch((error: Error) => {
+    const pulls = await readOpenPullPins(ctx, recipe.name, entry).catch((error: Error) => {
       throw new Error(`cannot tell what the open pull requests of consumer ${entry.name} pin (${error.message}); refusing to prune`, {
         cause: error,
       });

@@ -11,7 +11,7 @@ import { releaseTag } from '../release-tag.js';
 export interface ReleaseOptions {
   version: string;
   dryRun?: boolean;
-  /** Default: `npx nx run alloy:pr --version=X` with inherited output. */
+  /** Default: `npx nx run <project>:pr --version=X` with inherited output. */
   runChain?: ChainRunner;
 }
 
@@ -24,7 +24,7 @@ export async function release(ctx: Ctx, opts: ReleaseOptions): Promise<number> {
   const tag = releaseTag(recipe.name, version);
 
   log(`running the Nx chain for ${recipe.name} ${version}${dryRun ? ' (dry run)' : ''}`);
-  const code = await (opts.runChain ?? runNxChain)({ version, dryRun, root: ctx.root, env: ctx.env });
+  const code = await (opts.runChain ?? runNxChain)({ project: recipe.name, version, dryRun, root: ctx.root, env: ctx.env });
   if (code !== 0) {
     ctx.stderr.write(`release ${version}: the Nx chain failed with exit code ${code}; ${tag} not created, tracking issue left open\n`);
     await writeSummary(ctx.env, `### ${recipe.name} ${version}: release failed\n\nThe Nx chain (fetch → … → pr) exited with ${code}.\n`);

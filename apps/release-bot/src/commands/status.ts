@@ -52,7 +52,7 @@ export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Pr
       return { store, versions: [], error: (error as Error).message };
     }
   })();
-  const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, c, consumerKeyPath(recipe, c))));
+  const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, recipe.name, c, consumerKeyPath(recipe, c))));
   const [u, p, c] = await Promise.all([upstream, published, pins]);
   const newest = p.versions.at(-1);
   return {
