@@ -42,6 +42,7 @@ export async function updateConsumers(opts: {
       const image = images.find((i) => i.arch === entry.arch && !i.compatibilityName);
       if (!image) throw new Error(`it wants arch ${entry.arch}, which the recipe does not build (${recipe.arches.join(', ')})`);
       const result = await updateConsumer({
+        name: recipe.name,
         consumer: toConsumer(entry),
         version,
         sha256: await readChecksumFile(image),
