@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDirectoryStore } from '@alloy-sysext/r2';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
@@ -191,5 +192,25 @@ describe('release-bot with two recipes', () => {
       EXIT.USAGE,
       expect.stringContaining('1.2.3 is not a published version of any sysext (alloy, docker-compose): pass --sysext <name>'),
     ]);
+  });
+
+  it("retention keeps what a consumer pins of this sysext: ghost.bu's docker-compose (from the bakery), not its alloy", async () => {
+    const file = path.join(ws.root, 'sysexts/docker-compose/sysext.json');
+    const original = await readFile(file, 'utf8');
+    const ghostPath = 'opentofu/modules/vultr/instance/userdata/ghost.bu';
+    const ghost = await readFile(fileURLToPath(new URL('../../../libs/ghost-stack/test/fixtures/ghost.bu', import.meta.url)), 'utf8');
+    gh.seedRepo({ owner: 'noahwhite', repo: 'ghost-stack', defaultBranch: 'develop', branches: { develop: { [ghostPath]: ghost } } });
+    const consumer = { name: 'ghost-stack', repo: 'noahwhite/ghost-stack', path: ghostPath, base: 'develop', arch: 'amd64', auth: {} };
+    await writeFile(file, JSON.stringify({ ...JSON.parse(original), consumers: [consumer] }));
+    try {
+      await seedBucket(ws.root, ['2.24.5', '2.27.0', '2.29.1'], { name: 'docker-compose' });
+      const r = await run(['prune', '--sysext', 'docker-compose', '--keep', '1', '--dry-run'], { ALLOY_SIGNING_PUBLIC_KEY: undefined });
+      expect([r.code, r.stderr]).toEqual([EXIT.OK, expect.not.stringContaining('release-bot prune')]);
+      expect(r.stdout).toContain('keep   2.29.1: newest 1 (#1)\n');
+      expect(r.stdout).toContain(`keep   2.24.5: pinned by ghost-stack (noahwhite/ghost-stack:${ghostPath}@develop)\n`);
+      expect(r.stdout).toContain('remove 2.27.0\n');
+    } finally {
+      await writeFile(file, original);
+    }
   });
 });
