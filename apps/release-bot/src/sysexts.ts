@@ -45,7 +45,8 @@ const SEVERITY: number[] = [EXIT.ERROR, EXIT.BUCKET_BROKEN, EXIT.CHAIN_FAILED, E
 
 /**
  * Runs `command` once per selected sysext (in name order), each with its own recipe. With several, each one's output
- * starts with its name, `--json` output is one JSON list, and a failure in one (exit 1) does not stop the others.
+ * starts with its name, `--json` output is one JSON list, no step outputs are written, and a failure in one (exit 1)
+ * does not stop the others.
  */
 export async function forEachSysext(
   ctx: Ctx,
@@ -56,6 +57,10 @@ export async function forEachSysext(
   const files = await selectRecipes(ctx, opts);
   if (files.length === 1) return command({ ...ctx, recipe: files[0] });
   refuseSharedPrefix(ctx, files);
+  // one set of step outputs (version=, new=, …) cannot speak for several sysexts: none rather than the last one's
+  const { GITHUB_OUTPUT, ...env } = ctx.env;
+  if (GITHUB_OUTPUT) ctx.stderr.write(`${name}: ${files.length} sysexts, so no step outputs: use --sysext <name> for them\n`);
+  ctx = { ...ctx, env };
   const codes: number[] = [];
   const documents: string[] = [];
   for (const file of files) {

@@ -94,6 +94,15 @@ describe('release-bot with two recipes', () => {
     expect(JSON.parse(one.stdout)).toMatchObject({ name: 'docker-compose', version: '2.29.1', new: true, published: ['2.27.0'] });
     const list = await run(['check', '--json', '--dry-run']);
     expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((r) => r.name)).toEqual(['alloy', 'docker-compose']);
+
+    // step outputs speak for one sysext: none for several, rather than the last one's
+    const output = path.join(ws.root, 'github-output');
+    await writeFile(output, '');
+    const quiet = await run(['check', '--dry-run'], { GITHUB_OUTPUT: output });
+    expect([quiet.code, await readFile(output, 'utf8')]).toEqual([EXIT.NEW_VERSION, '']);
+    expect(quiet.stderr).toContain('check: 2 sysexts, so no step outputs: use --sysext <name> for them');
+    await run(['check', '--dry-run', '--sysext', 'docker-compose'], { GITHUB_OUTPUT: output });
+    expect(await readFile(output, 'utf8')).toContain('version=2.29.1\nnew=true\n');
   });
 
   it('an unknown sysext is refused with the nearest real one (exit 2); so is --sysext beside --recipe', async () => {
