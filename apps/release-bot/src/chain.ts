@@ -13,9 +13,10 @@ export interface ChainRun {
 /** Runs the chain and resolves to its exit code. Injectable so `release` can be tested without building images. */
 export type ChainRunner = (run: ChainRun) => Promise<number>;
 
-/** `npx nx run <project>:pr --version=X [--dryRun]`, the documented form (npx loads .npmrc, which passes --version on). */
+/** `npx nx run <project>:pr --version=X [--dryRun]`, the documented form (npx's .npmrc preload passes --version on). */
 export function chainCommand(project: string, version: string, dryRun: boolean): { command: string; args: string[] } {
-  return { command: 'npx', args: ['nx', 'run', `${project}:pr`, `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])] };
+  const args = ['nx', 'run', `${project}:pr`, `--version=${version}`, ...(dryRun ? ['--dryRun'] : [])];
+  return { command: 'npx', args };
 }
 
 /** The real runner: output inherited, so the user sees Nx's progress as it happens. */

@@ -10,10 +10,10 @@ import { release } from './commands/release.js';
 import { revoke } from './commands/revoke.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
-import { verify } from './commands/verify.js';
+import { verify, type VerifyOptions } from './commands/verify.js';
 import type { ChainRunner } from './chain.js';
 import type { Ctx } from './context.js';
-import { EXIT, exitCodesHelp, UsageError, versionOption } from './exit-codes.js';
+import { EXIT, exitCodesHelp, UsageError } from './exit-codes.js';
 import { forEachSysext, inBucket, recipeOfVersion, releasedUpstream, selectRecipes } from './sysexts.js';
 
 export interface MainDeps {
@@ -22,7 +22,7 @@ export interface MainDeps {
 }
 
 const SYSEXT_ALL = "only this sysext (a recipe's name, e.g. alloy); default: every recipe in the workspace";
-const SYSEXT_ONE = "the sysext (a recipe's name, e.g. alloy); default: the only recipe, or the one sysext the version is of";
+const SYSEXT_ONE = "the sysext (a recipe's name, e.g. alloy); default: the only recipe, or the one the version is of";
 
 /** Parses `argv` (without node and script), runs the command and resolves to the exit code. Never calls process.exit. */
 export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: MainDeps = {}): Promise<number> {
@@ -33,7 +33,7 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .addOption(
       new Option(
         '--recipe <file>',
-        'recipe file, relative to the workspace root (default: what --sysext chooses; keys and serve: apps/alloy/sysext.json)',
+        'recipe file relative to the workspace root, instead of --sysext (keys, serve: default apps/alloy/sysext.json)',
       ),
     )
     .configureHelp({ showGlobalOptions: true })
@@ -61,8 +61,7 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--sysext <name>', SYSEXT_ONE)
     .option('--dry-run', 'run the chain with --dryRun and write nothing on GitHub')
     .action(async (o: { version: string; sysext?: string; dryRun?: boolean }, cmd: Command) => {
-      const ctx = await recipeOfVersion(ctxFor(cmd), o, versionOption(o.version), releasedUpstream, 'an upstream release');
-      code = await release(ctx, { ...o, runChain: deps.runChain });
+      code = await release(await recipeOfVersion(ctxFor(cmd), o, releasedUpstream), { ...o, runChain: deps.runChain });
     });
 
   program
@@ -71,7 +70,10 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
       'what the release workflow does in this run, as JSON (also matrix=, count=, plan=, dry_run= in $GITHUB_OUTPUT): per ' +
         'recipe a repair of a broken bucket first, else a new upstream version (its tracking issue opened), else nothing',
     )
-    .option('--version <version>', 'plan this version instead of asking upstream (a leading v is accepted; needs --sysext)')
+    .option(
+      '--version <version>',
+      'plan this version instead of asking upstream (a leading v is accepted), of the sysext whose upstream has it',
+    )
     .option('--sysext <name>', SYSEXT_ALL)
     .option('--dry-run', 'plan a dry run; open no tracking issue')
     .action(async (o: { version?: string; sysext?: string; dryRun?: boolean }, cmd: Command) => {
@@ -136,7 +138,7 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
         'revert their pull requests.\n',
     )
     .action(async (o: { version: string; sysext?: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
-      code = await revoke(await recipeOfVersion(ctxFor(cmd), o, versionOption(o.version), inBucket, 'a published version'), o);
+      code = await revoke(await recipeOfVersion(ctxFor(cmd), o, inBucket), o);
     });
 
   program
@@ -150,8 +152,8 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--assetDir <dir>', 'rebuild from the release assets in this directory instead of downloading them')
     .option('--zipDir <dir>', 'the same as --assetDir (its first name)')
     .option('--key <file>', "armored public key to trust (default: the recipe's signing.publicKey; never the bucket's keyring)")
-    .action(async (o: { version: string; sysext?: string; assetDir?: string; zipDir?: string; key?: string }, cmd: Command) => {
-      code = await verify(await recipeOfVersion(ctxFor(cmd), o, versionOption(o.version), inBucket, 'a published version'), o);
+    .action(async (o: VerifyOptions & { sysext?: string }, cmd: Command) => {
+      code = await verify(await recipeOfVersion(ctxFor(cmd), o, inBucket), o);
     });
 
   program

@@ -56,7 +56,7 @@ async function consumerReader(ctx: Ctx, name: string, entry: ConsumerRecipe) {
   return { client, owner, repo, explain, fileAt, pinnedAt, label };
 }
 
-/** The pin of the sysext `name` on the base branch; with `keyPath`, also the release keys the same file trusts there. */
+/** The pin of the sysext `name` on the base branch; with `keyPath`, also the release keys the file trusts there. */
 export async function readConsumerPin(ctx: Ctx, name: string, entry: ConsumerRecipe, keyPath?: string): Promise<ConsumerPin> {
   const row: ConsumerPin = { name: entry.name, repo: entry.repo, path: entry.path, base: entry.base, arch: entry.arch };
   let text: string;

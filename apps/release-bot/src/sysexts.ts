@@ -3,7 +3,7 @@
 import { Manifest } from '@alloy-sysext/manifest';
 import { findRecipes, MANIFEST, pickRecipe, RecipeError, tombstoneKey, type Recipe } from '@alloy-sysext/pipeline';
 import { bucketFor, recipeFor, type Ctx } from './context.js';
-import { EXIT, UsageError } from './exit-codes.js';
+import { EXIT, UsageError, versionOption } from './exit-codes.js';
 import { listUpstreamReleases, upstreamToken } from './upstream.js';
 
 export interface SysextOption {
@@ -41,7 +41,7 @@ export function refuseSharedPrefix(ctx: Ctx, files: unknown[]): void {
 }
 
 // The most serious outcome decides the exit code of a command run for several sysexts.
-const SEVERITY: number[] = [EXIT.ERROR, EXIT.BUCKET_BROKEN, EXIT.CHAIN_FAILED, EXIT.VERIFY_FAILED, EXIT.NEW_VERSION, EXIT.OK];
+const SEVERITY: number[] = [EXIT.ERROR, EXIT.BUCKET_BROKEN, EXIT.CHAIN_FAILED, EXIT.VERIFY_FAILED, EXIT.NEW_VERSION];
 
 /**
  * Runs `command` once per selected sysext (in name order), each with its own recipe. With several, each one's output
@@ -59,7 +59,7 @@ export async function forEachSysext(
   refuseSharedPrefix(ctx, files);
   // one set of step outputs (version=, new=, …) cannot speak for several sysexts: none rather than the last one's
   const { GITHUB_OUTPUT, ...env } = ctx.env;
-  if (GITHUB_OUTPUT) ctx.stderr.write(`${name}: ${files.length} sysexts, so no step outputs: use --sysext <name> for them\n`);
+  if (GITHUB_OUTPUT) ctx.stderr.write(`${name}: ${files.length} sysexts, so no step outputs: use --sysext <name>\n`);
   ctx = { ...ctx, env };
   const codes: number[] = [];
   const documents: string[] = [];
@@ -78,49 +78,64 @@ export async function forEachSysext(
     if (opts.json && json.trim()) documents.push(json.trim());
   }
   if (opts.json) ctx.stdout.write(`[\n${documents.join(',\n')}\n]\n`);
-  return SEVERITY.find((code) => codes.includes(code)) ?? Math.max(...codes);
+  return SEVERITY.find((code) => codes.includes(code)) ?? EXIT.OK;
 }
 
-/** Whether a version is this sysext's: what the command needs to know of it (in its bucket, or upstream). */
-export type VersionOf = (ctx: Ctx, recipe: Recipe, version: string) => Promise<boolean>;
+/** How a version is known to be a sysext's (in its bucket, or upstream), and the words for it in a message. */
+export interface VersionOf {
+  what: string;
+  test: (ctx: Ctx, recipe: Recipe, version: string) => Promise<boolean>;
+}
 
 /**
- * The one recipe a `--version` command acts on: `--sysext`/`--recipe`, the only recipe, or the one sysext `version`
- * belongs to by `belongs`; a version of none or of several is refused, naming the sysexts to choose from.
+ * The one recipe a `--version` command acts on: `--sysext`/`--recipe`, the only recipe, or the one sysext the version
+ * is of by `belongs`; a version of none or of several is refused, naming the sysexts to choose from.
  */
 export async function recipeOfVersion(
   ctx: Ctx,
-  opts: SysextOption,
-  version: string,
+  opts: SysextOption & { version: string },
   belongs: VersionOf,
-  what: string,
   among?: string[],
 ): Promise<Ctx & { recipe: string }> {
+  const version = versionOption(opts.version);
   const files = among ?? (await selectRecipes(ctx, opts));
   if (files.length === 1) return { ...ctx, recipe: files[0]! };
-  const recipes = await Promise.all(files.map((file) => recipeFor({ ...ctx, recipe: file })));
-  const owners: Recipe[] = [];
-  for (const [i, recipe] of recipes.entries()) if (await belongs({ ...ctx, recipe: files[i] }, recipe, version)) owners.push(recipe);
-  if (owners.length === 1) return { ...ctx, recipe: files[recipes.indexOf(owners[0]!)]! };
-  const names = (list: Recipe[]) => list.map((r) => r.name).join(', ');
+  refuseSharedPrefix(ctx, files);
+  const owners: string[] = [];
+  const names: string[] = [];
+  for (const file of files) {
+    const recipe = await recipeFor({ ...ctx, recipe: file });
+    names.push(recipe.name);
+    if (await belongs.test({ ...ctx, recipe: file }, recipe, version)) owners.push(file);
+  }
+  if (owners.length === 1) return { ...ctx, recipe: owners[0]! };
+  const choose = 'pass --sysext <name>';
+  const named = (list: string[]) => list.map((f) => names[files.indexOf(f)]).join(', ');
   throw new UsageError(
     owners.length
-      ? `${version} is ${what} of several sysexts (${names(owners)}): pass --sysext <name>`
-      : `${version} is not ${what} of any sysext (${names(recipes)}): pass --sysext <name>`,
+      ? `${version} is ${belongs.what} of several sysexts (${named(owners)}): ${choose}`
+      : `${version} is not ${belongs.what} of any sysext (${names.join(', ')}): ${choose}`,
   );
 }
 
 /** The bucket lists the version in SHA256SUMS, or holds its tombstone (a version revoke or prune removed). */
-export const inBucket: VersionOf = async (ctx, recipe, version) => {
-  const store = bucketFor(ctx, recipe);
-  if (await store.head(tombstoneKey(recipe, version))) return true;
-  const manifest = await store.get(MANIFEST);
-  return Boolean(manifest && Manifest.parse(manifest.body).versions(recipe.name).includes(version));
+export const inBucket: VersionOf = {
+  what: 'a published version',
+  async test(ctx, recipe, version) {
+    const store = bucketFor(ctx, recipe);
+    if (await store.head(tombstoneKey(recipe, version))) return true;
+    const manifest = await store.get(MANIFEST);
+    return Boolean(manifest && Manifest.parse(manifest.body).versions(recipe.name).includes(version));
+  },
 };
 
 /** The sysext's upstream project has a release of that version. */
-export const releasedUpstream: VersionOf = async (ctx, recipe, version) => {
-  const { repo, apiUrl } = recipe.upstream;
-  const releases = await listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl), env: ctx.env, octokit: ctx.octokit });
-  return releases.some((r) => r.version === version);
+export const releasedUpstream: VersionOf = {
+  what: 'an upstream release',
+  async test(ctx, recipe, version) {
+    const { repo, apiUrl } = recipe.upstream;
+    const token = upstreamToken(ctx.env, apiUrl);
+    const releases = await listUpstreamReleases({ apiUrl, repo, token, env: ctx.env, octokit: ctx.octokit });
+    return releases.some((r) => r.version === version);
+  },
 };

@@ -100,7 +100,7 @@ describe('release-bot with two recipes', () => {
     await writeFile(output, '');
     const quiet = await run(['check', '--dry-run'], { GITHUB_OUTPUT: output });
     expect([quiet.code, await readFile(output, 'utf8')]).toEqual([EXIT.NEW_VERSION, '']);
-    expect(quiet.stderr).toContain('check: 2 sysexts, so no step outputs: use --sysext <name> for them');
+    expect(quiet.stderr).toContain('check: 2 sysexts, so no step outputs: use --sysext <name>');
     await run(['check', '--dry-run', '--sysext', 'docker-compose'], { GITHUB_OUTPUT: output });
     expect(await readFile(output, 'utf8')).toContain('version=2.29.1\nnew=true\n');
   });

@@ -69,7 +69,7 @@ export interface Pinned {
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
-/** `bakery`: named as Flatcar's sysext-bakery names it, with systemd's arch name (`docker-compose-2.24.5-x86-64.raw`). */
+/** `bakery`: named as Flatcar's sysext-bakery does, with systemd's arch name (`docker-compose-2.24.5-x86-64.raw`). */
 type ImageName = OwnImageName & { bakery?: boolean };
 
 /**

@@ -29,7 +29,7 @@ export async function finish(ctx: Ctx, opts: FinishOptions): Promise<number> {
   refuseSharedPrefix(ctx, recipes);
   const items = parsePlan(opts.plan).filter((item) => {
     if (selected.has(path.resolve(ctx.root, item.recipe))) return true;
-    ctx.stderr.write(`${item.kind} of ${item.name} ${item.version}: not one of the sysexts finished here; left alone\n`);
+    ctx.stderr.write(`${item.kind} of ${item.name} ${item.version}: not a sysext this finish is for; left alone\n`);
     return false;
   });
   const succeeded = opts.result === 'success';

@@ -52,7 +52,7 @@ export async function plan(ctx: Ctx, opts: PlanOptions = {}): Promise<number> {
   let recipes = opts.recipes ?? [ctx.recipe ?? DEFAULT_RECIPE];
   // an explicit version is one sysext's: the one whose upstream released it
   if (version && recipes.length > 1) {
-    const owner = await recipeOfVersion({ ...ctx, recipe: undefined }, {}, version, releasedUpstream, 'an upstream release', recipes);
+    const owner = await recipeOfVersion({ ...ctx, recipe: undefined }, { version }, releasedUpstream, recipes);
     recipes = [owner.recipe];
   }
   refuseSharedPrefix(ctx, recipes);

@@ -24,7 +24,8 @@ export async function release(ctx: Ctx, opts: ReleaseOptions): Promise<number> {
   const tag = releaseTag(recipe.name, version);
 
   log(`running the Nx chain for ${recipe.name} ${version}${dryRun ? ' (dry run)' : ''}`);
-  const code = await (opts.runChain ?? runNxChain)({ project: recipe.name, version, dryRun, root: ctx.root, env: ctx.env });
+  const run = { project: recipe.name, version, dryRun, root: ctx.root, env: ctx.env };
+  const code = await (opts.runChain ?? runNxChain)(run);
   if (code !== 0) {
     ctx.stderr.write(`release ${version}: the Nx chain failed with exit code ${code}; ${tag} not created, tracking issue left open\n`);
     await writeSummary(ctx.env, `### ${recipe.name} ${version}: release failed\n\nThe Nx chain (fetch → … → pr) exited with ${code}.\n`);

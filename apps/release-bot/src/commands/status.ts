@@ -3,7 +3,7 @@ import semver from 'semver';
 import { markdownTable, writeSummary } from '../actions.js';
 import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, checkedText, consumerKeyPath, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
+import { bucketHealth, checkedText, consumerKeyPath, healthKeys, type BucketHealth, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { bucketHistory, listedText, repairVersion, type HistoryReport } from '../history.js';
 import { textTable } from '../table.js';
@@ -52,7 +52,8 @@ export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Pr
       return { store, versions: [], error: (error as Error).message };
     }
   })();
-  const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, recipe.name, c, consumerKeyPath(recipe, c))));
+  const pinOf = (c: ConsumerRecipe) => readConsumerPin(ctx, recipe.name, c, consumerKeyPath(recipe, c));
+  const pins = Promise.all(recipe.consumers.map(pinOf));
   const [u, p, c] = await Promise.all([upstream, published, pins]);
   const newest = p.versions.at(-1);
   return {
