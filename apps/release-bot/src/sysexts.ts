@@ -2,6 +2,7 @@
 // workspace (findRecipes). A command that takes `--version` acts on one sysext: the one that version belongs to.
 import { Manifest } from '@alloy-sysext/manifest';
 import { findRecipes, MANIFEST, pickRecipe, RecipeError, tombstoneKey, type Recipe } from '@alloy-sysext/pipeline';
+import { normalizePrefix } from '@alloy-sysext/r2';
 import { bucketFor, recipeFor, type Ctx } from './context.js';
 import { EXIT, UsageError, versionOption } from './exit-codes.js';
 import { listUpstreamReleases, upstreamToken } from './upstream.js';
@@ -33,11 +34,12 @@ export async function selectRecipes(ctx: Ctx, opts: SysextOption): Promise<strin
  * several sysexts it would read and write them all in one place.
  */
 export function refuseSharedPrefix(ctx: Ctx, files: unknown[]): void {
-  if (files.length > 1 && ctx.env.R2_PREFIX !== undefined)
-    throw new UsageError(
-      `R2_PREFIX ${JSON.stringify(ctx.env.R2_PREFIX)} would put all ${files.length} sysexts under one prefix: ` +
-        'pass --sysext <name> to act on one, or unset R2_PREFIX (each recipe names its bucket.prefix)',
-    );
+  if (files.length < 2 || ctx.env.R2_PREFIX === undefined) return;
+  normalizePrefix(ctx.env.R2_PREFIX, 'R2_PREFIX'); // a malformed one is a configuration error first (exit 1)
+  throw new UsageError(
+    `R2_PREFIX ${JSON.stringify(ctx.env.R2_PREFIX)} would put all ${files.length} sysexts under one prefix: ` +
+      'pass --sysext <name> to act on one, or unset R2_PREFIX (each recipe names its bucket.prefix)',
+  );
 }
 
 // The most serious outcome decides the exit code of a command run for several sysexts.

@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ButaneUpdater } from '@alloy-sysext/ghost-stack';
 import { createDirectoryStore } from '@alloy-sysext/r2';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
@@ -90,6 +91,11 @@ describe('release-bot with two recipes', () => {
     expect((await run(['check'])).code).toBe(EXIT.NEW_VERSION);
     expect(titles()).toHaveLength(2);
 
+    const status = await run(['status']);
+    expect(status.code).toBe(EXIT.OK);
+    expect(status.stdout).toMatch(/== alloy \(apps\/alloy\/sysext.json\) ==\n[^]*published\s+1\.9\.5\n/);
+    expect(status.stdout).toMatch(/== docker-compose \(sysexts\/docker-compose\/sysext.json\) ==\n[^]*published\s+2\.27\.0\n/);
+
     const one = await run(['check', '--sysext', 'docker-compose', '--json']);
     expect(JSON.parse(one.stdout)).toMatchObject({ name: 'docker-compose', version: '2.29.1', new: true, published: ['2.27.0'] });
     const list = await run(['check', '--json', '--dry-run']);
@@ -133,6 +139,12 @@ describe('release-bot with two recipes', () => {
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.stderr).toContain('R2_PREFIX "alloy/" would put all 2 sysexts under one prefix: pass --sysext <name>');
     expect((await run(['status', '--sysext', 'alloy'], { R2_PREFIX: 'alloy/' })).code).toBe(EXIT.OK);
+    // a malformed one is named as such first: a configuration error (exit 1)
+    const bad = await run(['status'], { R2_PREFIX: '../x' });
+    expect([bad.code, bad.stderr]).toEqual([
+      EXIT.ERROR,
+      expect.stringContaining('release-bot status: R2_PREFIX "../x" is not a key prefix'),
+    ]);
   });
 
   it('plan: one item per recipe for the job matrix; --version plans the sysext whose upstream released it', async () => {
@@ -203,20 +215,35 @@ describe('release-bot with two recipes', () => {
     ]);
   });
 
-  it("retention keeps what a consumer pins of this sysext: ghost.bu's docker-compose (from the bakery), not its alloy", async () => {
+  it("retention keeps what a consumer pins of this sysext (base branch, the bot's open pull request), not its alloy", async () => {
     const file = path.join(ws.root, 'sysexts/docker-compose/sysext.json');
     const original = await readFile(file, 'utf8');
     const ghostPath = 'opentofu/modules/vultr/instance/userdata/ghost.bu';
     const ghost = await readFile(fileURLToPath(new URL('../../../libs/ghost-stack/test/fixtures/ghost.bu', import.meta.url)), 'utf8');
-    gh.seedRepo({ owner: 'noahwhite', repo: 'ghost-stack', defaultBranch: 'develop', branches: { develop: { [ghostPath]: ghost } } });
+    // develop pins the bakery's 2.24.5; the bot's open pull request of docker-compose proposes 2.26.0
+    const branch = 'feature/update-docker-compose-sysext-to-2.26.0';
+    const url = (f: string) => `https://sysext.example.com/docker-compose/${f}`;
+    const proposed = new ButaneUpdater({ name: 'docker-compose', version: '2.26.0', sha256: 'd'.repeat(64), arch: 'amd64', imageUrl: url });
+    const branches = { develop: { [ghostPath]: ghost }, [branch]: { [ghostPath]: proposed.updateContent(ghost) } };
+    gh.seedRepo({ owner: 'noahwhite', repo: 'ghost-stack', defaultBranch: 'develop', branches });
+    const pull = { title: 'Update docker-compose sysext to 2.26.0', head: branch, base: 'develop', body: 'bump' };
+    const opened = await fetch(`${gh.url}/repos/noahwhite/ghost-stack/pulls`, {
+      method: 'POST',
+      headers: { authorization: `token ${gh.token()}`, 'content-type': 'application/json', accept: 'application/vnd.github+json' },
+      body: JSON.stringify(pull),
+    });
+    expect(opened.status).toBe(201);
     const consumer = { name: 'ghost-stack', repo: 'noahwhite/ghost-stack', path: ghostPath, base: 'develop', arch: 'amd64', auth: {} };
     await writeFile(file, JSON.stringify({ ...JSON.parse(original), consumers: [consumer] }));
     try {
-      await seedBucket(ws.root, ['2.24.5', '2.27.0', '2.29.1'], { name: 'docker-compose' });
+      await seedBucket(ws.root, ['2.24.5', '2.26.0', '2.27.0', '2.29.1'], { name: 'docker-compose' });
       const r = await run(['prune', '--sysext', 'docker-compose', '--keep', '1', '--dry-run'], { ALLOY_SIGNING_PUBLIC_KEY: undefined });
       expect([r.code, r.stderr]).toEqual([EXIT.OK, expect.not.stringContaining('release-bot prune')]);
       expect(r.stdout).toContain('keep   2.29.1: newest 1 (#1)\n');
       expect(r.stdout).toContain(`keep   2.24.5: pinned by ghost-stack (noahwhite/ghost-stack:${ghostPath}@develop)\n`);
+      expect(r.stdout).toContain(
+        `keep   2.26.0: pinned by open pull request #${(await opened.json()).number} of ghost-stack (${branch})\n`,
+      );
       expect(r.stdout).toContain('remove 2.27.0\n');
     } finally {
       await writeFile(file, original);
