@@ -242,7 +242,7 @@ describe('release-bot with two recipes', () => {
       expect(r.stdout).toContain('keep   2.29.1: newest 1 (#1)\n');
       expect(r.stdout).toContain(`keep   2.24.5: pinned by ghost-stack (noahwhite/ghost-stack:${ghostPath}@develop)\n`);
       expect(r.stdout).toContain(
-        `keep   2.26.0: pinned by open pull request #${(await opened.json()).number} of ghost-stack (${branch})\n`,
+        `keep   2.26.0: pinned by open pull request #${((await opened.json()) as { number: number }).number} of ghost-stack (${branch})\n`,
       );
       expect(r.stdout).toContain('remove 2.27.0\n');
     } finally {
