@@ -6,7 +6,7 @@ import type { ErrorObject } from 'ajv';
 import { resolvePublicUrl } from './public-url.js';
 import * as precompiled from './recipe-validator.generated.js';
 
-import { imageFileName, type Arch } from '@alloy-sysext/common';
+import type { Arch } from '@alloy-sysext/common';
 import type { UpstreamOptions } from '@alloy-sysext/sysext-image';
 
 export type { Arch };
@@ -112,9 +112,4 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
       trustedKeys: recipe.signing.trustedKeys?.map((file) => path.resolve(dir, file)),
     },
   };
-}
-
-/** Image file name as consumers and the manifest know it. */
-export function imageFile(recipe: Pick<Recipe, 'name'>, version: string, arch?: Arch): string {
-  return imageFileName(recipe.name, version, arch);
 }

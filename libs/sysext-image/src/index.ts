@@ -20,7 +20,6 @@ export { toolVersions, type ToolVersions } from './tool-versions.js';
 export {
   buildImage,
   buildSettings,
-  imageFileName,
   type BuildImageOptions,
   type BuildSettings,
   type BuiltImage,
