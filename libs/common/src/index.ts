@@ -6,5 +6,5 @@ export { ARCHES, isArch, parseArch, systemdArchitecture, elfMachine, type Arch }
 export { normalizeVersion } from './version.js';
 export { KNOWN_ARCHES, imageFileName, parseImageName, parseOwnImageName, type OwnImageName, type ParsedName } from './image-name.js';
 export { formatChecksumLine, parseChecksumFile, parseChecksumLine } from './checksum-line.js';
-export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
+export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './published-files.js';
 export { describeNetworkError, networkErrorCode } from './network-error.js';

@@ -8,13 +8,12 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256Bytes, sha256File } from '@alloy-sysext/common';
+import { sha256Bytes, sha256File, MANIFEST } from '@alloy-sysext/common';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, writeSignature, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import { imageChecker, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
-import { MANIFEST } from './names.js';
 import { publishVersion } from './publish.js';
 import { releaseKeyOf } from './signing-key.js';
 import { loadRecipe, type Recipe } from './recipe.js';

@@ -2,6 +2,7 @@
 // an older genuine SHA256SUMS/.gpg pair put back (with or without the state), a revoked version's lines put back; and
 // the operator's side: the first publish, a bucket from before signed states, concurrent publishers, a crash, key
 // rotation. Signatures are checked with real gpg.
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,6 @@ import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/g
 import { expectSignedBy, publishingWorld, quickKey } from '../test/publish-world.js';
 import { compareManifest, readHistory } from './history.js';
 import { witnessDir } from './layout.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { removeVersions } from './remove-versions.js';
 import { parseState, stateKey, tombstoneKey } from './version-state.js';

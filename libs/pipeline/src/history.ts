@@ -3,10 +3,9 @@
 // which state is the newest any witness knows, what a SHA256SUMS lacks or lists against it (a rollback, a revived
 // version), what the repair is, and what publish may sign.
 import semver from 'semver';
-import { parseImageName } from '@alloy-sysext/common';
+import { parseImageName, MANIFEST } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
-import { MANIFEST } from './names.js';
 import type { Recipe } from './recipe.js';
 import type { Voucher } from './vouch.js';
 import {

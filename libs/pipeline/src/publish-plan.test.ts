@@ -1,6 +1,7 @@
 // A dry run of publish prints the plan a real run would carry out, reading the bucket only: what it lacks, what stays,
 // whether SHA256SUMS and its signature would change (issue 22, item 2). The bucket is a directory store wrapped so any
 // write fails the test. The literal command is in apps/alloy/test/options.e2e.test.ts.
+import { MANIFEST } from '@alloy-sysext/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { builtVersion } from '../test/built-version.js';
-import { MANIFEST } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { releaseKeyOf } from './signing-key.js';

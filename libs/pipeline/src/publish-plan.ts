@@ -1,8 +1,8 @@
 // A dry run of publish: the plan a real run would carry out, found by reading the bucket (HEAD and GET) and nothing else.
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { planObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
 import { stateKey } from './version-state.js';
 import { signedByAny } from './vouch.js';

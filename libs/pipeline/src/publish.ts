@@ -4,7 +4,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
-import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
+import { formatChecksumLine, sha256File, KEYRING, MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from './artifacts.js';
@@ -25,8 +25,6 @@ import { fragmentKey, signedByAny, unvouchedError, type Voucher } from './vouch.
 import { assertNotRemoved, historyForChange, type History } from './history.js';
 import { readBucketState, stateKey, type SignedRead, type VersionState } from './version-state.js';
 import { localWitnessFile, rememberState } from './witnesses.js';
-
-import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
 /** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {

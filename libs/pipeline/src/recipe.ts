@@ -11,6 +11,9 @@ import type { UpstreamOptions } from '@alloy-sysext/sysext-image';
 
 export type { Arch };
 
+/** The recipe every command uses unless told otherwise, relative to the workspace root. */
+export const DEFAULT_RECIPE = 'apps/alloy/sysext.json';
+
 export interface AuthRef {
   app?: { idEnv: string; privateKeyEnv: string };
   tokenEnv?: string;

@@ -1,6 +1,7 @@
 // Publishing a version the bucket already holds, against the S3 peer (writes counted there): objects a bucket writer
 // replaced while keeping their metadata are put back, never skipped; signatures made again for the same bytes (a run
 // that missed the sign cache) are kept as published, so the rerun writes nothing.
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +16,6 @@ import { loadPrivateKey, writeSignature, type SigningKey } from '@alloy-sysext/s
 import { startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { builtVersion } from '../test/built-version.js';
 import { imageFiles, versionImages } from './artifacts.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { releaseKeyOf } from './signing-key.js';

@@ -2,6 +2,7 @@
 // only). These tests play whoever can write the shared cache or the bucket between the job that seals and the one that
 // publishes: a replayed, re-targeted or foreign seal, and a bucket changed in between. Each is refused before any upload;
 // a genuine seal is applied and the bucket's signature checks with real gpg.
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,7 +14,6 @@ import { loadPrivateKey, verifyCleartext, type GeneratedKey, type SigningKey } f
 import * as openpgp from 'openpgp';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import { versionLayout } from './layout.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
 import { builtVersion } from '../test/built-version.js';
 import { loadRecipe, type Recipe } from './recipe.js';

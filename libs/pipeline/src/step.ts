@@ -1,8 +1,7 @@
 // What every release step gets: the validated recipe, the checked version, where its files go, and a log line sink.
 import path from 'node:path';
 import { versionLayout } from './layout.js';
-import { DEFAULT_RECIPE } from './names.js';
-import { loadRecipe, type Recipe } from './recipe.js';
+import { DEFAULT_RECIPE, loadRecipe, type Recipe } from './recipe.js';
 import { imageSettings, type ImageStepOptions } from './steps/image.js';
 import { resolveVersion } from './version.js';
 

@@ -1,6 +1,7 @@
 // Publish signs only SHA256SUMS lines it can vouch for. The tests play someone holding bucket write access but not the
 // key: an injected line, a symlinked SHA256SUMS in the directory bucket; and the key holder rotating keys. The bucket's
 // signature is checked with real gpg.
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,7 +11,6 @@ import { mergeManifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { expectSignedBy, publishingWorld } from '../test/publish-world.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { fragmentKey, trustedPublicKeys } from './vouch.js';
 
