@@ -8,3 +8,4 @@ export { KNOWN_ARCHES, imageFileName, parseImageName, parseOwnImageName, type Ow
 export { formatChecksumLine, parseChecksumFile, parseChecksumLine } from './checksum-line.js';
 export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './published-files.js';
 export { describeNetworkError, networkErrorCode } from './network-error.js';
+export type { Log } from './log.js';

@@ -4,7 +4,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
-import { formatChecksumLine, sha256File, KEYRING, MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
+import { formatChecksumLine, sha256File, KEYRING, MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from './artifacts.js';
@@ -99,7 +99,7 @@ export async function publishVersion(
     (await readSeal({ recipe, dir: layout.seal, version, provenanceName, publicKey: opts.publicKey, entries })) ??
     (key.signing ? await seal() : missingSeal(layout.seal, version));
   // What publish would sign over the bucket's SHA256SUMS, made again here from the history read here: the seal must say it.
-  const merge = (text: string | null, say: (line: string) => void = log) =>
+  const merge = (text: string | null, say: Log = log) =>
     mergeForPublish({ store, recipe, keys, history, entries, version, current: text, log: say });
   let current = await store.get(MANIFEST);
   let bucketState = await readBucketState(store, recipe, keys);
@@ -261,7 +261,7 @@ async function writeSealedManifest(
   current: { body: Buffer; etag: string } | null,
   merge: (current: string | null) => Promise<string>,
   attempt: number,
-  log: (line: string) => void,
+  log: Log,
 ): Promise<'written' | 'unchanged' | 'stale'> {
   const fit = await sealFit(sealed, current && current.body.toString('utf8'), merge);
   if (fit === 'written') {
@@ -301,7 +301,7 @@ async function writeSealedSignature(opts: {
   store: ObjectStore;
   sealed: Seal;
   publicKey: string;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<'written' | 'unchanged' | 'stale'> {
   const { store, sealed, log } = opts;
   let wrote = false;
@@ -407,7 +407,7 @@ async function writeSealedState(opts: {
   sealed: Seal;
   history: History;
   keys: string[];
-  log: (line: string) => void;
+  log: Log;
 }): Promise<{ state?: VersionState; object?: string; written: boolean }> {
   const { store, recipe, sealed, log } = opts;
   const key = stateKey(recipe);
@@ -453,7 +453,7 @@ export async function signCurrentManifest(opts: {
   key: SigningKey;
   voucher: Voucher;
   recipe: Pick<Recipe, 'name'>;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<boolean> {
   const { store, key, log } = opts;
   let changed = false;
@@ -486,12 +486,7 @@ export async function signCurrentManifest(opts: {
 }
 
 /** Commits SHA256SUMS, its signature and the version state (a witness, witnesses.ts) to the recipe's mirror. */
-export async function mirrorManifest(
-  recipe: Pick<Recipe, 'name' | 'mirror'>,
-  store: ObjectStore,
-  message: string,
-  log: (line: string) => void,
-) {
+export async function mirrorManifest(recipe: Pick<Recipe, 'name' | 'mirror'>, store: ObjectStore, message: string, log: Log) {
   const mirror = recipe.mirror!;
   const auth = consumerAuth(mirror.auth);
   if (!auth.app && !auth.token) {

@@ -2,7 +2,7 @@
 // first, then SHA256SUMS without them (compare-and-swap) and its signature, then the next signed state. A crash
 // anywhere leaves the tombstones in place, and every later publish honours them; a rerun converges. Objects stay (the
 // caller deletes them, if it should).
-import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
+import { MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { compareAndSwap, type ObjectStore } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
@@ -33,7 +33,7 @@ export async function removeVersions(opts: {
   reason?: string;
   witnessFile: string;
   env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
+  log: Log;
   /** The history the caller read already (historyForChange), to not read every witness twice. */
   history?: History;
 }): Promise<RemovalResult> {

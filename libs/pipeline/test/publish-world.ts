@@ -1,6 +1,6 @@
 // A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain
 // leaves it (see built-version.ts), then publishVersion.
-import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
+import { MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from '@jest/globals';
@@ -34,7 +34,7 @@ export function publishingWorld(
   const publish = async (
     version: string,
     key: SigningKey,
-    opts: { trusted?: string[]; recipe?: Recipe; log?: (line: string) => void; dryRun?: boolean } = {},
+    opts: { trusted?: string[]; recipe?: Recipe; log?: Log; dryRun?: boolean } = {},
   ) =>
     publishVersion({
       recipe: opts.recipe ?? recipe,

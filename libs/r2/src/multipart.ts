@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 // Types only: the SDK's own declarations are written against @smithy/types, which always comes with @aws-sdk/client-s3.
 import type { FinalizeRequestMiddleware } from '@smithy/types';
-import type { Log } from './store.js';
+import type { Log } from '@alloy-sysext/common';
 
 /** S3 (and R2) limits: parts of 5 MiB to 5 GiB except the last, at most 10 000 of them. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

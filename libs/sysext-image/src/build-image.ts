@@ -7,6 +7,7 @@ import {
   normalizeVersion,
   formatChecksumLine,
   imageFileName,
+  type Log,
 } from '@alloy-sysext/common';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ export interface BuildImageOptions {
   image: ImageOptions;
   /** dist/alloy/<version>/images */
   outDir: string;
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 export interface BuiltImage {
