@@ -279,9 +279,8 @@ describe('planRetention', () => {
 });
 
 describe('sort keys', () => {
-  // sortKey parses the common `<name>-<x.y.z>[-<arch>].raw` shape with one regex; it must agree with parseImageName
-  // and with semver's order on every name, including the ones that take the general parser.
-  it('the fast path agrees with parseImageName and semver order', () => {
+  // sortKey must agree with parseImageName and with semver's order on every name, odd shapes included.
+  it('sort keys agree with parseImageName and semver order', () => {
     const names = [
       'alloy-1.2.3-amd64.raw',
       'alloy-1.2.3.raw',
