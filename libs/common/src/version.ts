@@ -3,8 +3,8 @@
 import semver, { type SemVer } from 'semver';
 
 /**
- * `text` as a strict semver version, or null: semver's grammar without loose mode (one optional leading "v", pre-release
- * and build metadata allowed). semver trims its input; this refuses surrounding whitespace instead.
+ * `text` as a strict semver version, or null: semver's grammar without loose mode (one optional leading "v",
+ * pre-release and build metadata allowed). semver trims its input; this refuses surrounding whitespace instead.
  */
 export function parseStrictVersion(text: string): Readonly<SemVer> | null {
   if (typeof text !== 'string') return null;
@@ -25,8 +25,9 @@ const MAX_PARSED = 100_000;
 const parsedVersions = new Map<string, Readonly<SemVer> | null>();
 
 /**
- * `1.10.2` or `v1.10.2` → `1.10.2`. Strict semver only: the result is used to build paths and URLs, so anything else is
- * refused here, before any I/O. Untrusted text is not trimmed: `"1.10.2\n"` and `" 1.10.2"` are refused, naming the value.
+ * `1.10.2` or `v1.10.2` → `1.10.2`. Strict semver only: the result is used to build paths and URLs, so anything else
+ * is refused here, before any I/O. Untrusted text is not trimmed: `"1.10.2\n"` and `" 1.10.2"` are refused, naming
+ * the value.
  */
 export function normalizeVersion(input: string, opts: { allowPrerelease?: boolean } = {}): string {
   const parsed = parseStrictVersion(input);
