@@ -5,7 +5,7 @@ import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File, tempPathFor, type Arch, type Log } from '@alloy-sysext/common';
 import { download, type Progress } from './download.js';
-import type { RetryOptions } from './retry.js';
+import type { DownloadRetryOptions } from './retry.js';
 import { extractUpstreamBinary } from './upstream-binary.js';
 import { binaryFileName, type UpstreamAsset } from './upstream-asset.js';
 
@@ -27,7 +27,7 @@ export interface FetchUpstreamOptions {
   /** Where `<arch>/<binary>` is extracted: the pipeline keeps binaries out of the cached outputs. */
   binariesDir: string;
   maxBinaryBytes: number;
-  retry?: RetryOptions;
+  retry?: DownloadRetryOptions;
   log?: Log;
   onProgress?: (p: Progress & { arch: Arch; asset: string }) => void;
 }

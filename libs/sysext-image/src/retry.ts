@@ -1,6 +1,7 @@
 import { describeNetworkError, networkErrorCode, type Log } from '@alloy-sysext/common';
 
-export interface RetryOptions {
+// Retries of an asset download on fetch; GitHub API calls retry through libs/github's client instead.
+export interface DownloadRetryOptions {
   /** Total attempts including the first (default 4). */
   attempts?: number;
   /** First backoff delay; doubles each attempt (default 1000 ms). */
@@ -30,7 +31,7 @@ export function stallDeadline(what: string, ms: number): { signal: AbortSignal; 
 /** An error worth another attempt: a 5xx/429 response, a reset connection or a body cut short. */
 export class TransientError extends Error {}
 
-export async function withRetries<T>(what: string, opts: RetryOptions, log: Log | undefined, run: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(what: string, opts: DownloadRetryOptions, log: Log | undefined, run: () => Promise<T>): Promise<T> {
   const attempts = Math.max(1, opts.attempts ?? 4);
   const base = opts.baseDelayMs ?? 1000;
   for (let attempt = 1; ; attempt++) {
