@@ -54,8 +54,9 @@ function sealRun(env) {
   return env.GITHUB_RUN_ID ? `github-run-${env.GITHUB_RUN_ID}` : `unshared-${randomUUID()}`;
 }
 
-// Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+// Strict semver as normalizeVersion (libs/common/src/version.ts) accepts it: semver's strict grammar, nothing trimmed,
+// no build metadata; a prerelease passes here (the target decides whether to accept one).
+const isStrictVersion = (v) => v.trim() === v && require('semver').parse(v)?.build.length === 0;
 const VERSION_FLAGS = ['version', 'alloyVersion'];
 
 const camelCase = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
@@ -138,7 +139,7 @@ exports.preTasksExecution = async (_options, context) => {
     if (!flag.value) {
       throw new Error('--version needs a value: expected MAJOR.MINOR.PATCH such as --version=1.10.2. Nothing was run.');
     }
-    if (!SEMVER.test(flag.value)) {
+    if (!isStrictVersion(flag.value)) {
       throw new Error(
         `version "${flag.value}" is not a strict semver version: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2. Nothing was run.`,
       );

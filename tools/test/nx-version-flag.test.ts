@@ -184,6 +184,12 @@ describe('plugin hook: the version as typed', () => {
     }
   });
 
+  it('refuses what semver refuses, as the steps do (a prerelease number with a leading zero)', async () => {
+    await expect(hook('run', 'alloy:publish', '--', '--version=1.0.0-01')).rejects.toThrow(
+      'version "1.0.0-01" is not a strict semver version: expected MAJOR.MINOR.PATCH',
+    );
+  });
+
   it('accepts v-prefixed and prerelease versions (the target decides about prereleases)', async () => {
     for (const value of ['v1.10.2', '1.11.0-rc.1']) {
       await expect(

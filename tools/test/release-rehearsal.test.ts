@@ -471,8 +471,8 @@ describe('release.yml, rehearsed job by job in fresh clones', () => {
     await expectSysupdateInstalls(NEW);
   }, 1_800_000);
   // The repair run (plan → repair item → the same jobs) is not rehearsed a second time here, to keep the suite's
-  // budget: apps/release-bot/test/plan.test.ts plans it from a broken bucket, and libs/pipeline/src/seal.test.ts repairs
-  // a bucket with a seal and the public key alone, as the split's sign and publish jobs do.
+  // budget: apps/release-bot/test/plan.test.ts plans it from a broken bucket, and libs/pipeline/test/seal.test.ts
+  // repairs a bucket with a seal and the public key alone, as the split's sign and publish jobs do.
 });
 
 /** systemd-sysupdate 254 with the release key (never the bucket's keyring) installs `version` from the bucket's public URL. */

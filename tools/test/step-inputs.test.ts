@@ -117,6 +117,8 @@ beforeAll(async () => {
     ...firstPerProject(files.filter((f) => anyLoaded.has(f))),
     ...firstPerProject([...notLoaded.filter((f) => /(?<!\.test)\.ts$/.test(f)), ...notLoaded]),
     ...notLoaded.filter((f) => f.endsWith('.md') && loadedProjects.has(owner(f)) && owner(f) !== '.'),
+    // and a test of each library the steps load (a library's first pick above may be a type-only module instead)
+    ...firstPerProject(notLoaded.filter((f) => f.endsWith('.test.ts') && loadedProjects.has(owner(f)))),
     ...loader,
   ];
   const { stdout } = await promisify(execFile)(

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PreconditionFailedError, type ObjectStore } from '@alloy-sysext/r2';
 import type { TokenTable } from './tokens.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface NxCacheServerOptions {
   store: ObjectStore;
@@ -16,7 +17,7 @@ export interface NxCacheServerOptions {
   prefix?: string;
   /** Largest accepted entry (default 1 GiB; entries are held in memory while stored); bigger uploads get 413. */
   maxEntryBytes?: number;
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 export interface NxCacheServer {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { RetryOptions, ThrottleOptions } from '@alloy-sysext/github';
 import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
 import { localBucketDir, loadRecipe, type Recipe, DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
+import type { Log } from '@alloy-sysext/common';
 
 export interface Writer {
   write(text: string): unknown;
@@ -30,7 +31,7 @@ export function out(ctx: Ctx, line = ''): void {
 }
 
 /** Progress and diagnostics go to stderr, so stdout stays the command's result (and pure JSON with --json). */
-export function logger(ctx: Ctx): (line: string) => void {
+export function logger(ctx: Ctx): Log {
   return (line) => ctx.stderr.write(`${line}\n`);
 }
 

@@ -2,8 +2,9 @@
 // workflow's jobs): the release tag `<name>-v<version>` created if missing and the tracking issue closed, both idempotent.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MANIFEST } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
-import { fragmentKey, healthKeys, MANIFEST, signedByAny, versionLayout, type Recipe } from '@alloy-sysext/pipeline';
+import { fragmentKey, healthKeys, signedByAny, versionLayout, type Recipe } from '@alloy-sysext/pipeline';
 import { markdownTable } from './actions.js';
 import { bucketFor, out, type Ctx } from './context.js';
 import type { thisRepo } from './github.js';

@@ -1,7 +1,8 @@
 // Which sysexts a command acts on: `--sysext <name>` (a recipe's name), `--recipe <file>`, or every recipe in the
 // workspace (findRecipes). A command that takes `--version` acts on one sysext: the one that version belongs to.
 import { Manifest } from '@alloy-sysext/manifest';
-import { findRecipes, MANIFEST, pickRecipe, RecipeError, tombstoneKey, type Recipe } from '@alloy-sysext/pipeline';
+import { MANIFEST } from '@alloy-sysext/common';
+import { findRecipes, pickRecipe, RecipeError, tombstoneKey, type Recipe } from '@alloy-sysext/pipeline';
 import { normalizePrefix } from '@alloy-sysext/r2';
 import { bucketFor, recipeFor, type Ctx } from './context.js';
 import { EXIT, UsageError, versionOption } from './exit-codes.js';

@@ -8,8 +8,9 @@
 //   version[-arch]; so names may contain dashes ("docker-compose") but no "-<digit>" before the version.
 // - arch: one of KNOWN_ARCHES, matched at the end, longest first ("x86-64" before "64"). Because semver pre-releases
 //   may contain dashes, an arch suffix wins: "1.0.0-amd64" is version 1.0.0 for amd64, never pre-release "amd64".
-// - version: semver (strict, as `semver.valid` with an optional leading "v", build metadata allowed).
+// - version: strict semver (parseStrictVersion: an optional leading "v", build metadata allowed).
 import { ARCHES, isArch, type Arch } from './arch.js';
+import { parseStrictVersion } from './version.js';
 
 export const KNOWN_ARCHES = ['amd64', 'arm64', 'x86-64', 'arm', 'ia32', 'x86', 'riscv64', 'loongarch64', 's390x', 'ppc64-le'] as const;
 const ARCHES_LONGEST_FIRST = [...KNOWN_ARCHES].sort((a, b) => b.length - a.length);
@@ -36,9 +37,9 @@ export function parseImageName(file: string): ParsedName | undefined {
     if (!/^v?\d/.test(base.slice(i + 1))) continue;
     const name = base.slice(0, i);
     const rest = base.slice(i + 1);
-    const arch = ARCHES_LONGEST_FIRST.find((a) => rest.endsWith(`-${a}`) && isVersion(rest.slice(0, -a.length - 1)));
+    const arch = ARCHES_LONGEST_FIRST.find((a) => rest.endsWith(`-${a}`) && parseStrictVersion(rest.slice(0, -a.length - 1)) !== null);
     if (arch) return { name, version: rest.slice(0, -arch.length - 1), arch, suffix };
-    if (isVersion(rest)) return { name, version: rest, suffix };
+    if (parseStrictVersion(rest) !== null) return { name, version: rest, suffix };
   }
   return undefined;
 }
@@ -56,15 +57,4 @@ export function parseOwnImageName(name: string, file: string): OwnImageName | un
   if (!p || p.name !== name || p.suffix !== '.raw' || !/^\d/.test(p.version)) return undefined;
   if (p.arch === undefined) return { version: p.version, arch: 'amd64', compat: true };
   return isArch(p.arch) && ARCHES.includes(p.arch) ? { version: p.version, arch: p.arch, compat: false } : undefined;
-}
-
-// semver.org's reference pattern (same grammar as `semver.valid` without loose mode), plus an optional "v". A regex
-// instead of semver.valid halves parse time on large manifests; numbers are capped at 15 digits so that
-// `new SemVer` (which rejects unsafe integers) accepts everything this accepts.
-const NUM = '(?:0|[1-9]\\d{0,14})';
-const PRE_ID = '(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)';
-const SEMVER = new RegExp(`^v?${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?(?:\\+[0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*)?$`);
-
-function isVersion(v: string): boolean {
-  return SEMVER.test(v);
 }

@@ -3,8 +3,9 @@
 export { sha256File, sha256Bytes } from './hash.js';
 export { commitAll, tempPathFor, writeFileAtomic } from './atomic.js';
 export { ARCHES, isArch, parseArch, systemdArchitecture, elfMachine, type Arch } from './arch.js';
-export { normalizeVersion } from './version.js';
+export { normalizeVersion, parseStrictVersion } from './version.js';
 export { KNOWN_ARCHES, imageFileName, parseImageName, parseOwnImageName, type OwnImageName, type ParsedName } from './image-name.js';
 export { formatChecksumLine, parseChecksumFile, parseChecksumLine } from './checksum-line.js';
-export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
+export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './published-files.js';
 export { describeNetworkError, networkErrorCode } from './network-error.js';
+export type { Log } from './log.js';

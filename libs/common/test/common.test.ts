@@ -9,6 +9,7 @@ import {
   parseChecksumLine,
   parseImageName,
   parseOwnImageName,
+  parseStrictVersion,
   sha256Bytes,
   sha256File,
   writeFileAtomic,
@@ -49,6 +50,21 @@ describe('checksum files (SHA256SUMS, checksums.txt, sha256sums.txt)', () => {
       `sums lists a twice: line 1 (sha256 ${SHA}) and line 2 (sha256 ${'b'.repeat(64)}); refusing both`,
     );
     expect(() => parseChecksumFile(`${SHA}  a\n${SHA} *a\n`, 'sums')).toThrow('sums lists a twice: line 1');
+  });
+});
+
+describe('strict versions', () => {
+  it.each(['1.10.2', 'v1.10.2', '1.0.0-rc.1', '1.0.0-x-y.01a', '1.0.0+build.7', 'v0.0.0-0'])('accepts %j', (text) =>
+    expect(parseStrictVersion(text)?.raw).toBe(text),
+  );
+  it.each(['vv1.0.0', '=1.0.0', ' 1.0.0', '1.0.0\n', '01.0.0', '1.0', '1.0.0-01', '1.0.0-', '1.0.0+', 'latest', ''])('refuses %j', (text) =>
+    expect(parseStrictVersion(text)).toBeNull(),
+  );
+  it('orders as semver and shares one frozen parse per text', () => {
+    const [a, b] = [parseStrictVersion('1.0.0-rc.2')!, parseStrictVersion('1.0.0-rc.10')!];
+    expect(a.compare(b)).toBe(-1);
+    expect(parseStrictVersion('1.0.0-rc.2')).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
   });
 });
 

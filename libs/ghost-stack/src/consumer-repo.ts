@@ -14,6 +14,7 @@ import {
 } from './github.js';
 import type { Consumer } from './consumer.js';
 import { readRepoFile } from './read-file.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface PullLike {
   number: number;
@@ -42,7 +43,7 @@ export interface ConnectOptions {
   /** API base URL, default https://api.github.com */
   githubUrl?: string;
   dryRun?: boolean;
-  log?: (line: string) => void;
+  log?: Log;
   octokitOptions?: { retry?: RetryOptions; throttle?: ThrottleOptions };
 }
 
@@ -66,7 +67,7 @@ export class ConsumerRepo {
     readonly consumer: Consumer,
     private readonly client: GitHubClient,
     dry: boolean,
-    readonly log: (line: string) => void,
+    readonly log: Log,
   ) {
     ({ owner: this.owner, repo: this.repo } = parseRepo(consumer.repo));
     this.full = `${this.owner}/${this.repo}`;

@@ -5,6 +5,7 @@ import type { Arch, Pinned } from './butane.js';
 import { versionBump } from './edits/version-bump.js';
 import { runConsumerFlow, type ConsumerFlowResult, type ConsumerStatus } from './flow/run-consumer-flow.js';
 import type { GitHubAuth, RetryOptions, ThrottleOptions } from './github.js';
+import type { Log } from '@alloy-sysext/common';
 
 export type { ConsumerStatus };
 
@@ -38,7 +39,7 @@ export interface UpdateConsumerOptions {
   dryRun?: boolean;
   /** where a dry run writes <consumer>.diff and <consumer>.pr.md */
   outDir: string;
-  log?: (line: string) => void;
+  log?: Log;
   octokitOptions?: { retry?: RetryOptions; throttle?: ThrottleOptions };
   /** sysext name: images are <name>-<version>-<arch>.raw (the recipe's name) */
   name: string;

@@ -3,6 +3,7 @@
 // branch and marker, and how it relates to this bot's other open pull requests; the flow owns the GitHub machinery.
 import type { Consumer } from './consumer.js';
 import type { Marker } from './pr-body.js';
+import type { Log } from '@alloy-sysext/common';
 
 /** What an edit makes of the file on the base branch: nothing to do, or the new file and its pull request. */
 export type EditDecision<S> =
@@ -24,7 +25,7 @@ export interface ConsumerEdit<S = unknown> {
   /** What another marker of the family proposes, for logs, e.g. "alloy 1.12.0". */
   describe(other: Marker): string;
   /** Reads the file on the base branch and decides (pure: no I/O besides what the edit computes). */
-  decide(text: string, at: { consumer: Consumer; label: string; log: (line: string) => void }): Promise<EditDecision<S>>;
+  decide(text: string, at: { consumer: Consumer; label: string; log: Log }): Promise<EditDecision<S>>;
   /** `other` is a marker of this family; 'same' when it proposes exactly this edit. */
   relation(other: Marker): Relation;
 }

@@ -6,6 +6,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { createAppAuth } from '@octokit/auth-app';
 import { normalizePrivateKey, parseRepo } from './auth.js';
 import { explainGitHubError, GitHubError, type AuthKind } from './errors.js';
+import type { Log } from '@alloy-sysext/common';
 
 /** Octokit (rest endpoint methods + paginate) with the retry and throttling plugins applied. */
 export const GitHubOctokit: typeof Octokit = Octokit.plugin(retry, throttling) as unknown as typeof Octokit;
@@ -41,7 +42,7 @@ export interface CreateGitHubClientOptions {
   baseUrl?: string;
   retry?: RetryOptions;
   throttle?: ThrottleOptions;
-  log?: (line: string) => void;
+  log?: Log;
   userAgent?: string;
   /** Deadline per GitHub request, headers and body (default 60000 ms); a request past it fails and is retried. */
   timeoutMs?: number;

@@ -4,6 +4,7 @@ import { authKind, createGitHubClient, type GitHubClient, type RetryOptions, typ
 import { parseRepo } from './auth.js';
 import { explainGitHubError, GitHubError, noAnswer } from './errors.js';
 import { githubTokenFor } from './token.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface ReleaseAsset {
   name: string;
@@ -35,7 +36,7 @@ export function releaseClient(opts: {
   repo: string;
   token?: string;
   env?: NodeJS.ProcessEnv;
-  log?: (line: string) => void;
+  log?: Log;
   retry?: RetryOptions;
   throttle?: ThrottleOptions;
   timeoutMs?: number;

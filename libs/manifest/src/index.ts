@@ -3,5 +3,5 @@ export { Manifest, type ManifestEntry } from './manifest.js';
 export { mergeManifest } from './merge.js';
 export { signManifest } from './sign.js';
 export { imageEntries, type ImageEntriesOptions } from './entries.js';
-export { compareFiles } from './names.js';
+export { compareFiles } from './entry-order.js';
 export { planRetention, type Pin, type RetentionPlan } from './retention.js';

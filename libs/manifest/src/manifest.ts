@@ -4,7 +4,7 @@
 // "<hash>  <file>\n"), so the same set of entries always yields the same bytes. What we could not write back
 // unchanged (" *" markers, no final newline, names that are not UTF-8) is refused, never silently altered.
 import semver from 'semver';
-import { compareKeys, sortKey, type SortKey } from './names.js';
+import { compareKeys, sortKey, type SortKey } from './entry-order.js';
 
 export interface ManifestEntry {
   /** Bare file name, as in the bucket (no directories). */

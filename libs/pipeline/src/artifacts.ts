@@ -2,12 +2,11 @@
 // check of an image file's bytes against its .sha256 and its signature.
 import { createHash } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { parseChecksumLine, sha256File } from '@alloy-sysext/common';
+import { imageFileName, parseChecksumLine, sha256File } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
 import path from 'node:path';
 import { fileIdentity, verifiedSha256, writeVerifiedReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
-import { imageFile } from './recipe.js';
 
 export interface VersionImage {
   /** Its name in the bucket and in SHA256SUMS. */
@@ -25,12 +24,12 @@ export interface VersionImage {
  */
 export function versionImages(recipe: Recipe, version: string, imagesDir: string): VersionImage[] {
   const images: VersionImage[] = recipe.arches.map((arch) => {
-    const file = imageFile(recipe, version, arch);
+    const file = imageFileName(recipe.name, version, arch);
     return { file, path: path.join(imagesDir, file), arch, compatibilityName: false };
   });
   const amd64 = images.find((i) => i.arch === 'amd64');
   if (recipe.image.compatibilityCopy !== false && amd64) {
-    images.push({ file: imageFile(recipe, version), path: amd64.path, arch: 'amd64', compatibilityName: true });
+    images.push({ file: imageFileName(recipe.name, version), path: amd64.path, arch: 'amd64', compatibilityName: true });
   }
   return images;
 }
@@ -45,7 +44,7 @@ export function imageFiles(images: VersionImage[]): VersionImage[] {
  * made of the amd64 image. Nothing reads them now; left in place they would go into the image target's cache entry.
  */
 export async function removeCompatibilityFiles(recipe: Recipe, version: string, imagesDir: string): Promise<void> {
-  const file = path.join(imagesDir, imageFile(recipe, version));
+  const file = path.join(imagesDir, imageFileName(recipe.name, version));
   for (const f of [file, `${file}.sha256`, `${file}.asc`]) await rm(f, { force: true });
 }
 

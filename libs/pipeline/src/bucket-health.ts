@@ -4,11 +4,10 @@
 // the store refuses to read (a symlink in the local bucket) is a problem naming it. Used by release-bot check/status.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseImageName } from '@alloy-sysext/common';
+import { parseImageName, MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { StoreError, type ObjectStore } from '@alloy-sysext/r2';
 import { KEY_FILES, loadPrivateKey, readPublicKey } from '@alloy-sysext/signing';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
 import { DEV_KEY_DIR, PUBLIC_KEY_VARIABLE } from './signing-key.js';
 import { signedBy } from './vouch.js';

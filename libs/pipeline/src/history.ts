@@ -3,10 +3,9 @@
 // which state is the newest any witness knows, what a SHA256SUMS lacks or lists against it (a rollback, a revived
 // version), what the repair is, and what publish may sign.
 import semver from 'semver';
-import { parseImageName } from '@alloy-sysext/common';
+import { parseImageName, MANIFEST, type Log } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
-import { MANIFEST } from './names.js';
 import type { Recipe } from './recipe.js';
 import type { Voucher } from './vouch.js';
 import {
@@ -114,7 +113,7 @@ export async function historyForChange(opts: {
   keys: string[];
   witnessFile: string;
   env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<History> {
   const witnesses = await gatherWitnesses({
     recipe: opts.recipe,
@@ -215,7 +214,7 @@ export function assertNotRemoved(history: History, version: string): void {
 export async function settleManifest(
   history: History,
   current: Manifest,
-  opts: { publishing?: string; voucher: Voucher; log: (line: string) => void },
+  opts: { publishing?: string; voucher: Voucher; log: Log },
 ): Promise<Manifest> {
   const verdict = compareManifest(history, current.versions(history.name));
   let next = current;

@@ -8,7 +8,6 @@ export * from './digest-roots.js';
 export * from './history.js';
 export * from './layout.js';
 export * from './mirror.js';
-export * from './names.js';
 export * from './progress.js';
 export * from './provenance.js';
 export * from './publish.js';

@@ -1,6 +1,7 @@
 // The mirror: the published SHA256SUMS and SHA256SUMS.gpg committed into a git repository through the Contents API.
 import { readRepoFileBytes } from '@alloy-sysext/ghost-stack';
 import { createGitHubClient, explainGitHubError, parseRepo, type GitHubAuth } from '@alloy-sysext/github';
+import type { Log } from '@alloy-sysext/common';
 
 export interface MirrorFile {
   /** Path in the repository. */
@@ -20,7 +21,7 @@ export async function mirrorFiles(opts: {
   auth: GitHubAuth;
   message: string;
   githubUrl?: string;
-  log: (line: string) => void;
+  log: Log;
   retry?: { retryAfterBaseValue?: number };
 }): Promise<{ written: string[] }> {
   const { owner, repo } = parseRepo(opts.repo);
@@ -67,7 +68,7 @@ export async function readMirrorFile(opts: {
   path: string;
   auth: GitHubAuth;
   githubUrl?: string;
-  log: (line: string) => void;
+  log: Log;
   retry?: { retryAfterBaseValue?: number };
 }): Promise<Buffer | undefined> {
   const { owner, repo } = parseRepo(opts.repo);

@@ -1,8 +1,8 @@
 // A dry run of publish: the plan a real run would carry out, found by reading the bucket (HEAD and GET) and nothing else.
+import { MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { planObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
 import { stateKey } from './version-state.js';
 import { signedByAny } from './vouch.js';
@@ -28,11 +28,11 @@ export async function planPublish(opts: {
   objects: PublishObject[];
   entries: { file: string; sha256: string }[];
   /** The real run's merge: the SHA256SUMS it would write from the bucket's (null: none), saying what it settles. */
-  merge: (current: string | null, say: (line: string) => void) => Promise<string>;
+  merge: (current: string | null, say: Log) => Promise<string>;
   /** The release key's public parts: publish may hold no private key (the seal carries the signature). */
   key: Pick<SigningKey, 'fingerprint' | 'publicKeyArmored'>;
   recipe: Recipe;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<PublishPlan> {
   const { store, log } = opts;
   const planned = await planObjects(store, opts.objects);

@@ -3,6 +3,7 @@ import type { ObjectStore } from '@alloy-sysext/r2';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import type { ReleaseKey } from './signing-key.js';
+import type { Log } from '@alloy-sysext/common';
 
 /** The version's files, the bucket, the release key, and where lines go. */
 export interface PublishTarget {
@@ -14,5 +15,5 @@ export interface PublishTarget {
   key: ReleaseKey;
   /** The public key published artifacts must verify against. */
   publicKey: string;
-  log: (line: string) => void;
+  log: Log;
 }

@@ -4,7 +4,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
-import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
+import { formatChecksumLine, sha256File, KEYRING, MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { versionImages, type VersionImage } from './artifacts.js';
@@ -25,8 +25,6 @@ import { fragmentKey, signedByAny, unvouchedError, type Voucher } from './vouch.
 import { assertNotRemoved, historyForChange, type History } from './history.js';
 import { readBucketState, stateKey, type SignedRead, type VersionState } from './version-state.js';
 import { localWitnessFile, rememberState } from './witnesses.js';
-
-import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 
 /** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {
@@ -102,7 +100,7 @@ export async function publishVersion(
     (await readSeal({ recipe, dir: layout.seal, version, provenanceName, publicKey: opts.publicKey, entries })) ??
     (key.signing ? await seal() : missingSeal(layout.seal, version));
   // What publish would sign over the bucket's SHA256SUMS, made again here from the history read here: the seal must say it.
-  const merge = (text: string | null, say: (line: string) => void = log) =>
+  const merge = (text: string | null, say: Log = log) =>
     mergeForPublish({ store, recipe, keys, history, entries, version, current: text, log: say });
   let current = await store.get(MANIFEST);
   let bucketState = await readBucketState(store, recipe, keys);
@@ -270,7 +268,7 @@ async function writeSealedManifest(
   current: { body: Buffer; etag: string } | null,
   merge: (current: string | null) => Promise<string>,
   attempt: number,
-  log: (line: string) => void,
+  log: Log,
 ): Promise<'written' | 'unchanged' | 'stale'> {
   const fit = await sealFit(sealed, current && current.body.toString('utf8'), merge);
   if (fit === 'written') {
@@ -310,7 +308,7 @@ async function writeSealedSignature(opts: {
   store: ObjectStore;
   sealed: Seal;
   publicKey: string;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<'written' | 'unchanged' | 'stale'> {
   const { store, sealed, log } = opts;
   let wrote = false;
@@ -419,7 +417,7 @@ async function writeSealedState(opts: {
   sealed: Seal;
   history: History;
   keys: string[];
-  log: (line: string) => void;
+  log: Log;
   canSeal: boolean;
 }): Promise<Recorded | 'stale'> {
   const { store, recipe, sealed, log } = opts;
@@ -470,7 +468,7 @@ export async function signCurrentManifest(opts: {
   key: SigningKey;
   voucher: Voucher;
   recipe: Pick<Recipe, 'name'>;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<boolean> {
   const { store, key, log } = opts;
   let changed = false;
@@ -503,12 +501,7 @@ export async function signCurrentManifest(opts: {
 }
 
 /** Commits SHA256SUMS, its signature and the version state (a witness, witnesses.ts) to the recipe's mirror. */
-export async function mirrorManifest(
-  recipe: Pick<Recipe, 'name' | 'mirror'>,
-  store: ObjectStore,
-  message: string,
-  log: (line: string) => void,
-) {
+export async function mirrorManifest(recipe: Pick<Recipe, 'name' | 'mirror'>, store: ObjectStore, message: string, log: Log) {
   const mirror = recipe.mirror!;
   const auth = consumerAuth(mirror.auth);
   if (!auth.app && !auth.token) {

@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
+import type { Log } from '@alloy-sysext/common';
 
 /** A signature object publish would upload, and what it signs (a local file, verified earlier in this run). */
 export interface SignatureObject {
@@ -23,7 +24,7 @@ export async function keepPublishedSignatures(opts: {
   publicKey: string;
   fingerprint: string;
   publishDir: string;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<string[]> {
   const kept: string[] = [];
   for (const { object, signs } of opts.signatures) {

@@ -1,7 +1,8 @@
-// Local receipts, keyed by content hashes: fetch records the binary it inflated from a zip, image what it built (binary, settings,
-// image sha256), so verifyFetched need not inflate again and sign need not rebuild bytes built here; manifest and publish
-// record an image file they verified, so the same file, untouched since, is not read again. They live in dist/.receipts, outside
-// every Nx output (no cache restores one); forging one takes write access to this workspace, which already owns its sources and keys.
+// Local receipts, keyed by content hashes: fetch records the binary it inflated from a zip, image what it built
+// (binary, settings, image sha256), so verifyFetched need not inflate again and sign need not rebuild bytes built here;
+// manifest and publish record an image file they verified, so the same file, untouched since, is not read again.
+// They live in dist/.receipts, outside every Nx output (no cache restores one); forging one takes write access to this
+// workspace, which already owns its sources and keys.
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';

@@ -6,10 +6,13 @@ import type { ErrorObject } from 'ajv';
 import { resolvePublicUrl } from './public-url.js';
 import * as precompiled from './recipe-validator.generated.js';
 
-import { imageFileName, type Arch } from '@alloy-sysext/common';
+import type { Arch } from '@alloy-sysext/common';
 import type { UpstreamOptions } from '@alloy-sysext/sysext-image';
 
 export type { Arch };
+
+/** The recipe every command uses unless told otherwise, relative to the workspace root. */
+export const DEFAULT_RECIPE = 'apps/alloy/sysext.json';
 
 export interface AuthRef {
   app?: { idEnv: string; privateKeyEnv: string };
@@ -112,9 +115,4 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
       trustedKeys: recipe.signing.trustedKeys?.map((file) => path.resolve(dir, file)),
     },
   };
-}
-
-/** Image file name as consumers and the manifest know it. */
-export function imageFile(recipe: Pick<Recipe, 'name'>, version: string, arch?: Arch): string {
-  return imageFileName(recipe.name, version, arch);
 }

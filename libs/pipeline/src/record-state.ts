@@ -1,11 +1,11 @@
 // Recording the next signed version state after a change to the bucket (publish, prune, revoke): what SHA256SUMS lists
 // now, every removal known, sequence + 1. Compare-and-swap on the state object, like SHA256SUMS.
+import { MANIFEST, type Log } from '@alloy-sysext/common';
 import semver from 'semver';
 import { Manifest } from '@alloy-sysext/manifest';
 import { PreconditionFailedError, type ObjectStore } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import type { History } from './history.js';
-import { MANIFEST } from './names.js';
 import type { Recipe } from './recipe.js';
 import {
   manifestDigest,
@@ -31,7 +31,7 @@ export async function recordState(opts: {
   key: SigningKey;
   keys: string[];
   history: History;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<{ state: VersionState; object: string; written: boolean }> {
   const { store, recipe, log } = opts;
   const key = stateKey(recipe);

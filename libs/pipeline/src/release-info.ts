@@ -1,5 +1,6 @@
 // The upstream release's page and notes for PR bodies; best effort: a PR is still useful without notes.
 import { getReleaseByTag, releaseClient } from '@alloy-sysext/github';
+import type { Log } from '@alloy-sysext/common';
 
 export async function releaseInfo(opts: {
   apiUrl: string;
@@ -7,7 +8,7 @@ export async function releaseInfo(opts: {
   version: string;
   token?: string;
   env?: NodeJS.ProcessEnv;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<{ url: string; notes?: string }> {
   const fallback = { url: `https://github.com/${opts.repo}/releases/tag/v${opts.version}` };
   try {

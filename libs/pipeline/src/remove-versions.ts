@@ -2,12 +2,12 @@
 // first, then SHA256SUMS without them (compare-and-swap) and its signature, then the next signed state. A crash
 // anywhere leaves the tombstones in place, and every later publish honours them; a rerun converges. Objects stay (the
 // caller deletes them, if it should).
+import { MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { compareAndSwap, type ObjectStore } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { describeRemoval, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
 import { recordState } from './record-state.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { mirrorManifest, signCurrentManifest } from './publish.js';
 import type { Recipe } from './recipe.js';
 import { readTombstones, signTombstone, tombstoneKey, type RemovedBy, type Tombstone } from './version-state.js';
@@ -33,7 +33,7 @@ export async function removeVersions(opts: {
   reason?: string;
   witnessFile: string;
   env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
+  log: Log;
   /** The history the caller read already (historyForChange), to not read every witness twice. */
   history?: History;
 }): Promise<RemovalResult> {

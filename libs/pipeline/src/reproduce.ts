@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildImage, type BuildImageOptions } from '@alloy-sysext/sysext-image';
 import { recoveryAdvice } from './upstream-trust.js';
+import type { Log } from '@alloy-sysext/common';
 
 /**
  * Before the release key vouches for an image, rebuild it from the verified binary and the recipe and require the same
@@ -18,7 +19,7 @@ export async function assertReproduced(opts: {
   tree: BuildImageOptions['tree'];
   image: BuildImageOptions['image'];
   images: { path: string; sha256: string }[];
-  log: (line: string) => void;
+  log: Log;
 }): Promise<void> {
   const { version, arch } = opts;
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'alloy-reproduce-'));

@@ -4,6 +4,7 @@
 // where the key is (the seal target: in the release workflow the sign job, which may read the bucket but not write it) and
 // applied by publish, which may write the bucket but holds no key. A seal comes from a cache like any output, so publish
 // re-checks it: the key's signatures, the subjects, and that it merges exactly this version into the bucket as it is.
+import { MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,6 @@ import type { ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import { assertNotRemoved, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
 import type { versionLayout } from './layout.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { parseStatement, signedProvenance } from './provenance.js';
 import type { Recipe } from './recipe.js';
 import { newer, nextState } from './record-state.js';
@@ -74,7 +74,7 @@ export interface SealTarget {
   provenance?: { root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] };
   /** A statement sealed before for this run (publish re-sealing after a concurrent write keeps it). */
   keepProvenance?: SealedProvenance;
-  log: (line: string) => void;
+  log: Log;
 }
 
 const sha256Text = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -129,7 +129,7 @@ export async function mergeForPublish(opts: {
   entries: { file: string; sha256: string }[];
   version: string;
   current: string | null;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<string> {
   const { store, recipe, history, current } = opts;
   if (current === null) return mergeManifest(null, opts.entries);

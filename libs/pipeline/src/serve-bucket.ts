@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { contentTypeFor } from '@alloy-sysext/r2';
+import type { Log } from '@alloy-sysext/common';
 
 export interface ServedBucket {
   /** http://127.0.0.1:<port> (the bucket's root; the recipe prefix is a path under it) */
@@ -13,7 +14,7 @@ export interface ServedBucket {
   close(): Promise<void>;
 }
 
-export async function serveBucket(opts: { dir: string; port: number; host?: string; log?: (line: string) => void }): Promise<ServedBucket> {
+export async function serveBucket(opts: { dir: string; port: number; host?: string; log?: Log }): Promise<ServedBucket> {
   const root = path.resolve(opts.dir);
   const server: Server = createServer((req, res) => {
     void answer(req.method ?? 'GET', req.url ?? '/').then(

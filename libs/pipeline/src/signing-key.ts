@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { generateKey, KEY_FILES, loadPrivateKey, readPublicKey, type SigningKey } from '@alloy-sysext/signing';
+import type { Log } from '@alloy-sysext/common';
 
 export const DEV_KEY_DIR = '.dev-keys';
 
@@ -93,7 +94,7 @@ interface KeyOptions {
   env?: NodeJS.ProcessEnv;
   workspaceRoot: string;
   identity: string;
-  log: (line: string) => void;
+  log: Log;
   /** False when the caller only verifies with the key (a dry run): the development key's warning is about signing. */
   signs?: boolean;
 }

@@ -1,5 +1,5 @@
+import { imageFileName } from '@alloy-sysext/common';
 import type { Arch, Recipe } from './recipe.js';
-import { imageFile } from './recipe.js';
 
 /**
  * systemd-sysupdate transfer definition for one arch, installed on hosts under both sysupdateTransferPaths and run
@@ -137,7 +137,7 @@ export function butaneSnippet(opts: {
   fingerprint: string;
 }): string {
   const { recipe, version, arch } = opts;
-  const file = imageFile(recipe, version, arch);
+  const file = imageFileName(recipe.name, version, arch);
   const target = `/opt/extensions/${recipe.name}/${file}`;
   const paths = releaseKeyPaths(recipe);
   const dropin = sysupdateServiceDropin(recipe);

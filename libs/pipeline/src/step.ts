@@ -1,10 +1,10 @@
 // What every release step gets: the validated recipe, the checked version, where its files go, and a log line sink.
 import path from 'node:path';
 import { versionLayout } from './layout.js';
-import { DEFAULT_RECIPE } from './names.js';
-import { loadRecipe, type Recipe } from './recipe.js';
+import { DEFAULT_RECIPE, loadRecipe, type Recipe } from './recipe.js';
 import { imageSettings, type ImageStepOptions } from './steps/image.js';
 import { resolveVersion } from './version.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface StepOptions {
   /** The version as `--version=X` reaches the target under npx (.npmrc renames the flag Nx reserves), or typed as is. */
@@ -22,14 +22,11 @@ export interface StepContext {
   /** Workspace root: dist/, the dev key and the local bucket resolve from here. */
   root: string;
   env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
+  log: Log;
 }
 
 /** Resolves recipe and version before any I/O, so a bad version never builds a path or a URL. */
-export async function prepareStep(
-  options: StepOptions,
-  opts: { root: string; env?: NodeJS.ProcessEnv; log: (line: string) => void },
-): Promise<StepContext> {
+export async function prepareStep(options: StepOptions, opts: { root: string; env?: NodeJS.ProcessEnv; log: Log }): Promise<StepContext> {
   const env = opts.env ?? process.env;
   const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);

@@ -8,6 +8,7 @@ import type { versionLayout } from './layout.js';
 import { requirePublicUrl } from './public-url.js';
 import type { ConsumerRecipe, Recipe } from './recipe.js';
 import { releaseInfo } from './release-info.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface ConsumerOutcome {
   consumer: string;
@@ -23,7 +24,7 @@ export async function updateConsumers(opts: {
   layout: ReturnType<typeof versionLayout>;
   consumers: ConsumerRecipe[];
   dryRun?: boolean;
-  log: (line: string) => void;
+  log: Log;
 }): Promise<ConsumerOutcome[]> {
   const { recipe, version, layout, log } = opts;
   const publicUrl = requirePublicUrl(recipe);

@@ -1,9 +1,9 @@
+import { MANIFEST } from '@alloy-sysext/common';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
 import { verifyDetached } from '@alloy-sysext/signing';
 import { imageChecker, type VersionImage } from './artifacts.js';
-import { MANIFEST } from './names.js';
 
 /**
  * This version's SHA256SUMS entries from dist/<name>/<version>/manifest (it may come from a cache): believed only when

@@ -2,11 +2,10 @@
 // signed (the bucket's SHA256SUMS.gpg over the bucket's SHA256SUMS, or the line's version fragment). The bucket's
 // SHA256SUMS is data to verify, never text to re-sign: a line nothing vouches for is refused, naming it.
 import { readFile } from 'node:fs/promises';
-import { parseImageName } from '@alloy-sysext/common';
+import { parseImageName, MANIFEST } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached, type SigningKey } from '@alloy-sysext/signing';
-import { MANIFEST } from './names.js';
 import type { Recipe } from './recipe.js';
 
 /** Per-version signed fragment in the bucket: the manifest step's SHA256SUMS of that version alone, and its .gpg. */

@@ -4,7 +4,7 @@
 // history is append-only for anyone without push access to it), and the release tags (read by release-bot).
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256Bytes, writeFileAtomic } from '@alloy-sysext/common';
+import { sha256Bytes, writeFileAtomic, type Log } from '@alloy-sysext/common';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { readMirrorFile } from './mirror.js';
@@ -74,7 +74,7 @@ export async function readMirrorWitness(
   recipe: Pick<Recipe, 'name' | 'mirror'>,
   keys: string[],
   env: NodeJS.ProcessEnv,
-  log: (line: string) => void,
+  log: Log,
   unavailable: string[],
 ): Promise<WitnessedState | undefined> {
   const mirror = recipe.mirror;
@@ -102,7 +102,7 @@ export async function gatherWitnesses(opts: {
   keys: string[];
   localFile?: string;
   env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
+  log: Log;
   tags?: Witnesses['tags'];
 }): Promise<Witnesses> {
   const unavailable: string[] = [];

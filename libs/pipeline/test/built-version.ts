@@ -2,11 +2,10 @@
 // version's signed SHA256SUMS.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '@alloy-sysext/common';
+import { sha256File, MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { versionLayout } from '../src/layout.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from '../src/names.js';
 import type { Recipe } from '../src/recipe.js';
 import { writeSignedImages } from './signed-images.js';
 

@@ -1,5 +1,6 @@
 // A workspace and a directory bucket to publish into without running the chain: each version's dist/ as the chain
 // leaves it (see built-version.ts), then publishVersion.
+import { MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from '@jest/globals';
@@ -8,7 +9,6 @@ import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
 import * as openpgp from 'openpgp';
 import { loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { versionLayout } from '../src/layout.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from '../src/names.js';
 import { publishVersion } from '../src/publish.js';
 import { releaseKeyOf } from '../src/signing-key.js';
 import type { Recipe } from '../src/recipe.js';
@@ -34,7 +34,7 @@ export function publishingWorld(
   const publish = async (
     version: string,
     key: SigningKey,
-    opts: { trusted?: string[]; recipe?: Recipe; log?: (line: string) => void; dryRun?: boolean } = {},
+    opts: { trusted?: string[]; recipe?: Recipe; log?: Log; dryRun?: boolean } = {},
   ) =>
     publishVersion({
       recipe: opts.recipe ?? recipe,

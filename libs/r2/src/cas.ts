@@ -2,7 +2,8 @@
 // GET with etag → update → PUT If-Match (If-None-Match: * when absent) → on a lost race, re-read and retry.
 import { PreconditionFailedError, StoreError } from './errors.js';
 import { cacheControlFor, contentTypeFor } from './content-types.js';
-import type { Log, ObjectStore } from './store.js';
+import type { Log } from '@alloy-sysext/common';
+import type { ObjectStore } from './store.js';
 
 export interface CompareAndSwapOptions {
   /** Default 10. */

@@ -25,7 +25,8 @@
 import { deadlinesFromEnv } from './deadlines.js';
 import { createDirectoryStore } from './directory-store.js';
 import { createS3Store } from './s3-store.js';
-import { normalizePrefix, type Log, type ObjectStore } from './store.js';
+import { normalizePrefix, type ObjectStore } from './store.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface StoreDefaults {
   bucket: string;

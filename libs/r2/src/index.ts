@@ -1,4 +1,4 @@
-export type { ObjectStore, ObjectInfo, ListedObject, PutOptions, PutBytesOptions, Progress, Log } from './store.js';
+export type { ObjectStore, ObjectInfo, ListedObject, PutOptions, PutBytesOptions, Progress } from './store.js';
 export { assertValidKey, normalizePrefix } from './store.js';
 export { StoreError, PreconditionFailedError, type StoreErrorKind } from './errors.js';
 export { createS3Store, r2Endpoint, type S3StoreOptions } from './s3-store.js';

@@ -1,8 +1,7 @@
-// Multipart upload of a file straight from disk, in place of lib-storage's Upload (STYLE prefers lib-storage; measured
-// why not): each part's body is a fresh read stream over its byte range, opened for every attempt the SDK's retry
-// strategy makes, so nothing is buffered and a retry re-reads the file. lib-storage buffers and copies each part and
-// SigV4 then hashes every buffer. tools/bench/r2.bench.ts, 300 MiB, same run each (load 9-15 on 2 cores): lib-storage
-// 26.9 MiB/s, 220 MiB peak RSS vs `aws s3 cp` 27.4 MiB/s, 100 MiB; this module 22.1 vs 19.0 MiB/s, CPU 0.74× aws, 133 MiB.
+// Multipart upload of a file straight from disk, in place of lib-storage's Upload: each part's body is a fresh read
+// stream over its byte range, opened for every attempt the SDK's retry strategy makes, so nothing is buffered and a
+// retry re-reads the file. lib-storage buffers and copies each part, and SigV4 then hashes every buffer: more memory,
+// no faster (tools/bench/r2.bench.ts measures this module against `aws s3 cp`).
 import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -18,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 // Types only: the SDK's own declarations are written against @smithy/types, which always comes with @aws-sdk/client-s3.
 import type { FinalizeRequestMiddleware } from '@smithy/types';
-import type { Log } from './store.js';
+import type { Log } from '@alloy-sysext/common';
 
 /** S3 (and R2) limits: parts of 5 MiB to 5 GiB except the last, at most 10 000 of them. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -1,7 +1,8 @@
 // Removing one version's objects (with a dry run). The manifest is deliberately out of reach: a version leaves the
 // manifest first (compareAndSwap), then its objects go, so sysupdate never sees an entry without its file.
 import { isManifestKey } from './content-types.js';
-import type { Log, ObjectStore } from './store.js';
+import type { Log } from '@alloy-sysext/common';
+import type { ObjectStore } from './store.js';
 
 export interface PruneOptions {
   dryRun?: boolean;

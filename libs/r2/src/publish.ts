@@ -4,9 +4,9 @@
 // run a few at a time (a no-op publish is mostly HEADs, each a round trip to R2).
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
-import { sha256File } from '@alloy-sysext/common';
+import { sha256File, type Log } from '@alloy-sysext/common';
 import { cacheControlFor, contentTypeFor } from './content-types.js';
-import type { BytesProof, Log, ObjectStore, Progress } from './store.js';
+import type { BytesProof, ObjectStore, Progress } from './store.js';
 
 export interface PublishObject {
   key: string;

@@ -24,7 +24,7 @@ import {
   planParts,
   uploadFileMultipart,
 } from './multipart.js';
-import { sha256Bytes, sha256File } from '@alloy-sysext/common';
+import { sha256Bytes, sha256File, type Log } from '@alloy-sysext/common';
 import {
   assertValidKey,
   copySource,
@@ -35,7 +35,6 @@ import {
   type CopyOptions,
   type ExpectedBytes,
   type ListedObject,
-  type Log,
   type ObjectInfo,
   type ObjectStore,
   type PutBytesOptions,

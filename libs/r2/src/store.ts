@@ -153,8 +153,6 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
-export type Log = (line: string) => void;
-
 /** Rejects keys that could escape a directory store or that S3 would treat surprisingly. */
 export function assertValidKey(key: string): void {
   if (

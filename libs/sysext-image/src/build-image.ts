@@ -6,7 +6,8 @@ import {
   sha256Bytes,
   normalizeVersion,
   formatChecksumLine,
-  imageFileName as commonImageFileName,
+  imageFileName,
+  type Log,
 } from '@alloy-sysext/common';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,16 +31,12 @@ export interface BuildImageOptions {
   image: ImageOptions;
   /** dist/alloy/<version>/images */
   outDir: string;
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 export interface BuiltImage {
   image: string;
   sha256: string;
-}
-
-export function imageFileName(version: string, arch: Arch): string {
-  return commonImageFileName(EXTENSION_NAME, normalizeVersion(version, { allowPrerelease: true }), parseArch(arch));
 }
 
 /** Everything besides the binary's bytes that decides what buildImage writes, in a canonical form (build receipts record it). */
@@ -94,7 +91,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   await assertElfFor(opts.binary, arch, `binary ${opts.binary}`);
 
   await mkdir(opts.outDir, { recursive: true });
-  const image = join(opts.outDir, imageFileName(version, arch));
+  const image = join(opts.outDir, imageFileName(EXTENSION_NAME, version, arch));
   const finals = [image, `${image}.sha256`];
 
   const work = await mkdtemp(join(tmpdir(), 'sysext-image-'));

@@ -3,7 +3,8 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DEFAULT_STALL_TIMEOUT_MS, TransientError, stallDeadline, withRetries, type RetryOptions } from './retry.js';
+import { DEFAULT_STALL_TIMEOUT_MS, TransientError, stallDeadline, withRetries, type DownloadRetryOptions } from './retry.js';
+import type { Log } from '@alloy-sysext/common';
 
 export interface Progress {
   received: number;
@@ -18,8 +19,8 @@ export async function download(opts: {
   url: string;
   dest: string;
   expectedSize?: number;
-  retry?: RetryOptions;
-  log?: (line: string) => void;
+  retry?: DownloadRetryOptions;
+  log?: Log;
   onProgress?: (p: Progress) => void;
 }): Promise<{ sha256: string; size: number }> {
   return withRetries(`download ${opts.url}`, opts.retry ?? {}, opts.log, async () => {
@@ -75,12 +76,7 @@ export async function download(opts: {
  * A small file (a release's checksum file) read into memory, with the same deadline and retries as a download, and no
  * more than `maxBytes`: a checksum file is a few lines, a large answer is not one.
  */
-export async function downloadText(opts: {
-  url: string;
-  maxBytes: number;
-  retry?: RetryOptions;
-  log?: (line: string) => void;
-}): Promise<string> {
+export async function downloadText(opts: { url: string; maxBytes: number; retry?: DownloadRetryOptions; log?: Log }): Promise<string> {
   return withRetries(`download ${opts.url}`, opts.retry ?? {}, opts.log, async () => {
     const deadline = stallDeadline(`download ${opts.url}`, opts.retry?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
     try {

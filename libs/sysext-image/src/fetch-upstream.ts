@@ -3,9 +3,9 @@
 // upstream-trust.ts); this module only enforces it.
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File, tempPathFor, type Arch } from '@alloy-sysext/common';
+import { sha256File, tempPathFor, type Arch, type Log } from '@alloy-sysext/common';
 import { download, type Progress } from './download.js';
-import type { RetryOptions } from './retry.js';
+import type { DownloadRetryOptions } from './retry.js';
 import { extractUpstreamBinary } from './upstream-binary.js';
 import { binaryFileName, type UpstreamAsset } from './upstream-asset.js';
 
@@ -27,8 +27,8 @@ export interface FetchUpstreamOptions {
   /** Where `<arch>/<binary>` is extracted: the pipeline keeps binaries out of the cached outputs. */
   binariesDir: string;
   maxBinaryBytes: number;
-  retry?: RetryOptions;
-  log?: (line: string) => void;
+  retry?: DownloadRetryOptions;
+  log?: Log;
   onProgress?: (p: Progress & { arch: Arch; asset: string }) => void;
 }
 
@@ -107,7 +107,7 @@ async function downloadAsset(
 }
 
 /** Copies a local asset, then hashes the copy (the bytes kept are the bytes checked). */
-async function copyAsset(wanted: AssetToFetch, from: { path: string }, file: string, log?: (line: string) => void): Promise<string> {
+async function copyAsset(wanted: AssetToFetch, from: { path: string }, file: string, log?: Log): Promise<string> {
   const temp = tempPathFor(file);
   try {
     log?.(`${wanted.asset.arch}: taking ${from.path} (no download)`);

@@ -14,13 +14,12 @@ export { fetchUpstream, type AssetToFetch, type FetchedAsset, type FetchUpstream
 export { extractUpstreamBinary, upstreamBinarySha256 } from './upstream-binary.js';
 export { TAR_OTHER_FILES_BYTES } from './extract-tar.js';
 export { downloadText, type Progress } from './download.js';
-export type { RetryOptions } from './retry.js';
+export type { DownloadRetryOptions } from './retry.js';
 export { imageParameters, type ImageParameters } from './image-parameters.js';
 export { toolVersions, type ToolVersions } from './tool-versions.js';
 export {
   buildImage,
   buildSettings,
-  imageFileName,
   type BuildImageOptions,
   type BuildSettings,
   type BuiltImage,

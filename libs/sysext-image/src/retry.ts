@@ -1,4 +1,7 @@
-export interface RetryOptions {
+import { describeNetworkError, networkErrorCode, type Log } from '@alloy-sysext/common';
+
+// Retries of an asset download on fetch; GitHub API calls retry through libs/github's client instead.
+export interface DownloadRetryOptions {
   /** Total attempts including the first (default 4). */
   attempts?: number;
   /** First backoff delay; doubles each attempt (default 1000 ms). */
@@ -28,12 +31,7 @@ export function stallDeadline(what: string, ms: number): { signal: AbortSignal; 
 /** An error worth another attempt: a 5xx/429 response, a reset connection or a body cut short. */
 export class TransientError extends Error {}
 
-export async function withRetries<T>(
-  what: string,
-  opts: RetryOptions,
-  log: ((line: string) => void) | undefined,
-  run: () => Promise<T>,
-): Promise<T> {
+export async function withRetries<T>(what: string, opts: DownloadRetryOptions, log: Log | undefined, run: () => Promise<T>): Promise<T> {
   const attempts = Math.max(1, opts.attempts ?? 4);
   const base = opts.baseDelayMs ?? 1000;
   for (let attempt = 1; ; attempt++) {
@@ -52,16 +50,21 @@ export async function withRetries<T>(
   }
 }
 
-// undici's "fetch failed" says nothing by itself; the system error behind it (ENOTFOUND host, ECONNREFUSED) does.
+// undici's "fetch failed" says nothing by itself; the system error behind it does, in the words libs/github and
+// libs/r2 use for it ("ECONNREFUSED: nothing accepts connections there").
 function describe(err: Error): string {
+  const net = networkErrorCode(err);
+  if (net && !err.message.includes(net)) return `${err.message} (${describeNetworkError(net)})`;
   const cause = err.cause as { code?: string; message?: string } | undefined;
   return cause?.message && !err.message.includes(cause.message) ? `${err.message} (${cause.message})` : err.message;
 }
 
-// undici reports resets and early EOF as TypeError("fetch failed"/"terminated") with a system error as cause
+// undici reports resets and early EOF as TypeError("fetch failed"/"terminated") with a system error as cause. Not
+// `instanceof Error`: fetch's errors come from another realm under jest's module VM.
 function isNetworkError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
+  const e = err as { name?: unknown; message?: unknown; code?: string; cause?: { code?: string } } | null;
+  if (typeof e !== 'object' || e === null) return false;
+  const code = e.code ?? e.cause?.code;
   if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code)) return true;
-  return err.name === 'TypeError' && /fetch failed|terminated/.test(err.message);
+  return e.name === 'TypeError' && typeof e.message === 'string' && /fetch failed|terminated/.test(e.message);
 }

@@ -1,13 +1,20 @@
-import { parseArch, systemdArchitecture, type Arch, sha256File, normalizeVersion, parseChecksumLine } from '@alloy-sysext/common';
+import {
+  imageFileName,
+  normalizeVersion,
+  parseArch,
+  parseChecksumLine,
+  sha256File,
+  systemdArchitecture,
+  type Arch,
+} from '@alloy-sysext/common';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { imageFileName } from './build-image.js';
 import { assertElfFor } from './elf.js';
 import type { ImageFormat } from './formats.js';
 import { detectFormat, listAndExtract, walk, type ImageEntry } from './inspect.js';
-import { EXTENSION_RELEASE_PATH, expectedEntries, renderUnit, type TreeEntry, type TreeOptions } from './tree.js';
+import { EXTENSION_NAME, EXTENSION_RELEASE_PATH, expectedEntries, renderUnit, type TreeEntry, type TreeOptions } from './tree.js';
 
 export interface ValidateExpectation {
   version: string;
@@ -37,7 +44,7 @@ export async function validateImage(image: string, expect: ValidateExpectation):
   const st = await stat(image).catch(() => undefined);
   if (!st?.isFile() || st.size === 0) throw new Error(`image ${image} does not exist or is empty`);
 
-  const name = imageFileName(version, arch);
+  const name = imageFileName(EXTENSION_NAME, version, arch);
   if (basename(image) !== name) {
     throw new Error(`image ${image} is not named for version ${version} and arch ${arch}: expected ${name}`);
   }

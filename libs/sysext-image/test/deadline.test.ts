@@ -41,4 +41,14 @@ describe('upstream HTTP has a deadline on silence', () => {
       expect(Date.now() - start).toBeLessThan(5_000);
     });
   });
+
+  // The same words as libs/github and libs/r2 for the same failure: the real cause, not a bare "fetch failed".
+  it('a download from a host that refuses connections names the refusal', async () => {
+    const closed = await startStallPeer('silent');
+    await closed.stop();
+    const url = `${closed.endpoint}/grafana/alloy/releases/download/v1.2.3/alloy-linux-amd64.zip`;
+    await expect(download({ url, dest: join(dir, 'refused.zip.tmp'), retry })).rejects.toThrow(
+      `download ${url} failed after 2 attempts: fetch failed (ECONNREFUSED: nothing accepts connections there)`,
+    );
+  });
 });

@@ -2,7 +2,8 @@
 import semver from 'semver';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, checkedText, healthKeys, MANIFEST, type BucketHealth } from '@alloy-sysext/pipeline';
+import { MANIFEST } from '@alloy-sysext/common';
+import { bucketHealth, checkedText, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
 import { bucketHistory, listedText, repairVersion, type HistoryReport } from '../history.js';

@@ -5,14 +5,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { addKey, removeKey, runConsumerFlow, type ConsumerEdit } from '@alloy-sysext/ghost-stack';
 import { Manifest } from '@alloy-sysext/manifest';
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import {
   consumerKeyPath,
   credentialSource,
   failedConsumers,
   githubApiUrl,
   healthKeys,
-  MANIFEST,
-  MANIFEST_SIGNATURE,
   signedBy,
   summaryTable,
   toConsumer,

@@ -3,9 +3,8 @@
 import { Manifest, planRetention, type Pin, type RetentionPlan } from '@alloy-sysext/manifest';
 import { deleteObjects, versionKeyFilter, type ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import {
-  MANIFEST,
-  MANIFEST_SIGNATURE,
   type Recipe,
   expectedPublicKey,
   localWitnessFile,

@@ -2,8 +2,8 @@
 // its lines (re-signed), and the next signed state: hosts stop updating to it, and no later publish lists it again. Its
 // objects stay (a host being provisioned with a pin to it still downloads it: revert the consumer pull requests).
 import { Manifest } from '@alloy-sysext/manifest';
+import { MANIFEST } from '@alloy-sysext/common';
 import {
-  MANIFEST,
   describeRemoval,
   expectedPublicKey,
   historyForChange,

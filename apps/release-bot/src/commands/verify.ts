@@ -2,7 +2,7 @@
 // from upstream and compare the bytes. Prints a table (check, result, detail); exit 0 only when every check holds.
 import path from 'node:path';
 import { assetDirOption, imageSettings, type Statement, type Recipe } from '@alloy-sysext/pipeline';
-import { sha256File } from '@alloy-sysext/common';
+import { sha256File, type Log } from '@alloy-sysext/common';
 import { markdownTable, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError, versionOption } from '../exit-codes.js';
@@ -83,7 +83,7 @@ async function rebuildChecks(
     assetDir?: string;
     statement?: Statement;
     published: Map<string, string>;
-    log: (line: string) => void;
+    log: Log;
   },
 ): Promise<Check[]> {
   const { recipe, statement } = opts;

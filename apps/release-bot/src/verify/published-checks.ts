@@ -1,18 +1,10 @@
 // The checks that need only the bucket and the trusted key: the signed manifest, each image against it, its .sha256 and
 // .asc, and the signed provenance. Each returns rows; nothing read from the bucket is believed before it is checked.
-import { parseChecksumLine, parseImageName, sha256Bytes } from '@alloy-sysext/common';
+import { parseChecksumLine, parseImageName, sha256Bytes, MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { StoreError, type ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
-import {
-  MANIFEST,
-  MANIFEST_SIGNATURE,
-  parseStatement,
-  provenanceFile,
-  versionImages,
-  type Recipe,
-  type Statement,
-} from '@alloy-sysext/pipeline';
+import { parseStatement, provenanceFile, versionImages, type Recipe, type Statement } from '@alloy-sysext/pipeline';
 import { fail, ok, type Check } from './check.js';
 import type { TrustedKey } from './trusted-key.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fetchStep, imageStep, verifyAssets, versionImages, versionLayout, type Recipe, type VerifiedAsset } from '@alloy-sysext/pipeline';
-import { sha256File } from '@alloy-sysext/common';
+import { sha256File, type Log } from '@alloy-sysext/common';
 import { type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
 
 export interface Rebuilt {
@@ -20,7 +20,7 @@ export async function rebuildVersion(opts: {
   env: NodeJS.ProcessEnv;
   assetDir?: string;
   image: { format: ImageFormat; compressor?: Compressor };
-  log: (line: string) => void;
+  log: Log;
 }): Promise<Rebuilt> {
   const { recipe, version } = opts;
   const root = await mkdtemp(path.join(os.tmpdir(), 'alloy-verify-'));

@@ -11,6 +11,7 @@ import { ensurePullRequest } from './ensure-pull-request.js';
 import { findDeclined } from './find-declined.js';
 import { findOurPullRequests } from './find-our-pull-requests.js';
 import { readConsumer } from './read-consumer.js';
+import type { Log } from '@alloy-sysext/common';
 
 export type ConsumerStatus = 'up-to-date' | 'opened' | 'updated' | 'unchanged' | 'blocked-by-human-commit' | 'dry-run';
 
@@ -18,7 +19,7 @@ export interface ConsumerFlowOptions<S> extends Omit<ConnectOptions, 'log'> {
   edit: ConsumerEdit<S>;
   /** where a dry run writes <consumer>.diff and <consumer>.pr.md; without it the result carries them */
   outDir?: string;
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 export interface ConsumerFlowResult<S> {

@@ -1,11 +1,10 @@
 // Step `manifest`: this version's SHA256SUMS entries, signed, under dist/<name>/<version>/manifest.
 import { mkdir } from 'node:fs/promises';
-import { writeFileAtomic } from '@alloy-sysext/common';
+import { writeFileAtomic, MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import path from 'node:path';
 import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { imageChecker, versionImages } from '../artifacts.js';
 import { recoveryAdvice } from '../upstream-trust.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import { signingKeyFromEnv } from '../signing-key.js';
 import type { StepContext } from '../step.js';
 

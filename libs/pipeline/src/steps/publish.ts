@@ -1,11 +1,11 @@
 // Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), the seal last. It
 // needs the release key's public part only (ALLOY_SIGNING_PUBLIC_KEY in a job that holds no private key).
+import { MANIFEST, MANIFEST_SIGNATURE } from '@alloy-sysext/common';
 import { storeFromEnv } from '@alloy-sysext/r2';
 import type { UpstreamTrustOptions } from '../digest-roots.js';
 import { localBucketDir } from '../layout.js';
 import { publishVersion, type PublishResult } from '../publish.js';
 import { DEV_KEY_DIR, expectedPublicKey, releaseKeyFromEnv } from '../signing-key.js';
-import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
 import { checksBeforeSigning } from './seal.js';
 import { trustedPublicKeys } from '../vouch.js';
