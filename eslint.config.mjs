@@ -17,6 +17,11 @@ const testConstraints = sourceConstraints.map((c) =>
     ? c
     : { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'type:test-peers', 'type:app'])] },
 );
+// The executors are what the steps run: only the pipeline and domain libs, the projects whose `stepSources` the step
+// targets hash (`^stepSources`; test peers and apps declare none).
+const executorConstraints = sourceConstraints.map((c) =>
+  c.sourceTag === 'type:tooling' ? { ...c, onlyDependOnLibsWithTags: ['type:domain', 'type:pipeline'] } : c,
+);
 const boundaries = (depConstraints, allow = []) => ['error', { enforceBuildableLibDependency: false, allow, depConstraints }];
 const testFiles = ['**/*.test.ts', '**/test/**/*.ts'];
 
@@ -42,6 +47,7 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  { files: ['tools/src/executors/**/*.ts'], rules: { '@nx/enforce-module-boundaries': boundaries(executorConstraints) } },
   { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(testConstraints, ['@alloy-sysext/nx-cache']) } },
   // Each project's jest config spreads the shared preset from the workspace root.
   { files: ['**/jest.config.cjs'], rules: { '@nx/enforce-module-boundaries': 'off' } },

@@ -6,6 +6,9 @@ const path = require('node:path');
 
 exports.name = 'alloy-sysext';
 
+// Project graph edges from the executors a project's targets run (step-dependencies.cjs).
+exports.createDependencies = require('./step-dependencies.cjs').createDependencies;
+
 const { createHash } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
