@@ -1,0 +1,61 @@
+// Child of step-inputs.test.ts, run in a copy of the workspace (its cwd): Nx's own hasher (the one `nx run` uses without
+// the daemon) hashes the tasks of `nx run <project>:<target>` with the given options, then again after each edit of a
+// file, each edit undone before the next. Prints {hashes, inputs, edits} as JSON on stdout.
+//   node step-hashes.child.cjs '{"project":"alloy","target":"manifest","options":{...},"edits":["libs/x/src/y.ts"]}'
+const fs = require('node:fs');
+const path = require('node:path');
+
+process.env.NX_DAEMON = 'false';
+const root = process.cwd();
+const nx = (module) => require(path.join(root, 'node_modules/nx/dist/src', module));
+const { createProjectGraphAsync } = nx('project-graph/project-graph.js');
+const { createTaskGraph } = nx('tasks-runner/create-task-graph.js');
+const { InProcessTaskHasher } = nx('hasher/task-hasher.js');
+const { readNxJson } = nx('config/nx-json.js');
+const context = nx('utils/workspace-context.js');
+
+// A line each kind of file takes without changing what it does.
+const EDIT = { '.md': '\nedited\n', '.sh': '\n# edited\n' };
+
+async function main() {
+  const { project, target, options, edits } = JSON.parse(process.argv[2]);
+  const graph = await createProjectGraphAsync({ exitOnError: false });
+  const nxJson = readNxJson(root);
+  const roots = Object.fromEntries(Object.values(graph.nodes).map((n) => [n.data.root, n.name]));
+  const tasks = createTaskGraph(graph, {}, [project], [target], undefined, options);
+
+  // The file hashes as the workspace context holds them now (it is told of each edit, as the daemon's watcher does).
+  async function hashAll(collectInputs) {
+    const { externalReferences } = await context.getNxWorkspaceFilesFromContext(root, roots);
+    const hasher = new InProcessTaskHasher(graph, nxJson, externalReferences);
+    const hashes = {};
+    const inputs = {};
+    for (const task of Object.values(tasks.tasks)) {
+      const hash = await hasher.hashTask(task, tasks, process.env, root, collectInputs);
+      hashes[task.id] = hash.value;
+      if (collectInputs) inputs[task.id] = hash.inputs;
+    }
+    return { hashes, inputs };
+  }
+
+  const { hashes, inputs } = await hashAll(true);
+  const edited = {};
+  for (const file of edits) {
+    const original = fs.readFileSync(file);
+    fs.appendFileSync(file, EDIT[path.extname(file)] ?? '\n// edited\n');
+    context.updateFilesInContext(root, [file], []);
+    try {
+      edited[file] = (await hashAll(false)).hashes;
+    } finally {
+      fs.writeFileSync(file, original);
+      context.updateFilesInContext(root, [file], []);
+    }
+  }
+  const projects = Object.fromEntries(Object.values(graph.nodes).map((n) => [n.name, n.data.root]));
+  process.stdout.write(JSON.stringify({ projects, hashes, inputs, edits: edited, after: (await hashAll(false)).hashes }));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,185 @@
+// The cached step targets' cache keys come from the project graph (`^stepSources`, issue 21): every workspace file a
+// step's process loads is hashed, so editing it reruns exactly the steps that load it; a file no step loads reruns
+// nothing. What a step loads is read from the executor bundle itself (esbuild's metafile), what Nx hashes from Nx's own
+// hasher in a copy of the workspace (tools/test/step-hashes.child.cjs), before and after a real edit of each file.
+import { execFile } from 'node:child_process';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { copyWorkspace, nxEnv, tempDir } from '@alloy-sysext/test-peers/nx-workspace';
+
+const require = createRequire(import.meta.url);
+const CHILD = fileURLToPath(new URL('./step-hashes.child.cjs', import.meta.url));
+const CODE = /\.(ts|cjs|mjs|js|md|sh)$/;
+
+interface Hashed {
+  projects: Record<string, string>;
+  hashes: Record<string, string>;
+  inputs: Record<string, { files: string[]; runtime: string[]; environment: string[] }>;
+  edits: Record<string, Record<string, string>>;
+  after: Record<string, string>;
+}
+
+let parent: string;
+let ws: string;
+let steps: string[]; // task ids of the cached step targets, e.g. alloy:fetch
+let loaded: Record<string, Set<string>>; // task id → workspace files its process loads
+let anyLoaded: Set<string>; // what any of our executors loads, cached step or not (publish, pr)
+let loader: string[]; // what Nx loads to run any of our executors (executors.json's implementation and its requires)
+let owner: (file: string) => string;
+let files: string[];
+let result: Hashed;
+
+/** Workspace files (code and docs) under `dir`, relative to it. */
+async function walk(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+    const p = path.posix.join(rel, entry.name);
+    if (entry.isDirectory() && !['node_modules', '.nx', 'dist', '.cache', '.git', '.dev-keys'].includes(entry.name)) {
+      out.push(...(await walk(dir, p)));
+    } else if (entry.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Per executor, the workspace modules its bundle entry imports, transitively (esbuild's module graph, before tree-shaking). */
+async function bundleInputs(): Promise<Record<string, Set<string>>> {
+  const bundle = require(path.join(ws, 'tools/nx/executor-bundle.cjs'));
+  const esbuild = require('esbuild');
+  const built = await esbuild.build({
+    ...bundle.bundleOptions(),
+    entryPoints: Object.fromEntries(bundle.EXECUTORS.map((n: string) => [n, `tools/src/executors/${n}/executor.ts`])),
+    splitting: true,
+    outdir: path.join(parent, 'bundle'),
+    write: false,
+    metafile: true,
+  });
+  const inputs = built.metafile.inputs as Record<string, { imports: { path: string; external?: boolean }[] }>;
+  const result: Record<string, Set<string>> = {};
+  for (const name of bundle.EXECUTORS as string[]) {
+    const modules = new Set<string>();
+    const visit = (file: string) => {
+      if (modules.has(file) || !inputs[file]) return;
+      modules.add(file);
+      inputs[file]!.imports.forEach((i) => i.external || visit(i.path));
+    };
+    visit(`tools/src/executors/${name}/executor.ts`);
+    result[name] = new Set([...modules].filter((f) => !f.includes('node_modules')));
+  }
+  return result;
+}
+
+/** The implementation file of each executor in executors.json, and the workspace modules it requires, transitively. */
+async function loaderFiles(): Promise<string[]> {
+  const { executors } = JSON.parse(await readFile(path.join(ws, 'executors.json'), 'utf8'));
+  const todo = [...new Set(Object.values(executors).map((e: any) => path.posix.normalize(e.implementation.split('#')[0])))];
+  const seen = new Set<string>();
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of (await readFile(path.join(ws, file), 'utf8')).matchAll(/require\('(\.{1,2}\/[^']+)'\)/g)) {
+      todo.push(path.posix.join(path.posix.dirname(file), m[1]!));
+    }
+  }
+  return [...seen].sort();
+}
+
+beforeAll(async () => {
+  parent = await tempDir('step-inputs-');
+  ws = await copyWorkspace(parent, 'ws');
+  const project = JSON.parse(await readFile(path.join(ws, 'apps/alloy/project.json'), 'utf8'));
+  const targets = Object.entries(project.targets as Record<string, { executor?: string; cache?: boolean }>);
+  steps = targets.filter(([, t]) => t.cache && t.executor?.startsWith('.:')).map(([name]) => `alloy:${name}`);
+  const byExecutor = await bundleInputs();
+  loaded = Object.fromEntries(
+    targets.filter(([name]) => steps.includes(`alloy:${name}`)).map(([name, t]) => [`alloy:${name}`, byExecutor[t.executor!.slice(2)]!]),
+  );
+  loader = await loaderFiles();
+  files = (await walk(ws)).filter((f) => CODE.test(f)).sort();
+  const roots = (await walk(ws)).filter((f) => f.endsWith('project.json')).map((f) => path.posix.dirname(f));
+  owner = (file) => roots.filter((r) => file.startsWith(`${r}/`)).sort((a, b) => b.length - a.length)[0] ?? '.';
+
+  // One loaded file per project the steps load; one source (else any file) per project that no step loads, and the docs
+  // of the libraries the steps load.
+  anyLoaded = new Set([...Object.values(byExecutor).flatMap((s) => [...s]), ...loader]);
+  const firstPerProject = (candidates: string[]) => {
+    const byProject = new Map<string, string>();
+    for (const f of candidates) if (!byProject.has(owner(f))) byProject.set(owner(f), f);
+    return [...byProject.values()];
+  };
+  const notLoaded = files.filter((f) => !anyLoaded.has(f));
+  const loadedProjects = new Set([...anyLoaded].map(owner));
+  const edits = [
+    ...firstPerProject(files.filter((f) => anyLoaded.has(f))),
+    ...firstPerProject([...notLoaded.filter((f) => /(?<!\.test)\.ts$/.test(f)), ...notLoaded]),
+    ...notLoaded.filter((f) => f.endsWith('.md') && loadedProjects.has(owner(f)) && owner(f) !== '.'),
+    ...loader,
+  ];
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [CHILD, JSON.stringify({ project: 'alloy', target: 'manifest', options: { alloyVersion: '1.10.2' }, edits })],
+    { cwd: ws, env: nxEnv({}), maxBuffer: 64 * 1024 * 1024 },
+  );
+  result = JSON.parse(stdout);
+}, 300_000);
+afterAll(() => rm(parent, { recursive: true, force: true }));
+
+describe('the cached steps hash what their executors load, found through the project graph', () => {
+  it('the cached steps are fetch, image, sign and manifest, and each loads libraries beyond its own project', () => {
+    expect(steps).toEqual(['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest']);
+    for (const step of steps) expect(new Set([...loaded[step]!].map(owner)).size).toBeGreaterThan(3);
+  });
+
+  it('every workspace file a step loads is in its hashed inputs (the executor loader too)', () => {
+    for (const step of steps) {
+      const hashed = new Set(result.inputs[step]!.files);
+      expect([step, [...loaded[step]!, ...loader].filter((f) => !hashed.has(f))]).toEqual([step, []]);
+    }
+  });
+
+  it('every code file in a step’s hashed inputs belongs to a library the step loads', () => {
+    for (const step of steps) {
+      // The key follows the graph library by library: the other steps' executors, beside this one's, are hashed too.
+      const libraries = new Set([...loaded[step]!, ...loader].map(owner));
+      const code = result.inputs[step]!.files.filter((f) => CODE.test(f));
+      expect([step, code.filter((f) => !libraries.has(owner(f)))]).toEqual([step, []]);
+    }
+  });
+
+  it('editing a file of each library the steps load reruns exactly the steps that load that library', () => {
+    const edited = Object.keys(result.edits).filter((f) => anyLoaded.has(f));
+    // every project whose files a step loads is tried: common, pipeline, the domain libs, the executors' tools
+    expect(new Set(edited.map(owner))).toEqual(new Set(Object.values(loaded).flatMap((s) => [...s].map(owner))));
+    const loads = (step: string, project: string) => [...loaded[step]!, ...loader].some((f) => owner(f) === project);
+    for (const file of edited) {
+      const rerun = steps.filter((s) => result.edits[file]![s] !== result.hashes[s]);
+      expect([file, rerun]).toEqual([file, steps.filter((s) => loads(s, owner(file)))]);
+    }
+  });
+
+  it('editing a file no step loads (tests, test peers, apps, benchmarks, docs) reruns nothing', () => {
+    const notLoaded = Object.keys(result.edits).filter((f) => !anyLoaded.has(f));
+    expect(notLoaded.map(owner)).toEqual(
+      expect.arrayContaining(['tools/test-peers', 'apps/nx-cache', 'apps/release-bot', 'libs/common', 'tools']),
+    );
+    for (const file of notLoaded) {
+      expect([file, steps.filter((s) => result.edits[file]![s] !== result.hashes[s])]).toEqual([file, []]);
+    }
+    // every edit was undone: the hashes are back
+    expect(result.after).toEqual(result.hashes);
+  });
+
+  it('keeps the trust inputs: recipe, upstream API URL, --zipDir content, key fingerprint, tool versions', () => {
+    const recipe = ['apps/alloy/sysext.json', 'apps/alloy/sysext.schema.json', 'apps/alloy/files/alloy.service'];
+    for (const step of steps) expect(result.inputs[step]!.files).toEqual(expect.arrayContaining(recipe));
+    const env = (step: string) => result.inputs[step]!.environment;
+    expect(env('alloy:fetch')).toEqual(expect.arrayContaining(['ALLOY_UPSTREAM_API_URL', 'ALLOY_ZIP_DIR_CONTENT']));
+    expect(env('alloy:sign')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+    expect(env('alloy:manifest')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+    for (const step of ['alloy:image', 'alloy:sign']) expect(result.inputs[step]!.runtime).toContain('sh tools/nx/tool-versions.sh');
+  });
+});
