@@ -12,6 +12,7 @@ exports.createDependencies = require('./step-dependencies.cjs').createDependenci
 const { createHash } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
+const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
 
 // --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
 function zipDirArg(argv) {
@@ -80,6 +81,15 @@ function oneArgumentList(argv, end) {
     .map((a) => a.replace(/^--alloyVersion(?==|$)/, '--version'));
 }
 
+// Nx builds its cache client after this hook, from the environment the hook leaves (an empty server means none). In the
+// nx process the warning is printed here; on the daemon (whose output only reaches its log) it travels back with the
+// environment, and the .npmrc preload (cache-warning.cjs) prints it when nx exits.
+function remoteCacheDisabled(warning) {
+  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) return { [REMOTE_CACHE_SERVER]: '', ALLOY_NX_CACHE_WARNING: warning };
+  console.error(warning);
+  return { [REMOTE_CACHE_SERVER]: '' };
+}
+
 exports.preTasksExecution = async (_options, context) => {
   const argv = context.argv;
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
@@ -132,6 +142,9 @@ exports.preTasksExecution = async (_options, context) => {
     throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
   }
 
+  // The shared cache answers within a deadline, or the run fails (or goes on without it where the user opted in).
+  const remoteCache = await checkRemoteCache(argv, process.env);
+
   // 3. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
   if (argv.some((a) => a.includes('alloy'))) prewarm();
 
@@ -143,6 +156,7 @@ exports.preTasksExecution = async (_options, context) => {
     ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none',
     ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
   };
+  if (remoteCache?.disable) Object.assign(env, remoteCacheDisabled(remoteCache.warning));
   Object.assign(process.env, env);
   // On the daemon (or in a plugin worker) that process.env is the daemon's own, which Nx compares with each client's:
   // values left there would count as an env change on every later run and make the daemon recompute the project graph.

@@ -1,10 +1,10 @@
-// Writes .npmrc so that `npx nx …` preloads version-flag.cjs, exit-code.cjs and output-style.cjs. Inlined as a data: URL because a file path in
+// Writes .npmrc so that `npx nx …` preloads version-flag.cjs, exit-code.cjs, output-style.cjs and cache-warning.cjs. Inlined as a data: URL because a file path in
 // node-options would be resolved against the current directory (and break npx from subdirectories).
 const fs = require('node:fs');
 const path = require('node:path');
 
 function npmrcContent() {
-  const code = ['version-flag.cjs', 'exit-code.cjs', 'output-style.cjs']
+  const code = ['version-flag.cjs', 'exit-code.cjs', 'output-style.cjs', 'cache-warning.cjs']
     .map((file) => `{\n${fs.readFileSync(path.join(__dirname, file), 'utf8')}}\n`)
     .join('')
     .split('\n')
