@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PreconditionFailedError, StoreError } from './errors.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
@@ -164,6 +164,18 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       return { body, etag: etagOf(sha256Bytes(body)) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') return null;
+      throw err;
+    }
+  }
+
+  async function getStream(key: string): Promise<{ body: Readable; size: number } | null> {
+    try {
+      await refuseSymlinks(key);
+      const st = await stat(dataPath(key));
+      if (!st.isFile()) return null;
+      return { body: createReadStream(dataPath(key), { highWaterMark: 1 << 20 }), size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
   }
@@ -340,5 +352,5 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     });
   }
 
-  return { describe: () => where, head, get, putFile, putBytes, copy, list, delete: del };
+  return { describe: () => where, head, get, getStream, putFile, putBytes, copy, list, delete: del };
 }

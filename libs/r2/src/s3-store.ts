@@ -2,6 +2,7 @@
 // (multipart.ts: no part buffered, aborted on failure so nothing partial appears under the key); the SDK's standard
 // retry strategy provides backoff on 5xx, throttling and connection resets, for parts as for every other request.
 import { readFile, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -149,6 +150,17 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
+  async function getStream(key: string): Promise<{ body: Readable; size: number } | null> {
+    try {
+      // the body stalls under the request handler's deadlines like any other response
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      return { body: r.Body as Readable, size: r.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw fail(err, 'GET', key);
+    }
+  }
+
   async function putFile(key: string, path: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
     const { size } = await stat(path);
     const sha256 = o.sha256 ?? (await sha256File(path));
@@ -280,7 +292,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  return { describe: () => where, head, get, putFile, putBytes, copy, list, delete: del };
+  return { describe: () => where, head, get, getStream, putFile, putBytes, copy, list, delete: del };
 }
 
 /** A whole number within S3's limits, or an error naming the option and the range. */

@@ -1,4 +1,5 @@
 // The one interface both backends (S3/R2 and a local directory) implement. Keys are relative to the store's prefix.
+import type { Readable } from 'node:stream';
 import { StoreError } from './errors.js';
 
 export interface ObjectInfo {
@@ -58,6 +59,8 @@ export interface ObjectStore {
   describe(): string;
   head(key: string): Promise<ObjectInfo | null>;
   get(key: string): Promise<{ body: Buffer; etag: string } | null>;
+  /** The object's bytes as a stream, for objects too large to hold in memory (a cache entry); null when absent. */
+  getStream(key: string): Promise<{ body: Readable; size: number } | null>;
   /**
    * Uploads a file unless an object with the same size and sha256 is already there (`skipped: true`); a conditional
    * upload (ifMatch/ifNoneMatch) always writes, like putBytes.
