@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
+import { restoreMissing, type BlobStore } from './blobs.js';
 import { type DigestSource, type FetchedArch } from '@alloy-sysext/sysext-image';
 import type { Arch } from './recipe.js';
 
@@ -57,7 +58,13 @@ export async function readFetchRecordAsIs(upstreamDir: string): Promise<FetchRec
  * Reads the record and re-hashes each zip it names: dist/ may come from a cache, so the record is only believed where the
  * bytes beside it still match it.
  */
-export async function readFetchRecord(upstreamDir: string, version: string, arches: Arch[]): Promise<FetchRecord> {
+export async function readFetchRecord(
+  upstreamDir: string,
+  version: string,
+  arches: Arch[],
+  /** Where a zip the record names comes from when a cache restored the record alone (blobs.ts). */
+  blobs?: { blobs?: BlobStore; log: (line: string) => void },
+): Promise<FetchRecord> {
   const file = path.join(upstreamDir, FETCH_RECORD);
   const text = await readFile(file, 'utf8').catch(() => {
     throw new Error(`${file} is missing: run the fetch target for ${version} again (it records what vouched for each upstream zip)`);
@@ -84,9 +91,12 @@ export async function readFetchRecord(upstreamDir: string, version: string, arch
         `${file}: the ${arch} entry is malformed (expected name, uri, 64-hex sha256, digestSource one of ${DIGEST_SOURCES.join(', ')})`,
       );
     }
-    const actual = await sha256File(path.join(upstreamDir, zip.name)).catch((error: Error) => {
-      throw new Error(`${path.join(upstreamDir, zip.name)} is missing: run the fetch target for ${version} again`, { cause: error });
-    });
+    const restored = blobs ? await restoreMissing(blobs, path.join(upstreamDir, zip.name), zip.sha256) : false;
+    const actual = restored
+      ? zip.sha256
+      : await sha256File(path.join(upstreamDir, zip.name)).catch((error: Error) => {
+          throw new Error(`${path.join(upstreamDir, zip.name)} is missing: run the fetch target for ${version} again`, { cause: error });
+        });
     if (actual !== zip.sha256) {
       throw new Error(
         `${path.join(upstreamDir, zip.name)} has sha256 ${actual} but ${file} records ${zip.sha256}: delete dist and fetch again`,

@@ -6,6 +6,7 @@ import { signBytes, verifyDetached } from '@alloy-sysext/signing';
 import { sha256File } from '@alloy-sysext/common';
 import { imageParameters, toolVersions } from '@alloy-sysext/sysext-image';
 import { versionImages } from './artifacts.js';
+import type { BlobStore } from './blobs.js';
 import { readFetchRecord } from './fetch-record.js';
 import type { versionLayout } from './layout.js';
 import {
@@ -29,6 +30,8 @@ export async function provenanceInputs(opts: {
   entries: { file: string; sha256: string }[];
   /** Workspace root: recipe paths are recorded relative to it. */
   root: string;
+  blobs?: BlobStore;
+  log?: (line: string) => void;
 }): Promise<ProvenanceInputs> {
   const { recipe, version, layout } = opts;
   const images = versionImages(recipe, version, layout.images);
@@ -49,7 +52,7 @@ export async function provenanceInputs(opts: {
       unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) },
     },
     image: params[0]!,
-    zips: (await readFetchRecord(layout.upstream, version, recipe.arches)).zips,
+    zips: (await readFetchRecord(layout.upstream, version, recipe.arches, { blobs: opts.blobs, log: opts.log ?? (() => {}) })).zips,
     tools: await toolVersions(),
   };
 }

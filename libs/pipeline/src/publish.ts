@@ -4,7 +4,8 @@ import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
 import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
 import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { versionImages, type VersionImage } from './artifacts.js';
+import { restoreMissingImages, versionImages, type VersionImage } from './artifacts.js';
+import type { BlobStore } from './blobs.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { provenanceObjects } from './publish-provenance.js';
@@ -29,6 +30,8 @@ export interface PublishTarget {
   /** The public key published artifacts must verify against. */
   publicKey: string;
   log: (line: string) => void;
+  /** Where images (and, for provenance, zips) a cache restore left out come from (blobs.ts). */
+  blobs?: BlobStore;
 }
 
 export interface PublishResult {
@@ -59,6 +62,7 @@ export async function publishVersion(
   const { recipe, version, layout, store, key, log } = opts;
   requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
+  await restoreMissingImages(images, opts);
   const verification = { images, manifestDir: layout.manifest, publicKey: opts.publicKey, receipts: layout.receipts };
   const entries = await verifyArtifacts(verification).catch((error: Error) => {
     error.message += `\n${recoveryAdvice(version)}`;
@@ -105,7 +109,11 @@ export async function publishVersion(
   }
   if (opts.provenance)
     objects.push(
-      ...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })),
+      ...(await provenanceObjects({
+        ...{ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, blobs: opts.blobs },
+        ...opts.provenance,
+        log,
+      })),
     );
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { githubTokenFor, sha256File } from '@alloy-sysext/common';
 import { binaryEntrySha256, extractUpstreamBinary, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
+import { restoreMissing } from './blobs.js';
 import { FETCH_RECORD, readFetchRecordAsIs } from './fetch-record.js';
 import { receiptEntrySha256, writeEntryReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
@@ -155,9 +156,14 @@ async function verifyZips(ctx: StepContext, options: UpstreamTrustOptions): Prom
   const zips: VerifiedZip[] = [];
   for (const arch of recipe.arches) {
     const zip = path.join(layout.upstream, assetName(recipe, arch));
-    const actual = await sha256File(zip).catch(() => {
-      throw refusal(version, `${zip} is missing`);
-    });
+    // fetch's cache entry holds no zip: one named by this run's digest root (else the record) comes from the blob store
+    const named = roots[arch].sha256 ?? record.zips?.find?.((z) => z.arch === arch)?.sha256;
+    const restored = await restoreMissing(ctx, zip, named);
+    const actual = restored
+      ? named!
+      : await sha256File(zip).catch(() => {
+          throw refusal(version, `${zip} is missing`);
+        });
     const root = roots[arch];
     if (root.sha256 && actual !== root.sha256) throw refusal(version, `${zip} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
     if (record.version !== version || !Array.isArray(record.zips) || record.zips.find((z) => z.arch === arch)?.sha256 !== actual) {

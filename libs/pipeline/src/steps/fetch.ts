@@ -68,4 +68,6 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
     );
   }
   await writeFetchRecord(layout.upstream, version, fetched, sources);
+  // fetch's cache entry is the record alone: the zips travel as blobs, to the steps that read them
+  for (const f of Object.values(fetched)) await ctx.blobs?.keep(f.zip, f.zipSha256);
 }

@@ -10,10 +10,8 @@ export interface PublishStepOptions {
   dryRun?: boolean;
 }
 
-export async function publishStep(
-  { recipe, version, layout, root, env, log }: StepContext,
-  options: PublishStepOptions = {},
-): Promise<void> {
+export async function publishStep(ctx: StepContext, options: PublishStepOptions = {}): Promise<void> {
+  const { recipe, version, layout, root, env, log } = ctx;
   const store = storeFromEnv(
     env,
     { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
@@ -32,6 +30,7 @@ export async function publishStep(
     dryRun: options.dryRun,
     provenance: { root, env },
     log,
+    blobs: ctx.blobs,
   });
   log(
     `published ${version} to ${store.describe()}: ${result.uploaded.length} uploaded, ${result.unchanged.length} unchanged, ` +
