@@ -1,5 +1,6 @@
-// End to end, playing someone who can write the Nx cache (a local .nx/cache entry, or the remote cache server's
-// storage) but holds no signing key: each cached target's entry (fetch, image, sign, manifest) is poisoned, then publish
+// End to end, playing someone who can write the Nx cache (a local .nx/cache entry and .nx/blobs, or the remote cache
+// server's storage) but holds no signing key: each cached target's entry (fetch, image, sign, manifest) is poisoned
+// (with a blob of altered bytes planted beside it where the entry names one: zips and images are blobs), then publish
 // runs for a published and an unpublished version. Every run refuses, naming the file and a recovery that works, and
 // writes nothing to the bucket; following the recovery converges on the clean bytes. Own small world (tiny binaries).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -49,45 +50,51 @@ async function bucketState() {
   return objects;
 }
 
-/** A poison: what it rewrites inside an entry directory laid out like the workspace (dist/alloy/<version>/...). */
+/**
+ * A poison: what it rewrites inside an entry directory laid out like the workspace (dist/alloy/<version>/...). `blobs`
+ * reads a genuine blob and plants one (returning its sha256) in the store of the cache being poisoned.
+ */
 interface Poison {
   target: 'fetch' | 'image' | 'sign' | 'manifest';
   /** A file the entry holds, to find the entry. */
   marker: (v: string) => string;
-  apply: (entry: string, v: string) => Promise<void>;
+  apply: (entry: string, v: string, blobs: Blobs) => Promise<void>;
   /** What the refusal names. */
   refusal: (v: string) => string;
 }
 
-const flip = async (file: string) => {
-  const b = await readFile(file);
-  b[b.length - 100] ^= 0xff;
-  await writeFile(file, b);
-  return b;
-};
+/** The blobs of the cache being poisoned: A's .nx/blobs, or the cache server's `sha256-<hex>` entries. */
+interface Blobs {
+  read(sha: string): Promise<Buffer>;
+  plant(bytes: Buffer): Promise<string>;
+}
 
 const POISONS: Poison[] = [
   {
     target: 'fetch',
-    marker: (v) => `dist/alloy/${v}/upstream/alloy-linux-amd64.zip`,
-    // the zip and fetch's record rewritten consistently (the binary is no output): only the live digest can tell
-    apply: async (entry, v) => {
-      const upstream = path.join(entry, `dist/alloy/${v}/upstream`);
-      const genuine = sha256(await readFile(path.join(upstream, 'alloy-linux-amd64.zip')));
-      const poisoned = await flip(path.join(upstream, 'alloy-linux-amd64.zip'));
-      const record = path.join(upstream, 'fetched.json');
-      await writeFile(record, (await readFile(record, 'utf8')).replace(genuine, sha256(poisoned)));
+    marker: (v) => `dist/alloy/${v}/upstream/fetched.json`,
+    // fetch's record names other zip bytes, planted as a blob (the zip and the binary are no output): the record and
+    // the blob are consistent, only the live digest can tell
+    apply: async (entry, v, blobs) => {
+      const record = path.join(entry, `dist/alloy/${v}/upstream/fetched.json`);
+      const text = await readFile(record, 'utf8');
+      const genuine = (JSON.parse(text) as { zips: { arch: string; sha256: string }[] }).zips.find((z) => z.arch === 'amd64')!.sha256;
+      const bytes = await blobs.read(genuine);
+      bytes[bytes.length - 100] ^= 0xff;
+      await writeFile(record, text.replace(genuine, await blobs.plant(bytes)));
     },
-    refusal: (v) => `${dist(v, 'upstream/alloy-linux-amd64.zip')} has sha256`,
+    refusal: (v) => `${dist(v, 'upstream/fetched.json')} does not record ${dist(v, 'upstream/alloy-linux-amd64.zip')} with sha256`,
   },
   {
     target: 'image',
-    marker: (v) => `dist/alloy/${v}/images/alloy-${v}-amd64.raw`,
-    // the image and its .sha256 rewritten consistently: only the rebuild from the verified binary can tell
-    apply: async (entry, v) => {
-      const image = path.join(entry, `dist/alloy/${v}/images/alloy-${v}-amd64.raw`);
-      const bytes = await flip(image);
-      await writeFile(`${image}.sha256`, `${sha256(bytes)}  alloy-${v}-amd64.raw\n`);
+    marker: (v) => `dist/alloy/${v}/images/alloy-${v}-amd64.raw.sha256`,
+    // the image's .sha256 names other bytes, planted as a blob: consistent, only the rebuild from the verified binary
+    // can tell
+    apply: async (entry, v, blobs) => {
+      const sum = path.join(entry, `dist/alloy/${v}/images/alloy-${v}-amd64.raw.sha256`);
+      const bytes = await blobs.read((await readFile(sum, 'utf8')).slice(0, 64));
+      bytes[bytes.length - 100] ^= 0xff;
+      await writeFile(sum, `${await blobs.plant(bytes)}  alloy-${v}-amd64.raw\n`);
     },
     refusal: (v) => `refusing to sign ${dist(v, `images/alloy-${v}-amd64.raw`)}: it has sha256`,
   },
@@ -130,6 +137,7 @@ async function remoteEntries(marker: string): Promise<{ file: string; gzip: bool
   const dir = path.join(root, 'remote-cache/nx-cache');
   const hits = [];
   for (const name of await readdir(dir)) {
+    if (name.startsWith('sha256-')) continue; // a blob (a step's zip or image as is), no Nx entry
     const file = path.join(dir, name);
     const gzip = (await readFile(file)).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
     const { stdout } = await execa('tar', [gzip ? '-tzf' : '-tf', file]);
@@ -139,9 +147,30 @@ async function remoteEntries(marker: string): Promise<{ file: string; gzip: bool
   return hits;
 }
 
+/** The blob files of one cache, and the ones planted in it (removed when the poison is taken away). */
+function blobsOf(where: 'local' | 'remote', planted: string[]): Blobs {
+  const local = (sha: string) => path.join(A, '.nx/blobs', sha.slice(0, 2), sha);
+  const remote = (sha: string) => path.join(root, 'remote-cache/nx-cache', `sha256-${sha}`);
+  const file = where === 'local' ? local : remote;
+  return {
+    // the genuine bytes from wherever they are (a run that restored only entries fetched no blob)
+    read: (sha) => readFile(local(sha)).catch(() => readFile(remote(sha))),
+    async plant(bytes) {
+      const sha = sha256(bytes);
+      await mkdir(path.dirname(file(sha)), { recursive: true });
+      await writeFile(file(sha), bytes);
+      planted.push(file(sha));
+      return sha;
+    },
+  };
+}
+
 /** Poisons every entry (local or remote) holding the marker; returns how to put the original bytes back. */
 async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<() => Promise<void>> {
   const originals = new Map<string, Buffer>();
+  const planted: string[] = [];
+  const blobs = blobsOf(where, planted);
+  const unplant = () => Promise.all(planted.map((f) => rm(f, { force: true })));
   if (where === 'local') {
     const entries = await localEntries(p.marker(v));
     expect(entries.length).toBeGreaterThanOrEqual(1);
@@ -149,7 +178,7 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
     for (const entry of entries) {
       // keep the entry's files to restore them afterwards
       await execa('cp', ['-a', `${entry}/.`, path.join(scratch, path.basename(entry))]);
-      await p.apply(entry, v);
+      await p.apply(entry, v, blobs);
     }
     return async () => {
       for (const entry of entries) {
@@ -157,6 +186,7 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
         await execa('cp', ['-a', path.join(scratch, path.basename(entry)), entry]);
       }
       await rm(scratch, { recursive: true, force: true });
+      await unplant();
     };
   }
   const entries = await remoteEntries(p.marker(v));
@@ -165,12 +195,13 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
     originals.set(e.file, await readFile(e.file));
     const scratch = await tempDir('poison-tar-');
     await execa('tar', [e.gzip ? '-xzf' : '-xf', e.file, '-C', scratch]);
-    await p.apply(scratch, v);
+    await p.apply(scratch, v, blobs);
     await execa('tar', [e.gzip ? '-czf' : '-cf', e.file, '-C', scratch, '--no-recursion', ...e.members]);
     await rm(scratch, { recursive: true, force: true });
   }
   return async () => {
     for (const [file, bytes] of originals) await writeFile(file, bytes);
+    await unplant();
   };
 }
 
@@ -178,6 +209,7 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
 async function dropLocal() {
   await rm(path.join(A, 'dist'), { recursive: true, force: true });
   await rm(path.join(A, '.nx/cache'), { recursive: true, force: true });
+  await rm(path.join(A, '.nx/blobs'), { recursive: true, force: true });
   await rm(path.join(A, '.nx/workspace-data'), { recursive: true, force: true });
 }
 
