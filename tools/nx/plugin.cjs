@@ -1,6 +1,7 @@
 // Nx plugin of this workspace. Its one hook checks, before any task runs, that the alloy targets' options reach them as
 // typed: Nx reserves `--version` (renamed to `--alloyVersion` by the .npmrc preload under npx) and drops every target
-// option written before a `--`. Any placement that cannot work fails here, naming the form that does.
+// option written before a `--`; and that each option is one the target takes (target-options.cjs). Anything that
+// cannot work fails here, naming the form that does.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -13,6 +14,7 @@ const { createHash } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
 const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
+const { checkTypedOptions, nxCommandLine } = require('./target-options.cjs');
 
 // --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
 function zipDirArg(argv) {
@@ -49,18 +51,6 @@ function zipDirContent(dir, cwd) {
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 const VERSION_FLAGS = ['version', 'alloyVersion'];
 
-/** Option names the alloy executors declare (their schema.json files), version flags aside. */
-function targetOptionNames() {
-  const root = path.join(__dirname, '../..');
-  const { executors } = JSON.parse(fs.readFileSync(path.join(root, 'executors.json'), 'utf8'));
-  const names = new Set();
-  for (const e of Object.values(executors)) {
-    for (const name of Object.keys(JSON.parse(fs.readFileSync(path.join(root, e.schema), 'utf8')).properties ?? {})) names.add(name);
-  }
-  for (const v of VERSION_FLAGS) names.delete(v);
-  return names;
-}
-
 const camelCase = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
 /** `--name=value` / `--name value` / `--name` at argv[i] → { name, value, next } (value undefined for a bare flag). */
@@ -90,27 +80,38 @@ function remoteCacheDisabled(warning) {
   return { [REMOTE_CACHE_SERVER]: '' };
 }
 
+/** The project:target typed (`nx run alloy:publish …`), for messages; the first such argument. */
+function typedRun(argv) {
+  return argv.slice(2).find((a) => /^[^-][^:]*:[^:]+/.test(a)) ?? '<project>:<target>';
+}
+
+function cachedProjectGraph() {
+  try {
+    return require('@nx/devkit').readCachedProjectGraph();
+  } catch {
+    return undefined;
+  }
+}
+
 exports.preTasksExecution = async (_options, context) => {
   const argv = context.argv;
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
 
-  // 1. Target options before a `--`: Nx passes only what follows `--` to the target and silently drops them.
-  if (end < argv.length) {
-    const options = targetOptionNames();
-    const dropped = argv.slice(2, end).filter((a) => {
-      const m = /^--(?:no-)?([A-Za-z][\w-]*)/.exec(a);
-      return m && (options.has(camelCase(m[1])) || VERSION_FLAGS.includes(camelCase(m[1])));
-    });
-    if (dropped.length) {
-      const args = oneArgumentList(argv, end).join(' ');
-      throw new Error(
-        `${dropped.join(' ')} is written before "--", and Nx passes only what follows "--" to the target: it would be ` +
-          `silently ignored, so nothing was run. Write every option in one place:\n  npx nx ${args}`,
-      );
-    }
+  // 1. Options before a `--`: Nx passes only what follows `--` to the target and silently drops them.
+  const line = nxCommandLine(argv);
+  if (line?.dropped.length) {
+    throw new Error(
+      `${line.dropped.join(' ')} is written before "--", and Nx passes only what follows "--" to the target: it would be ` +
+        `silently ignored, so nothing was run. Write every option in one place:\n  npx nx ${oneArgumentList(argv, end).join(' ')}`,
+    );
   }
 
-  // 2. The version, as typed (Nx's parser would turn "1.10" into the number 1.1 before the target sees it).
+  // 2. Every option the target is given must be one it takes (its --help lists them); Nx would pass a typo on silently.
+  // Nx has just computed the project graph (a hook called outside a run finds none: the executors' schemas still refuse).
+  const graph = line && cachedProjectGraph();
+  if (graph) checkTypedOptions(argv, { graph, nxJson: context.nxJsonConfiguration });
+
+  // 3. The version, as typed (Nx's parser would turn "1.10" into the number 1.1 before the target sees it).
   const versions = [];
   for (let i = 2; i < argv.length; i++) {
     if (i === end) continue;
@@ -119,12 +120,12 @@ exports.preTasksExecution = async (_options, context) => {
     if (flag.name === 'version' && i < end) {
       // Not renamed by the preload: nx was not started through npx, and Nx drops the value.
       const value = flag.value || '1.10.2';
+      const run = typedRun(argv);
       throw new Error(
         `Nx reserves --version and drops its value ("${argv.slice(i, flag.next).join(' ')}"), so nothing was run. Use one of:\n` +
-          `  npx nx run alloy:publish --version=${value}      (npx loads .npmrc, which passes the flag through)\n` +
-          `  nx run alloy:publish --alloyVersion=${value}\n` +
-          `  nx run alloy:publish -- --version=${value}\n` +
-          `  npm run release-bot -- release --version ${value}`,
+          `  npx nx run ${run} --version=${value}      (npx loads .npmrc, which passes the flag through)\n` +
+          `  nx run ${run} --alloyVersion=${value}\n` +
+          `  nx run ${run} -- --version=${value}`,
       );
     }
     if (!flag.value) {
@@ -145,10 +146,10 @@ exports.preTasksExecution = async (_options, context) => {
   // The shared cache answers within a deadline, or the run fails (or goes on without it where the user opted in).
   const remoteCache = await checkRemoteCache(argv, process.env);
 
-  // 3. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
+  // 4. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
   if (argv.some((a) => a.includes('alloy'))) prewarm();
 
-  // 4. Hash inputs computed once per run, as env inputs: fetch follows the content of --zipDir, not its path (see
+  // 5. Hash inputs computed once per run, as env inputs: fetch follows the content of --zipDir, not its path (see
   // zipDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx takes what a
   // hook assigns to process.env (in its plugin worker and daemon too), not what it returns; the return is for tests.
   const zipDir = zipDirArg(argv);

@@ -6,6 +6,7 @@
 // other's state (dry runs first, while the bucket is empty).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -55,6 +56,20 @@ const s3Writes = (from: number) => s3.requests.slice(from).filter((r) => r.metho
 const ghWrites = (from: number) => github.writes().slice(from);
 const expectOk = (run: NxRun) => expect({ code: run.code, run: run.code === 0 ? '' : tail(run) }).toEqual({ code: 0, run: '' });
 const dist = (...p: string[]) => path.join(A, 'dist/alloy', ...p);
+
+/** The lines a task printed (static output style: from its `> nx run <task>` header to the next one). */
+function taskOutput(output: string, task: string): string {
+  const lines = output.split('\n');
+  const start = lines.findIndex((l) =>
+    l
+      .replace(/\x1b\[[0-9;]*m/g, '')
+      .trim()
+      .startsWith(`> nx run ${task}`),
+  );
+  if (start === -1) return '';
+  const end = lines.findIndex((l, i) => i > start && /^\s*(> nx run |—————|NX )/.test(l.replace(/\x1b\[[0-9;]*m/g, '')));
+  return lines.slice(start + 1, end === -1 ? undefined : end).join('\n');
+}
 
 /** Counts of what the peers saw from `mark()` on. */
 function mark() {
@@ -204,7 +219,62 @@ describe('placements that cannot work fail before any task runs, naming the work
     expect(r.output).toContain('Nx reserves --version');
     expect(r.output).toContain('npx nx run alloy:publish --version=1.10.2');
     expect(r.output).toContain('nx run alloy:publish --alloyVersion=1.10.2');
+    // release-bot release is no stand-in for publish: it also opens pull requests and tags (issue 22, item 9)
+    expect(r.output).not.toContain('release-bot');
   }, 180_000);
+});
+
+// Issue 22, item 1: a typo never does the real thing. The bucket is empty here: the real thing would write 20 objects.
+describe('an option the target does not take is refused before any task runs, naming the one meant', () => {
+  const refused = (r: NxRun, m: ReturnType<typeof mark>) => {
+    expect(r.code).toBe(1);
+    expect(r.output).not.toMatch(/^> nx run alloy:/m);
+    expect(m.s3Requests()).toBe(0);
+    expect(m.s3Writes()).toEqual([]);
+    expect(m.upstream()).toEqual([]);
+  };
+
+  it('`npx nx run alloy:publish --version=1.10.2 --dryrun`: exit 1, did you mean --dryRun?, no request to the S3 peer', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryrun'], env);
+    refused(r, m);
+    expect(r.output).toContain('unknown option --dryrun for alloy:publish: did you mean --dryRun? Nothing was run.');
+  }, 180_000);
+
+  it('the `--` fallback: `nx run alloy:publish -- --version=1.10.2 --dryrun`: refused the same way', async () => {
+    const m = mark();
+    const r = await nx(A, ['run', 'alloy:publish', '--', '--version=1.10.2', '--dryrun'], env);
+    refused(r, m);
+    expect(r.output).toContain('unknown option --dryrun for alloy:publish: did you mean --dryRun?');
+  }, 180_000);
+
+  it('`npx nx run alloy:fetch --version=1.10.2 --dryRun`: fetch would ignore it, so it is refused naming who takes it', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:fetch', '--version=1.10.2', '--dryRun'], env);
+    refused(r, m);
+    expect(r.output).toContain('alloy:fetch does not take --dryRun (alloy:publish, alloy:pr do). Nothing was run.');
+  }, 180_000);
+});
+
+// Issue 22, item 3: every target's help lists every option it takes (those of each step it runs), and no other.
+describe('`npx nx run alloy:<target> --help`', () => {
+  it('lists, for each target, exactly the options it takes: publish and pr list --zipDir, --format, --allowUnverified', async () => {
+    const { acceptedOptions } = createRequire(import.meta.url)(path.join(A, 'tools/nx/target-options.cjs')) as {
+      acceptedOptions(step: string): Record<string, unknown>;
+    };
+    const steps = ['fetch', 'image', 'sign', 'manifest', 'publish', 'pr'];
+    const runs = await Promise.all(steps.map((t) => npxNx(A, ['run', `alloy:${t}`, '--help'], env)));
+    for (const [i, step] of steps.entries()) {
+      expect([step, runs[i]!.code]).toEqual([step, 0]);
+      const listed = [...runs[i]!.output.matchAll(/^ {4}--(\w+)/gm)].map((m) => m[1]);
+      expect([step, listed.sort()]).toEqual([step, Object.keys(acceptedOptions(step)).sort()]);
+    }
+    for (const step of ['publish', 'pr', 'manifest']) {
+      const listed = runs[steps.indexOf(step)]!.output;
+      for (const option of ['--zipDir', '--format', '--compressor', '--allowUnverified'])
+        expect([step, listed]).toEqual([step, expect.stringContaining(option)]);
+    }
+  }, 300_000);
 });
 
 describe('exit codes', () => {
@@ -224,22 +294,31 @@ describe('each documented option, as typed', () => {
     expect(taskStatus(r.output)['alloy:fetch']).toBe('ran');
     expect(m.upstream()).toEqual([]);
     expect(r.output).toContain(path.join(zipDir, 'alloy-linux-amd64.zip'));
-    // no "no pinned sha256" warning followed by a claim that the same zip was verified
+    // the SHA256SUMS beside the zips vouched, and each line says so: it is no pin (issue 22, item 7)
     const fetchLines = r.output.split('\n').filter((l) => /alloy-linux-amd64\.zip/.test(l));
-    expect(fetchLines.some((l) => /no pinned sha256/.test(l)) && fetchLines.some((l) => /sha256 [0-9a-f]{64} verified/.test(l))).toBe(
-      false,
-    );
+    expect(fetchLines.filter((l) => /pin|no digest/.test(l))).toEqual([]);
+    expect(fetchLines.some((l) => l.includes(`(matches ${path.join(zipDir, 'SHA256SUMS')})`))).toBe(true);
     expect(await readFile(dist('1.10.3/upstream/alloy-linux-amd64.zip'))).toEqual(
       await readFile(path.join(zipDir, 'alloy-linux-amd64.zip')),
     );
     expect(m.s3Writes()).toEqual([]);
   }, 300_000);
 
-  it('`npx nx run alloy:image --version=1.10.3 --format=erofs`: an EROFS image', async () => {
-    const r = await npxNx(A, ['run', 'alloy:image', '--version=1.10.3', '--format=erofs'], env);
+  it('`npx nx run alloy:image --version=1.10.3 --format erofs`: an EROFS image, and no word about a compressor', async () => {
+    const r = await npxNx(A, ['run', 'alloy:image', '--version=1.10.3', '--format', 'erofs'], env);
     expectOk(r);
     // EROFS superblock at 1024: magic 0xE0F5E1E2 (little endian)
     expect((await readAt(dist('1.10.3/images/alloy-1.10.3-amd64.raw'), 1024, 4)).readUInt32LE(0)).toBe(0xe0f5e1e2);
+    // the recipe's zstd is for its squashfs images: nothing was typed that is "ignored" (issue 22, item 9)
+    expect(r.output).not.toMatch(/compressor|ignored/);
+  }, 300_000);
+
+  it('`npx nx run alloy:image --version=1.10.3 --format=erofs --compressor=xz`: refused by the first task, before any download', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:image', '--version=1.10.3', '--format=erofs', '--compressor=xz'], env);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('--compressor xz applies to squashfs images only, and the format is erofs (--format): drop --compressor');
+    expect(m.upstream()).toEqual([]);
   }, 300_000);
 
   it('`npx nx run alloy:image --version=1.10.3 --compressor=gzip`: a gzip-compressed squashfs image', async () => {
@@ -254,7 +333,9 @@ describe('each documented option, as typed', () => {
     const m = mark();
     const refused = await npxNx(A, ['run', 'alloy:manifest', '--version=1.11.0-rc.1'], env);
     expect(refused.code).not.toBe(0);
-    expect(refused.output).toContain('version "1.11.0-rc.1" is a prerelease');
+    expect(refused.output).toContain(
+      'version "1.11.0-rc.1" is a prerelease: expected a stable MAJOR.MINOR.PATCH, or pass --allowPrerelease to build it',
+    );
     expect(m.upstream()).toEqual([]);
 
     const r = await npxNx(A, ['run', 'alloy:manifest', '--version=1.11.0-rc.1', '--allowPrerelease'], env);
@@ -270,6 +351,70 @@ describe('each documented option, as typed', () => {
     expect(github.pulls(GHOST.owner, GHOST.repo).map((p) => p.state)).toEqual(['open']);
     expect(github.pulls(INFISICAL.owner, INFISICAL.repo)).toEqual([]);
     expect(m.ghWrites().every((w) => w.includes(`/repos/${GHOST.owner}/${GHOST.repo}/`))).toBe(true);
+  }, 300_000);
+});
+
+// Issue 22: what was typed, and nothing more; every message names the real cause. 1.10.2 is published by now.
+describe('dry runs and messages that tell the truth', () => {
+  it('`npx nx run alloy:publish --version=1.10.2 --dryRun` of the published version: the plan names only what differs, never "published"', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun'], env);
+    expectOk(r);
+    const publish = taskOutput(r.output, 'alloy:publish');
+    const plan =
+      /dry run of 1\.10\.2 to s3:\/\/\S+ at \S+: would upload (\d+), unchanged (\d+); SHA256SUMS unchanged, SHA256SUMS\.gpg unchanged\. Nothing was written\./.exec(
+        publish,
+      );
+    expect(plan).not.toBeNull();
+    // Nx hashes the options a target forwards, so --dryRun re-ran sign here (signatures carry their time): the plan
+    // says exactly that, each re-made signature and nothing else; the images, snippets and manifest stay as published
+    const wouldUpload = [...publish.matchAll(/^dry run: would upload (\S+) /gm)].map((m) => m[1]!);
+    expect(wouldUpload.length).toBe(Number(plan![1]));
+    expect(wouldUpload.filter((k) => !/\.(asc|gpg)$/.test(k))).toEqual([]);
+    expect(Number(plan![2])).toBeGreaterThanOrEqual(14);
+    expect(publish).not.toMatch(/would (add|sign|copy)/);
+    expect(publish).not.toMatch(/published/i);
+    expect(m.s3Writes()).toEqual([]);
+  }, 300_000);
+
+  it('`npx nx run alloy:publish --version=1.10.3 --zipDir=DIR` with DIR missing: says the directory does not exist', async () => {
+    const missing = path.join(root, 'no-such-zips');
+    for (const extra of [[], ['--allowUnverified']]) {
+      const m = mark();
+      const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.3', `--zipDir=${missing}`, ...extra], env);
+      expect(r.code).toBe(1);
+      expect(r.output).toContain(`--zipDir ${missing}: the directory ${missing} does not exist`);
+      expect(r.output).not.toMatch(/has no digest|ENOENT/);
+      expect(m.s3Writes()).toEqual([]);
+    }
+  }, 300_000);
+
+  it('offline, `npx nx run alloy:pr --version=1.10.2` without credentials: a network failure, no credential advice, why nothing was written', async () => {
+    const offline = { ...env, ALLOY_GITHUB_API_URL: 'https://api.github.invalid', ALLOY_GITHUB_TOKEN: undefined };
+    const r = await npxNx(A, ['run', 'alloy:pr', '--version=1.10.2'], offline);
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(
+      /ghost-stack\s+failed\s+consumer ghost-stack \(noahwhite\/ghost-stack\): .*cannot reach https:\/\/api\.github\.invalid \(ENOTFOUND: the host name does not resolve\): a network failure/,
+    );
+    expect(r.output).toContain(`Nothing was written under ${dist('1.10.2/pr')}`);
+    // no credential advice: none is at fault (the run does say it reads anonymously, which is true)
+    expect(r.output).not.toMatch(/answered 500|HTTP 500|credentials: none|set GHOST_STACK|APP_PRIVATE_KEY/);
+  }, 300_000);
+
+  it('an empty .dev-keys/signing-key.asc: `npx nx run alloy:sign --version=1.10.2` names the file and how to make a new one', async () => {
+    const devKeys = path.join(A, '.dev-keys');
+    await mkdir(devKeys, { recursive: true });
+    await writeFile(path.join(devKeys, 'signing-key.asc'), '');
+    try {
+      const r = await npxNx(A, ['run', 'alloy:sign', '--version=1.10.2'], { ...env, ALLOY_SIGNING_KEY: undefined });
+      expect(r.code).toBe(1);
+      expect(r.output).toContain(
+        `${path.join(devKeys, 'signing-key.asc')} is not a usable development key (private key: expected an armored OpenPGP private key`,
+      );
+      expect(r.output).toContain('delete .dev-keys/ and rerun to generate a new one, or set ALLOY_SIGNING_KEY');
+    } finally {
+      await rm(devKeys, { recursive: true, force: true });
+    }
   }, 300_000);
 });
 
@@ -307,6 +452,12 @@ describe('the public URL', () => {
     const local = { ...noR2(), ALLOY_SERVE_PORT: String(port) };
     const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], local);
     expectOk(r);
+    // each object reported once (issue 22, item 11): no "copy X to dir:…" beside "uploaded X"
+    const publish = taskOutput(r.output, 'alloy:publish');
+    expect(publish).not.toMatch(/^copy |^skip |^upload /m);
+    const reported = [...publish.matchAll(/^(?:uploaded|unchanged|copied from \S+ to) (\S+) /gm)].map((m) => m[1]);
+    expect(reported).toContain('alloy-1.10.2-amd64.raw');
+    expect(reported.length).toBe(new Set(reported).size);
     const bucketDir = path.join(A, 'dist/bucket/alloy');
     const snippet = await readFile(path.join(bucketDir, 'alloy-1.10.2-amd64.bu'), 'utf8');
     const conf = await readFile(path.join(bucketDir, 'alloy-amd64.conf'), 'utf8');

@@ -9,7 +9,7 @@ import { status } from './commands/status.js';
 import { verify } from './commands/verify.js';
 import type { ChainRunner } from './chain.js';
 import { DEFAULT_RECIPE, type Ctx } from './context.js';
-import { EXIT, EXIT_CODES_HELP, UsageError } from './exit-codes.js';
+import { EXIT, exitCodesHelp, UsageError } from './exit-codes.js';
 
 export interface MainDeps {
   /** Injected chain runner for `release` (tests); default the real `npx nx run alloy:pr`. */
@@ -23,17 +23,16 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
   const program = new Command('release-bot')
     .description('Orchestrates alloy-sysext releases: checks upstream, runs the Nx chain, tags releases, reports status.')
     .addOption(new Option('--recipe <file>', 'recipe file, relative to the workspace root').default(DEFAULT_RECIPE))
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeOut: (s) => base.stdout.write(s), writeErr: (s) => base.stderr.write(s) })
-    .showHelpAfterError('(run release-bot --help for usage)')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n`);
+    .showHelpAfterError('(run release-bot --help for usage)');
 
   program
     .command('check')
     .description('compare the latest stable upstream release with the bucket; open (or reuse) its tracking issue')
     .option('--dry-run', 'look, but write nothing on GitHub')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExit code 0: up to date; 10: a new version (printed, and version=/new= in $GITHUB_OUTPUT); 1: error.\n')
     .action(async (o: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
       code = await check(ctxFor(cmd), o);
     });
@@ -81,7 +80,6 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
     .option('--zipDir <dir>', 'rebuild from the release zips in this directory instead of downloading them')
     .option('--key <file>', "armored public key to trust (default: the recipe's signing.publicKey; never the bucket's keyring)")
-    .addHelpText('after', '\nExit code 0: every check holds; 4: a check failed (the table says which); 1: error; 2: usage.\n')
     .action(async (o: { version: string; zipDir?: string; key?: string }, cmd: Command) => {
       code = await verify(ctxFor(cmd), o);
     });
@@ -106,6 +104,19 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
       code = await keysGenerate(ctxFor(cmd), o);
     });
 
+  // one exit code table, under every command's help
+  for (const command of [program, ...allCommands(program)]) command.addHelpText('after', `\n${exitCodesHelp()}\n`);
+
+  const taken = optionsNpmTook(program, base.env);
+  if (taken.length) {
+    base.stderr.write(
+      `release-bot: npm took ${taken.join(', ')} as its own option${taken.length > 1 ? 's' : ''} (written before "--") and did not ` +
+        `pass ${taken.length > 1 ? 'them' : 'it'} on, so nothing was run. Write every option after "--":\n` +
+        `  npm run release-bot -- ${[...argv, ...taken].join(' ')}\n`,
+    );
+    return EXIT.USAGE;
+  }
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -118,4 +129,23 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     if (base.env.ALLOY_DEBUG) base.stderr.write(`${(error as Error).stack}\n`);
     return error instanceof UsageError ? EXIT.USAGE : EXIT.ERROR;
   }
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+/**
+ * The release-bot options npm consumed: `npm run release-bot check --dry-run` (no `--`) runs `check` for real, npm keeping
+ * `--dry-run` as its config `npm_config_dry_run`. Each option any command declares is looked up there, as npm names it.
+ */
+export function optionsNpmTook(program: Command, env: NodeJS.ProcessEnv): string[] {
+  if (env.npm_lifecycle_event !== 'release-bot') return [];
+  const flags = new Map<string, string>();
+  for (const command of [program, ...allCommands(program)]) {
+    for (const option of command.options) if (option.long) flags.set(option.long, option.flags.replace(/^-\w, /, ''));
+  }
+  return [...flags]
+    .filter(([long]) => env[`npm_config_${long.slice(2).toLowerCase().replaceAll('-', '_')}`] !== undefined)
+    .map(([, typed]) => typed);
 }

@@ -11,7 +11,6 @@ import {
 } from '@alloy-sysext/ghost-stack';
 import { githubApiUrl, toConsumer, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
-import { unreachable } from './github.js';
 
 export interface ConsumerPin {
   name: string;
@@ -39,7 +38,6 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
     userAgent: 'alloy-sysext-release-bot',
   });
   const explain = (error: unknown, what: string, notFound?: string) =>
-    unreachable(error, what, githubApiUrl(ctx.env)) ??
     explainGitHubError(error, what, {
       kind,
       appId: consumer.auth.app ? String(consumer.auth.app.id) : undefined,

@@ -1,25 +1,32 @@
-/**
- * Exit codes of release-bot (documented in `release-bot --help` and the README's release bot section).
- *  0  success; for `check`: the latest stable upstream release is already published
- * 10  `check` only: a stable upstream release is not published yet (the version is printed and written to GITHUB_OUTPUT)
- *  1  error (network, GitHub, bucket, recipe, key files …)
- *  2  usage error: unknown command or option, missing or invalid value
- *  3  `release` only: the Nx chain (fetch → … → pr) failed; nothing was tagged and the tracking issue stays open
- *  4  `verify` only: at least one check failed (the table names each one)
- *  5  `check` and `status`: the bucket is broken (SHA256SUMS.gpg missing or not verifying SHA256SUMS, or a listed
- *     object missing or with another sha256); repair: rerun publish for the newest published version
- */
+// Exit codes of release-bot: one table, shown by `--help` of every command and copied in the README's release bot section
+// (apps/release-bot/test/help.test.ts compares them).
+import { Help } from 'commander';
+
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHAIN_FAILED: 3, VERIFY_FAILED: 4, BUCKET_BROKEN: 5, NEW_VERSION: 10 } as const;
 
-export const EXIT_CODES_HELP = `Exit codes:
-  0   success (check: the latest stable upstream release is already published)
-  10  check: a new stable upstream release is not published yet
-  1   error
-  2   usage error (unknown option, missing or invalid value)
-  3   release: the Nx chain failed (nothing tagged)
-  4   verify: at least one check failed (see the table)
-  5   check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS, or a listed object is missing or
-      differs); repair: npx nx run alloy:publish --version=<newest published>`;
+/** What each exit code means, in the order help and README list them. */
+export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
+  { code: EXIT.OK, meaning: 'success; check: the latest stable upstream release is already published' },
+  { code: EXIT.NEW_VERSION, meaning: 'check: a new stable upstream release is not published yet (written to $GITHUB_OUTPUT)' },
+  { code: EXIT.ERROR, meaning: 'error (network, GitHub, bucket, configuration, recipe, key files)' },
+  { code: EXIT.USAGE, meaning: 'usage error: unknown command or option, missing or invalid value (e.g. --version 1.12)' },
+  { code: EXIT.CHAIN_FAILED, meaning: 'release: the Nx chain failed; nothing tagged, tracking issue left open' },
+  { code: EXIT.VERIFY_FAILED, meaning: 'verify: at least one check failed (the table names each one)' },
+  {
+    code: EXIT.BUCKET_BROKEN,
+    meaning:
+      'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, or a listed ' +
+      'object is missing or differs); repair: rerun publish for the newest published version (the command is printed, ' +
+      'and the version written to $GITHUB_OUTPUT as repair_version)',
+  },
+];
+
+/** The table as `--help` prints it, laid out the way commander lays out options (code, then the meaning wrapped). */
+export function exitCodesHelp(width = 100): string {
+  const help = new Help();
+  help.helpWidth = width;
+  return ['Exit codes:', ...EXIT_CODES.map((e) => help.formatItem(String(e.code), 2, e.meaning, help))].join('\n');
+}
 
 /** A mistake in what the user typed; reported with exit code 2. */
 export class UsageError extends Error {

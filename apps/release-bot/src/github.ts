@@ -47,18 +47,6 @@ export async function thisRepo(ctx: Ctx): Promise<ThisRepoResult> {
   return { ok: true, gh: { client, owner, repo, full, baseUrl } };
 }
 
-/**
- * Octokit reports a request that never got an answer (DNS, refused connection, timeout) as status 500 without a
- * response; say that GitHub could not be reached rather than that it answered 500.
- */
-export function unreachable(error: unknown, what: string, baseUrl: string | undefined): Error | undefined {
-  const e = error as { status?: number; response?: unknown; message?: string };
-  if (typeof e?.status === 'number' && e.status === 500 && !e.response) {
-    return new Error(`${what}: cannot reach the GitHub API at ${baseUrl ?? 'https://api.github.com'} (${e.message})`);
-  }
-  return undefined;
-}
-
 export function isStatus(error: unknown, status: number): boolean {
   return (error as { status?: unknown })?.status === status;
 }
@@ -68,6 +56,6 @@ export async function call<T>(gh: ThisRepo, what: string, fn: () => Promise<T>):
   try {
     return await fn();
   } catch (error) {
-    throw unreachable(error, what, gh.baseUrl) ?? explainGitHubError(error, what, { kind: 'token', repo: gh.full });
+    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full });
   }
 }

@@ -7,7 +7,7 @@ export { status, collectStatus, renderStatus, type StatusReport } from './comman
 export { verify, type VerifyOptions } from './commands/verify.js';
 export { keysGenerate, DEFAULT_KEY_DIR, type KeysGenerateOptions } from './commands/keys.js';
 export { chainCommand, runNxChain, type ChainRunner, type ChainRun } from './chain.js';
-export { EXIT, UsageError } from './exit-codes.js';
+export { EXIT, EXIT_CODES, exitCodesHelp, UsageError } from './exit-codes.js';
 export { latestStable, listUpstreamReleases, type UpstreamRelease } from './upstream.js';
 export { TRACKING_LABEL, trackingTitle } from './tracking-issue.js';
 export { releaseTag } from './release-tag.js';

@@ -1,6 +1,6 @@
 // The GitHub release (and with it the tag) `<name>-v<version>` in this repository, created only when missing.
 import { explainGitHubError } from '@alloy-sysext/ghost-stack';
-import { call, isStatus, unreachable, type ThisRepo } from './github.js';
+import { call, isStatus, type ThisRepo } from './github.js';
 
 export type TagStatus = 'release-exists' | 'tag-exists' | 'created' | 'would-create';
 
@@ -43,7 +43,7 @@ export async function ensureRelease(
       if (raced) return { status: 'release-exists', url: raced };
     }
     const what = `creating release ${opts.tag} in ${gh.full}`;
-    throw unreachable(error, what, gh.baseUrl) ?? explainGitHubError(error, what, { kind: 'token', repo: gh.full });
+    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full });
   }
 }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { generateKey, KEY_FILES, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { createDirectoryStore } from '@alloy-sysext/r2';
+import { execa } from 'execa';
 import type { Ctx } from '../src/index.js';
 
 export const WORKSPACE = fileURLToPath(new URL('../../..', import.meta.url));
@@ -100,4 +101,24 @@ export function butane(version: string, sha256: string): string {
     `      target: /opt/extensions/alloy/${file}`,
     '',
   ].join('\n');
+}
+
+/**
+ * `npm run release-bot <args>` as a user types it (pass `--` first for the documented form), in the checkout, with no
+ * npm settings, credentials or endpoints inherited from the test runner; `env` adds to that.
+ */
+export async function npmRunReleaseBot(args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(npm_|NODE_OPTIONS$|ALLOY_|R2_|GITHUB_|GPG_)/i.test(k)) clean[k] = v;
+  }
+  const r = await execa('npm', ['run', 'release-bot', ...args], {
+    cwd: WORKSPACE,
+    env: { ...clean, ...env },
+    extendEnv: false,
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+  });
+  return { code: r.exitCode ?? -1, output: r.all ?? '' };
 }

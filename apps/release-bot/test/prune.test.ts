@@ -7,6 +7,7 @@ import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
 import { loadPrivateKey, verifyDetached } from '@alloy-sysext/signing';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
+import { signingKeyFromEnv } from '@alloy-sysext/pipeline';
 import { EXIT, main, release } from '../src/index.js';
 import { butane, capture, tempWorkspace } from './helpers.js';
 
@@ -151,6 +152,25 @@ describe('release-bot prune --keep N', () => {
     expect(await main(['prune', '--keep', '2'], again.ctx)).toBe(EXIT.OK);
     expect(again.stdout()).toContain('nothing to prune');
   }, 60_000);
+
+  it('a dry run with the development key signs nothing, so it prints no development-key warning; the real run does', async () => {
+    const text = await seed(VERSIONS);
+    const devEnv = { ...env, ALLOY_SIGNING_KEY: undefined };
+    const { key: devKey } = await signingKeyFromEnv({
+      env: devEnv,
+      workspaceRoot: ws.root,
+      identity: 'dev <dev@example.com>',
+      log: () => {},
+    });
+    await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, devKey)));
+    const dry = capture(ws.root, devEnv);
+    expect(await main(['prune', '--keep', '4', '--dry-run'], dry.ctx)).toBe(EXIT.OK);
+    expect(dry.stdout()).toContain('dry run: would remove 1.7.0 from SHA256SUMS');
+    expect(dry.stderr()).not.toContain('DEVELOPMENT key');
+    const real = capture(ws.root, devEnv);
+    expect(await main(['prune', '--keep', '4'], real.ctx)).toBe(EXIT.OK);
+    expect(real.stderr()).toContain(`WARNING: no ALLOY_SIGNING_KEY set: signing with the DEVELOPMENT key ${devKey.fingerprint}`);
+  }, 120_000);
 
   it('refuses a manifest whose signature does not verify (never re-signs bucket text), deleting nothing', async () => {
     await seed(VERSIONS);

@@ -15,9 +15,8 @@ export function normalizeVersion(input: string, opts: { allowPrerelease?: boolea
     throw new Error(`version ${shown} is not a strict semver version${space}: expected MAJOR.MINOR.PATCH such as 1.10.2 or v1.10.2`);
   }
   if (parsed.prerelease.length > 0 && !opts.allowPrerelease) {
-    throw new Error(
-      `version ${JSON.stringify(input)} is a prerelease: expected a stable MAJOR.MINOR.PATCH (prereleases need allowPrerelease)`,
-    );
+    // the caller says how its user accepts one (the targets' --allowPrerelease); release-bot takes stable versions only
+    throw new Error(`version ${JSON.stringify(input)} is a prerelease: expected a stable MAJOR.MINOR.PATCH`);
   }
   return parsed.version;
 }

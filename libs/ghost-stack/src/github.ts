@@ -4,6 +4,7 @@ import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { createAppAuth } from '@octokit/auth-app';
+import { describeNetworkError, networkErrorCode } from '@alloy-sysext/common';
 
 /** Octokit (rest endpoint methods + paginate) with the retry and throttling plugins applied. */
 export const GitHubOctokit: typeof Octokit = Octokit.plugin(retry, throttling) as unknown as typeof Octokit;
@@ -57,10 +58,13 @@ const infos = new WeakMap<object, ClientInfo>();
 
 export class GitHubError extends Error {
   readonly status?: number;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+  /** 'network': GitHub was never reached (DNS, refused, no answer in time); no credential or permission is at fault. */
+  readonly kind?: 'network';
+  constructor(message: string, status?: number, options?: { cause?: unknown; kind?: 'network' }) {
     super(message, options);
     this.name = 'GitHubError';
     this.status = status;
+    this.kind = options?.kind;
   }
 }
 
@@ -198,9 +202,25 @@ export function explainGitHubError(
   what: string,
   ctx: { kind?: AuthKind; appId?: string; repo: string; notFound?: string },
 ): Error {
-  const err = e as { status?: number; message?: string; response?: { data?: { message?: string; errors?: unknown } } };
+  const err = e as {
+    status?: number;
+    message?: string;
+    request?: { url?: string };
+    response?: { data?: { message?: string; errors?: unknown } };
+  };
   if (e instanceof GitHubError || typeof err?.status !== 'number') {
     return e instanceof Error ? e : new GitHubError(`${what}: ${String(e)}`);
+  }
+  // Octokit reports a request that got no answer (DNS, refused, our deadline) as a status 500 without a response
+  const net = networkErrorCode(e);
+  if (net || !err.response) {
+    const where = err.request?.url ? new URL(err.request.url).origin : 'GitHub';
+    return new GitHubError(
+      `${what}: cannot reach ${where} (${net ? describeNetworkError(net) : err.message}): a network failure, ` +
+        `not an answer from GitHub; check the network (or ALLOY_GITHUB_API_URL)`,
+      undefined,
+      { cause: e, kind: 'network' },
+    );
   }
   const gh = err.response?.data?.message ?? err.message ?? '';
   const app = ctx.kind === 'app';

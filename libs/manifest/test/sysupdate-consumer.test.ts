@@ -9,7 +9,8 @@ import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from 
 import { sha256File } from '@alloy-sysext/common';
 import { mergeManifest, signManifest } from '../src/index.js';
 import { startStaticServer, type StaticServer } from '@alloy-sysext/test-peers/static-http';
-import { locateSystemd254, runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
+import { runSysupdate, writeDefinitions } from '@alloy-sysext/test-peers/sysupdate';
+import { locateHostRoot } from '@alloy-sysext/test-peers/host';
 
 let dir: string;
 let gen: GeneratedKey;
@@ -74,7 +75,7 @@ async function hostKeyring(): Promise<string | null> {
 }
 
 beforeAll(async () => {
-  locateSystemd254(); // fail first, with the setup.sh hint, if systemd 254 is not unpacked
+  await locateHostRoot('bookworm-backports'); // fail first, with the setup.sh hint, if the root is not built
   hostKeyringBefore = await hostKeyring();
   dir = await mkdtemp(join(tmpdir(), 'sysupdate-test-'));
   gen = await generateKey({ identity: 'Alloy sysext test <test@example.org>', outDir: join(dir, 'keys') });
@@ -197,9 +198,9 @@ describe('systemd-sysupdate 254 consumes what we publish', () => {
 });
 
 describe('runSysupdate', () => {
-  it('names setup.sh when systemd 254 is not unpacked', () => {
-    expect(() => locateSystemd254(join(tmpdir(), 'no-such-systemd'))).toThrow(
-      /systemd-sysupdate 254 not found: .*no-such-systemd\/lib\/systemd\/systemd-sysupdate is missing; run tools\/setup\/setup\.sh/,
+  it('names setup.sh when the host root is not built', async () => {
+    await expect(locateHostRoot('bookworm-backports', join(tmpdir(), 'no-such-cache'))).rejects.toThrow(
+      /host root bookworm-backports \(systemd 254\) not found: .*no-such-cache\/bookworm-backports\/root\/usr\/lib\/systemd\/systemd-sysupdate is missing; run tools\/setup\/setup\.sh/,
     );
   });
 

@@ -12,12 +12,13 @@ import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, writeSignature, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { imageChecker, imageFiles, versionImages } from './artifacts.js';
+import { imageChecker, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { manifestStep } from './steps/manifest.js';
+import { writeSignedImages } from '../test/signed-images.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
 const VERSION = '1.0.0';
@@ -44,12 +45,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 async function workspace(name: string, beforeManifest: (images: string) => Promise<void> = async () => {}) {
   const ws = path.join(root, name);
   const layout = versionLayout(ws, recipe, VERSION);
-  await mkdir(layout.images, { recursive: true });
-  for (const image of imageFiles(versionImages(recipe, VERSION, layout.images))) {
-    await writeFile(image.path, randomBytes(64 * 1024));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, key);
-  }
+  await writeSignedImages(recipe, VERSION, layout.images, key, 64 * 1024);
   await beforeManifest(layout.images);
   const env = { ALLOY_SIGNING_KEY: await readFile(generated.privateKeyPath, 'utf8') };
   await manifestStep({ recipe, version: VERSION, layout, root: ws, env, log });

@@ -8,6 +8,7 @@ import { restoreMissingImages, versionImages, type VersionImage } from './artifa
 import type { BlobStore } from './blobs.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
+import { planPublish } from './publish-plan.js';
 import { provenanceObjects } from './publish-provenance.js';
 import { progressReporter } from './progress.js';
 import { requirePublicUrl } from './public-url.js';
@@ -34,6 +35,7 @@ export interface PublishTarget {
   blobs?: BlobStore;
 }
 
+/** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {
   entries: { file: string; sha256: string }[];
   uploaded: string[];
@@ -117,10 +119,17 @@ export async function publishVersion(
     );
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
+  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
   if (opts.dryRun) {
-    for (const o of objects) log(`dry run: would upload ${o.key} to ${store.describe()}`);
-    log(`dry run: would merge ${entries.map((e) => e.file).join(', ')} into ${MANIFEST} and sign it`);
-    return { entries, uploaded: [], unchanged: [], manifestChanged: false, signatureChanged: false };
+    // what a real run would carry out, found by reading the bucket only; the result says "would"
+    const plan = await planPublish({ store, objects, entries, voucher, key, recipe, log });
+    return {
+      entries,
+      uploaded: plan.upload,
+      unchanged: plan.unchanged,
+      manifestChanged: plan.manifestChanged,
+      signatureChanged: plan.signatureChanged,
+    };
   }
 
   const report = progressReporter();
@@ -128,7 +137,6 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
   const { changed: manifestChanged } = await compareAndSwap(
     store,
     MANIFEST,

@@ -63,6 +63,11 @@ export async function serveBucket(opts: { dir: string; port: number; host?: stri
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // open keep-alive connections (a sysupdate client, a browser) would hold the server open past close()
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -21,6 +21,8 @@ export async function signingKeyFromEnv(opts: {
   workspaceRoot: string;
   identity: string;
   log: (line: string) => void;
+  /** False when the caller only verifies with the key (a dry run): the development key's warning is about signing. */
+  signs?: boolean;
 }): Promise<KeySource> {
   const env = opts.env ?? process.env;
   const name = env.ALLOY_SIGNING_KEY ? 'ALLOY_SIGNING_KEY' : env.GPG_PRIVATE_KEY ? 'GPG_PRIVATE_KEY' : undefined;
@@ -38,15 +40,22 @@ export async function signingKeyFromEnv(opts: {
   if (text === undefined) {
     text = await createDevKey(opts.workspaceRoot, dir, opts.identity);
   }
-  const key = await loadPrivateKey(text);
-  opts.log(
-    [
-      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-      `!! WARNING: no ALLOY_SIGNING_KEY set: signing with the DEVELOPMENT key ${key.fingerprint}`,
-      `!! from ${path.relative(opts.workspaceRoot, dir)}/. No host trusts it; never publish to a real bucket with it.`,
-      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-    ].join('\n'),
-  );
+  const key = await loadPrivateKey(text).catch((error: Error) => {
+    throw new Error(
+      `${file} is not a usable development key (${error.message}): delete ${path.relative(opts.workspaceRoot, dir) || DEV_KEY_DIR}/ ` +
+        `and rerun to generate a new one, or set ALLOY_SIGNING_KEY`,
+      { cause: error },
+    );
+  });
+  if (opts.signs !== false)
+    opts.log(
+      [
+        '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+        `!! WARNING: no ALLOY_SIGNING_KEY set: signing with the DEVELOPMENT key ${key.fingerprint}`,
+        `!! from ${path.relative(opts.workspaceRoot, dir)}/. No host trusts it; never publish to a real bucket with it.`,
+        '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+      ].join('\n'),
+    );
   return { key, source: DEV_KEY_DIR, development: true };
 }
 

@@ -4,6 +4,7 @@ import type { BlobStore } from './blobs.js';
 import { versionLayout } from './layout.js';
 import { DEFAULT_RECIPE } from './names.js';
 import { loadRecipe, type Recipe } from './recipe.js';
+import { imageSettings, type ImageStepOptions } from './steps/image.js';
 import { resolveVersion } from './version.js';
 
 export interface StepOptions {
@@ -35,6 +36,8 @@ export async function prepareStep(
   const env = opts.env ?? process.env;
   const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
+  // Nx forwards the typed options to every step: impossible image settings stop the first one, before any download
+  imageSettings(recipe, options as ImageStepOptions);
   const layout = versionLayout(opts.root, recipe, version);
   return { recipe, version, layout, root: opts.root, env, log: opts.log, ...(opts.blobs ? { blobs: opts.blobs } : {}) };
 }

@@ -1,6 +1,6 @@
 // The pr step: update every consumer the run selects. Each one is attempted (a failure does not stop the others) and
 // gets a named outcome; the run ends with a table of them and fails if any consumer failed.
-import { updateConsumer } from '@alloy-sysext/ghost-stack';
+import { GitHubError, updateConsumer } from '@alloy-sysext/ghost-stack';
 import { readChecksumFile, versionImages } from './artifacts.js';
 import { credentialSource, githubApiUrl, toConsumer } from './consumers.js';
 import type { versionLayout } from './layout.js';
@@ -56,12 +56,26 @@ export async function updateConsumers(opts: {
       log(`${entry.name}: ${result.status}${where ? ` ${where}` : ''}${superseded}`);
       outcomes.push({ consumer: entry.name, status: result.status, detail: `${where}${superseded}` || '—' });
     } catch (error) {
-      const message = `consumer ${entry.name} (${entry.repo}, credentials: ${credentialSource(entry.auth)}): ${(error as Error).message}`;
+      const message = failureMessage(entry, error as Error, layout.pr);
       log(`${entry.name}: failed: ${message}`);
       outcomes.push({ consumer: entry.name, status: 'failed', detail: message });
     }
   }
   return outcomes;
+}
+
+/**
+ * A consumer's failure, naming it and the variables its credentials came from; a network failure names neither
+ * credentials (none is at fault) and says why nothing was written under dist/ (the change is made from the file read).
+ */
+function failureMessage(entry: ConsumerRecipe, error: Error, prDir: string): string {
+  if (error instanceof GitHubError && error.kind === 'network') {
+    return (
+      `consumer ${entry.name} (${entry.repo}): ${error.message}. Nothing was written under ${prDir}: ` +
+      `the change is made from ${entry.path} as GitHub holds it`
+    );
+  }
+  return `consumer ${entry.name} (${entry.repo}, credentials: ${credentialSource(entry.auth)}): ${error.message}`;
 }
 
 export const failedConsumers = (outcomes: ConsumerOutcome[]) => outcomes.filter((o) => o.status === 'failed');

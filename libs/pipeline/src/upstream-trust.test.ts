@@ -166,10 +166,25 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     expect(lines.join('\n')).toContain(
       `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against ${path.join(zipDir(), 'SHA256SUMS')}`,
     );
+    // a SHA256SUMS line is no pin (issue 22, item 7): each line names the file that vouched
+    expect(lines.filter((l) => /pin/.test(l))).toEqual([]);
+    expect(lines.join('\n')).toContain(`extracted alloy-linux-amd64 (matches ${path.join(zipDir(), 'SHA256SUMS')})`);
     await writeZips(sums().replace(sha256(genuine.arm64), 'a'.repeat(64)));
     const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
-    expect(error.message).toContain(
-      `local zip ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, expected the pinned ${'a'.repeat(64)}`,
+    expect(error.message).toBe(
+      `local zip ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, ` +
+        `but ${path.join(zipDir(), 'SHA256SUMS')} says ${'a'.repeat(64)}`,
     );
+  });
+
+  it('a --zipDir that does not exist is named as such, with or without --allowUnverified (issue 22, item 6)', async () => {
+    const missing = path.join(root, 'no-such-dir');
+    for (const allowUnverified of [false, true]) {
+      await expect(fetchStep(await context(), { zipDir: missing, allowUnverified })).rejects.toThrow(
+        `--zipDir ${missing}: the directory ${missing} does not exist`,
+      );
+    }
+    await writeFile(path.join(root, 'a-file'), '');
+    await expect(fetchStep(await context(), { zipDir: path.join(root, 'a-file') })).rejects.toThrow('is not a directory');
   });
 });

@@ -1,7 +1,7 @@
 // Where trust in the upstream bytes comes from: the digest root per arch (live asset digest, SHA256SUMS beside --zipDir
 // zips, recipe pin, or nothing with --allowUnverified), the record fetch leaves, and verifyFetched / verifiedEntries,
 // which image and sign run before they use dist/<name>/<version>/upstream (a cache restore carries no trust).
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { githubTokenFor, sha256File } from '@alloy-sysext/common';
 import { binaryEntrySha256, extractUpstreamBinary, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
@@ -77,7 +77,7 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
   const pins = recipe.upstream.sha256?.[version] ?? {};
   const roots = {} as Record<Arch, DigestRoot>;
   if (options.zipDir) {
-    const sumsFile = path.join(path.resolve(options.zipDir), ZIP_DIR_SUMS);
+    const sumsFile = path.join(await zipDirectory(options.zipDir), ZIP_DIR_SUMS);
     const text = await readFile(sumsFile, 'utf8').catch(() => undefined);
     const sums = text === undefined ? new Map<string, string>() : parseSha256Sums(text, sumsFile);
     for (const arch of recipe.arches) {
@@ -121,6 +121,15 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
     }
   }
   return roots;
+}
+
+/** The --zipDir directory, resolved; one that does not exist is named as such (not as zips without a digest). */
+async function zipDirectory(zipDir: string): Promise<string> {
+  const dir = path.resolve(zipDir);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new UpstreamTrustError(`--zipDir ${zipDir}: the directory ${dir} does not exist`);
+  if (!st.isDirectory()) throw new UpstreamTrustError(`--zipDir ${zipDir}: ${dir} is not a directory`);
+  return dir;
 }
 
 /** The binary in dist/.work that verifyFetched has just proved to be the upstream zip's entry, with its sha256. */

@@ -12,5 +12,10 @@ export function resolveVersion(option: unknown, opts: { allowPrerelease?: boolea
         '(or `nx run alloy:publish --alloyVersion=1.10.2` when nx is not started through npx).',
     );
   }
-  return normalizeVersion(String(option), opts);
+  try {
+    return normalizeVersion(String(option), opts);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new VersionError(/is a prerelease/.test(message) ? `${message}, or pass --allowPrerelease to build it` : message);
+  }
 }

@@ -2,17 +2,15 @@
 // key: an injected line, a symlinked SHA256SUMS in the directory bucket; and the key holder rotating keys. The bucket's
 // signature is checked with real gpg.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mergeManifest, signManifest } from '@alloy-sysext/manifest';
-import { sha256File } from '@alloy-sysext/common';
+import { mergeManifest } from '@alloy-sysext/manifest';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
-import { generateKey, loadPrivateKey, writeSignature, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
+import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
 import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { imageFiles, versionImages } from './artifacts.js';
+import { builtVersion } from '../test/built-version.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
@@ -41,30 +39,14 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** dist/ for `version` as the chain leaves it (images are random bytes: publish checks hashes and signatures, not formats). */
+/** dist/ for `version` as the chain leaves it, once per key (see builtVersion). */
 async function built(ws: string, version: string, key: SigningKey) {
   const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
-  if (
-    await readFile(path.join(layout.manifest, MANIFEST)).then(
-      () => true,
-      () => false,
-    )
-  )
-    return layout;
-  await mkdir(layout.images, { recursive: true });
-  await mkdir(layout.manifest, { recursive: true });
-  const images = versionImages(recipe, version, layout.images);
-  for (const image of imageFiles(images)) {
-    await writeFile(image.path, randomBytes(4096));
-    await writeFile(`${image.path}.sha256`, `${await sha256File(image.path)}  ${image.file}\n`);
-    await writeSignature(image.path, key);
-  }
-  // every name, the compatibility one included (it is the amd64 file's)
-  const entries = await Promise.all(images.map(async (i) => ({ file: i.file, sha256: await sha256File(i.path) })));
-  const text = mergeManifest(null, entries);
-  await writeFile(path.join(layout.manifest, MANIFEST), text);
-  await writeFile(path.join(layout.manifest, MANIFEST_SIGNATURE), await signManifest(text, key));
-  return layout;
+  const made = await readFile(path.join(layout.manifest, MANIFEST)).then(
+    () => true,
+    () => false,
+  );
+  return made ? layout : builtVersion(path.join(ws, key.fingerprint), recipe, version, key);
 }
 
 async function world(name: string) {

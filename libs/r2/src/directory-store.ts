@@ -20,7 +20,6 @@ import {
   normalizePrefix,
   type CopyOptions,
   type ListedObject,
-  type Log,
   type ObjectInfo,
   type ObjectStore,
   type PutBytesOptions,
@@ -32,7 +31,6 @@ export interface DirectoryStoreOptions {
   prefix?: string;
   /** Sidecar metadata directory (default `<root>.meta`). Must be on the same file system as root. */
   metadataDir?: string;
-  log?: Log;
   /** Give up waiting for another writer's lock on a key after this long (default 30 s). */
   lockTimeoutMs?: number;
 }
@@ -52,7 +50,6 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
   const rootDir = path.resolve(root);
   const metaDir = path.resolve(opts.metadataDir ?? `${rootDir}.meta`);
   const prefix = normalizePrefix(opts.prefix, 'directory store prefix');
-  const log = opts.log ?? (() => {});
   const lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
   const where = `dir:${prefix ? path.join(rootDir, prefix) : rootDir}`;
 
@@ -271,11 +268,9 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       const existing = await head(key);
       checkConditions(key, existing, o);
       if (!isConditional(o) && existing && existing.size === size && existing.sha256 === sha256) {
-        log(`skip ${key}: ${where} already has these bytes`);
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
       }
-      log(`copy ${key} (${size} bytes) to ${where}`);
       return { skipped: false, etag: await install(key, file, sha256, o) };
     });
   }

@@ -58,7 +58,7 @@ export function storeFromEnv(
       : normalizePrefix(defaults.prefix, "the recipe's bucket.prefix");
   if (!r2Configured(env)) {
     opts.log?.(`no R2 credentials configured: using the local directory store at ${defaults.directory}`);
-    return createDirectoryStore(defaults.directory, { prefix, log: opts.log });
+    return createDirectoryStore(defaults.directory, { prefix });
   }
   const missing: string[] = [];
   if (!accountId && !endpoint) missing.push('R2_ACCOUNT_ID or R2_ENDPOINT');

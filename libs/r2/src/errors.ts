@@ -1,6 +1,7 @@
 // Turns SDK and file-system failures into messages that say what to fix, naming the endpoint and bucket
 // (never a credential). `kind` lets callers branch without parsing text.
 
+import { describeNetworkError, networkErrorCode } from '@alloy-sysext/common';
 import { DEADLINE_VARIABLES, type Deadlines } from './deadlines.js';
 
 export type StoreErrorKind = 'credentials' | 'no-such-bucket' | 'unreachable' | 'timeout' | 'precondition-failed' | 'failed';
@@ -33,7 +34,6 @@ interface SdkLikeError {
   Code?: string;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
 const CREDENTIAL_NAMES = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
@@ -43,24 +43,6 @@ const CREDENTIAL_NAMES = new Set([
   'ExpiredToken',
   'Unauthorized',
 ]);
-
-function networkCode(err: unknown): string | undefined {
-  // Node wraps DNS/connect failures in AggregateError (happy eyeballs) or in `cause`.
-  const seen = new Set<unknown>();
-  const stack: unknown[] = [err];
-  while (stack.length) {
-    const e = stack.pop() as (SdkLikeError & { cause?: unknown; errors?: unknown[] }) | undefined;
-    if (!e || typeof e !== 'object' || seen.has(e)) continue;
-    seen.add(e);
-    if (e.code && NETWORK_CODES.has(e.code)) return e.code;
-    // The SDK wraps errors from another realm (e.g. a vm context) as "AWS SDK error wrapper for Error: connect …",
-    // keeping only the text.
-    const inText = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(e.message ?? '');
-    if (inText) return inText[1];
-    stack.push(e.cause, ...(e.errors ?? []));
-  }
-  return undefined;
-}
 
 export interface ErrorContext {
   /** e.g. `s3://bucket/prefix at https://…` */
@@ -143,11 +125,10 @@ export function translateS3Error(err: unknown, ctx: ErrorContext): StoreError {
       { cause: err },
     );
   }
-  const net = networkCode(err);
+  const net = networkErrorCode(err);
   if (net) {
-    const hint = net === 'ENOTFOUND' || net === 'EAI_AGAIN' ? 'the host name does not resolve' : 'nothing answered';
     return new StoreError(
-      `Cannot reach ${ctx.endpoint} for bucket "${ctx.bucket}" (${net}: ${hint}) during ${what}: check R2_ENDPOINT / R2_ACCOUNT_ID and the network`,
+      `Cannot reach ${ctx.endpoint} for bucket "${ctx.bucket}" (${describeNetworkError(net)}) during ${what}: check R2_ENDPOINT / R2_ACCOUNT_ID and the network`,
       'unreachable',
       status,
       { cause: err },

@@ -5,6 +5,6 @@ export { createS3Store, r2Endpoint, type S3StoreOptions } from './s3-store.js';
 export { createDirectoryStore, type DirectoryStoreOptions } from './directory-store.js';
 export { r2Configured, storeFromEnv, type StoreDefaults } from './env.js';
 export { compareAndSwap, type CompareAndSwapOptions } from './cas.js';
-export { publishObjects, type PublishObject, type PublishedObject } from './publish.js';
+export { planObjects, publishObjects, type PlannedObject, type PublishObject, type PublishedObject } from './publish.js';
 export { pruneVersion, deleteObjects, versionKeyFilter, type PruneSelector, type PruneOptions } from './prune.js';
 export { cacheControlFor, contentTypeFor, isManifestKey } from './content-types.js';

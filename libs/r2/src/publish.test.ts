@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from './errors.js';
+import { createDirectoryStore } from './directory-store.js';
 import { publishObjects } from './publish.js';
 import { pruneVersion, versionKeyFilter } from './prune.js';
 import type { ObjectStore } from './store.js';
@@ -155,4 +156,33 @@ describe('publishObjects and pruneVersion against the S3 peer', () => {
     ]);
     await expect(pruneVersion(store, ['alloy/SHA256SUMS'])).rejects.toThrow(/Refusing to delete alloy\/SHA256SUMS/);
   });
+
+  // issue 22, item 11: publish printed every object twice (the store's line, then this one's)
+  it.each(['S3', 'directory'])(
+    '%s store: one line per object whether uploaded, copied or unchanged, however the store logs',
+    async (kind) => {
+      const lines: string[] = [];
+      const log = (l: string) => lines.push(l);
+      const store =
+        kind === 'S3' ? peerStore(peer, { prefix: 'once', log }) : createDirectoryStore(path.join(tmp.dir, 'bucket'), { prefix: 'once' });
+      const file = path.join(tmp.dir, 'image.raw');
+      await writeFile(file, 'image bytes');
+      const list = [
+        { key: 'a.raw', path: file, sha256: sha256(Buffer.from('image bytes')) },
+        { key: 'b.raw', path: file, sha256: sha256(Buffer.from('image bytes')), copyOf: 'a.raw' },
+      ];
+      for (const round of ['first', 'second']) {
+        lines.length = 0;
+        await publishObjects(store, list, { log });
+        // every line but the closing summary is about one object, and each object has one
+        expect([round, lines.slice(0, -1).sort()]).toEqual([
+          round,
+          round === 'first'
+            ? [expect.stringMatching(/^copied from a\.raw to b\.raw /), expect.stringMatching(/^uploaded a\.raw /)]
+            : [expect.stringMatching(/^unchanged a\.raw /), expect.stringMatching(/^unchanged b\.raw /)],
+        ]);
+        expect(lines.at(-1)).toMatch(/^verified 2 object\(s\) in /);
+      }
+    },
+  );
 });

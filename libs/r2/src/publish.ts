@@ -96,6 +96,28 @@ export async function publishObjects(
   return all;
 }
 
+/** What publishObjects would do with one object: send it, copy it on the server, or leave it (already in place). */
+export interface PlannedObject {
+  key: string;
+  action: 'upload' | 'copy' | 'unchanged';
+  size: number;
+  sha256: string;
+}
+
+/**
+ * What publishObjects would do, found with HEADs only (a dry run): an object is left as it is exactly when the bucket
+ * already holds its size and sha256, the rule both stores apply before writing.
+ */
+export async function planObjects(store: ObjectStore, objects: PublishObject[]): Promise<PlannedObject[]> {
+  return mapLimit(objects, HEADS_IN_FLIGHT, async (o) => {
+    const size = (await stat(o.path)).size;
+    const sha256 = o.sha256 ?? (await sha256File(o.path));
+    const existing = await store.head(o.key);
+    const inPlace = existing !== null && existing.size === size && existing.sha256 === sha256;
+    return { key: o.key, action: inPlace ? 'unchanged' : o.copyOf ? 'copy' : 'upload', size, sha256 };
+  });
+}
+
 function headers(o: PublishObject) {
   return { contentType: o.contentType ?? contentTypeFor(o.key), cacheControl: o.cacheControl ?? cacheControlFor(o.key) };
 }

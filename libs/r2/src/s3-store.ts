@@ -168,14 +168,12 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     if (!conditional) {
       const existing = await head(key);
       if (existing && existing.size === size && existing.sha256 === sha256) {
-        log(`skip ${key}: ${where} already has these bytes (sha256 ${sha256.slice(0, 12)}…)`);
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
       }
     }
     // One part's worth or less: a single PUT of the bytes, replayable by the SDK's retries as they are.
     if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o) };
-    log(`upload ${key} (${size} bytes) to ${where}`);
     try {
       const r = await uploadFileMultipart({
         client,
@@ -206,7 +204,6 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     if (!isConditional(o)) {
       const existing = await head(key);
       if (existing && existing.size === bytes.length && existing.sha256 === sha256) {
-        log(`skip ${key}: ${where} already has these bytes`);
         return { skipped: true, etag: existing.etag };
       }
     }
@@ -241,7 +238,6 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     const [described, existing] = await Promise.all([head(sourceKey), head(key)]);
     const source = copySource(where, sourceKey, key, described, o.sha256);
     if (existing && existing.size === source.size && existing.sha256 === o.sha256) {
-      log(`skip ${key}: ${where} already has these bytes (sha256 ${o.sha256.slice(0, 12)}…)`);
       return { skipped: true, etag: existing.etag };
     }
     if (source.size > MAX_PART_SIZE) {

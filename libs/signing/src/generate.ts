@@ -38,7 +38,7 @@ export async function generateKey(opts: { identity: string; outDir: string; pass
   const keyringPath = join(opts.outDir, KEY_FILES.keyring);
   // Never overwrite an existing key: losing it orphans every instance that trusts it.
   for (const p of [privateKeyPath, publicKeyPath, keyringPath]) {
-    if (await exists(p)) throw new Error(`generateKey: ${p} already exists; refusing to overwrite a key (choose another outDir)`);
+    if (await exists(p)) throw new Error(`${p} already exists; refusing to overwrite a key`);
   }
   await mkdir(opts.outDir, { recursive: true, mode: 0o700 });
   const { privateKey } = await openpgp.generateKey({

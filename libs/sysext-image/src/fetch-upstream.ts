@@ -35,6 +35,11 @@ export interface FetchUpstreamOptions {
   localZips?: Partial<Record<Arch, string>>;
   /** sha256 hex per arch from the recipe; must match, and then the API digest must match too when present. */
   pinnedSha256?: Partial<Record<Arch, string>>;
+  /**
+   * Local zips: where each pinnedSha256 value comes from, for messages and the record (default: the recipe pin). A
+   * SHA256SUMS beside the zips is no pin: its lines are named as such.
+   */
+  pinOrigin?: Partial<Record<Arch, DigestOrigin>>;
   retry?: RetryOptions;
   log?: (line: string) => void;
   onProgress?: (p: Progress & { arch: Arch; asset: string }) => void;
@@ -59,6 +64,14 @@ export interface FetchedArch {
  * sha256sum format beside local zips, a recipe pin, or nothing (a local zip without a pin).
  */
 export type DigestSource = 'github-asset-digest' | 'zip-dir-sha256sums' | 'recipe-pin' | 'unverified';
+
+/** Who vouches for an expected sha256, and how messages name it ("/zips/SHA256SUMS", "the recipe pin …"). */
+export interface DigestOrigin {
+  source: DigestSource;
+  label: string;
+}
+
+const RECIPE_PIN: DigestOrigin = { source: 'recipe-pin', label: 'the recipe pin' };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -89,12 +102,13 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
     const binaryName = fileName(upstream.binary, arch, 'upstream.binary');
     const zip = join(opts.outDir, assetName);
     const pinned = opts.pinnedSha256?.[arch];
+    const origin = (pinned && opts.pinOrigin?.[arch]) || RECIPE_PIN;
     let zipSha256: string;
     let uri = `file:${assetName}`;
-    let digestSource: DigestSource = pinned ? 'recipe-pin' : 'unverified';
+    let digestSource: DigestSource = pinned ? origin.source : 'unverified';
     const local = opts.localZips?.[arch];
     if (local) {
-      zipSha256 = await placeLocalZip(local, zip, pinned, log);
+      zipSha256 = await placeLocalZip(local, zip, pinned ? { sha256: pinned, ...origin } : undefined, log);
     } else {
       const asset = release!.assets.find((a) => a.name === assetName);
       if (!asset) {
@@ -115,12 +129,12 @@ export async function fetchUpstream(opts: FetchUpstreamOptions): Promise<Record<
       maxBytes: upstream.maxBinaryBytes,
     });
     // A local zip without a pin was not checked against anything: say so once (placeLocalZip warned), never "verified".
-    const against = {
-      'github-asset-digest': "matches the release's asset digest",
-      'zip-dir-sha256sums': 'matches the SHA256SUMS beside it',
-      'recipe-pin': 'matches the pinned sha256',
-      unverified: 'checked against NO digest',
-    }[digestSource];
+    const against =
+      digestSource === 'github-asset-digest'
+        ? "matches the release's asset digest"
+        : digestSource === 'unverified'
+          ? 'checked against NO digest'
+          : `matches ${origin.label}`;
     log?.(
       `${arch}: ${assetName} sha256 ${zipSha256} ${digestSource === 'unverified' ? 'unverified' : 'verified'}, extracted ${binaryName} (${against})`,
     );
@@ -204,12 +218,19 @@ async function fetchAsset(asset: ReleaseAsset, zip: string, expected: string, ar
   }
 }
 
-async function placeLocalZip(local: string, zip: string, pinned: string | undefined, log?: (line: string) => void): Promise<string> {
+async function placeLocalZip(
+  local: string,
+  zip: string,
+  expected: (DigestOrigin & { sha256: string }) | undefined,
+  log?: (line: string) => void,
+): Promise<string> {
   const actual = await sha256File(local).catch((err: Error) => {
     throw new Error(`local zip ${local} cannot be read (${err.message})`);
   });
-  if (pinned && actual !== pinned) throw new Error(`local zip ${local} has sha256 ${actual}, expected the pinned ${pinned}`);
-  if (!pinned) log?.(`warning: local zip ${local} has no pinned sha256 to check against (sha256 ${actual})`);
+  if (expected && actual !== expected.sha256) {
+    throw new Error(`local zip ${local} has sha256 ${actual}, but ${expected.label} says ${expected.sha256}`);
+  }
+  if (!expected) log?.(`warning: local zip ${local} is checked against no digest (sha256 ${actual})`);
   else log?.(`taking ${local} (no download)`);
   const temp = tempPathFor(zip);
   try {

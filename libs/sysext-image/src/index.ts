@@ -4,6 +4,7 @@ export {
   extractUpstreamBinary,
   fetchUpstream,
   type FetchUpstreamOptions,
+  type DigestOrigin,
   type DigestSource,
   type FetchedArch,
   type UpstreamOptions,

@@ -12,6 +12,7 @@ import { makeSyntheticBinary, startUpstreamHost } from '@alloy-sysext/test-peers
 import { r2Env, startS3Peer } from '@alloy-sysext/test-peers/s3';
 import { startGitHubDouble } from '@alloy-sysext/test-peers/github';
 import { loadRecipe } from '@alloy-sysext/pipeline';
+import { demoSummary } from './summary.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const version = process.env.DEMO_VERSION ?? '1.10.2';
@@ -64,26 +65,32 @@ async function main() {
     );
     if (code !== 0) throw new Error(`nx run alloy:pr exited with ${code}`);
 
-    console.log(`\n==== demo summary: alloy ${version} ====\n\nimages (dist/alloy/${version}/images):`);
+    const checksums = [];
     for (const arch of recipe.arches) {
-      const line = await readFile(path.join(root, 'dist/alloy', version, 'images', `alloy-${version}-${arch}.raw.sha256`), 'utf8');
-      console.log(`  ${line.trimEnd()}`);
+      checksums.push(await readFile(path.join(root, 'dist/alloy', version, 'images', `alloy-${version}-${arch}.raw.sha256`), 'utf8'));
     }
     const store = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, forcePathStyle: true });
-    console.log(`\nbucket s3://${s3.bucket}/:`);
-    for (const o of await store.list('')) console.log(`  ${String(o.size).padStart(9)}  ${o.key}`);
-    const manifest = await store.get(`${recipe.bucket.prefix}SHA256SUMS`);
-    console.log(`\n${recipe.bucket.prefix}SHA256SUMS:\n${manifest?.body.toString('utf8').replace(/^/gm, '  ')}`);
-    console.log('pull requests on the GitHub double:');
-    for (const consumer of recipe.consumers) {
+    const manifestKey = `${recipe.bucket.prefix}SHA256SUMS`;
+    const pulls = recipe.consumers.flatMap((consumer) => {
       const [owner, repo] = consumer.repo.split('/');
-      for (const pr of github.pulls(owner, repo)) {
-        const pinned = readPinned(github.readFile(owner, repo, pr.head, consumer.path)!, { arch: consumer.arch });
-        console.log(
-          `  ${github.url}/repos/${owner}/${repo}/pulls/${pr.number}  ${pr.state}  "${pr.title}"  → pins ${pinned.version} sha256-${pinned.sha256}`,
-        );
-      }
-    }
+      return github.pulls(owner, repo).map((pr) => ({
+        // the html_url the double gave the pr step, which printed it in its table
+        url: `${github.url}/${owner}/${repo}/pull/${pr.number}`,
+        state: pr.state,
+        title: pr.title,
+        pins: readPinned(github.readFile(owner, repo, pr.head, consumer.path)!, { arch: consumer.arch }),
+      }));
+    });
+    const summary = demoSummary({
+      version,
+      checksums,
+      bucket: `s3://${s3.bucket}/`,
+      objects: await store.list(''),
+      manifestKey,
+      manifest: (await store.get(manifestKey))?.body.toString('utf8') ?? '(none)',
+      pulls,
+    });
+    console.log(`\n${summary}`);
   } finally {
     await Promise.allSettled([upstream.stop(), s3.stop(), github.stop()]);
   }

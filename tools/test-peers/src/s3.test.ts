@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -140,5 +140,30 @@ describe('S3 peer', () => {
     expect(await read('mp.bin')).toBe('existing');
     await complete({});
     expect(await read('mp.bin')).toBe('new');
+  });
+});
+
+describe('S3 peer: stopped with a request in flight (issue 22, item 11)', () => {
+  it('prints nothing: no "[winston] Attempt to write logs with no transports" in the test output', async () => {
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+    try {
+      const peer = await startS3Peer();
+      // a PUT whose body never ends: s3rver is inside it when stop() cuts the connection, and logs its failure after
+      const body = new ReadableStream({ start: (c) => c.enqueue(new Uint8Array(10)) });
+      const put = fetch(`${peer.endpoint}/${peer.bucket}/k`, {
+        method: 'PUT',
+        body,
+        headers: { 'content-length': '100' },
+        duplex: 'half',
+      } as RequestInit).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await peer.stop();
+      await put;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed).toEqual([]);
   });
 });

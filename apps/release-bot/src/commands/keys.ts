@@ -31,7 +31,7 @@ export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Pr
     key = await generateKey({ identity, outDir, passphrase });
   } catch (error) {
     const message = (error as Error).message;
-    if (/already exists/.test(message)) throw new Error(`${message.replace(/^generateKey: /, '')}; pass --out with a new directory`);
+    if (/already exists/.test(message)) throw new Error(`${message}: pass --out with a new directory`);
     if (/^identity /.test(message)) throw new UsageError(`--identity: ${message}`);
     throw error;
   }

@@ -63,7 +63,13 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
   const dryRun = Boolean(opts.dryRun);
   const log = logger(ctx);
   const store = bucketFor(ctx, recipe);
-  const { key } = await signingKeyFromEnv({ env: ctx.env, workspaceRoot: ctx.root, identity: recipe.signing.identity, log });
+  const { key } = await signingKeyFromEnv({
+    env: ctx.env,
+    workspaceRoot: ctx.root,
+    identity: recipe.signing.identity,
+    log,
+    signs: !dryRun,
+  });
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
 
   // The bucket's SHA256SUMS is data to verify, never text to re-sign: only a manifest the release key signed is pruned.

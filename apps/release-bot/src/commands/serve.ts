@@ -27,11 +27,38 @@ export async function serve(ctx: Ctx, opts: ServeOptions = {}): Promise<number> 
     },
   );
   out(ctx, `serving ${dir} at ${localPublicUrl(recipe.bucket.prefix, ctx.env)}/ (the public URL publish uses without R2); Ctrl-C stops`);
-  await (opts.until ??
-    new Promise((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    }));
+  await (opts.until ?? stopSignal());
   await server.close();
   return EXIT.OK;
+}
+
+/**
+ * Ctrl-C, SIGTERM, or the parent going away. `npm run release-bot -- serve` runs node under `sh -c`; stopping npm by its
+ * PID ends npm and sh but not node, which would keep serving as an orphan: it notices its parent is gone and stops.
+ */
+function stopSignal(pollMs = 500): Promise<unknown> {
+  const parent = process.ppid;
+  return new Promise((resolve) => {
+    // process.ppid is read once at start-up: ask whether that process still exists instead
+    const watch = setInterval(() => {
+      if (!alive(parent)) stop();
+    }, pollMs);
+    const stop = () => {
+      clearInterval(watch);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(undefined);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

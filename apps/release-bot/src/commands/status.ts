@@ -38,11 +38,11 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
     },
     (error: Error) => ({ repo, error: error.message }),
   );
+  // a configuration error (R2_PREFIX, R2_* partly set) is the user's to fix: it stops the command (exit 1), not a table cell
+  const bucket = bucketFor(ctx, recipe);
   const published = (async () => {
-    let store = '(not configured)';
+    const store = bucket.describe();
     try {
-      const bucket = bucketFor(ctx, recipe);
-      store = bucket.describe();
       const versions = await publishedVersions(bucket, recipe.name);
       return { store, versions, health: await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root)) };
     } catch (error) {

@@ -47,6 +47,8 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
     token: githubTokenFor(recipe.upstream.apiUrl, env.GITHUB_TOKEN, env),
     localZips,
     pinnedSha256: pinned,
+    // a SHA256SUMS beside the zips is named as such, not as a pin
+    pinOrigin: roots,
     log,
     onProgress: (p) => report({ name: p.asset, done: p.received, total: p.total }),
   }).catch((error: Error) => {

@@ -12,9 +12,20 @@ export interface ImageStepOptions extends UpstreamTrustOptions {
   compressor?: Compressor;
 }
 
-/** The recipe's image settings with the command line's overrides. */
+/**
+ * The recipe's image settings with the command line's overrides. A compressor applies to squashfs only: one typed with
+ * another format is refused; the recipe's own is left out when the command line picks another format.
+ */
 export function imageSettings(recipe: StepContext['recipe'], options: ImageStepOptions) {
-  return { ...recipe.image, format: options.format ?? recipe.image.format, compressor: options.compressor ?? recipe.image.compressor };
+  const format = options.format ?? recipe.image.format;
+  if (options.compressor && format !== 'squashfs') {
+    throw new Error(
+      `--compressor ${options.compressor} applies to squashfs images only, and the format is ${format} ` +
+        `(${options.format ? '--format' : `image.format in ${recipe.file}`}): drop --compressor`,
+    );
+  }
+  const compressor = options.compressor ?? (options.format && format !== 'squashfs' ? undefined : recipe.image.compressor);
+  return { ...recipe.image, format, compressor };
 }
 
 export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}): Promise<void> {

@@ -1,8 +1,9 @@
 // Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), manifest last.
 import { storeFromEnv } from '@alloy-sysext/r2';
 import { localBucketDir } from '../layout.js';
-import { publishVersion } from '../publish.js';
+import { publishVersion, type PublishResult } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
+import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
 import { trustedPublicKeys } from '../vouch.js';
 
@@ -32,9 +33,22 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     log,
     blobs: ctx.blobs,
   });
-  log(
-    `published ${version} to ${store.describe()}: ${result.uploaded.length} uploaded, ${result.unchanged.length} unchanged, ` +
-      `manifest ${result.manifestChanged ? 'updated' : 'unchanged'}, signature ${result.signatureChanged ? 'updated' : 'unchanged'}`,
-  );
+  log(options.dryRun ? dryRunSummary(version, store.describe(), result) : summary(version, store.describe(), result));
   for (const e of result.entries) log(`  ${recipe.bucket.publicUrl}/${e.file}  sha256 ${e.sha256}`);
+}
+
+function summary(version: string, where: string, r: PublishResult): string {
+  return (
+    `published ${version} to ${where}: ${r.uploaded.length} uploaded, ${r.unchanged.length} unchanged, ` +
+    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}`
+  );
+}
+
+/** A dry run's plan in one line: what a real run would change, and that nothing was. */
+function dryRunSummary(version: string, where: string, r: PublishResult): string {
+  return (
+    `dry run of ${version} to ${where}: would upload ${r.uploaded.length}, unchanged ${r.unchanged.length}; ` +
+    `${MANIFEST} ${r.manifestChanged ? 'would change' : 'unchanged'}, ${MANIFEST_SIGNATURE} ${r.signatureChanged ? 'would be signed again' : 'unchanged'}. ` +
+    `Nothing was written.`
+  );
 }
