@@ -327,5 +327,5 @@ describe('a poisoned cache entry never reaches the release signature', () => {
     } finally {
       await restore().catch(() => {});
     }
-  }, 300_000);
+  }, 600_000); // two full pipeline runs (one from upstream) and a restore: up to ~5 min each on 2 loaded cores
 });

@@ -3,6 +3,7 @@
 // host peer and a directory bucket.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -147,7 +148,7 @@ describe('provenance', () => {
       file: s.name,
       sha256: s.digest.sha256,
     }));
-    const inputs = () => provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, root });
+    const inputs = () => provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, root, env });
     const actions = runDetailsFromEnv(
       {
         GITHUB_ACTIONS: 'true',
@@ -172,6 +173,45 @@ describe('provenance', () => {
     const b = buildStatement(await inputs(), local);
     expect(deterministicPart(a)).toBe(deterministicPart(b));
     expect(deterministicPart(a)).toBe(deterministicPart(JSON.parse((await published())!.toString('utf8'))));
+  });
+
+  it("a fetch record rewritten with its zip (a cache writer's pair) is refused against the live digest: nothing signed", async () => {
+    // dist/ may be a cache restore: the record and the zip (or the blob it names) agree with each other, so only this
+    // run's digest root can tell. The images are genuine: only the statement's materials would lie.
+    const step = await prepareStep({ version: VERSION }, { root, env, log });
+    const record = path.join(step.layout.upstream, 'fetched.json');
+    const zip = path.join(step.layout.upstream, 'alloy-linux-amd64.zip');
+    const [text, bytes] = await Promise.all([readFile(record, 'utf8'), readFile(zip)]);
+    const before = { statement: await published(), sums: (await bucket.get('SHA256SUMS'))!.body };
+    const genuine = createHash('sha256').update(bytes).digest('hex');
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 100] ^= 0xff;
+    try {
+      await writeFile(zip, tampered);
+      await writeFile(record, text.replace(genuine, createHash('sha256').update(tampered).digest('hex')));
+      await expect(publishStep(step)).rejects.toThrow(
+        `${record} does not record alloy-linux-amd64.zip with sha256 ${genuine} (the release's asset digest at ${upstream.apiUrl})`,
+      );
+      expect(await published()).toEqual(before.statement);
+      expect((await bucket.get('SHA256SUMS'))!.body).toEqual(before.sums);
+    } finally {
+      await writeFile(zip, bytes);
+      await writeFile(record, text);
+    }
+  });
+
+  it('publish needs no zip bytes for the statement: with the zips gone, the record checked against the digests suffices', async () => {
+    const step = await prepareStep({ version: VERSION }, { root, env, log });
+    const before = (await published())!;
+    const zips = ['amd64', 'arm64'].map((arch) => path.join(step.layout.upstream, `alloy-linux-${arch}.zip`));
+    const kept = await Promise.all(zips.map((z) => readFile(z)));
+    try {
+      await Promise.all(zips.map((z) => rm(z)));
+      await publishStep(step);
+      expect((await published())!.equals(before)).toBe(true);
+    } finally {
+      await Promise.all(zips.map((z, i) => writeFile(z, kept[i]!)));
+    }
   });
 
   it('a rerun of publish keeps the bucket statement (only runDetails would differ) and uploads nothing new', async () => {

@@ -7,7 +7,6 @@ import { sha256File } from '@alloy-sysext/common';
 import { imageParameters, toolVersions } from '@alloy-sysext/sysext-image';
 import { versionImages } from './artifacts.js';
 import type { BlobStore } from './blobs.js';
-import { readFetchRecord } from './fetch-record.js';
 import type { versionLayout } from './layout.js';
 import {
   buildStatement,
@@ -21,8 +20,12 @@ import {
 } from './provenance.js';
 import type { Recipe } from './recipe.js';
 import type { PublishTarget } from './publish.js';
+import { rootedZips, type UpstreamTrustOptions } from './upstream-trust.js';
 
-/** Everything a statement is made of except run details, read from the verified artifacts and the fetch record. */
+/**
+ * Everything a statement is made of except run details, read from the verified artifacts and the fetch record checked
+ * against this run's digest roots (rootedZips: the record may be a cache restore).
+ */
 export async function provenanceInputs(opts: {
   recipe: Recipe;
   version: string;
@@ -30,6 +33,9 @@ export async function provenanceInputs(opts: {
   entries: { file: string; sha256: string }[];
   /** Workspace root: recipe paths are recorded relative to it. */
   root: string;
+  /** The run's environment and options: where this run's digest roots come from (upstream-trust.ts digestRoots). */
+  env: NodeJS.ProcessEnv;
+  upstream?: UpstreamTrustOptions;
   blobs?: BlobStore;
   log?: (line: string) => void;
 }): Promise<ProvenanceInputs> {
@@ -52,7 +58,7 @@ export async function provenanceInputs(opts: {
       unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) },
     },
     image: params[0]!,
-    zips: (await readFetchRecord(layout.upstream, version, recipe.arches, { blobs: opts.blobs, log: opts.log ?? (() => {}) })).zips,
+    zips: await rootedZips({ recipe, version, layout, env: opts.env, log: opts.log ?? (() => {}), blobs: opts.blobs }, opts.upstream ?? {}),
     tools: await toolVersions(),
   };
 }
@@ -63,7 +69,12 @@ export async function provenanceInputs(opts: {
  * so a rerun uploads nothing.
  */
 export async function provenanceObjects(
-  opts: PublishTarget & { entries: { file: string; sha256: string }[]; root: string; env: NodeJS.ProcessEnv },
+  opts: PublishTarget & {
+    entries: { file: string; sha256: string }[];
+    root: string;
+    env: NodeJS.ProcessEnv;
+    upstream?: UpstreamTrustOptions;
+  },
 ): Promise<PublishObject[]> {
   const startedOn = new Date();
   const name = provenanceFile(opts.recipe, opts.version);

@@ -15,7 +15,7 @@ import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
-import { recoveryAdvice } from './upstream-trust.js';
+import { recoveryAdvice, type UpstreamTrustOptions } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
 
@@ -55,10 +55,11 @@ export async function publishVersion(
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
-     * Workspace root (provenance records recipe paths relative to it) and the environment (GitHub Actions run details).
+     * Workspace root (provenance records recipe paths relative to it), the environment (GitHub Actions run details) and
+     * the run's --zipDir/--allowUnverified (the statement's zips are checked against this run's digest roots).
      * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
      */
-    provenance?: { root: string; env: NodeJS.ProcessEnv };
+    provenance?: { root: string; env: NodeJS.ProcessEnv; upstream?: UpstreamTrustOptions };
   },
 ): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { githubTokenFor, sha256File } from '@alloy-sysext/common';
 import { binaryEntrySha256, extractUpstreamBinary, getRelease, type DigestSource } from '@alloy-sysext/sysext-image';
 import { restoreMissing } from './blobs.js';
-import { FETCH_RECORD, readFetchRecordAsIs } from './fetch-record.js';
+import { FETCH_RECORD, readFetchRecord, readFetchRecordAsIs, type FetchedZip } from './fetch-record.js';
 import { receiptEntrySha256, writeEntryReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
 import type { StepContext } from './step.js';
@@ -25,6 +25,8 @@ export interface DigestRoot {
   source: DigestSource;
   /** For messages: "the release's asset digest at https://…", "/zips/SHA256SUMS", … */
   label: string;
+  /** Where the zip comes from, as fetch records it (the release's download URL, `file:<asset>` with --zipDir). */
+  uri: string;
 }
 
 /** The file with the air-gapped digests, beside the zips. */
@@ -72,7 +74,10 @@ export function parseSha256Sums(text: string, file: string): Map<string, string>
  * dist/ or a cache. Online: the release's asset digest fetched live (and the pin, which must agree). Air-gapped: the pin,
  * else SHA256SUMS beside the zips, else refused unless allowUnverified.
  */
-export async function digestRoots(ctx: StepContext, options: UpstreamTrustOptions): Promise<Record<Arch, DigestRoot>> {
+export async function digestRoots(
+  ctx: Pick<StepContext, 'recipe' | 'version' | 'env' | 'log'>,
+  options: UpstreamTrustOptions,
+): Promise<Record<Arch, DigestRoot>> {
   const { recipe, version, env, log } = ctx;
   const pins = recipe.upstream.sha256?.[version] ?? {};
   const roots = {} as Record<Arch, DigestRoot>;
@@ -84,12 +89,13 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
       const asset = assetName(recipe, arch);
       const pin = pins[arch];
       const listed = sums.get(asset);
+      const uri = `file:${asset}`;
       if (pin && listed && pin !== listed) {
         throw new UpstreamTrustError(`${sumsFile} lists ${asset} with sha256 ${listed}, but the recipe pins ${pin}: refusing both`);
       }
-      if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}` };
-      else if (listed) roots[arch] = { sha256: listed, source: 'zip-dir-sha256sums', label: sumsFile };
-      else if (options.allowUnverified) roots[arch] = { source: 'unverified', label: 'nothing (--allowUnverified)' };
+      if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}`, uri };
+      else if (listed) roots[arch] = { sha256: listed, source: 'zip-dir-sha256sums', label: sumsFile, uri };
+      else if (options.allowUnverified) roots[arch] = { source: 'unverified', label: 'nothing (--allowUnverified)', uri };
       else {
         throw new UpstreamTrustError(
           `${path.join(path.resolve(options.zipDir), asset)} has no digest to be verified against: put a ${ZIP_DIR_SUMS} in sha256sum ` +
@@ -111,9 +117,11 @@ export async function digestRoots(ctx: StepContext, options: UpstreamTrustOption
         `${assetName(recipe, arch)} of v${version}: the release's digest sha256:${digest} differs from the pinned ${pin}`,
       );
     }
-    if (digest)
-      roots[arch] = { sha256: digest, source: 'github-asset-digest', label: `the release's asset digest at ${recipe.upstream.apiUrl}` };
-    else if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}` };
+    const uri = asset?.browser_download_url ?? '';
+    if (digest) {
+      const label = `the release's asset digest at ${recipe.upstream.apiUrl}`;
+      roots[arch] = { sha256: digest, source: 'github-asset-digest', label, uri };
+    } else if (pin) roots[arch] = { sha256: pin, source: 'recipe-pin', label: `the recipe pin upstream.sha256["${version}"].${arch}`, uri };
     else {
       throw new UpstreamTrustError(
         `${assetName(recipe, arch)} of v${version} has no published sha256 digest at ${recipe.upstream.apiUrl} and no pin: pin upstream.sha256["${version}"].${arch} in ${recipe.file}`,
@@ -247,4 +255,41 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
     binaries[z.arch] = { path: binary, sha256: onDisk };
   }
   return binaries;
+}
+
+/**
+ * What a signed statement may say about this version's upstream zips: fetch's record (dist/ may be a cache restore)
+ * checked against this run's digest roots, its sha256, source and URI taken from those roots. No zip's bytes are needed,
+ * so none is read or restored. Only for an arch nothing vouches for (--allowUnverified) is the record believed where the
+ * zip beside it, or the blob it names, hashes to it; it stays `unverified`.
+ */
+export async function rootedZips(
+  ctx: Pick<StepContext, 'recipe' | 'version' | 'layout' | 'env' | 'log' | 'blobs'>,
+  options: UpstreamTrustOptions,
+): Promise<FetchedZip[]> {
+  const { recipe, version, layout } = ctx;
+  const recordFile = path.join(layout.upstream, FETCH_RECORD);
+  const roots = await digestRoots(ctx, options);
+  const record = await readFetchRecordAsIs(layout.upstream).catch((error: Error) => {
+    throw refusal(version, `${recordFile} is missing or unreadable (${error.message}); run the fetch target for this version`);
+  });
+  const unverified = recipe.arches.some((arch) => !roots[arch].sha256)
+    ? await readFetchRecord(layout.upstream, version, recipe.arches, ctx)
+    : undefined;
+  const pins = recipe.upstream.sha256?.[version] ?? {};
+  return [...recipe.arches]
+    .sort((a, b) => a.localeCompare(b))
+    .map((arch) => {
+      const root = roots[arch];
+      if (!root.sha256) return unverified!.zips.find((z) => z.arch === arch)!;
+      const recorded = record.version === version && Array.isArray(record.zips) ? record.zips.find((z) => z.arch === arch) : undefined;
+      if (recorded?.sha256 !== root.sha256) {
+        throw refusal(
+          version,
+          `${recordFile} does not record ${assetName(recipe, arch)} with sha256 ${root.sha256} (${root.label}) for ${version}`,
+        );
+      }
+      const name = assetName(recipe, arch);
+      return { arch, name, uri: root.uri, sha256: root.sha256, digestSource: root.source, pinned: pins[arch] !== undefined };
+    });
 }

@@ -5,9 +5,10 @@ import { publishVersion, type PublishResult } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
+import type { UpstreamTrustOptions } from '../upstream-trust.js';
 import { trustedPublicKeys } from '../vouch.js';
 
-export interface PublishStepOptions {
+export interface PublishStepOptions extends UpstreamTrustOptions {
   dryRun?: boolean;
 }
 
@@ -29,7 +30,8 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     publicKey,
     trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
-    provenance: { root, env },
+    // the provenance's zips are checked against this run's digest roots, from the options the chain was given
+    provenance: { root, env, upstream: { zipDir: options.zipDir, allowUnverified: options.allowUnverified } },
     log,
     blobs: ctx.blobs,
   });
