@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -17,7 +17,18 @@ import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } fr
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { execa } from 'execa';
-import { copyWorkspace, npxNx, nx, nxEnv, SOURCE_ROOT, tail, taskStatus, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
+import {
+  cloneCopy,
+  copyWorkspace,
+  npxNx,
+  nx,
+  nxEnv,
+  SOURCE_ROOT,
+  tail,
+  taskStatus,
+  tempDir,
+  type NxRun,
+} from '@alloy-sysext/test-peers/nx-workspace';
 
 const KiB = 1024;
 const GHOST = { owner: 'noahwhite', repo: 'ghost-stack' };
@@ -366,11 +377,10 @@ describe('dry runs and messages that tell the truth', () => {
         publish,
       );
     expect(plan).not.toBeNull();
-    // Nx hashes the options a target forwards, so --dryRun re-ran sign here (signatures carry their time): the plan
-    // says exactly that, each re-made signature and nothing else; the images, snippets and manifest stay as published
+    // Nx hashes the options a target forwards, so --dryRun re-ran sign here (signatures carry their time); the bucket's
+    // signatures verify the same bytes and are kept, so the plan sends nothing at all (issue 20)
     const wouldUpload = [...publish.matchAll(/^dry run: would upload (\S+) /gm)].map((m) => m[1]!);
-    expect(wouldUpload.length).toBe(Number(plan![1]));
-    expect(wouldUpload.filter((k) => !/\.(asc|gpg)$/.test(k))).toEqual([]);
+    expect([wouldUpload, plan![1]]).toEqual([[], '0']);
     expect(Number(plan![2])).toBeGreaterThanOrEqual(14);
     expect(publish).not.toMatch(/would (add|sign|copy)/);
     expect(publish).not.toMatch(/published/i);
@@ -415,6 +425,80 @@ describe('dry runs and messages that tell the truth', () => {
     } finally {
       await rm(devKeys, { recursive: true, force: true });
     }
+  }, 300_000);
+});
+
+describe('a rerun writes nothing to a bucket that holds the version, in every documented spelling and from a fresh clone', () => {
+  // 1.10.2 is published (above). Spellings that miss the sign cache (the `--` fallback caches apart, --skip-nx-cache, a
+  // fresh clone) sign the same bytes again with a new timestamp: publish keeps the published signatures instead.
+  let published: Map<string, string>;
+  /** Every object under alloy/ and the sha256 of its bytes, as the S3 peer stores them (s3rver's data directory). */
+  const snapshot = async () => {
+    const dir = path.join(s3.directory, s3.bucket, 'alloy');
+    const objects = new Map<string, string>();
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith('._S3rver_object')).sort()) {
+      const bytes = await readFile(path.join(dir, file));
+      objects.set(file.slice(0, -'._S3rver_object'.length), createHash('sha256').update(bytes).digest('hex'));
+    }
+    return objects;
+  };
+  const expectNothingWritten = async (r: NxRun, m: ReturnType<typeof mark>) => {
+    expectOk(r);
+    expect(m.s3Writes()).toEqual([]);
+    expect(r.output).toMatch(/published 1\.10\.2 to \S+ at \S+: 0 uploaded, \d+ unchanged, manifest unchanged, signature unchanged/);
+    expect(await snapshot()).toEqual(published);
+  };
+  /** This run's signatures are not the published ones: each was kept as published, and said so. */
+  const signaturesKept = (r: NxRun) => {
+    for (const object of [
+      'alloy-1.10.2-amd64.raw.asc',
+      'alloy-1.10.2-arm64.raw.asc',
+      'alloy-1.10.2.raw.asc',
+      'alloy-1.10.2.SHA256SUMS.gpg',
+    ])
+      expect(r.output).toContain(`${object}: the bucket's signature verifies these bytes with ${key.fingerprint}; kept`);
+  };
+
+  // `--version 1.10.2` (space form) has the same task hashes as `--version=1.10.2` (tested above): one run covers both
+  it('`npx nx run alloy:publish --version=1.10.2`', async () => {
+    published = await snapshot();
+    expect(published.has('alloy-1.10.2-amd64.raw.asc')).toBe(true);
+    const m = mark();
+    await expectNothingWritten(await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], env), m);
+  }, 300_000);
+
+  it('`nx run alloy:publish --alloyVersion=1.10.2` (no npx)', async () => {
+    const m = mark();
+    await expectNothingWritten(await nx(A, ['run', 'alloy:publish', '--alloyVersion=1.10.2'], env), m);
+  }, 300_000);
+
+  it('`nx run alloy:publish -- --version=1.10.2` (the fallback: cached apart, so signed again)', async () => {
+    const m = mark();
+    const r = await nx(A, ['run', 'alloy:publish', '--', '--version=1.10.2'], env);
+    await expectNothingWritten(r, m);
+    expect(taskStatus(r.output)['alloy:sign']).toBe('ran');
+    signaturesKept(r);
+  }, 300_000);
+
+  it('`npx nx run alloy:publish --version=1.10.2 --skip-nx-cache` (the recovery README gives: rebuilt and signed again)', async () => {
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--skip-nx-cache'], env);
+    await expectNothingWritten(r, m);
+    expect(taskStatus(r.output)['alloy:sign']).toBe('ran');
+    signaturesKept(r);
+  }, 300_000);
+
+  it('from a fresh clone (no dist/, no Nx cache), `--dryRun` first and then the real run: publish writes nothing', async () => {
+    const fresh = await cloneCopy(A, root, 'fresh-clone');
+    const m = mark();
+    const dry = await npxNx(fresh, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun'], env);
+    expectOk(dry);
+    for (const t of ['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest'])
+      expect([t, taskStatus(dry.output)[t]]).toEqual([t, 'ran']);
+    expect(m.s3Writes()).toEqual([]);
+    const r = await npxNx(fresh, ['run', 'alloy:publish', '--version=1.10.2'], env);
+    await expectNothingWritten(r, m);
+    signaturesKept(r);
   }, 300_000);
 });
 

@@ -33,7 +33,8 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .description('compare the latest stable upstream release with the bucket; open (or reuse) its tracking issue')
     .option('--dry-run', 'look, but write nothing on GitHub')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .option('--deep', "read and hash every object SHA256SUMS lists (default: the newest version's only)")
+    .action(async (o: { dryRun?: boolean; json?: boolean; deep?: boolean }, cmd: Command) => {
       code = await check(ctxFor(cmd), o);
     });
 
@@ -52,7 +53,8 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .command('status')
     .description('table: upstream latest stable, versions in the bucket, what each consumer pins')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+    .option('--deep', "read and hash every object SHA256SUMS lists (default: the newest version's only)")
+    .action(async (o: { json?: boolean; deep?: boolean }, cmd: Command) => {
       code = await status(ctxFor(cmd), o);
     });
 

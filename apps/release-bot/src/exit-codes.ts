@@ -15,8 +15,9 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   {
     code: EXIT.BUCKET_BROKEN,
     meaning:
-      'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, or a listed ' +
-      'object is missing or differs); repair: rerun publish for the newest published version (the command is printed, ' +
+      'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, SHA256SUMS is ' +
+      'malformed, or a listed object is missing, holds other bytes or cannot be read, e.g. a symlink in the local ' +
+      'bucket); repair: rerun publish for the newest published version (the command is printed, ' +
       'and the version written to $GITHUB_OUTPUT as repair_version)',
   },
 ];

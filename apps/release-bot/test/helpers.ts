@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { generateKey, KEY_FILES, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
-import { createDirectoryStore } from '@alloy-sysext/r2';
+import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
 import { execa } from 'execa';
 import type { Ctx } from '../src/index.js';
 
@@ -51,11 +51,14 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 }
 
 /**
- * A healthy directory bucket at <root>/dist/bucket: tiny objects for `versions` (all arches plus the compatibility name),
+ * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus the compatibility name),
  * SHA256SUMS listing them, and SHA256SUMS.gpg by the workspace's development key (<root>/.dev-keys, made once).
  */
-export async function seedBucket(root: string, versions: string[]): Promise<void> {
-  const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
+export async function seedBucket(
+  root: string,
+  versions: string[],
+  store: ObjectStore = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' }),
+): Promise<void> {
   const entries = [];
   for (const v of versions) {
     for (const [file, body] of [

@@ -2,9 +2,9 @@
 // upstream from the release host peer). Each attack is applied to the bucket (or the recipe), verified, then undone.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createS3Store, type ObjectStore } from '@alloy-sysext/r2';
+import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, signBytes, type GeneratedKey } from '@alloy-sysext/signing';
 import { fetchStep, imageStep, manifestStep, prepareStep, publishStep, signStep } from '@alloy-sysext/pipeline';
 import { startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
@@ -207,6 +207,31 @@ describe('release-bot verify', () => {
     expect(c.stdout()).toMatch(/rebuild\s+FAIL\s+skipped: s3:\/\/\S+ at http:\/\/127\.0\.0\.1:\d+ holds no image of 1\.10\.3/);
     expect(upstream.requests.slice(before)).toEqual([]);
   });
+
+  it('a symlink in the local bucket (SHA256SUMS or an image, same bytes) fails that check naming it: exit 4, not 1', async () => {
+    // the published version copied into a directory bucket, then one object swapped for a link to a copy of itself
+    const dir = path.join(ws.root, 'linked-bucket');
+    const local = createDirectoryStore(dir, { prefix: 'alloy/' });
+    for (const { key } of await bucket.list('')) await local.putBytes(key, (await bucket.get(key))!.body);
+    const localEnv = { ALLOY_UPSTREAM_API_URL: upstream.apiUrl, ALLOY_LOCAL_BUCKET: dir };
+    for (const [object, check] of [
+      ['SHA256SUMS', 'SHA256SUMS'],
+      [IMAGES[0]!, IMAGES[0]!],
+      [`${IMAGES[1]}.asc`, `${IMAGES[1]}.asc`],
+    ] as const) {
+      const file = path.join(dir, 'alloy', object);
+      await copyFile(file, `${file}.outside`);
+      await rm(file);
+      await symlink(`${file}.outside`, file);
+      const c = capture(ws.root, localEnv);
+      expect([object, await main(['verify', '--version', VERSION], c.ctx)]).toEqual([object, EXIT.VERIFY_FAILED]);
+      expect(c.stdout()).toMatch(
+        new RegExp(`${check.replace(/\./g, '\\.')}\\s+FAIL\\s+cannot be read: .*is a symlink: refusing to follow it`),
+      );
+      await rm(file);
+      await rename(`${file}.outside`, file);
+    }
+  }, 180_000);
 
   it('without a trusted key (no --key, no recipe signing.publicKey) it is a usage error that says where to put one', async () => {
     const bare = await tempWorkspace();

@@ -1,9 +1,12 @@
 // Is the bucket in a state hosts can use? SHA256SUMS.gpg must verify SHA256SUMS with a trusted key, and every listed
-// object must exist with the listed sha256 (HEAD and its recorded sha256, no downloads). Used by release-bot check/status.
+// object must be there with the listed bytes: proved by reading and hashing it (deep: the newest version by default,
+// every version with --deep) or by a checksum the server computed; never by metadata a bucket writer sets. Something
+// the store refuses to read (a symlink in the local bucket) is a problem naming it. Used by release-bot check/status.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseImageName } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
-import type { ObjectStore } from '@alloy-sysext/r2';
+import { StoreError, type ObjectStore } from '@alloy-sysext/r2';
 import { KEY_FILES, loadPrivateKey } from '@alloy-sysext/signing';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
@@ -17,7 +20,15 @@ export interface BucketHealth {
   listed: number;
   /** One line per problem, naming the object. */
   problems: string[];
+  /** Versions of the recipe's image that SHA256SUMS lists, oldest first; [] when it cannot be read. */
+  versions: string[];
+  /** How the bytes of the listed objects found were proved: read and hashed, by the server's checksum, or not at all
+   *  (present with a size; --deep reads them). */
+  checked: { read: number; serverChecksum: number; notRead: number };
 }
+
+/** Which listed objects health reads and hashes: every one, the newest version's (the default), or none. */
+export type DeepScope = 'all' | 'newest' | 'none';
 
 /**
  * The public keys a health check trusts, none of them read from the bucket: the recipe's signing.publicKey and
@@ -40,19 +51,31 @@ export async function healthKeys(recipe: Pick<Recipe, 'signing'>, env: NodeJS.Pr
   return keys;
 }
 
-export async function bucketHealth(store: ObjectStore, keys: string[]): Promise<BucketHealth> {
-  const manifest = await store.get(MANIFEST);
-  if (!manifest) return { ok: true, signature: 'empty', listed: 0, problems: [] };
+export async function bucketHealth(store: ObjectStore, keys: string[], opts: { name: string; deep?: DeepScope }): Promise<BucketHealth> {
   const problems: string[] = [];
-  let entries: Manifest['entries'] = [];
+  const checked = { read: 0, serverChecksum: 0, notRead: 0 };
+  const broken = (signature: BucketHealth['signature']): BucketHealth => ({
+    ok: false,
+    signature,
+    listed: 0,
+    problems,
+    versions: [],
+    checked,
+  });
+  const manifest = await readable(store.get(MANIFEST), MANIFEST, problems);
+  if (manifest === REFUSED) return broken('invalid');
+  if (!manifest) return { ok: true, signature: 'empty', listed: 0, problems, versions: [], checked };
+  let parsed = Manifest.empty();
   try {
-    entries = Manifest.parse(manifest.body.toString('utf8')).entries;
+    parsed = Manifest.parse(manifest.body.toString('utf8'));
   } catch (error) {
     problems.push(`${MANIFEST} is malformed: ${(error as Error).message}`);
   }
-  const signature = await store.get(MANIFEST_SIGNATURE);
+  const signature = await readable(store.get(MANIFEST_SIGNATURE), MANIFEST_SIGNATURE, problems);
   let state: BucketHealth['signature'];
-  if (!signature) {
+  if (signature === REFUSED) {
+    state = 'invalid';
+  } else if (!signature) {
     state = 'missing';
     problems.push(`${MANIFEST_SIGNATURE} is missing: hosts cannot verify ${MANIFEST}`);
   } else if (keys.length === 0) {
@@ -63,11 +86,48 @@ export async function bucketHealth(store: ObjectStore, keys: string[]): Promise<
     state = 'invalid';
     problems.push(`${MANIFEST_SIGNATURE} does not verify ${MANIFEST} with a trusted key: hosts refuse every update`);
   }
-  for (const e of entries) {
-    const head = await store.head(e.file);
-    if (!head) problems.push(`${e.file} is listed in ${MANIFEST} but missing from the bucket`);
-    else if (!head.sha256) problems.push(`${e.file} has no recorded sha256 in the bucket (listed ${e.sha256})`);
-    else if (head.sha256 !== e.sha256) problems.push(`${e.file} in the bucket has sha256 ${head.sha256}, ${MANIFEST} lists ${e.sha256}`);
+  const versions = parsed.versions(opts.name);
+  const deep = opts.deep ?? 'newest';
+  const readsAll = (file: string) => deep === 'all' || (deep === 'newest' && isVersion(file, opts.name, versions.at(-1)));
+  for (const e of parsed.entries) {
+    const proof = await readable(store.proveBytes(e.file, { sha256: e.sha256 }, readsAll(e.file) ? 'always' : 'never'), e.file, problems);
+    if (proof === REFUSED) continue;
+    if (!proof) problems.push(`${e.file} is listed in ${MANIFEST} but missing from the bucket`);
+    else if (proof.same === false) {
+      const found = proof.sha256 ? `sha256 ${proof.sha256}` : `other bytes (${proof.by})`;
+      problems.push(`${e.file} in the bucket has ${found}, ${MANIFEST} lists ${e.sha256}`);
+    } else if (proof.same === undefined) checked.notRead++;
+    else if (proof.by === 'server checksum') checked.serverChecksum++;
+    else checked.read++;
   }
-  return { ok: problems.length === 0, signature: state, listed: entries.length, problems };
+  return { ok: problems.length === 0, signature: state, listed: parsed.entries.length, problems, versions, checked };
+}
+
+/** "6 listed objects present: 3 read and hashed, 3 not read (--deep reads them)", for check's and status's lines. */
+export function checkedText(h: Pick<BucketHealth, 'listed' | 'checked'>): string {
+  const { read, serverChecksum, notRead } = h.checked;
+  const how = [
+    read && `${read} read and hashed`,
+    serverChecksum && `${serverChecksum} matched by the server's checksum`,
+    notRead && `${notRead} not read (--deep reads them)`,
+  ].filter(Boolean);
+  return `${h.listed} listed objects present${how.length ? `: ${how.join(', ')}` : ''}`;
+}
+
+const REFUSED = Symbol('refused');
+
+/** The store's answer, or REFUSED (with the problem noted, naming the key) when it refuses the object (a symlink). */
+async function readable<T>(read: Promise<T>, key: string, problems: string[]): Promise<T | typeof REFUSED> {
+  try {
+    return await read;
+  } catch (error) {
+    if (!(error instanceof StoreError && error.kind === 'refused-object')) throw error;
+    problems.push(`${key} cannot be read from the bucket: ${error.message}`);
+    return REFUSED;
+  }
+}
+
+function isVersion(file: string, name: string, version: string | undefined): boolean {
+  const parsed = parseImageName(file);
+  return version !== undefined && parsed?.name === name && parsed.version === version;
 }

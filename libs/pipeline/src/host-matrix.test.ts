@@ -21,7 +21,7 @@ import { versionLayout } from './layout.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { serveBucket, type ServedBucket } from './serve-bucket.js';
-import { butaneSnippetFile, releaseKeyPaths } from './snippets.js';
+import { butaneSnippetFile, releaseKeyPaths, sysupdateServiceDropin } from './snippets.js';
 import { manifestStep } from './steps/manifest.js';
 import { writeSignedImages } from '../test/signed-images.js';
 
@@ -98,10 +98,15 @@ async function otherTransfer(host: Host, name: string): Promise<void> {
  * installed and its merge unit run.
  */
 type Setup = (host: Host) => Promise<void>;
-async function snippetHost(releaseName: HostRelease, adminRing: Admin, setup: Setup = async () => {}): Promise<Host> {
+async function snippetHost(
+  releaseName: HostRelease,
+  adminRing: Admin,
+  setup: Setup = async () => {},
+  others = ['vendor', 'admin'],
+): Promise<Host> {
   const host = await Host.create(roots[releaseName]);
   try {
-    await installSnippet(host, adminRing, setup);
+    await installSnippet(host, adminRing, setup, others);
   } catch (e) {
     await host.destroy();
     throw e;
@@ -109,13 +114,13 @@ async function snippetHost(releaseName: HostRelease, adminRing: Admin, setup: Se
   return host;
 }
 
-async function installSnippet(host: Host, adminRing: Admin, setup: Setup): Promise<void> {
+async function installSnippet(host: Host, adminRing: Admin, setup: Setup, others: string[]): Promise<void> {
   const shipped = (await host.locate(USR_PGP)) ? USR_PGP : USR_GPG;
   const distribution = (await host.readFile(shipped))!;
   // binary keyrings are packet streams: concatenated, they are one keyring
   await host.writeFile(shipped, Buffer.concat([distribution, vendor.keyring]));
   if (adminRing !== 'none') await host.writeFile(adminRing === 'gpg' ? ETC_GPG : ETC_PGP, admin.keyring);
-  for (const name of ['vendor', 'admin']) await otherTransfer(host, name);
+  for (const name of others) await otherTransfer(host, name);
   await setup(host);
   const snippet = await readFile(bucketFile(butaneSnippetFile(recipe, '1.0.0', 'amd64')), 'utf8');
   const enabled = await applyButane(host, snippet);
@@ -231,7 +236,39 @@ describe.each(RELEASES)('the published snippet on a %s host', (releaseName) => {
       await host.destroy();
     }
   }, 180_000);
+
+  it("the timer's systemd-sysupdate.service updates the sysext through the snippet's drop-in", async () => {
+    // the host OS's own transfer, as Flatcar ships one (sysupdate.d/noop: matches nothing), so `update` has work
+    const source = ['[Source]', 'Type=regular-file', 'Path=/', 'MatchPattern=invalid@v.raw'];
+    const noop = [...source, '[Target]', 'Type=regular-file', 'Path=/', ''].join('\n');
+    const osTransfer: Setup = async (h) => {
+      for (const ext of ['transfer', 'conf']) await h.writeFile(`/usr/lib/sysupdate.d/noop.${ext}`, noop);
+    };
+    const image = (version: string) => `../../opt/extensions/alloy/alloy-${version}-amd64.raw`;
+    const dropin = sysupdateServiceDropin(recipe);
+    const withDropin = await snippetHost(releaseName, 'none', osTransfer, []);
+    const without = await snippetHost(releaseName, 'none', osTransfer, []);
+    try {
+      const ran = (await startUnit(withDropin, dropin.unit)).map((r) => ({ command: r.command, exit: r.exitCode }));
+      expect(ran).toEqual([
+        { command: `/usr/lib/systemd/systemd-sysupdate -C ${recipe.name} update`, exit: 0 },
+        { command: expect.stringMatching(/systemd-sysupdate update/), exit: 0 },
+      ]);
+      expect(await withDropin.readlink('/etc/extensions/alloy.raw')).toBe(image('1.1.0'));
+      // the stock service alone: up to v257 `update` never reads /etc/sysupdate.alloy.d (v262 adds --component-all)
+      await without.rm(`/etc/systemd/system/${dropin.unit}.d/${dropin.name}`);
+      const stock = await startUnit(without, dropin.unit);
+      expect(stock.map((r) => r.exitCode)).toEqual([0]);
+      const updated = host262(without) ? image('1.1.0') : '/opt/extensions/alloy/alloy-1.0.0-amd64.raw';
+      expect(await without.readlink('/etc/extensions/alloy.raw')).toBe(updated);
+    } finally {
+      await withDropin.destroy();
+      await without.destroy();
+    }
+  }, 180_000);
 });
+
+const host262 = (host: Host) => host.root.systemd >= 262;
 
 // No 258–260 binary is packaged anywhere we can reach. Those versions read exactly one keyring: the first present of
 // /etc/...pgp, /etc/...gpg, /usr/lib/...pgp (systemd PR 37927; v261's PR 43485 adds the /usr/lib one to it). Forky's

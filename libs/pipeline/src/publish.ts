@@ -11,6 +11,7 @@ import { mirrorFiles } from './mirror.js';
 import { planPublish } from './publish-plan.js';
 import { provenanceObjects } from './publish-provenance.js';
 import { progressReporter } from './progress.js';
+import { keepPublishedSignatures, type SignatureObject } from './published-signatures.js';
 import { requirePublicUrl } from './public-url.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
@@ -75,6 +76,7 @@ export async function publishVersion(
 
   await mkdir(layout.publish, { recursive: true });
   const objects: PublishObject[] = [];
+  const signatures: SignatureObject[] = [];
   for (const image of images) {
     // verifyArtifacts hashed the image a moment ago: publishObjects uploads and re-checks against that hash
     const sha256 = entries.find((e) => e.file === image.file)!.sha256;
@@ -82,7 +84,9 @@ export async function publishVersion(
     const copyOf = image.compatibilityName ? images.find((i) => i.path === image.path && !i.compatibilityName)!.file : undefined;
     objects.push({ key: image.file, path: image.path, sha256, ...(copyOf ? { copyOf } : {}) });
     objects.push({ key: `${image.file}.sha256`, path: await checksumFileFor(image, sha256, layout.publish) });
-    objects.push({ key: `${image.file}.asc`, path: `${image.path}.asc` });
+    const asc = { key: `${image.file}.asc`, path: `${image.path}.asc` };
+    objects.push(asc);
+    signatures.push({ object: asc, signs: image.path });
   }
   const keyringBytes = key.publicKeyBinary();
   const keyring = path.join(layout.publish, KEYRING);
@@ -95,12 +99,14 @@ export async function publishVersion(
     cacheControl: 'no-cache',
     contentType: 'text/plain; charset=utf-8',
   });
-  objects.push({
+  const fragmentSignature = {
     key: `${fragmentKey(recipe, version)}.gpg`,
     path: path.join(layout.manifest, MANIFEST_SIGNATURE),
     cacheControl: 'no-cache',
     contentType: 'application/pgp-signature',
-  });
+  };
+  objects.push(fragmentSignature);
+  signatures.push({ object: fragmentSignature, signs: path.join(layout.manifest, MANIFEST) });
   for (const arch of recipe.arches) {
     const conf = path.join(layout.publish, sysupdateTransferFile(recipe, arch));
     await writeFile(conf, sysupdateTransfer(recipe, arch));
@@ -120,6 +126,14 @@ export async function publishVersion(
     );
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
+  await keepPublishedSignatures({
+    store,
+    signatures,
+    publicKey: opts.publicKey,
+    fingerprint: key.fingerprint,
+    publishDir: layout.publish,
+    log,
+  });
   const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
   if (opts.dryRun) {
     // what a real run would carry out, found by reading the bucket only; the result says "would"
@@ -189,8 +203,11 @@ async function checksumFileFor(image: VersionImage, sha256: string, publishDir: 
 
 /**
  * A published version is immutable: consumers pin its hash and a CDN keeps `immutable` objects for a year. Refuse, before
- * any upload, when the bucket (an object's recorded sha256, its size, or its SHA256SUMS entry) already holds different
- * bytes under one of this version's image names. Signatures may change (re-signing the same image is harmless).
+ * any upload, when the bucket already holds different bytes under one of this version's image names: its SHA256SUMS
+ * lists another sha256, or the object is proved to hold other bytes (its size, the server's checksum, or the small
+ * .sha256 read) while SHA256SUMS does not list this build. Recorded metadata decides nothing. An object that differs
+ * from the bytes SHA256SUMS lists for this very build was replaced behind our back: publish puts the listed bytes back.
+ * Signatures are not images: published-signatures.ts keeps the bucket's when they verify.
  */
 async function assertNotReplacingPublished(opts: {
   store: ObjectStore;
@@ -201,23 +218,33 @@ async function assertNotReplacingPublished(opts: {
   const { store } = opts;
   const manifest = await store.get(MANIFEST);
   const listed = manifest ? Manifest.parse(manifest.body) : undefined;
-  // one HEAD per object, all in flight at once (a handful of objects; each HEAD is a round trip to the bucket)
+  // one proof per object, all in flight at once (a handful of objects). An image is not read here, only its size and the
+  // server's checksum: putFile reads it when nothing else decides.
   const found = await Promise.all(
     opts.images.map(async (object) => {
       const problems: string[] = [];
-      // Images were hashed by verifyArtifacts; only their small .sha256 companions are hashed here.
-      const verified = opts.entries.find((e) => e.file === object.key)?.sha256;
-      const local = verified ?? (await sha256File(object.path));
+      // the image this object is or describes (its .sha256), what this build made of it, and what SHA256SUMS lists
+      const image = object.key.replace(/\.sha256$/, '');
+      const built = opts.entries.find((e) => e.file === image)?.sha256;
+      const entry = listed?.get(image);
+      if (entry) {
+        if (entry.sha256 !== built && image === object.key) {
+          problems.push(`${MANIFEST} in the bucket lists ${image} with sha256 ${entry.sha256}, this build has ${built}`);
+        }
+        // Listed with this build's sha256: other bytes there were put behind our back, and the upload puts the listed
+        // bytes back (the store logs "replacing …").
+        return problems;
+      }
+      // Not listed: other bytes under the name are someone else's version. Images were hashed by verifyArtifacts; only
+      // their small .sha256 companions are hashed here.
+      const local = image === object.key && built ? built : await sha256File(object.path);
       const size = (await stat(object.path)).size;
-      const remote = await store.head(object.key);
-      if (remote && (remote.sha256 ? remote.sha256 !== local : remote.size !== size)) {
+      const read = image === object.key ? 'never' : 'if-needed';
+      const remote = await store.proveBytes(object.key, { sha256: local, size, file: object.path }, read);
+      if (remote?.same === false) {
         problems.push(
           `${object.key} in the bucket has ${remote.sha256 ? `sha256 ${remote.sha256}` : `${remote.size} bytes`}, this build has sha256 ${local}`,
         );
-      }
-      const entry = listed?.get(object.key);
-      if (entry && verified && entry.sha256 !== verified) {
-        problems.push(`${MANIFEST} in the bucket lists ${object.key} with sha256 ${entry.sha256}, this build has ${verified}`);
       }
       return problems;
     }),

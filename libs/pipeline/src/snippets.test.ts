@@ -4,7 +4,8 @@ import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import * as snippets from './snippets.js';
 
-const { butaneSnippet, keyringMergeScript, releaseKeyPaths, sysupdateTransfer, sysupdateTransferPaths } = snippets;
+const { butaneSnippet, keyringMergeScript, releaseKeyPaths, sysupdateServiceDropin } = snippets;
+const { sysupdateTransfer, sysupdateTransferPaths } = snippets;
 const bucket = { name: 'b', prefix: 'alloy/', publicUrl: 'https://sysext.example.com/alloy' };
 const recipe = { name: 'alloy', bucket };
 
@@ -20,7 +21,9 @@ const snippet = () =>
 
 interface Doc {
   storage: { files: Array<{ path: string; mode?: number; contents: { source?: string; inline?: string } }> };
-  systemd: { units: Array<{ name: string; enabled: boolean; contents?: string }> };
+  systemd: {
+    units: Array<{ name: string; enabled: boolean; contents?: string; dropins?: Array<{ name: string; contents: string }> }>;
+  };
 }
 // Butane (go-yaml) reads `mode: 0755` as octal, as YAML 1.1 does
 const doc = () => parse(snippet(), { version: '1.1' }) as Doc;
@@ -50,5 +53,15 @@ describe('butaneSnippet', () => {
     expect(transfers.map((f) => [f.path, f.contents.inline])).toEqual(
       sysupdateTransferPaths(recipe).map((p) => [p, sysupdateTransfer(recipe, 'amd64')]),
     );
+  });
+
+  it("updates through the timer: enables systemd-sysupdate.timer and drops '-C alloy update' into its service", () => {
+    const units = doc().systemd.units;
+    expect(units.find((u) => u.name === 'systemd-sysupdate.timer')!.enabled).toBe(true);
+    const service = units.find((u) => u.name === 'systemd-sysupdate.service')!;
+    expect(service.dropins).toEqual([
+      { name: 'alloy.conf', contents: '[Service]\nExecStartPre=/usr/lib/systemd/systemd-sysupdate -C alloy update\n' },
+    ]);
+    expect(sysupdateServiceDropin(recipe).contents).toBe(service.dropins![0]!.contents);
   });
 });

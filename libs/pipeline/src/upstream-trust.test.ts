@@ -177,6 +177,23 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     );
   });
 
+  it('SHA256SUMS naming a zip twice (a line appended for a swapped zip): refused naming both lines, nothing extracted', async () => {
+    // the attack: replace the amd64 zip and append a line for it; a parser where the last line wins "verifies" it
+    const evil = zipOf('amd64', 'evil');
+    await writeZips(`${sums()}${sha256(evil)}  alloy-linux-amd64.zip\n`);
+    await writeFile(path.join(zipDir(), 'alloy-linux-amd64.zip'), evil);
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
+    expect(error.message).toBe(
+      `${path.join(zipDir(), 'SHA256SUMS')} lists alloy-linux-amd64.zip twice: line 1 (sha256 ${sha256(genuine.amd64)}) and ` +
+        `line 3 (sha256 ${sha256(evil)}); refusing both: keep only the line you checked against the release`,
+    );
+    await expect(readFile(binaryFile())).rejects.toThrow();
+    // the same name through a directory ("sub/alloy-linux-amd64.zip") is the same zip to fetch: refused too
+    await writeZips(`${sums()}${sha256(evil)}  sub/alloy-linux-amd64.zip\n`);
+    await expect(fetchStep(await context(), { zipDir: zipDir() })).rejects.toThrow('lists alloy-linux-amd64.zip twice: line 1');
+  });
+
   it('a --zipDir that does not exist is named as such, with or without --allowUnverified (issue 22, item 6)', async () => {
     const missing = path.join(root, 'no-such-dir');
     for (const allowUnverified of [false, true]) {

@@ -57,14 +57,28 @@ export function binaryName(recipe: Pick<Recipe, 'upstream'>, arch: Arch): string
   return recipe.upstream.binary.replaceAll('{arch}', arch);
 }
 
-/** `<hex>  <name>` / `<hex> *<name>` lines of a sha256sum file; a malformed line is an error naming it. */
+/**
+ * `<hex>  <name>` / `<hex> *<name>` lines of a sha256sum file; a malformed line is an error naming it, and so is a file
+ * named twice (by the same base name): no line may silently outweigh another.
+ */
 export function parseSha256Sums(text: string, file: string): Map<string, string> {
   const sums = new Map<string, string>();
+  const lineOf = new Map<string, number>();
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line.replace(/\r$/, ''));
     if (!m) throw new UpstreamTrustError(`${file} line ${i + 1} "${line.slice(0, 100)}" is not a sha256sum line (<64 hex>  <file name>)`);
-    sums.set(path.basename(m[2]!), m[1]!.toLowerCase());
+    const name = path.basename(m[2]!);
+    const sha256 = m[1]!.toLowerCase();
+    const first = lineOf.get(name);
+    if (first !== undefined) {
+      throw new UpstreamTrustError(
+        `${file} lists ${name} twice: line ${first} (sha256 ${sums.get(name)}) and line ${i + 1} (sha256 ${sha256}); ` +
+          'refusing both: keep only the line you checked against the release',
+      );
+    }
+    lineOf.set(name, i + 1);
+    sums.set(name, sha256);
   });
   return sums;
 }

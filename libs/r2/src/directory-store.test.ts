@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDirectoryStore } from './directory-store.js';
 import { PreconditionFailedError } from './errors.js';
@@ -46,12 +46,12 @@ describe('directory store', () => {
     expect(await store.list('nothing/')).toEqual([]);
   });
 
-  it('copies an object only from a source that records the sha256 the caller verified', async () => {
+  it('copies an object only from a source that holds the bytes the caller verified (read, not its record)', async () => {
     const store = createDirectoryStore(path.join(tmp.dir, 'copy'));
     await store.putBytes('a.raw', Buffer.from('bytes of a'));
     const sha = sha256(Buffer.from('bytes of a'));
     await expect(store.copy('a.raw', 'b.raw', { sha256: 'f'.repeat(64) })).rejects.toThrow(
-      `cannot copy "a.raw" to "b.raw" in ${store.describe()}: the source records sha256 ${sha}, expected ${'f'.repeat(64)}`,
+      `cannot copy "a.raw" to "b.raw" in ${store.describe()}: the source holds sha256 ${sha}, expected ${'f'.repeat(64)}`,
     );
     await expect(store.copy('missing.raw', 'b.raw', { sha256: sha })).rejects.toThrow('the source is missing');
     expect(await store.head('b.raw')).toBeNull();
@@ -77,6 +77,33 @@ describe('directory store', () => {
     await store.putBytes('f.txt', Buffer.from('one'));
     await writeFile(path.join(root, 'f.txt'), 'changed outside');
     expect((await store.head('f.txt'))?.sha256).toBe(sha256(Buffer.from('changed outside')));
+  });
+
+  it('an image replaced in place with the same size and times (its metadata record still matching) is never skipped', async () => {
+    const root = path.join(tmp.dir, 'forged');
+    const store = createDirectoryStore(root);
+    const src = path.join(tmp.dir, 'forged-genuine.raw');
+    await writeFile(src, 'genuine image bytes');
+    await store.putFile('img.raw', src);
+    const object = path.join(root, 'img.raw');
+    const before = await stat(object);
+    // the attack: same length, the times put back, and the .meta record (size, mtime) made to match the file again
+    await writeFile(object, 'forged image bytes!');
+    await utimes(object, before.atime, before.mtime);
+    const record = path.join(`${root}.meta`, 'objects', 'img.raw.json');
+    const meta = JSON.parse(await readFile(record, 'utf8'));
+    await writeFile(record, JSON.stringify({ ...meta, mtimeMs: (await stat(object)).mtimeMs }));
+    expect((await store.head('img.raw'))!.sha256).toBe(sha256(Buffer.from('genuine image bytes')));
+    expect((await store.putFile('img.raw', src)).skipped).toBe(false);
+    expect(await readFile(object, 'utf8')).toBe('genuine image bytes');
+    await writeFile(object, 'forged image bytes!');
+    expect(await store.proveBytes('img.raw', { sha256: sha256(Buffer.from('genuine image bytes')) })).toMatchObject({
+      same: false,
+      by: 'read',
+      sha256: sha256(Buffer.from('forged image bytes!')),
+    });
+    // without reading, the directory store decides nothing beyond the size
+    expect((await store.proveBytes('img.raw', { sha256: sha256(Buffer.from('genuine image bytes')) }, 'never'))!.same).toBeUndefined();
   });
 
   it('enforces conditional writes with content etags', async () => {

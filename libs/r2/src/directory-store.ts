@@ -1,8 +1,9 @@
 // ObjectStore on a local directory laid out exactly like the bucket (<root>/<prefix>/<key>), so the tree can be served
 // over HTTP to systemd-sysupdate as is. Metadata (sha256, content type, cache control) lives in a metadata tree
 // (<root>.meta by default) outside the served tree: nothing but published objects is ever served, and the metadata is
-// only a cache — when a file's size or mtime no longer matches its metadata (someone copied a file in), the sha256 is
-// recomputed from the bytes. ETags are the quoted sha256, so they are stable across processes and restarts.
+// only a cache for HEAD — when a file's size or mtime no longer matches it, the sha256 is recomputed from the bytes.
+// Whoever writes the directory can forge both (same size, `touch -d`), so nothing is ever decided by them: proveBytes
+// reads and hashes the file. ETags are the quoted sha256, so they are stable across processes and restarts.
 // Writes go to a temp file and are renamed into place (readers never see partial files); writes to one key are
 // serialised across processes with a lock directory so conditional writes are check-then-rename atomically.
 import { randomBytes } from 'node:crypto';
@@ -18,13 +19,19 @@ import {
   copySource,
   isConditional,
   normalizePrefix,
+  proveWith,
+  refusedObject,
+  type BytesProof,
   type CopyOptions,
+  type ExpectedBytes,
   type ListedObject,
   type ObjectInfo,
   type ObjectStore,
   type PutBytesOptions,
   type PutOptions,
+  type ReadPolicy,
   type WriteConditions,
+  type WriteResult,
 } from './store.js';
 
 export interface DirectoryStoreOptions {
@@ -122,9 +129,8 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       const st = await lstat(dir).catch(() => undefined);
       if (!st) return;
       if (st.isSymbolicLink()) {
-        throw new StoreError(
+        throw refusedObject(
           `${dir} in the bucket directory ${rootDir} is a symlink: refusing to follow it (objects must be regular files)`,
-          'failed',
         );
       }
     }
@@ -152,6 +158,30 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
       contentType: side.contentType,
       cacheControl: side.cacheControl,
     };
+  }
+
+  /** The file's size (no metadata has a say), then its bytes read and hashed: the writer of the directory forges the rest. */
+  async function proveBytes(key: string, expected: ExpectedBytes, read: ReadPolicy = 'if-needed'): Promise<BytesProof | null> {
+    const st = await regularFile(key);
+    return proveWith(st && { size: st.size, etag: '' }, expected, read, async () => {
+      const sha256 = await sha256File(dataPath(key)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      return sha256 === undefined ? null : { sha256, size: (await stat(dataPath(key))).size, etag: etagOf(sha256) };
+    });
+  }
+
+  /** stat of the file under `key`, or null when there is none; a symlink on the way is refused. */
+  async function regularFile(key: string) {
+    try {
+      await refuseSymlinks(key);
+      const st = await stat(dataPath(key));
+      return st.isFile() ? st : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   async function get(key: string): Promise<{ body: Buffer; etag: string } | null> {
@@ -261,35 +291,34 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     return etagOf(sha256);
   }
 
-  async function putFile(key: string, file: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
+  async function putFile(key: string, file: string, o: PutOptions = {}): Promise<WriteResult> {
     const { size } = await stat(file);
     const sha256 = o.sha256 ?? (await sha256File(file));
     return withLock(key, async () => {
-      const existing = await head(key);
-      checkConditions(key, existing, o);
-      if (!isConditional(o) && existing && existing.size === size && existing.sha256 === sha256) {
+      if (isConditional(o)) checkConditions(key, await head(key), o);
+      const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size });
+      if (existing?.same) {
         o.onProgress?.({ key, loaded: size, total: size });
         return { skipped: true, etag: existing.etag };
       }
-      return { skipped: false, etag: await install(key, file, sha256, o) };
+      return { skipped: false, etag: await install(key, file, sha256, o), ...(existing ? { replaced: existing } : {}) };
     });
   }
 
-  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
-    copySource(where, sourceKey, key, await head(sourceKey), o.sha256);
+  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<WriteResult> {
+    // the directory is this machine's: reading the source is what proves it, whatever etag the caller saw
+    copySource(where, sourceKey, key, await proveBytes(sourceKey, { sha256: o.sha256 }), o.sha256);
     // the directory is this machine's: a local file copy, with putFile's skip and atomic install
     return putFile(key, dataPath(sourceKey), { sha256: o.sha256, contentType: o.contentType, cacheControl: o.cacheControl });
   }
 
-  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
+  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<WriteResult> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
     return withLock(key, async () => {
-      const existing = await head(key);
-      checkConditions(key, existing, o);
-      if (!isConditional(o) && existing && existing.size === bytes.length && existing.sha256 === sha256) {
-        return { etag: existing.etag, skipped: true };
-      }
-      return { etag: await install(key, bytes, sha256, o), skipped: false };
+      if (isConditional(o)) checkConditions(key, await head(key), o);
+      const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size: bytes.length });
+      if (existing?.same) return { etag: existing.etag, skipped: true };
+      return { etag: await install(key, bytes, sha256, o), skipped: false, ...(existing ? { replaced: existing } : {}) };
     });
   }
 
@@ -347,5 +376,5 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     });
   }
 
-  return { describe: () => where, head, get, getStream, putFile, putBytes, copy, list, delete: del };
+  return { describe: () => where, head, get, proveBytes, getStream, putFile, putBytes, copy, list, delete: del };
 }

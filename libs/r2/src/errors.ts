@@ -4,7 +4,10 @@
 import { describeNetworkError, networkErrorCode } from '@alloy-sysext/common';
 import { DEADLINE_VARIABLES, type Deadlines } from './deadlines.js';
 
-export type StoreErrorKind = 'credentials' | 'no-such-bucket' | 'unreachable' | 'timeout' | 'precondition-failed' | 'failed';
+/** `refused-object`: the bucket holds something under the key that is not an object (a symbolic link in the directory
+ *  bucket): a broken bucket, named, never followed. */
+export type StoreErrorKind =
+  'credentials' | 'no-such-bucket' | 'unreachable' | 'timeout' | 'precondition-failed' | 'refused-object' | 'failed';
 
 export class StoreError extends Error {
   constructor(

@@ -1,12 +1,12 @@
-// The ordering helper: every versioned object is uploaded (skipped when the bucket already has the same bytes) and
-// then re-checked (HEAD size + sha256; a skipped object's HEAD was its check) before returning, so the caller writes
-// the manifest last, only over objects that are really there. Requests run a few at a time (a no-op publish is mostly
-// HEADs, each a round trip to R2).
+// The ordering helper: every versioned object is uploaded (skipped when the bucket is proved to hold the same bytes) and
+// then re-checked (size and the server's checksum, else the sha256 our upload recorded; a skipped object's proof was its
+// check) before returning, so the caller writes the manifest last, only over objects that are really there. Requests
+// run a few at a time (a no-op publish is mostly HEADs, each a round trip to R2).
 import { stat } from 'node:fs/promises';
 import { StoreError } from './errors.js';
 import { sha256File } from '@alloy-sysext/common';
 import { cacheControlFor, contentTypeFor } from './content-types.js';
-import type { Log, ObjectStore, Progress } from './store.js';
+import type { BytesProof, Log, ObjectStore, Progress } from './store.js';
 
 export interface PublishObject {
   key: string;
@@ -56,13 +56,16 @@ export async function publishObjects(
       );
     }
   }
-  const write = async (o: PublishObject): Promise<PublishedObject> => {
+  const write = async (o: PublishObject, sourceEtag?: string): Promise<PublishedObject> => {
     const size = (await stat(o.path)).size;
     const sha256 = o.sha256 ?? (await sha256File(o.path));
     const r = o.copyOf
-      ? await store.copy(o.copyOf, o.key, { sha256, ...headers(o) })
+      ? await store.copy(o.copyOf, o.key, { sha256, file: o.path, ...(sourceEtag ? { sourceEtag } : {}), ...headers(o) })
       : await store.putFile(o.key, o.path, { sha256, ...headers(o), onProgress: opts.onProgress });
-    log(`${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})`);
+    const over = r.replaced ? `, replacing other bytes (${describeProof(r.replaced)})` : '';
+    log(
+      `${r.skipped ? 'unchanged' : o.copyOf ? `copied from ${o.copyOf} to` : 'uploaded'} ${o.key} (${size} bytes, sha256 ${sha256})${over}`,
+    );
     return { key: o.key, size, sha256, etag: r.etag, skipped: r.skipped };
   };
   // Each object sent; an object others copy is re-checked at once and its copies made on the server from it (while the
@@ -75,7 +78,8 @@ export async function publishObjects(
     const ofThis = copies.filter((c) => c.copyOf === o.key);
     if (!ofThis.length) return;
     await recheck(store, [r]);
-    const made = await Promise.all(ofThis.map(write));
+    // made from the object just written or proved, by its etag
+    const made = await Promise.all(ofThis.map((c) => write(c, r.etag || undefined)));
     await recheck(store, made);
     for (const m of [r, ...made]) {
       results.set(m.key, m);
@@ -105,33 +109,44 @@ export interface PlannedObject {
 }
 
 /**
- * What publishObjects would do, found with HEADs only (a dry run): an object is left as it is exactly when the bucket
- * already holds its size and sha256, the rule both stores apply before writing.
+ * What publishObjects would do (a dry run): an object is left as it is exactly when the bucket is proved to hold its
+ * bytes, the rule both stores apply before writing (its size and the server's checksum, else the object read).
  */
 export async function planObjects(store: ObjectStore, objects: PublishObject[]): Promise<PlannedObject[]> {
   return mapLimit(objects, HEADS_IN_FLIGHT, async (o) => {
     const size = (await stat(o.path)).size;
     const sha256 = o.sha256 ?? (await sha256File(o.path));
-    const existing = await store.head(o.key);
-    const inPlace = existing !== null && existing.size === size && existing.sha256 === sha256;
+    const inPlace = (await store.proveBytes(o.key, { sha256, size, file: o.path }))?.same === true;
     return { key: o.key, action: inPlace ? 'unchanged' : o.copyOf ? 'copy' : 'upload', size, sha256 };
   });
+}
+
+/** "sha256 …, proved by read": what a proof found, for a line of output. */
+function describeProof(p: BytesProof): string {
+  return `${p.sha256 ? `sha256 ${p.sha256}` : `${p.size} bytes`}, proved by ${p.by ?? 'size'}`;
 }
 
 function headers(o: PublishObject) {
   return { contentType: o.contentType ?? contentTypeFor(o.key), cacheControl: o.cacheControl ?? cacheControlFor(o.key) };
 }
 
-/** HEAD (size + sha256) of each object written; a skipped one was found in place by a HEAD a moment ago: that was its check. */
+/**
+ * Each object written, checked without a download: its size and the server's checksum (proveBytes 'never'), else the
+ * sha256 our own upload recorded a moment ago (this guards against a lost write, not against a bucket writer). A skipped
+ * object was proved in place a moment ago: that was its check.
+ */
 async function recheck(store: ObjectStore, results: PublishedObject[]): Promise<void> {
   const checked = await mapLimit(
     results.filter((r) => !r.skipped),
     HEADS_IN_FLIGHT,
     async (r) => {
-      const h = await store.head(r.key);
-      if (!h) return `${r.key}: missing after upload`;
-      if (h.size !== r.size) return `${r.key}: size ${h.size}, expected ${r.size}`;
-      if (h.sha256 !== r.sha256) return `${r.key}: sha256 ${h.sha256 ?? '(none recorded)'}, expected ${r.sha256}`;
+      const proof = await store.proveBytes(r.key, { sha256: r.sha256, size: r.size }, 'never');
+      if (!proof) return `${r.key}: missing after upload`;
+      if (proof.same === false) return `${r.key}: ${proof.sha256 ? `sha256 ${proof.sha256}` : `size ${proof.size}`}, expected ${r.sha256}`;
+      if (proof.same === undefined) {
+        const recorded = (await store.head(r.key))?.sha256;
+        if (recorded !== r.sha256) return `${r.key}: sha256 ${recorded ?? '(none recorded)'}, expected ${r.sha256}`;
+      }
       return undefined;
     },
   );

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServer } from 'node:net';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StoreError } from './errors.js';
 import { peerStore, pendingUploads, sha256, startS3Peer, tempDir, writeRandomFile, type S3Peer } from '../test/helpers.js';
 
@@ -60,6 +61,77 @@ describe('S3 store against the S3 peer', () => {
     await writeFile(file, 'other bytes');
     expect((await store.putFile('skip/small.raw', file)).skipped).toBe(false);
     expect((await store.get('skip/small.raw'))?.body.toString()).toBe('other bytes');
+  });
+
+  describe('a skip is decided by what the bucket writer cannot forge', () => {
+    const forge = (Key: string, Body: Buffer, sha: string) =>
+      new S3Client({
+        endpoint: peer.endpoint,
+        region: peer.region,
+        credentials: peer.credentials,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      }).send(new PutObjectCommand({ Bucket: peer.bucket, Key, Body, Metadata: { sha256: sha } }));
+
+    it('an object re-put with other bytes of the same size and the original sha256 metadata is uploaded again', async () => {
+      const store = peerStore(peer);
+      const file = path.join(tmp.dir, 'genuine.raw');
+      await writeFile(file, 'genuine image bytes');
+      await store.putFile('forge/a.raw', file);
+      // the attack: a bucket writer re-puts forged bytes with the genuine object's user metadata
+      await forge('forge/a.raw', Buffer.from('forged image bytes!'), sha256(Buffer.from('genuine image bytes')));
+      expect((await store.head('forge/a.raw'))!.sha256).toBe(sha256(Buffer.from('genuine image bytes')));
+      expect((await store.putFile('forge/a.raw', file)).skipped).toBe(false);
+      expect((await store.get('forge/a.raw'))!.body.toString()).toBe('genuine image bytes');
+      await forge('forge/a.raw', Buffer.from('forged image bytes!'), sha256(Buffer.from('genuine image bytes')));
+      expect(await store.proveBytes('forge/a.raw', { sha256: sha256(Buffer.from('genuine image bytes')), size: 19 })).toMatchObject({
+        same: false,
+        by: 'read',
+        sha256: sha256(Buffer.from('forged image bytes!')),
+      });
+    });
+
+    it('an object this store uploaded is proved by the checksum the server computed: HEAD only, single PUT or multipart', async () => {
+      const store = peerStore(peer, { partSize: 5 * 1024 * 1024 });
+      const small = path.join(tmp.dir, 'proved-small.raw');
+      await writeFile(small, 'small bytes');
+      const large = path.join(tmp.dir, 'proved-large.raw');
+      const largeSha = await writeRandomFile(large, 11 * 1024 * 1024);
+      await store.putFile('proved/small.raw', small);
+      await store.putFile('proved/large.raw', large, { sha256: largeSha });
+      const from = peer.requests.length;
+      expect((await store.putFile('proved/small.raw', small)).skipped).toBe(true);
+      expect((await store.putFile('proved/large.raw', large, { sha256: largeSha })).skipped).toBe(true);
+      expect(peer.requests.slice(from).map((r) => `${r.method} ${r.key}`)).toEqual(['HEAD proved/small.raw', 'HEAD proved/large.raw']);
+      expect(await store.proveBytes('proved/large.raw', { sha256: largeSha, file: large }, 'never')).toMatchObject({
+        same: true,
+        by: 'server checksum',
+      });
+      // without the local file, a multipart checksum decides nothing by itself: 'never' leaves it open, 'if-needed' reads
+      expect((await store.proveBytes('proved/large.raw', { sha256: largeSha }, 'never'))!.same).toBeUndefined();
+      expect(await store.proveBytes('proved/large.raw', { sha256: largeSha })).toMatchObject({ same: true, by: 'read' });
+      // the same bytes put by someone else without a checksum: read and hashed, then skipped
+      await forge('proved/small.raw', Buffer.from('small bytes'), 'anything');
+      const again = peer.requests.length;
+      expect((await store.putFile('proved/small.raw', small)).skipped).toBe(true);
+      expect(peer.requests.slice(again).map((r) => `${r.method} ${r.key}`)).toEqual(['HEAD proved/small.raw', 'GET proved/small.raw']);
+    });
+
+    it('a copy refuses a source whose bytes were replaced (its metadata kept), and never skips over a forged destination', async () => {
+      const store = peerStore(peer);
+      const file = path.join(tmp.dir, 'copy-genuine.raw');
+      await writeFile(file, 'genuine');
+      const sha = sha256(Buffer.from('genuine'));
+      await store.putFile('copyf/src.raw', file);
+      await forge('copyf/src.raw', Buffer.from('forged!'), sha);
+      await expect(store.copy('copyf/src.raw', 'copyf/dst.raw', { sha256: sha, file })).rejects.toThrow(
+        `the source holds sha256 ${sha256(Buffer.from('forged!'))}, expected ${sha}`,
+      );
+      await store.putFile('copyf/src.raw', file);
+      await forge('copyf/dst.raw', Buffer.from('forged!'), sha);
+      expect((await store.copy('copyf/src.raw', 'copyf/dst.raw', { sha256: sha, file })).skipped).toBe(false);
+      expect((await store.get('copyf/dst.raw'))!.body.toString()).toBe('genuine');
+    });
   });
 
   it('uploads 101 MiB in parts through a 500 and a dropped connection, never showing a partial object', async () => {

@@ -1,6 +1,7 @@
 // ObjectStore on S3/R2. Files larger than one part go up as a multipart upload read straight from the file by range
 // (multipart.ts: no part buffered, aborted on failure so nothing partial appears under the key); the SDK's standard
 // retry strategy provides backoff on 5xx, throttling and connection resets, for parts as for every other request.
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
@@ -14,20 +15,33 @@ import {
 } from '@aws-sdk/client-s3';
 import { DEFAULT_DEADLINES, checkDeadline, requestHandlerOptions, type Deadlines } from './deadlines.js';
 import { StoreError, translateS3Error } from './errors.js';
-import { CompleteFailed, MAX_PART_SIZE, MIN_PART_SIZE, uploadFileMultipart } from './multipart.js';
+import {
+  CompleteFailed,
+  compositeChecksum,
+  MAX_PART_SIZE,
+  MIN_PART_SIZE,
+  partDigests,
+  planParts,
+  uploadFileMultipart,
+} from './multipart.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
 import {
   assertValidKey,
   copySource,
   isConditional,
   normalizePrefix,
+  proveWith,
+  type BytesProof,
   type CopyOptions,
+  type ExpectedBytes,
   type ListedObject,
   type Log,
   type ObjectInfo,
   type ObjectStore,
   type PutBytesOptions,
   type PutOptions,
+  type ReadPolicy,
+  type WriteResult,
 } from './store.js';
 
 export interface S3StoreOptions {
@@ -123,19 +137,73 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
   };
 
-  async function head(key: string): Promise<ObjectInfo | null> {
+  /** HEAD, asking for the server's checksum (x-amz-checksum-mode: ENABLED) along with the object's headers. */
+  async function described(key: string): Promise<(ObjectInfo & { checksum?: string }) | null> {
     try {
-      const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: fullKey(key), ChecksumMode: 'ENABLED' }));
       return {
         size: r.ContentLength ?? 0,
         sha256: r.Metadata?.[SHA256_META],
         etag: r.ETag ?? '',
         contentType: r.ContentType,
         cacheControl: r.CacheControl,
+        ...(r.ChecksumSHA256 ? { checksum: r.ChecksumSHA256 } : {}),
       };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw fail(err, 'HEAD', key);
+    }
+  }
+
+  async function head(key: string): Promise<ObjectInfo | null> {
+    const info = await described(key);
+    if (!info) return null;
+    const { checksum: _, ...rest } = info;
+    return rest;
+  }
+
+  /**
+   * The server's SHA256 checksum against the expected bytes. Whole-object ("<base64>"): compared as is. Multipart
+   * ("<base64>-<parts>", made from the parts' digests the server verified): compared with the same checksum of the
+   * local file cut as this store cuts it; equal only for equal bytes. Undefined when there is nothing to compare.
+   */
+  async function serverChecksum(checksum: string, size: number, expected: ExpectedBytes) {
+    const composite = /^([A-Za-z0-9+/=]+)-(\d+)$/.exec(checksum);
+    if (!composite) {
+      const sha256 = Buffer.from(checksum, 'base64').toString('hex');
+      return /^[0-9a-f]{64}$/.test(sha256) ? { same: sha256 === expected.sha256, sha256 } : undefined;
+    }
+    if (!expected.file) return undefined;
+    const parts = planParts(size, partSize);
+    if (parts.length !== Number(composite[2])) return undefined;
+    // another cut of the same bytes gives another checksum: only equality decides, a difference is left to a read
+    return compositeChecksum(await partDigests(expected.file, parts)) === checksum ? { same: true } : undefined;
+  }
+
+  async function proveBytes(key: string, expected: ExpectedBytes, read: ReadPolicy = 'if-needed'): Promise<BytesProof | null> {
+    const info = read === 'always' ? { size: 0, etag: '' } : await described(key);
+    const observed = info && {
+      size: info.size,
+      etag: info.etag,
+      ...('checksum' in info && info.checksum ? { checksum: (e: ExpectedBytes) => serverChecksum(info.checksum!, info.size, e) } : {}),
+    };
+    return proveWith(observed, expected, read, () => hashObject(key));
+  }
+
+  /** GET streamed through sha256: the bytes the bucket serves under `key`, hashed, never held in memory. */
+  async function hashObject(key: string): Promise<{ sha256: string; size: number; etag: string } | null> {
+    try {
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of r.Body as Readable) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      return { sha256: hash.digest('hex'), size, etag: r.ETag ?? '' };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw fail(err, 'GET', key);
     }
   }
 
@@ -161,19 +229,18 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function putFile(key: string, path: string, o: PutOptions = {}): Promise<{ skipped: boolean; etag: string }> {
+  async function putFile(key: string, path: string, o: PutOptions = {}): Promise<WriteResult> {
     const { size } = await stat(path);
     const sha256 = o.sha256 ?? (await sha256File(path));
     const conditional = isConditional(o);
-    if (!conditional) {
-      const existing = await head(key);
-      if (existing && existing.size === size && existing.sha256 === sha256) {
-        o.onProgress?.({ key, loaded: size, total: size });
-        return { skipped: true, etag: existing.etag };
-      }
+    const existing = conditional ? null : await proveBytes(key, { sha256, size, file: path });
+    if (existing?.same) {
+      o.onProgress?.({ key, loaded: size, total: size });
+      return { skipped: true, etag: existing.etag };
     }
+    const replaced = existing ? { replaced: existing } : {};
     // One part's worth or less: a single PUT of the bytes, replayable by the SDK's retries as they are.
-    if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o) };
+    if (size <= partSize) return { skipped: false, etag: await putObject(key, await readFile(path), sha256, o), ...replaced };
     try {
       const r = await uploadFileMultipart({
         client,
@@ -191,7 +258,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
         onProgress: (loaded) => o.onProgress?.({ key, loaded, total: size }),
         log,
       });
-      return { skipped: false, etag: r.etag };
+      return { skipped: false, etag: r.etag, ...replaced };
     } catch (err) {
       // Only CompleteMultipartUpload carries the precondition: a part's 404 or 412 is not a lost race.
       if (err instanceof CompleteFailed) throw fail(err.original, 'upload', key, conditional);
@@ -199,15 +266,11 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<{ etag: string; skipped: boolean }> {
+  async function putBytes(key: string, bytes: Uint8Array, o: PutBytesOptions = {}): Promise<WriteResult> {
     const sha256 = o.sha256 ?? sha256Bytes(bytes);
-    if (!isConditional(o)) {
-      const existing = await head(key);
-      if (existing && existing.size === bytes.length && existing.sha256 === sha256) {
-        return { skipped: true, etag: existing.etag };
-      }
-    }
-    return { etag: await putObject(key, bytes, sha256, o), skipped: false };
+    const existing = isConditional(o) ? null : await proveBytes(key, { sha256, size: bytes.length });
+    if (existing?.same) return { skipped: true, etag: existing.etag };
+    return { etag: await putObject(key, bytes, sha256, o), skipped: false, ...(existing ? { replaced: existing } : {}) };
   }
 
   /** One PUT of the whole object (the SDK retries it with the same bytes); ifMatch/ifNoneMatch go with it. */
@@ -223,6 +286,8 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
           ContentType: o.contentType,
           CacheControl: o.cacheControl,
           Metadata: { [SHA256_META]: sha256 },
+          // the server verifies it against the bytes (BadDigest otherwise) and reports it on HEAD: proof, not a claim
+          ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
           IfMatch: o.ifMatch,
           IfNoneMatch: o.ifNoneMatch,
         }),
@@ -234,12 +299,14 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<{ skipped: boolean; etag: string }> {
-    const [described, existing] = await Promise.all([head(sourceKey), head(key)]);
-    const source = copySource(where, sourceKey, key, described, o.sha256);
-    if (existing && existing.size === source.size && existing.sha256 === o.sha256) {
-      return { skipped: true, etag: existing.etag };
-    }
+  async function copy(sourceKey: string, key: string, o: CopyOptions): Promise<WriteResult> {
+    const expected = { sha256: o.sha256, ...(o.file ? { file: o.file } : {}) };
+    const proved = o.sourceEtag
+      ? await described(sourceKey).then((s) => s && { size: s.size, etag: o.sourceEtag!, same: true as const })
+      : await proveBytes(sourceKey, expected);
+    const source = copySource(where, sourceKey, key, proved, o.sha256);
+    const existing = await proveBytes(key, { ...expected, size: source.size });
+    if (existing?.same) return { skipped: true, etag: existing.etag };
     if (source.size > MAX_PART_SIZE) {
       throw new StoreError(`cannot copy ${JSON.stringify(sourceKey)} (${source.size} bytes) in one CopyObject: S3 allows 5 GiB`, 'failed');
     }
@@ -249,7 +316,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
           Bucket: bucket,
           Key: fullKey(key),
           CopySource: `${bucket}/${fullKey(sourceKey).split('/').map(encodeURIComponent).join('/')}`,
-          // the bytes HEAD just described (sha256 metadata, size), or nothing
+          // the bytes just proved (or written) under this etag, or nothing; the server copies their checksum along
           CopySourceIfMatch: source.etag,
           MetadataDirective: 'REPLACE',
           Metadata: { [SHA256_META]: o.sha256 },
@@ -257,7 +324,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
           CacheControl: o.cacheControl,
         }),
       );
-      return { skipped: false, etag: r.CopyObjectResult?.ETag ?? '' };
+      return { skipped: false, etag: r.CopyObjectResult?.ETag ?? '', ...(existing ? { replaced: existing } : {}) };
     } catch (err) {
       throw fail(err, 'COPY', key);
     }
@@ -288,7 +355,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  return { describe: () => where, head, get, getStream, putFile, putBytes, copy, list, delete: del };
+  return { describe: () => where, head, get, proveBytes, getStream, putFile, putBytes, copy, list, delete: del };
 }
 
 /** A whole number within S3's limits, or an error naming the option and the range. */

@@ -5,7 +5,7 @@
 // written: not the cached root, not the machine running the tests.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SOURCE_ROOT } from './nx-workspace.js';
 
@@ -104,6 +104,16 @@ export class Host {
     return at ? readFile(at) : null;
   }
 
+  /** The names in `dir` as the host sees it (layer and root; [] when there is no such directory). */
+  async readdir(dir: string): Promise<string[]> {
+    const names = new Set<string>();
+    for (const base of [path.join(this.layer, 'upper'), this.root.dir]) {
+      for (const n of await readdir(path.join(base, dir)).catch(() => [] as string[])) names.add(n);
+    }
+    const present = await Promise.all([...names].map(async (n) => ((await this.locate(`${dir}/${n}`)) ? n : null)));
+    return present.filter((n): n is string => n !== null).sort();
+  }
+
   async readlink(file: string): Promise<string | null> {
     const at = await this.locate(file);
     return at ? readlink(at) : null;
@@ -122,6 +132,12 @@ export class Host {
     const at = path.join(this.layer, 'upper', dir);
     await mkdir(at, { recursive: true });
     await chmod(at, mode);
+  }
+
+  /** Removes `file` from the layer; a file of the root itself is refused (the root is shared by every host). */
+  async rm(file: string): Promise<void> {
+    if (existsSync(path.join(this.root.dir, file))) throw new Error(`${this.name}: ${file} belongs to the root`);
+    await rm(path.join(this.layer, 'upper', file));
   }
 
   async symlink(file: string, target: string): Promise<void> {

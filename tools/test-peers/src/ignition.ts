@@ -69,18 +69,36 @@ export async function applyButane(host: Host, text: string): Promise<string[]> {
   return (config.systemd?.units ?? []).filter((u) => u.enabled).map((u) => u.name);
 }
 
+/** Where systemd finds a unit's file, the administrator's before the vendor's. */
+const UNIT_DIRS = ['/etc/systemd/system', '/usr/lib/systemd/system'];
+const EXEC = ['ExecStartPre', 'ExecStart', 'ExecStartPost'] as const;
+
 /**
- * Starts a oneshot unit installed on `host` the way systemd would run it here: each ExecStart= in order, with a
- * service's PATH, stopping at the first failure. Only plain command lines (no prefixes, quotes or specifiers).
+ * Starts a oneshot unit installed on `host` the way systemd would run it here: its file (from /etc/systemd/system, else
+ * /usr/lib/systemd/system) with the drop-ins of /etc/systemd/system/<unit>.d in name order, then each ExecStartPre=,
+ * ExecStart= and ExecStartPost= in that order, with a service's PATH, stopping at the first failure. An empty `ExecX=`
+ * clears the earlier ones, as in systemd. Only plain command lines (no prefixes, quotes or specifiers).
  */
 export async function startUnit(host: Host, unit: string, opts: RunOptions = {}): Promise<RunResult[]> {
-  const text = (await host.readFile(`/etc/systemd/system/${unit}`))?.toString('utf8');
+  let text: string | undefined;
+  for (const dir of UNIT_DIRS) text ??= (await host.readFile(`${dir}/${unit}`))?.toString('utf8');
   if (text === undefined) throw new Error(`${host.name}: unit ${unit} is not installed`);
-  const lines = text.split('\n').filter((l) => l.startsWith('ExecStart='));
-  if (lines.length === 0) throw new Error(`${host.name}: unit ${unit} has no ExecStart=`);
+  const dropins = (await host.readdir(`/etc/systemd/system/${unit}.d`)).filter((n) => n.endsWith('.conf')).sort();
+  for (const name of dropins) {
+    text += `\n${(await host.readFile(`/etc/systemd/system/${unit}.d/${name}`))!.toString('utf8')}`;
+  }
+  const commands: Record<(typeof EXEC)[number], string[]> = { ExecStartPre: [], ExecStart: [], ExecStartPost: [] };
+  for (const line of text.split('\n')) {
+    const key = EXEC.find((k) => line.startsWith(`${k}=`));
+    if (!key) continue;
+    const value = line.slice(key.length + 1).trim();
+    if (value === '') commands[key] = [];
+    else commands[key].push(value);
+  }
+  if (commands.ExecStart.length === 0) throw new Error(`${host.name}: unit ${unit} has no ExecStart=`);
   const results: RunResult[] = [];
-  for (const line of lines) {
-    const argv = line.slice('ExecStart='.length).trim().split(/\s+/);
+  for (const line of EXEC.flatMap((k) => commands[k])) {
+    const argv = line.split(/\s+/);
     if (/^[-@:+!]/.test(argv[0]!) || /["'%$\\]/.test(line)) throw new Error(`${unit}: ${line} needs a real systemd`);
     const r = await host.run(argv, opts);
     results.push(r);

@@ -4,12 +4,14 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { startS3Peer, type S3Peer } from './s3.js';
 
 describe('S3 peer', () => {
@@ -140,6 +142,60 @@ describe('S3 peer', () => {
     expect(await read('mp.bin')).toBe('existing');
     await complete({});
     expect(await read('mp.bin')).toBe('new');
+  });
+
+  describe('SHA256 checksums, as S3 computes and reports them', () => {
+    const Bucket = 'peer-test';
+    const b64 = (data: string | Buffer) => createHash('sha256').update(data).digest('base64');
+    const checksum = async (Key: string) => {
+      const h = await client.send(new HeadObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
+      return { sha256: h.ChecksumSHA256, type: h.ChecksumType };
+    };
+
+    it('a PUT carrying x-amz-checksum-sha256 of other bytes is refused (BadDigest) and stores nothing', async () => {
+      await expect(
+        client.send(new PutObjectCommand({ Bucket, Key: 'sum.txt', Body: 'forged', ChecksumSHA256: b64('genuine') })),
+      ).rejects.toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+      await expect(read('sum.txt')).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    });
+
+    it('the checksum the server verified is reported on HEAD and GET only when asked; a re-put without one drops it', async () => {
+      await client.send(new PutObjectCommand({ Bucket, Key: 'sum.txt', Body: 'genuine', ChecksumSHA256: b64('genuine') }));
+      expect(await checksum('sum.txt')).toEqual({ sha256: b64('genuine'), type: 'FULL_OBJECT' });
+      expect((await client.send(new HeadObjectCommand({ Bucket, Key: 'sum.txt' }))).ChecksumSHA256).toBeUndefined();
+      const got = await client.send(new GetObjectCommand({ Bucket, Key: 'sum.txt', ChecksumMode: 'ENABLED' }));
+      expect([got.ChecksumSHA256, await got.Body!.transformToString()]).toEqual([b64('genuine'), 'genuine']);
+      // a writer re-puts other bytes with the original user metadata: the metadata is theirs, the checksum is not
+      await client.send(new PutObjectCommand({ Bucket, Key: 'sum.txt', Body: 'forged', Metadata: { sha256: 'genuine' } }));
+      expect(await checksum('sum.txt')).toEqual({ sha256: undefined, type: undefined });
+    });
+
+    it('multipart: each part verified, the object gets the composite checksum; a copy keeps its source’s; delete drops it', async () => {
+      const parts = [Buffer.alloc(5 * 1024 * 1024, 1), Buffer.from('tail')];
+      const UploadId = (await client.send(new CreateMultipartUploadCommand({ Bucket, Key: 'mp-sum.bin', ChecksumAlgorithm: 'SHA256' })))
+        .UploadId!;
+      const send = (PartNumber: number, Body: Buffer, ChecksumSHA256: string) =>
+        client.send(new UploadPartCommand({ Bucket, Key: 'mp-sum.bin', UploadId, PartNumber, Body, ChecksumSHA256 }));
+      await expect(send(2, parts[1]!, b64('other'))).rejects.toMatchObject({ name: 'BadDigest' });
+      const sent = [await send(1, parts[0]!, b64(parts[0]!)), await send(2, parts[1]!, b64(parts[1]!))];
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: 'mp-sum.bin',
+          UploadId,
+          MultipartUpload: { Parts: sent.map((p, i) => ({ PartNumber: i + 1, ETag: p.ETag, ChecksumSHA256: b64(parts[i]!) })) },
+        }),
+      );
+      const composite = `${createHash('sha256')
+        .update(Buffer.concat(parts.map((p) => createHash('sha256').update(p).digest())))
+        .digest('base64')}-2`;
+      expect(await checksum('mp-sum.bin')).toEqual({ sha256: composite, type: 'COMPOSITE' });
+      await client.send(new CopyObjectCommand({ Bucket, Key: 'mp-copy.bin', CopySource: `${Bucket}/mp-sum.bin` }));
+      expect(await checksum('mp-copy.bin')).toEqual({ sha256: composite, type: 'COMPOSITE' });
+      await client.send(new DeleteObjectCommand({ Bucket, Key: 'mp-copy.bin' }));
+      await client.send(new PutObjectCommand({ Bucket, Key: 'mp-copy.bin', Body: 'plain' }));
+      expect(await checksum('mp-copy.bin')).toEqual({ sha256: undefined, type: undefined });
+    });
   });
 });
 

@@ -1,6 +1,8 @@
 // Loopback S3 peer: s3rver 3.7.1 behind a front handler that adds what s3rver lacks and tests need:
 //  - S3 conditional writes (If-Match / If-None-Match → 412) on PutObject and CompleteMultipartUpload,
 //  - atomic object writes (s3rver streams straight into the final file; S3 never shows a partial object),
+//  - SHA256 object checksums: verified on PUT and UploadPart (BadDigest), reported on HEAD/GET with
+//    x-amz-checksum-mode: ENABLED, composite for multipart uploads, kept by copies (s3-checksums.ts),
 //  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered).
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { makeAtomicPutObject, makeAtomicPutPart } from './s3-atomic.js';
 import { checkCopySourcePrecondition, checkPreconditions } from './s3-preconditions.js';
+import { keepChecksums } from './s3-checksums.js';
 import { KeyLocks } from './s3-locks.js';
 import { listenOnLoopback } from './listen.js';
 
@@ -70,6 +73,7 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
   await s3rver.configureBuckets();
   s3rver.store.putObject = makeAtomicPutObject(s3rver.store, path.join(root, 'tmp'));
   s3rver.store.putPart = makeAtomicPutPart(s3rver.store, path.join(root, 'tmp'));
+  const checksums = keepChecksums(s3rver.store);
   const handle = s3rver.callback() as http.RequestListener;
 
   const requests: S3PeerRequest[] = [];
@@ -156,6 +160,14 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
           return;
         }
       }
+      if ((method === 'GET' || method === 'HEAD') && /^enabled$/i.test(String(req.headers['x-amz-checksum-mode'] ?? ''))) {
+        // S3 answers a checksum only when asked, and none for a range (it covers the whole object)
+        const checksum = req.headers.range ? undefined : await checksums.checksumOf(reqBucket, key);
+        if (checksum) {
+          res.setHeader('x-amz-checksum-sha256', checksum.sha256);
+          res.setHeader('x-amz-checksum-type', checksum.type);
+        }
+      }
       handle(req, res);
       await done;
     });
@@ -174,7 +186,20 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
       res.end(s3ErrorXml('NoSuchUpload', 'The specified multipart upload does not exist.', key));
       return;
     }
-    await rm(dir, { recursive: true, force: true });
+    // a part still being stored adds files while the directory is removed (ENOTEMPTY): S3 frees such parts too
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rm(dir, { recursive: true, force: true });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 50) {
+          res.writeHead(500, { 'content-type': 'application/xml' });
+          res.end(s3ErrorXml('InternalError', `could not remove upload ${uploadId}: ${(err as Error).message}`, key));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     res.writeHead(204);
     res.end();
   };

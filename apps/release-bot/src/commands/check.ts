@@ -2,16 +2,17 @@
 import semver from 'semver';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
+import { bucketHealth, checkedText, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
-import { publishedVersions } from '../published.js';
 import { createTrackingIssue, findTrackingIssue, trackingBody, type TrackingIssue } from '../tracking-issue.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
 
 export interface CheckOptions {
   dryRun?: boolean;
   json?: boolean;
+  /** Read and hash every listed object (default: the newest version's). */
+  deep?: boolean;
 }
 
 export interface CheckResult {
@@ -20,7 +21,7 @@ export interface CheckResult {
   new: boolean;
   upstreamUrl: string;
   published: string[];
-  /** SHA256SUMS.gpg over SHA256SUMS and each listed object (HEAD). */
+  /** SHA256SUMS.gpg over SHA256SUMS and each listed object (read and hashed for the newest version, or all with --deep). */
   health: BucketHealth;
   /** The tracking issue (number and url are absent when a dry run would create it). */
   issue?: { action: 'created' | 'reused' | 'would-create'; number?: number; url?: string; state?: TrackingIssue['state'] };
@@ -59,7 +60,7 @@ export async function check(ctx: Ctx, opts: CheckOptions = {}): Promise<number> 
 
 /** One line (plus one per problem) on the bucket's health, with the repair when it is broken. */
 export function healthLine(r: Pick<CheckResult, 'health' | 'published' | 'name'>): string {
-  if (r.health.ok) return `bucket: healthy (signature ${r.health.signature}, ${r.health.listed} objects listed and present)`;
+  if (r.health.ok) return `bucket: healthy (signature ${r.health.signature}, ${checkedText(r.health)})`;
   const newest = r.published.at(-1) ?? '<version>';
   return [
     `bucket: BROKEN, hosts cannot update until it is repaired:`,
@@ -75,8 +76,11 @@ export async function checkUpstream(ctx: Ctx, opts: CheckOptions = {}): Promise<
   const latest = latestStable(await listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }));
   if (!latest) throw new Error(`${repo} has no stable release at ${apiUrl} (drafts and prereleases are ignored)`);
   const bucket = bucketFor(ctx, recipe);
-  const published = await publishedVersions(bucket, recipe.name);
-  const health = await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root));
+  const health = await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root), {
+    name: recipe.name,
+    deep: opts.deep ? 'all' : 'newest',
+  });
+  const published = health.versions;
   const newest = published.at(-1);
   const isNew = !published.includes(latest.version) && (!newest || semver.gt(latest.version, newest));
   const result: CheckResult = {

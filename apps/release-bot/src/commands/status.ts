@@ -3,9 +3,8 @@ import semver from 'semver';
 import { markdownTable, writeSummary } from '../actions.js';
 import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
+import { bucketHealth, checkedText, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
-import { publishedVersions } from '../published.js';
 import { textTable } from '../table.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
 
@@ -20,15 +19,16 @@ export interface StatusReport {
  * Every part is read independently: one that fails shows its reason in the table. Exits 5 when the bucket is broken
  * (hosts cannot update), else 0.
  */
-export async function status(ctx: Ctx, opts: { json?: boolean } = {}): Promise<number> {
-  const report = await collectStatus(ctx);
+export async function status(ctx: Ctx, opts: { json?: boolean; deep?: boolean } = {}): Promise<number> {
+  const report = await collectStatus(ctx, opts);
   if (opts.json) out(ctx, JSON.stringify(report, null, 2));
   else ctx.stdout.write(renderStatus(report));
   await writeSummary(ctx.env, statusMarkdown(report));
   return report.published.health && !report.published.health.ok ? EXIT.BUCKET_BROKEN : EXIT.OK;
 }
 
-export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
+/** `deep`: read and hash every listed object (default: the newest version's). */
+export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Promise<StatusReport> {
   const recipe = await recipeFor(ctx);
   const { repo, apiUrl } = recipe.upstream;
   const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }).then(
@@ -43,8 +43,11 @@ export async function collectStatus(ctx: Ctx): Promise<StatusReport> {
   const published = (async () => {
     const store = bucket.describe();
     try {
-      const versions = await publishedVersions(bucket, recipe.name);
-      return { store, versions, health: await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root)) };
+      const health = await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root), {
+        name: recipe.name,
+        deep: opts.deep ? 'all' : 'newest',
+      });
+      return { store, versions: health.versions, health };
     } catch (error) {
       return { store, versions: [], error: (error as Error).message };
     }
@@ -98,7 +101,7 @@ export function renderStatus(r: StatusReport): string {
 function healthText(r: StatusReport): string {
   const h = r.published.health;
   if (!h) return '-';
-  if (h.ok) return `healthy (signature ${h.signature}, ${h.listed} listed)`;
+  if (h.ok) return `healthy (signature ${h.signature}, ${checkedText(h)})`;
   return `BROKEN: ${h.problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${r.published.versions.at(-1) ?? '<version>'}`;
 }
 

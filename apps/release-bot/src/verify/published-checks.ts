@@ -2,7 +2,7 @@
 // .asc, and the signed provenance. Each returns rows; nothing read from the bucket is believed before it is checked.
 import { parseChecksumLine, parseImageName, sha256Bytes } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
-import type { ObjectStore } from '@alloy-sysext/r2';
+import { StoreError, type ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
 import {
   MANIFEST,
@@ -16,10 +16,25 @@ import {
 import { fail, ok, type Check } from './check.js';
 import type { TrustedKey } from './trusted-key.js';
 
-async function signatureProblem(data: Uint8Array, signature: Buffer | undefined, key: TrustedKey): Promise<string | undefined> {
-  if (!signature) return 'missing';
+/** An object's bytes (none when absent), or why the store refuses to read it (a symlink in the local bucket). */
+async function fetchObject(store: ObjectStore, key: string): Promise<{ body?: Buffer; refused?: string }> {
   try {
-    await verifyDetached({ data, signature: signature.toString('utf8'), publicKey: key.armored });
+    return { body: (await store.get(key))?.body };
+  } catch (error) {
+    if (error instanceof StoreError && error.kind === 'refused-object') return { refused: `cannot be read: ${error.message}` };
+    throw error;
+  }
+}
+
+async function signatureProblem(
+  data: Uint8Array,
+  signature: { body?: Buffer; refused?: string },
+  key: TrustedKey,
+): Promise<string | undefined> {
+  if (signature.refused) return signature.refused;
+  if (!signature.body) return 'missing';
+  try {
+    await verifyDetached({ data, signature: signature.body.toString('utf8'), publicKey: key.armored });
     return undefined;
   } catch (error) {
     return (error as Error).message.replace(/^verify [^:]+: /, '');
@@ -30,9 +45,11 @@ async function signatureProblem(data: Uint8Array, signature: Buffer | undefined,
 export async function checkManifest(opts: { store: ObjectStore; recipe: Recipe; version: string; key: TrustedKey }) {
   const { store, recipe, version, key } = opts;
   const rows: Check[] = [];
-  const [manifest, signature] = await Promise.all([store.get(MANIFEST), store.get(MANIFEST_SIGNATURE)]);
-  if (!manifest) return { rows: [fail(MANIFEST, `not in ${store.describe()}`)], entries: new Map<string, string>() };
-  const problem = await signatureProblem(manifest.body, signature?.body, key);
+  const [manifest, signature] = await Promise.all([fetchObject(store, MANIFEST), fetchObject(store, MANIFEST_SIGNATURE)]);
+  if (!manifest.body) {
+    return { rows: [fail(MANIFEST, manifest.refused ?? `not in ${store.describe()}`)], entries: new Map<string, string>() };
+  }
+  const problem = await signatureProblem(manifest.body, signature, key);
   rows.push(
     problem
       ? fail(MANIFEST_SIGNATURE, `does not verify ${MANIFEST} with ${key.fingerprint}: ${problem}`)
@@ -77,9 +94,9 @@ export async function checkImages(opts: {
   const rows: Check[] = [];
   const actual = new Map<string, string>();
   for (const { file } of versionImages(opts.recipe, opts.version, '.')) {
-    const image = await opts.store.get(file);
-    if (!image) {
-      rows.push(fail(file, `not in ${opts.store.describe()}`));
+    const image = await fetchObject(opts.store, file);
+    if (!image.body) {
+      rows.push(fail(file, image.refused ?? `not in ${opts.store.describe()}`));
       continue;
     }
     const hash = sha256Bytes(image.body);
@@ -90,16 +107,17 @@ export async function checkImages(opts: {
         ? ok(`${file} = ${MANIFEST}`, `sha256 ${hash}`)
         : fail(`${file} = ${MANIFEST}`, `bytes have sha256 ${hash}, ${MANIFEST} lists ${listed ?? 'nothing'}`),
     );
-    const line = (await opts.store.get(`${file}.sha256`))?.body.toString('utf8');
+    const checksumFile = await fetchObject(opts.store, `${file}.sha256`);
+    const line = checksumFile.body?.toString('utf8');
     const recorded = line === undefined ? undefined : checksumOf(line, file);
     rows.push(
       line === undefined
-        ? fail(`${file}.sha256`, 'missing')
+        ? fail(`${file}.sha256`, checksumFile.refused ?? 'missing')
         : recorded === hash
           ? ok(`${file}.sha256`, 'matches the bytes')
           : fail(`${file}.sha256`, `says ${JSON.stringify(line.trim().slice(0, 120))}, the bytes have sha256 ${hash}`),
     );
-    const problem = await signatureProblem(image.body, (await opts.store.get(`${file}.asc`))?.body, opts.key);
+    const problem = await signatureProblem(image.body, await fetchObject(opts.store, `${file}.asc`), opts.key);
     rows.push(problem ? fail(`${file}.asc`, problem) : ok(`${file}.asc`, `verifies with ${opts.key.fingerprint}`));
   }
   return { rows, actual };
@@ -116,9 +134,9 @@ export async function checkProvenance(opts: {
 }) {
   const name = provenanceFile(opts.recipe, opts.version);
   const rows: Check[] = [];
-  const object = await opts.store.get(name);
-  if (!object) return { rows: [fail(name, `not in ${opts.store.describe()}`)] };
-  const problem = await signatureProblem(object.body, (await opts.store.get(`${name}.asc`))?.body, opts.key);
+  const object = await fetchObject(opts.store, name);
+  if (!object.body) return { rows: [fail(name, object.refused ?? `not in ${opts.store.describe()}`)] };
+  const problem = await signatureProblem(object.body, await fetchObject(opts.store, `${name}.asc`), opts.key);
   if (problem) return { rows: [fail(`${name}.asc`, problem)] };
   rows.push(ok(`${name}.asc`, `verifies with ${opts.key.fingerprint}`));
   let statement: Statement;
