@@ -125,7 +125,7 @@ describe('the plugin refuses, before any task runs, an option the typed target d
   it('lists what the target takes, with the help that shows them', () => {
     expect(check('run', 'alloy:publish', '--frobnicate')).toThrow(
       'alloy:publish takes --alloyVersion, --version, --recipe, --allowPrerelease, --zipDir, --allowUnverified, --format, ' +
-        '--compressor, --dryRun (npx nx run alloy:publish --help lists them).',
+        '--compressor, --dryRun, --allowUntrustedKey (npx nx run alloy:publish --help lists them).',
     );
   });
 

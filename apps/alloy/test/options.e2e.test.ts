@@ -17,6 +17,7 @@ import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } fr
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { execa } from 'execa';
+import * as openpgp from 'openpgp';
 import {
   cloneCopy,
   copyWorkspace,
@@ -110,7 +111,10 @@ beforeAll(async () => {
   github.seedRepo({
     ...GHOST,
     defaultBranch: 'develop',
-    branches: { develop: { 'opentofu/modules/vultr/instance/userdata/ghost.bu': await readFile(path.join(fixtures, 'ghost.bu'), 'utf8') } },
+    // ghost-stack's layout: the release key (this file's signing key) inline at /etc/systemd/alloy-sysext.gpg.pub
+    branches: {
+      develop: { 'opentofu/modules/vultr/instance/userdata/ghost.bu': await readFile(path.join(fixtures, 'ghost-with-key.bu'), 'utf8') },
+    },
   });
   github.seedRepo({ ...THIS_REPO });
   github.seedRepo({
@@ -617,6 +621,37 @@ describe('release-bot --dry-run writes nothing', () => {
     expect(m.s3Writes()).toEqual([]);
     expect(m.ghWrites()).toEqual([]);
     expect(github.releases(THIS_REPO.owner, THIS_REPO.repo)).toEqual([]);
+  }, 300_000);
+});
+
+describe('a signing key the consumers do not trust yet', () => {
+  it('`npx nx run alloy:publish --version=1.10.2` with another key: refused before any upload, naming each consumer and the override; `--dryRun --allowUntrustedKey` goes on, loudly', async () => {
+    const other = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'next release key' }] });
+    const fingerprint = (await openpgp.readKey({ armoredKey: other.publicKey })).getFingerprint().toUpperCase();
+    const switched = { ...env, ALLOY_SIGNING_KEY: other.privateKey };
+    const m = mark();
+    const r = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], switched);
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(
+      new RegExp(
+        `refusing to publish with release key ${fingerprint}: SHA256SUMS.gpg in s3://sysext-options/\\S+ at \\S+ is signed by another key than ${fingerprint}`,
+      ),
+    );
+    expect(r.output).toContain(
+      `ghost-stack (noahwhite/ghost-stack:opentofu/modules/vultr/instance/userdata/ghost.bu@develop, /etc/systemd/alloy-sysext.gpg.pub): trusts ${key.fingerprint}, not ${fingerprint}`,
+    );
+    expect(r.output).toMatch(
+      /infisical-stack \(.*\/etc\/alloy-sysext\/alloy-release-key\.gpg\): cannot tell: .*no storage\.files entry with path/,
+    );
+    expect(r.output).toContain('npx nx run alloy:publish --version=1.10.2 --allowUntrustedKey');
+    expect(m.s3Writes()).toEqual([]);
+    expect(m.ghWrites()).toEqual([]);
+
+    const o = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun', '--allowUntrustedKey'], switched);
+    expectOk(o);
+    expect(o.output).toContain(`!! --allowUntrustedKey: publishing with ${fingerprint}, which these consumers do not trust;`);
+    expect(o.output).toContain('dry run: would upload alloy-1.10.2-amd64.raw');
+    expect(m.s3Writes()).toEqual([]);
   }, 300_000);
 });
 

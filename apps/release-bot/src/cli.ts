@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
 import { keysGenerate } from './commands/keys.js';
+import { keysRetire, keysRotate } from './commands/keys-change.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
 import { serve } from './commands/serve.js';
@@ -51,7 +52,7 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
 
   program
     .command('status')
-    .description('table: upstream latest stable, versions in the bucket, what each consumer pins')
+    .description('table: upstream latest stable, versions in the bucket, what each consumer pins and which release keys it trusts')
     .option('--json', 'print the report as JSON')
     .option('--deep', "read and hash every object SHA256SUMS lists (default: the newest version's only)")
     .action(async (o: { json?: boolean; deep?: boolean }, cmd: Command) => {
@@ -104,6 +105,35 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--passphrase-env <var>', 'protect the private key with the passphrase in this environment variable')
     .action(async (o: { out?: string; identity?: string; passphraseEnv?: string }, cmd: Command) => {
       code = await keysGenerate(ctxFor(cmd), o);
+    });
+  keys
+    .command('rotate')
+    .description(
+      "open one pull request per consumer adding the new release key next to the keys its Butane file trusts (the consumer's keyPath entry)",
+    )
+    .requiredOption('--new-key <file>', "the new key's public key file (armored, or the binary keyring keys generate writes)")
+    .option('--dry-run', "print each consumer's would-be change; write nothing on GitHub")
+    .addHelpText(
+      'after',
+      '\nThen merge the pull requests, list the old public key in signing.trustedKeys, switch ALLOY_SIGNING_KEY and publish:\n' +
+        "publish refuses to switch keys while a consumer's base branch does not trust the new one (override: --allowUntrustedKey).\n" +
+        'Exit code 0: every consumer opened, updated or already trusts the key; 1: a consumer failed (see the table).\n',
+    )
+    .action(async (o: { newKey: string; dryRun?: boolean }, cmd: Command) => {
+      code = await keysRotate(ctxFor(cmd), o);
+    });
+  keys
+    .command('retire')
+    .description('open one pull request per consumer removing the old release key, once every line of SHA256SUMS is signed by the new key')
+    .requiredOption('--old <file>', "the old key's public key file")
+    .option('--dry-run', "print each consumer's would-be change; write nothing on GitHub")
+    .addHelpText(
+      'after',
+      '\nRefused while SHA256SUMS.gpg in the bucket is signed by the old key or does not verify with another trusted key, and\n' +
+        'for a consumer whose file does not trust the key SHA256SUMS is signed by yet. Exit code 0: done; 1: refused or a consumer failed.\n',
+    )
+    .action(async (o: { old: string; dryRun?: boolean }, cmd: Command) => {
+      code = await keysRetire(ctxFor(cmd), o);
     });
 
   // one exit code table, under every command's help

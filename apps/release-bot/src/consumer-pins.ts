@@ -1,9 +1,11 @@
-// What each consumer's Butane file pins on its base branch, read through the Contents API with the consumer's auth.
+// What each consumer's Butane file pins on its base branch, and which release keys it trusts there, read through the
+// Contents API with the consumer's auth.
 import {
   branchName,
   createGitHubClient,
   explainGitHubError,
   parseRepo,
+  readKeyEntry,
   readPinned,
   readRepoFile,
   type GitHubClient,
@@ -21,6 +23,8 @@ export interface ConsumerPin {
   pinned?: Pick<Pinned, 'version' | 'sha256' | 'file' | 'line'>;
   /** Why the pin could not be read (credentials, missing file, no alloy entry …). */
   error?: string;
+  /** The release keys the file trusts (asked for with `keyPath`): fingerprints in file order, or why they cannot be read. */
+  keys?: { path: string; fingerprints?: string[]; error?: string };
 }
 
 /** A client for one consumer's repository with that consumer's credentials, and a reader of its Butane file at a ref. */
@@ -44,27 +48,42 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
       repo: entry.repo,
       notFound,
     });
-  const pinnedAt = async (ref: string, refName: string): Promise<Pinned> => {
-    let text: string;
+  const fileAt = async (ref: string, refName: string): Promise<string> => {
     try {
-      text = await readRepoFile(client, { owner, repo, path: entry.path, ref });
+      return await readRepoFile(client, { owner, repo, path: entry.path, ref });
     } catch (error) {
       throw explain(error, `reading ${entry.path} on ${refName}`, `${entry.path} does not exist on branch ${refName}`);
     }
-    return readPinned(text, { name: 'alloy', arch: entry.arch, label: `${entry.repo}:${entry.path}` });
   };
-  return { client, owner, repo, explain, pinnedAt };
+  const label = `${entry.repo}:${entry.path}`;
+  const pinnedAt = async (ref: string, refName: string): Promise<Pinned> =>
+    readPinned(await fileAt(ref, refName), { name: 'alloy', arch: entry.arch, label });
+  return { client, owner, repo, explain, fileAt, pinnedAt, label };
 }
 
-export async function readConsumerPin(ctx: Ctx, entry: ConsumerRecipe): Promise<ConsumerPin> {
+/** The pin on the base branch; with `keyPath`, also the release keys the same file trusts there. */
+export async function readConsumerPin(ctx: Ctx, entry: ConsumerRecipe, keyPath?: string): Promise<ConsumerPin> {
   const row: ConsumerPin = { name: entry.name, repo: entry.repo, path: entry.path, base: entry.base, arch: entry.arch };
+  let text: string;
+  let label: string;
   try {
-    const { pinnedAt } = await consumerReader(ctx, entry);
-    const p = await pinnedAt(entry.base, entry.base);
+    const reader = await consumerReader(ctx, entry);
+    [text, label] = [await reader.fileAt(entry.base, entry.base), reader.label];
+  } catch (error) {
+    row.error = (error as Error).message;
+    return row;
+  }
+  try {
+    const p = readPinned(text, { name: 'alloy', arch: entry.arch, label });
     row.pinned = { version: p.version, sha256: p.sha256, file: p.file, line: p.line };
   } catch (error) {
     row.error = (error as Error).message;
   }
+  if (keyPath)
+    row.keys = await readKeyEntry(text, { keyPath, label }).then(
+      (e) => ({ path: keyPath, fingerprints: e.keys.map((k) => k.fingerprint) }),
+      (error: Error) => ({ path: keyPath, error: error.message }),
+    );
   return row;
 }
 

@@ -6,6 +6,7 @@ export { prune, type PruneOptions } from './commands/prune.js';
 export { status, collectStatus, renderStatus, type StatusReport } from './commands/status.js';
 export { verify, type VerifyOptions } from './commands/verify.js';
 export { keysGenerate, DEFAULT_KEY_DIR, type KeysGenerateOptions } from './commands/keys.js';
+export { keysRotate, keysRetire, type KeysRotateOptions, type KeysRetireOptions } from './commands/keys-change.js';
 export { chainCommand, runNxChain, type ChainRunner, type ChainRun } from './chain.js';
 export { EXIT, EXIT_CODES, exitCodesHelp, UsageError } from './exit-codes.js';
 export { latestStable, listUpstreamReleases, type UpstreamRelease } from './upstream.js';

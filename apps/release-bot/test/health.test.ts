@@ -145,7 +145,7 @@ describe('bucket health on S3', () => {
 
   it('the newest image re-put with other bytes of its size and its original sha256 metadata: exit 5 naming it', async () => {
     const bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: 'alloy/' });
-    await seedBucket(ws.root, ['1.9.5', '1.10.0'], bucket);
+    await seedBucket(ws.root, ['1.9.5', '1.10.0'], { store: bucket });
     const s3Env = { ...env, ...r2Env(s3) };
     expect(await check(capture(ws.root, s3Env).ctx)).toBe(EXIT.OK);
     const genuine = (await bucket.get('alloy-1.10.0-amd64.raw'))!.body;

@@ -51,14 +51,12 @@ export async function tempWorkspace(overrides: Record<string, unknown> = {}): Pr
 }
 
 /**
- * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus the compatibility name),
- * SHA256SUMS listing them, and SHA256SUMS.gpg by the workspace's development key (<root>/.dev-keys, made once).
+ * A healthy bucket (default: the directory bucket at <root>/dist/bucket): tiny objects for `versions` (all arches plus
+ * the compatibility name), SHA256SUMS listing them, and SHA256SUMS.gpg by `by`, default the workspace's development key
+ * (<root>/.dev-keys, made once).
  */
-export async function seedBucket(
-  root: string,
-  versions: string[],
-  store: ObjectStore = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' }),
-): Promise<void> {
+export async function seedBucket(root: string, versions: string[], opts: { store?: ObjectStore; by?: SigningKey } = {}): Promise<void> {
+  const store = opts.store ?? createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
   const entries = [];
   for (const v of versions) {
     for (const [file, body] of [
@@ -72,7 +70,7 @@ export async function seedBucket(
   }
   const text = Manifest.empty().upsert(entries).serialize();
   await store.putBytes('SHA256SUMS', Buffer.from(text));
-  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, await devKey(root))));
+  await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, opts.by ?? (await devKey(root)))));
 }
 
 /** The workspace's development key, as the pipeline would make it on first use. */

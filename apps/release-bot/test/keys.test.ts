@@ -52,6 +52,7 @@ describe('keys generate', () => {
     expect(c.stdout()).not.toMatch(/install -m 0644 \S+ \/etc\/systemd\/import-pubring\.gpg/);
     expect(c.stdout()).toContain('install -m 0644 keys/import-pubring.gpg /etc/alloy-sysext/alloy-release-key.gpg');
     expect(c.stdout()).not.toContain('PRIVATE KEY BLOCK');
+    expect(c.stdout()).toContain('npm run release-bot -- keys rotate --new-key keys/signing-key.pub.asc');
 
     const before = await readFile(path.join(dir, 'signing-key.asc'), 'utf8');
     const again = capture(ws.root, {});

@@ -7,17 +7,19 @@ import path from 'node:path';
 import { parseImageName } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
 import { StoreError, type ObjectStore } from '@alloy-sysext/r2';
-import { KEY_FILES, loadPrivateKey } from '@alloy-sysext/signing';
+import { KEY_FILES, loadPrivateKey, readPublicKey } from '@alloy-sysext/signing';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
 import { DEV_KEY_DIR } from './signing-key.js';
-import { signedByAny } from './vouch.js';
+import { signedBy } from './vouch.js';
 
 export interface BucketHealth {
   ok: boolean;
   /** valid | invalid | missing (no SHA256SUMS.gpg) | unchecked (no trusted key known here) | empty (no SHA256SUMS yet) */
   signature: 'valid' | 'invalid' | 'missing' | 'unchecked' | 'empty';
   listed: number;
+  /** Fingerprint of the trusted key SHA256SUMS.gpg verifies with (signature 'valid'). */
+  signer?: string;
   /** One line per problem, naming the object. */
   problems: string[];
   /** Versions of the recipe's image that SHA256SUMS lists, oldest first; [] when it cannot be read. */
@@ -73,6 +75,7 @@ export async function bucketHealth(store: ObjectStore, keys: string[], opts: { n
   }
   const signature = await readable(store.get(MANIFEST_SIGNATURE), MANIFEST_SIGNATURE, problems);
   let state: BucketHealth['signature'];
+  let signer: string | undefined;
   if (signature === REFUSED) {
     state = 'invalid';
   } else if (!signature) {
@@ -80,8 +83,9 @@ export async function bucketHealth(store: ObjectStore, keys: string[], opts: { n
     problems.push(`${MANIFEST_SIGNATURE} is missing: hosts cannot verify ${MANIFEST}`);
   } else if (keys.length === 0) {
     state = 'unchecked';
-  } else if (await signedByAny(manifest.body, signature.body.toString('utf8'), keys)) {
+  } else if ((signer = await signedBy(manifest.body, signature.body.toString('utf8'), keys))) {
     state = 'valid';
+    signer = (await readPublicKey(signer)).fingerprint;
   } else {
     state = 'invalid';
     problems.push(`${MANIFEST_SIGNATURE} does not verify ${MANIFEST} with a trusted key: hosts refuse every update`);
@@ -100,7 +104,15 @@ export async function bucketHealth(store: ObjectStore, keys: string[], opts: { n
     else if (proof.by === 'server checksum') checked.serverChecksum++;
     else checked.read++;
   }
-  return { ok: problems.length === 0, signature: state, listed: parsed.entries.length, problems, versions, checked };
+  return {
+    ok: problems.length === 0,
+    signature: state,
+    listed: parsed.entries.length,
+    ...(signer ? { signer } : {}),
+    problems,
+    versions,
+    checked,
+  };
 }
 
 /** "6 listed objects present: 3 read and hashed, 3 not read (--deep reads them)", for check's and status's lines. */

@@ -4,6 +4,7 @@ export * from './artifacts.js';
 export * from './blobs.js';
 export * from './bucket-health.js';
 export * from './consumers.js';
+export * from './consumer-trust.js';
 export * from './fetch-record.js';
 export * from './layout.js';
 export * from './mirror.js';

@@ -25,6 +25,8 @@ export interface ConsumerRecipe {
   assignees?: string[];
   reviewers?: string[];
   labels?: string[];
+  /** storage.files path of the release key entry (default: the snippet's, releaseKeyPaths(recipe).key) */
+  keyPath?: string;
 }
 
 export interface Recipe {

@@ -30,15 +30,20 @@ export async function trustedPublicKeys(recipe: Pick<Recipe, 'signing'>, key: Si
 
 /** True when `signature` is a valid detached signature of `data` by one of `keys`. */
 export async function signedByAny(data: Uint8Array, signature: string | undefined, keys: string[]): Promise<boolean> {
-  if (!signature) return false;
+  return (await signedBy(data, signature, keys)) !== undefined;
+}
+
+/** The one of `keys` (armored) whose valid detached signature `signature` is over `data`, if any. */
+export async function signedBy(data: Uint8Array, signature: string | undefined, keys: string[]): Promise<string | undefined> {
+  if (!signature) return undefined;
   for (const publicKey of keys) {
     const ok = await verifyDetached({ data, signature, publicKey }).then(
       () => true,
       () => false,
     );
-    if (ok) return true;
+    if (ok) return publicKey;
   }
-  return false;
+  return undefined;
 }
 
 const lineOf = (e: { file: string; sha256: string }) => `${e.sha256}  ${e.file}`;

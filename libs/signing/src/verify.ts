@@ -66,3 +66,15 @@ export async function verifyDetached(opts: VerifyOptions): Promise<{ fingerprint
   }
   throw new Error(`verify ${what}: BAD signature by ${fpr}; the data does not match what was signed (${errors.join('; ')})`);
 }
+
+/**
+ * Whether `signature` (armored, detached) names one of `publicKey`'s keys (primary or subkey) as its issuer, undefined
+ * when it is not a readable signature. It says who claims to have signed, not that the signature is valid
+ * (verifyDetached says that).
+ */
+export async function signatureIssuedBy(signature: string, publicKey: string): Promise<boolean | undefined> {
+  const sig = await openpgp.readSignature({ armoredSignature: signature.trim() }).catch(() => undefined);
+  if (!sig) return undefined;
+  const ours = (await readPublicKey(publicKey.trim())).getKeyIDs();
+  return sig.getSigningKeyIDs().some((id) => ours.some((k) => k.equals(id)));
+}

@@ -68,6 +68,8 @@ export async function keysGenerate(ctx: Ctx, opts: KeysGenerateOptions = {}): Pr
   out(ctx, `     install -m 0644 ${rel(key.keyringPath)} ${releaseKeyPaths(recipe).key}`);
   out(ctx, `     then run the merge script the snippet installs as ${releaseKeyPaths(recipe).script}`);
   out(ctx, `4. Keep an offline copy of ${rel(key.privateKeyPath)}, then delete it here. Losing it means every host needs a new keyring.`);
+  out(ctx, 'Replacing a key consumers already trust? Do not switch ALLOY_SIGNING_KEY yet: first open the pull requests that add');
+  out(ctx, `this key next to the old one, merge them and roll out: npm run release-bot -- keys rotate --new-key ${rel(key.publicKeyPath)}`);
   await writeSummary(
     ctx.env,
     `### New release signing key\n\nFingerprint \`${key.fingerprint}\` (${identity}). Store the private key as the \`ALLOY_SIGNING_KEY\` secret; merge \`${KEY_FILES.keyring}\` into each host's \`/etc/systemd/import-pubring.gpg\` (the published Butane snippet does this at boot).\n`,

@@ -1,9 +1,9 @@
-// `status`: upstream latest stable, what the bucket serves, and what each consumer pins.
+// `status`: upstream latest stable, what the bucket serves, what each consumer pins and which release keys it trusts.
 import semver from 'semver';
 import { markdownTable, writeSummary } from '../actions.js';
 import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
-import { bucketHealth, checkedText, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
+import { bucketHealth, checkedText, consumerKeyPath, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
 import { textTable } from '../table.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
@@ -52,7 +52,7 @@ export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Pr
       return { store, versions: [], error: (error as Error).message };
     }
   })();
-  const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, c)));
+  const pins = Promise.all(recipe.consumers.map((c) => readConsumerPin(ctx, c, consumerKeyPath(recipe, c))));
   const [u, p, c] = await Promise.all([upstream, published, pins]);
   const newest = p.versions.at(-1);
   return {
@@ -95,7 +95,22 @@ export function renderStatus(r: StatusReport): string {
       c.state,
     ]),
   );
-  return `${overview}\n${r.consumers.length ? consumers : '(no consumers in the recipe)\n'}`;
+  if (!r.consumers.length) return `${overview}\n(no consumers in the recipe)\n`;
+  const signer = r.published.health?.signer;
+  const keys = textTable(
+    ['consumer', 'key entry', 'trusts (fingerprints)'],
+    r.consumers.map((c) => [c.name, c.keys?.path ?? '-', trustText(c, signer)]),
+  );
+  const note = signer ? `* signs SHA256SUMS in the bucket\n` : '';
+  return `${overview}\n${consumers}\nRelease keys each consumer's base branch trusts:\n${keys}${note}`;
+}
+
+/** The fingerprints a consumer trusts, the bucket's signer starred; loud when it does not trust the signer. */
+function trustText(c: ConsumerPin, signer: string | undefined): string {
+  if (!c.keys) return c.error ? `error: ${c.error}` : '-';
+  if (c.keys.error) return `error: ${c.keys.error}`;
+  const list = c.keys.fingerprints!.map((f) => (f === signer ? `${f}*` : f)).join(', ');
+  return signer && !c.keys.fingerprints!.includes(signer) ? `${list} (does NOT trust the key SHA256SUMS is signed by)` : list;
 }
 
 function healthText(r: StatusReport): string {
@@ -118,12 +133,13 @@ function statusMarkdown(r: StatusReport): string {
       ],
     ),
     markdownTable(
-      ['consumer', 'file', 'pins', 'state'],
+      ['consumer', 'file', 'pins', 'state', 'trusts (release keys)'],
       r.consumers.map((c) => [
         c.name,
         `${c.repo}:${c.path}@${c.base}`,
         c.pinned ? `${c.pinned.version} (\`${c.pinned.sha256.slice(0, 12)}\`)` : '-',
         c.state,
+        trustText(c, r.published.health?.signer),
       ]),
     ),
   ].join('\n');

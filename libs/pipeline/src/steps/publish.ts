@@ -1,5 +1,6 @@
 // Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), manifest last.
-import { storeFromEnv } from '@alloy-sysext/r2';
+import { r2Configured, storeFromEnv } from '@alloy-sysext/r2';
+import { checkConsumersTrustKey } from '../consumer-trust.js';
 import { localBucketDir } from '../layout.js';
 import { publishVersion, type PublishResult } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
@@ -10,6 +11,8 @@ import { trustedPublicKeys } from '../vouch.js';
 
 export interface PublishStepOptions extends UpstreamTrustOptions {
   dryRun?: boolean;
+  /** Switch the signing key even though a consumer's base branch does not trust the new key yet (loud). */
+  allowUntrustedKey?: boolean;
 }
 
 export async function publishStep(ctx: StepContext, options: PublishStepOptions = {}): Promise<void> {
@@ -19,7 +22,18 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
     { log },
   );
-  const { key } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  const { key, development } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  // before anything is verified or uploaded: a key switch consumers cannot follow is refused (dry runs included)
+  await checkConsumersTrustKey({
+    recipe,
+    version,
+    key,
+    development,
+    localBucket: !r2Configured(env),
+    store,
+    allowUntrustedKey: options.allowUntrustedKey,
+    read: { env, log },
+  });
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
     recipe,
