@@ -16,18 +16,18 @@ const { prewarm } = require('./executor-bundle.cjs');
 const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
 const { checkTypedOptions, nxCommandLine } = require('./target-options.cjs');
 
-// --zipDir's value as typed, before or behind `--` (`--zipDir=d` or `--zipDir d`).
-function zipDirArg(argv) {
+// The asset directory as typed, before or behind `--` (`--assetDir=d`, `--assetDir d`, or its first name --zipDir).
+function assetDirArg(argv) {
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i].startsWith('--zipDir=')) return argv[i].slice('--zipDir='.length);
-    if (argv[i] === '--zipDir') return argv[i + 1];
+    const m = /^--(assetDir|zipDir)(=(.*))?$/.exec(argv[i]);
+    if (m) return m[2] !== undefined ? m[3] : argv[i + 1];
   }
   return undefined;
 }
 
-// The content of a --zipDir (each file's name and sha256) for fetch's Nx hash, as ALLOY_ZIP_DIR_CONTENT: with the path
-// alone, replaced zips would restore the old fetch output. An unreadable directory hashes as such; fetch then names it.
-function zipDirContent(dir, cwd) {
+// The content of the asset directory (each file's name and sha256) for fetch's Nx hash, as ALLOY_ZIP_DIR_CONTENT: with
+// the path alone, replaced assets would restore the old fetch output. An unreadable directory hashes as such; fetch then names it.
+function assetDirContent(dir, cwd) {
   const hash = createHash('sha256');
   try {
     const abs = path.resolve(cwd, dir);
@@ -149,12 +149,12 @@ exports.preTasksExecution = async (_options, context) => {
   // 4. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
   if (argv.some((a) => a.includes('alloy'))) prewarm();
 
-  // 5. Hash inputs computed once per run, as env inputs: fetch follows the content of --zipDir, not its path (see
-  // zipDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx takes what a
-  // hook assigns to process.env (in its plugin worker and daemon too), not what it returns; the return is for tests.
-  const zipDir = zipDirArg(argv);
+  // 5. Hash inputs computed once per run, as env inputs: fetch follows the content of the asset directory, not its
+  // path (see assetDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx
+  // takes what a hook assigns to process.env (in its plugin worker and daemon too), not what it returns (for tests).
+  const assetDir = assetDirArg(argv);
   const env = {
-    ALLOY_ZIP_DIR_CONTENT: zipDir ? zipDirContent(zipDir, context.workspaceRoot) : 'none',
+    ALLOY_ZIP_DIR_CONTENT: assetDir ? assetDirContent(assetDir, context.workspaceRoot) : 'none',
     ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
   };
   if (remoteCache?.disable) Object.assign(env, remoteCacheDisabled(remoteCache.warning));

@@ -152,17 +152,22 @@ describe('plugin hook', () => {
     await expect(hook('run-many', '-t', 'test')).resolves.toEqual(NO_ZIP_DIR);
   });
 
-  it.each([['--dryRun'], ['--dry-run'], ['--zipDir=/z'], ['--consumer', 'ghost-stack'], ['--allowPrerelease'], ['--format=erofs']])(
-    'refuses a target option (%s) written before --, where Nx drops it, naming the one-place form',
-    async (...option) => {
-      await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
-        `${option.join(' ').split(' ')[0]} is written before "--"`,
-      );
-      await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
-        `npx nx run alloy:publish ${option.join(' ')} --version=1.10.2`,
-      );
-    },
-  );
+  it.each([
+    ['--dryRun'],
+    ['--dry-run'],
+    ['--zipDir=/z'],
+    ['--assetDir=/z'],
+    ['--consumer', 'ghost-stack'],
+    ['--allowPrerelease'],
+    ['--format=erofs'],
+  ])('refuses a target option (%s) written before --, where Nx drops it, naming the one-place form', async (...option) => {
+    await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
+      `${option.join(' ').split(' ')[0]} is written before "--"`,
+    );
+    await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
+      `npx nx run alloy:publish ${option.join(' ')} --version=1.10.2`,
+    );
+  });
 
   it('refuses a bare --version and two different versions', async () => {
     await expect(hook('run', 'alloy:publish', '--alloyVersion=')).rejects.toThrow('--version needs a value');

@@ -106,6 +106,7 @@ describe('the plugin refuses, before any task runs, an option the typed target d
     [['run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryrun'], 'unknown option --dryrun for alloy:publish: did you mean --dryRun?'],
     [['run', 'alloy:publish', '--alloyVersion=1.10.2', '--dry-rn'], 'did you mean --dryRun?'],
     [['run', 'alloy:fetch', '--alloyVersion=1.10.2', '--zipdir=/z'], 'unknown option --zipdir for alloy:fetch: did you mean --zipDir?'],
+    [['run', 'alloy:sign', '--alloyVersion=1.10.2', '--assetdir=/z'], 'unknown option --assetdir for alloy:sign: did you mean --assetDir?'],
     [['run', 'alloy:pr', '--alloyVersion=1.10.2', '--consumers=ghost-stack'], 'did you mean --consumer?'],
     [['run', 'alloy:publish', '--alloyVersion=1.10.2', '--frobnicate'], 'unknown option --frobnicate for alloy:publish. Nothing was run.'],
     // the `--` fallback: what follows `--` is what the target gets
@@ -124,8 +125,8 @@ describe('the plugin refuses, before any task runs, an option the typed target d
 
   it('lists what the target takes, with the help that shows them', () => {
     expect(check('run', 'alloy:publish', '--frobnicate')).toThrow(
-      'alloy:publish takes --alloyVersion, --version, --recipe, --allowPrerelease, --zipDir, --allowUnverified, --format, ' +
-        '--compressor, --dryRun, --allowUntrustedKey (npx nx run alloy:publish --help lists them).',
+      'alloy:publish takes --alloyVersion, --version, --recipe, --allowPrerelease, --assetDir, --zipDir, --allowUnverified, ' +
+        '--format, --compressor, --dryRun, --allowUntrustedKey (npx nx run alloy:publish --help lists them).',
     );
   });
 
@@ -134,6 +135,7 @@ describe('the plugin refuses, before any task runs, an option the typed target d
       check('run', 'alloy:pr', '--alloyVersion=1.10.2', '--dryRun', '--consumer=ghost-stack', '--zipDir=/z', '--format=erofs'),
     ).not.toThrow();
     expect(check('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dry-run', '--no-allowUnverified', '--zip-dir', '/z')).not.toThrow();
+    expect(check('run', 'alloy:pr', '--alloyVersion=1.10.2', '--asset-dir=/z', '--allowUnverified')).not.toThrow();
     expect(check('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun', '--compressor', 'xz')).not.toThrow();
     expect(
       check('run', 'alloy:manifest', '--alloyVersion=1.11.0-rc.1', '--allowPrerelease', '--recipe=apps/alloy/sysext.json'),

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('fetch hashes the --zipDir content', () => {
+describe('fetch hashes the asset directory content (--assetDir, or its first name --zipDir)', () => {
   it('same path, replaced zip → another ALLOY_ZIP_DIR_CONTENT; both spellings, before and behind --', async () => {
     const zips = path.join(dir, 'zips');
     await mkdir(zips, { recursive: true });
@@ -36,8 +36,14 @@ describe('fetch hashes the --zipDir content', () => {
     const first = (await env([`--zipDir=${zips}`])).ALLOY_ZIP_DIR_CONTENT;
     expect(first).toMatch(/^[0-9a-f]{64}$/);
     expect((await env(['--', '--zipDir', 'zips'])).ALLOY_ZIP_DIR_CONTENT).toBe(first);
+    // --assetDir is the same option under its general name
+    expect((await env([`--assetDir=${zips}`])).ALLOY_ZIP_DIR_CONTENT).toBe(first);
+    expect((await env(['--', '--assetDir', 'zips'])).ALLOY_ZIP_DIR_CONTENT).toBe(first);
     await writeFile(path.join(zips, 'alloy-linux-amd64.zip'), 'two');
-    expect((await env([`--zipDir=${zips}`])).ALLOY_ZIP_DIR_CONTENT).not.toBe(first);
+    const second = (await env([`--zipDir=${zips}`])).ALLOY_ZIP_DIR_CONTENT;
+    expect(second).not.toBe(first);
+    await writeFile(path.join(zips, 'checksums.txt'), 'a checksum file beside them counts too');
+    expect((await env([`--assetDir=${zips}`])).ALLOY_ZIP_DIR_CONTENT).not.toBe(second);
   });
 });
 

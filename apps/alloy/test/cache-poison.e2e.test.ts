@@ -2,7 +2,9 @@
 // server's storage) but holds no signing key: each cached target's entry (fetch, image, sign, manifest) is poisoned
 // (with a blob of altered bytes planted beside it where the entry names one: zips and images are blobs), then publish
 // runs for a published and an unpublished version. Every run refuses, naming the file and a recovery that works, and
-// writes nothing to the bucket; following the recovery converges on the clean bytes. Own small world (tiny binaries).
+// writes nothing to the bucket; following the recovery converges on the clean bytes. Then issue 20's first finding:
+// an edited fetch record, and a consistent forged pair (another zip with a matching image entry), never reach the
+// signed provenance. Own small world (tiny binaries).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
@@ -13,12 +15,14 @@ import { createDirectoryStore, createS3Store, type ObjectStore } from '@alloy-sy
 import { type GeneratedKey } from '@alloy-sysext/signing';
 import { testSigningKey } from './test-key.js';
 import { startNxCacheServer, parseTokens, type NxCacheServer } from '@alloy-sysext/nx-cache';
-import { makeSyntheticBinary, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
+import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
-import { copyWorkspace, gpgVerify, npxNx, nx, tail, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
+import { copyWorkspace, gpgVerify, npxNx, nx, tail, taskStatus, tempDir, type NxRun } from '@alloy-sysext/test-peers/nx-workspace';
 
 const PUBLISHED = '1.0.0';
 const UNPUBLISHED = '1.0.1';
+/** Published from an asset directory (--zipDir) with a SHA256SUMS beside the zips, as the issue's attack ran. */
+const AIR_GAPPED = '1.0.2';
 const RW_TOKEN = 'poison-rw-0123456789abcdef012345';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -30,6 +34,8 @@ let cacheServer: NxCacheServer;
 let bucket: ObjectStore;
 let env: Record<string, string>;
 let A: string;
+/** What the cache server logged (`GET <hash> 404 …` for a miss). */
+const cacheLog: string[] = [];
 
 const run = (target: string, version: string, extra: string[] = []) =>
   nx(A, ['run', `alloy:${target}`, ...extra, '--', `--version=${version}`], env);
@@ -72,18 +78,16 @@ interface Blobs {
 const POISONS: Poison[] = [
   {
     target: 'fetch',
-    marker: (v) => `dist/alloy/${v}/upstream/fetched.json`,
-    // fetch's record names other zip bytes, planted as a blob (the zip and the binary are no output): the record and
-    // the blob are consistent, only the live digest can tell
+    marker: (v) => `dist/alloy/${v}/upstream/alloy-linux-amd64.zip.sha256`,
+    // fetch's output (the zip's .sha256) names other zip bytes, planted as a blob (the zip and the binary are no
+    // output): the entry and the blob are consistent, only this run's digest root can tell
     apply: async (entry, v, blobs) => {
-      const record = path.join(entry, `dist/alloy/${v}/upstream/fetched.json`);
-      const text = await readFile(record, 'utf8');
-      const genuine = (JSON.parse(text) as { zips: { arch: string; sha256: string }[] }).zips.find((z) => z.arch === 'amd64')!.sha256;
-      const bytes = await blobs.read(genuine);
+      const sum = path.join(entry, `dist/alloy/${v}/upstream/alloy-linux-amd64.zip.sha256`);
+      const bytes = await blobs.read((await readFile(sum, 'utf8')).slice(0, 64));
       bytes[bytes.length - 100] ^= 0xff;
-      await writeFile(record, text.replace(genuine, await blobs.plant(bytes)));
+      await writeFile(sum, `${await blobs.plant(bytes)}  alloy-linux-amd64.zip\n`);
     },
-    refusal: (v) => `${dist(v, 'upstream/fetched.json')} does not record ${dist(v, 'upstream/alloy-linux-amd64.zip')} with sha256`,
+    refusal: (v) => `${dist(v, 'upstream/alloy-linux-amd64.zip')}.sha256 (fetch's output) names sha256`,
   },
   {
     target: 'image',
@@ -222,7 +226,7 @@ beforeAll(async () => {
   };
   [upstream, s3, key] = await Promise.all([
     startUpstreamHost({
-      releases: [PUBLISHED, UNPUBLISHED].map((version) => ({
+      releases: [PUBLISHED, UNPUBLISHED, AIR_GAPPED].map((version) => ({
         version,
         binaries: { amd64: binary('amd64', version), arm64: binary('arm64', version) },
       })),
@@ -234,7 +238,7 @@ beforeAll(async () => {
   cacheServer = await startNxCacheServer({
     store: createDirectoryStore(path.join(root, 'remote-cache')),
     tokens: parseTokens(`read-write:${RW_TOKEN}`),
-    log: () => {},
+    log: (line) => cacheLog.push(line),
   });
   bucket = createS3Store({ bucket: s3.bucket, endpoint: s3.endpoint, ...s3.credentials, region: s3.region, prefix: 'alloy/' });
   env = {
@@ -328,4 +332,176 @@ describe('a poisoned cache entry never reaches the release signature', () => {
       await restore().catch(() => {});
     }
   }, 600_000); // two full pipeline runs (one from upstream) and a restore: up to ~5 min each on 2 loaded cores
+});
+
+/** Adds or replaces `file` (relative to the entry) in every local or remote entry holding `marker`; undo returned. */
+async function plant(where: 'local' | 'remote', marker: string, file: string, bytes: Buffer): Promise<() => Promise<void>> {
+  const poisonWith: Poison = {
+    target: 'fetch',
+    marker: () => marker,
+    apply: async (entry) => {
+      await mkdir(path.dirname(path.join(entry, file)), { recursive: true });
+      await writeFile(path.join(entry, file), bytes);
+    },
+    refusal: () => '',
+  };
+  if (where === 'local') return poison('local', poisonWith, '');
+  const originals = new Map<string, Buffer>();
+  for (const e of await remoteEntries(marker)) {
+    originals.set(e.file, await readFile(e.file));
+    const scratch = await tempDir('plant-tar-');
+    await execa('tar', [e.gzip ? '-xzf' : '-xf', e.file, '-C', scratch]);
+    await poisonWith.apply(scratch, '', blobsOf('remote', []));
+    const members = e.members.some((m) => m.replace(/^\.\//, '') === file) ? e.members : [...e.members, file];
+    await execa('tar', [e.gzip ? '-czf' : '-cf', e.file, '-C', scratch, '--no-recursion', ...members]);
+    await rm(scratch, { recursive: true, force: true });
+  }
+  expect(originals.size).toBeGreaterThanOrEqual(1);
+  return async () => {
+    for (const [f, bytes] of originals) await writeFile(f, bytes);
+  };
+}
+
+// Issue 20, finding 1: on main, publish copied fetch's record (fetched.json, restored from a cache) into the signed
+// provenance. Now provenance is built from the digest roots this run checks, and publish re-checks the zips itself
+// (restored, when a cache left them out, from the blob the root's sha256 names). fetch's entry holds the zips' .sha256
+// files; a fetched.json planted beside them is never read.
+describe('an edited fetch record never reaches the signed provenance', () => {
+  let zipDir: string;
+  let clean: string;
+  const provenance = async () => (await bucket.get(`alloy-${AIR_GAPPED}.intoto.json`))!.body.toString('utf8');
+  const deterministic = (text: string) => {
+    const { runDetails: _, ...rest } = JSON.parse(text).predicate;
+    return JSON.stringify(rest);
+  };
+  const publish = () => npxNx(A, ['run', 'alloy:publish', `--version=${AIR_GAPPED}`, `--zipDir=${zipDir}`], env);
+  const fetchMarker = `dist/alloy/${AIR_GAPPED}/upstream/alloy-linux-amd64.zip.sha256`;
+  const record = async (over: (zip: Record<string, unknown>) => Record<string, unknown>) => {
+    const zips = JSON.parse(await provenance()).predicate.buildDefinition.resolvedDependencies.map((d: any) =>
+      over({
+        arch: d.annotations.arch,
+        name: d.name,
+        uri: d.uri,
+        sha256: d.digest.sha256,
+        digestSource: d.annotations.digestSource,
+        pinned: false,
+      }),
+    );
+    return Buffer.from(JSON.stringify({ version: AIR_GAPPED, zips }, null, 2));
+  };
+
+  it('sets the scene: the version published from --zipDir with a SHA256SUMS beside the zips', async () => {
+    zipDir = path.join(root, 'zips');
+    await mkdir(zipDir, { recursive: true });
+    const sums: string[] = [];
+    for (const arch of ['amd64', 'arm64'] as const) {
+      const res = await fetch(`${upstream.apiUrl}/grafana/alloy/releases/download/v${AIR_GAPPED}/alloy-linux-${arch}.zip`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      await writeFile(path.join(zipDir, `alloy-linux-${arch}.zip`), bytes);
+      sums.push(`${sha256(bytes)}  alloy-linux-${arch}.zip\n`);
+    }
+    await writeFile(path.join(zipDir, 'SHA256SUMS'), sums.join(''));
+    expectOk(await publish());
+    clean = deterministic(await provenance());
+    expect(JSON.parse(await provenance()).predicate.buildDefinition.resolvedDependencies[0]).toMatchObject({
+      uri: 'file:alloy-linux-amd64.zip',
+      annotations: { digestSource: 'zip-dir-sha256sums' },
+    });
+  }, 300_000);
+
+  for (const where of ['local', 'remote'] as const) {
+    it(`a fetch record edited in the ${where} cache (uri, digest source, an extra zip): the provenance signed is the clean one`, async () => {
+      const forged = await record((z) => ({ ...z, uri: `https://evil.example/${z.name}`, digestSource: 'github-asset-digest' }));
+      const planted = JSON.parse(forged.toString('utf8'));
+      planted.zips.push({ ...planted.zips[0], name: 'backdoor.zip', uri: 'https://evil.example/backdoor.zip' });
+      if (where === 'remote') await dropLocal();
+      const undo = await plant(where, fetchMarker, `dist/alloy/${AIR_GAPPED}/upstream/fetched.json`, Buffer.from(JSON.stringify(planted)));
+      try {
+        await rm(path.join(A, 'dist'), { recursive: true, force: true });
+        const r = await publish();
+        expectOk(r);
+        expect(deterministic(await provenance())).toBe(clean);
+        expect(await provenance()).not.toContain('evil.example');
+      } finally {
+        await undo();
+        if (where === 'remote') await dropLocal();
+      }
+    }, 300_000);
+  }
+
+  it('a consistent forged pair (another zip and a record naming it, plus entries PUT with a read-write token) is refused by publish', async () => {
+    const run = async () => {
+      const mark = cacheLog.length;
+      await dropLocal();
+      const r = await publish();
+      // Nx entries only (a blob is named sha256-<hex>)
+      const misses = cacheLog.slice(mark).flatMap((l) => /^GET (?!sha256-)(\S+) 404 /.exec(l)?.[1] ?? []);
+      return { r, misses };
+    };
+    const before = await provenance();
+    const writesBefore = s3.requests.length;
+    const genuineZip = await readFile(path.join(zipDir, 'alloy-linux-amd64.zip'));
+    const other = makeSyntheticBinary('amd64', 256 * 1024);
+    other.write('not the release', 256, 'latin1');
+    const otherZip = makeZip([{ name: 'alloy-linux-amd64', data: other, mode: 0o100755 }]);
+    // with write access to the cache server's storage: the fetch entry names the other zip (its .sha256 and a record),
+    // planted as a blob
+    const pairRecord = await record((z) => (z.arch === 'amd64' ? { ...z, sha256: sha256(otherZip) } : z));
+    const restore = await poison(
+      'remote',
+      {
+        target: 'fetch',
+        marker: () => fetchMarker,
+        apply: async (entry, _v, blobs) => {
+          const dir = path.join(entry, `dist/alloy/${AIR_GAPPED}/upstream`);
+          await writeFile(path.join(dir, 'alloy-linux-amd64.zip.sha256'), `${await blobs.plant(otherZip)}  alloy-linux-amd64.zip\n`);
+          await writeFile(path.join(dir, 'fetched.json'), pairRecord);
+        },
+        refusal: () => '',
+      },
+      AIR_GAPPED,
+    );
+    const put: string[] = [];
+    try {
+      // with a read-write token: each task the other zip changes the hash of misses the cache, runs and refuses; the
+      // attacker then PUTs the genuine entry of that target under the hash it missed, until only publish is left
+      const genuine: Record<string, string> = {
+        'alloy:image': `dist/alloy/${AIR_GAPPED}/images/alloy-${AIR_GAPPED}-amd64.raw.sha256`,
+        'alloy:sign': `dist/alloy/${AIR_GAPPED}/images/alloy-${AIR_GAPPED}-amd64.raw.asc`,
+        'alloy:manifest': `dist/alloy/${AIR_GAPPED}/manifest/SHA256SUMS`,
+      };
+      let last = await run();
+      for (let i = 0; i < 3; i++) {
+        const failed = Object.keys(genuine).find((t) => taskStatus(last.r.output)[t] === 'ran');
+        if (!failed) break;
+        expect(last.misses).toHaveLength(1);
+        const entry = (await remoteEntries(genuine[failed]!)).find((e) => !put.includes(path.basename(e.file)))!;
+        const res = await fetch(`${cacheServer.url}/v1/cache/${last.misses[0]}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${RW_TOKEN}`, 'content-type': 'application/octet-stream' },
+          body: await readFile(entry.file),
+        });
+        expect(res.status).toBe(200);
+        put.push(last.misses[0]!);
+        last = await run();
+      }
+      const { r } = last;
+      expect(put.length).toBeGreaterThanOrEqual(1); // at least the image entry
+      expect(Object.fromEntries(Object.keys(genuine).map((t) => [t, taskStatus(r.output)[t]]))).toEqual(
+        Object.fromEntries(Object.keys(genuine).map((t) => [t, 'remote'])),
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain(
+        `refusing to use the fetched upstream files: ${path.join(A, 'dist/alloy', AIR_GAPPED, 'upstream/alloy-linux-amd64.zip')}` +
+          `.sha256 (fetch's output) names sha256 ${sha256(otherZip)}, but ${path.join(zipDir, 'SHA256SUMS')} says ${sha256(genuineZip)}`,
+      );
+      expect(await provenance()).toBe(before);
+      expect(s3Writes(writesBefore)).toEqual([]);
+    } finally {
+      await restore();
+      const storage = createDirectoryStore(path.join(root, 'remote-cache'));
+      for (const hash of put) await storage.delete(`nx-cache/${hash}`);
+      await dropLocal();
+    }
+  }, 600_000);
 });

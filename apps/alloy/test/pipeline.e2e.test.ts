@@ -251,10 +251,11 @@ describe('alloy pipeline under real nx', () => {
     expect(github.writes().slice(ghMark)).toEqual([]);
   }, 300_000);
 
-  it('Done 4: dist/ deleted → restored from the cache, every file byte-identical (the zips stay blobs: publish reads none)', async () => {
+  it('Done 4: dist/ deleted → restored from the cache, every file byte-identical (the zips come back as blobs when publish re-checks them)', async () => {
     // what this workspace made for itself is no target's output, and the cache must never bring it back: dist/.receipts
-    // (what it built) and dist/.work (the binaries fetch inflated; the cache holds only the zips)
-    const isLocal = (file: string) => file.startsWith('.receipts/') || file.startsWith('.work/');
+    // (what it built), dist/.work (the binaries fetch inflated; the cache keeps only the zips, as blobs) and dist/.witness (the
+    // bucket's version state as this workspace last saw it)
+    const isLocal = (file: string) => ['.receipts/', '.work/', '.witness/'].some((dir) => file.startsWith(dir));
     const outputsOnly = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([f]) => !isLocal(f)));
     const built = await hashTree(path.join(A, 'dist'));
     expect(Object.keys(built).filter((f) => f.startsWith('.receipts/')).length).toBeGreaterThan(0);
@@ -271,7 +272,7 @@ describe('alloy pipeline under real nx', () => {
         'alloy/1.10.2/upstream/alloy-linux-amd64.zip',
       ]),
     );
-    expect(Object.keys(before).filter((f) => f.includes('/upstream/') && !/\.zip$|\/fetched\.json$/.test(f))).toEqual([]);
+    expect(Object.keys(before).filter((f) => f.includes('/upstream/') && !/\.zip(\.sha256)?$/.test(f))).toEqual([]);
     // one file per arch: the compatibility name is no file (so no second image in the image and sign cache entries)
     expect(
       Object.keys(before)
@@ -286,15 +287,12 @@ describe('alloy pipeline under real nx', () => {
     for (const t of CACHEABLE) expect([t, status[t]]).toEqual([t, 'local']);
     const restored = await hashTree(path.join(A, 'dist'));
     // nothing local comes back from the cache: the only local files now are the verification receipts publish wrote
-    // after reading and verifying the restored images (new files) in full
-    expect(Object.keys(restored).filter(isLocal).sort()).toEqual(
-      ['amd64', 'arm64'].map((a) => `.receipts/alloy/1.10.2/verified-alloy-1.10.2-${a}.raw.json`),
-    );
-    // every file back byte for byte but the zips: blobs, restored only for a step that reads one (publish reads none)
-    const zips = (o: Record<string, string>) => Object.keys(o).filter((f) => f.endsWith('.zip'));
-    expect(zips(before)).toHaveLength(2);
-    expect(zips(outputsOnly(restored))).toEqual([]);
-    expect(outputsOnly(restored)).toEqual(Object.fromEntries(Object.entries(before).filter(([f]) => !f.endsWith('.zip'))));
+    // after reading and verifying the restored images (new files) in full, and its witness of the bucket's state
+    expect(Object.keys(restored).filter(isLocal).sort()).toEqual([
+      ...['amd64', 'arm64'].map((a) => `.receipts/alloy/1.10.2/verified-alloy-1.10.2-${a}.raw.json`),
+      expect.stringMatching(/^\.witness\/alloy\/[0-9a-f]{16}\.asc$/),
+    ]);
+    expect(outputsOnly(restored)).toEqual(before);
     expect(s3Writes(s3Mark)).toEqual([]);
     distAfterFirst = before;
   }, 240_000);
@@ -363,17 +361,22 @@ describe('alloy pipeline under real nx', () => {
     expect(r.output).toMatch(/Cache:\s+4\/4 hit/);
     expect(upstream.requests.slice(upstreamMark)).toEqual([]);
     expect(cacheLog.filter((l) => / 200 /.test(l) && l.startsWith('GET')).length).toBeGreaterThanOrEqual(4);
-    // The entries hold what names the zips and images (fetch's record, the .sha256 files): no step read those, so
-    // none came. Publish reads the images: each comes once, as a blob, streamed. Its provenance needs no zip bytes, only
-    // fetch's record checked against the release's live digests (one API request, no download). (A plain publish, as A
-    // published: --dryRun is forwarded to every step, so it would hash, and cache, another entry per step.)
+    // The entries hold the zips' and images' .sha256 files: no step read the bytes, so none came. Publish reads the
+    // images and re-checks the zips for the provenance: each comes once, as a blob, streamed; a zip by the sha256 of the
+    // release's live digest (one API request, no download). (A plain publish, as A published: --dryRun is forwarded to
+    // every step, so it would hash, and cache, another entry per step.)
     const blobGets = () => cacheLog.filter((l) => /^GET sha256-[0-9a-f]{64} 200 /.test(l));
     const largeFiles = async () => Object.keys(await hashTree(path.join(B, 'dist/alloy/1.10.2'))).filter((f) => /\.(raw|zip)$/.test(f));
     expect(await largeFiles()).toEqual([]);
     expect(blobGets()).toEqual([]);
     expectOk(await run(B, 'publish', '1.10.2'));
-    expect(blobGets().length).toBe(2);
-    expect(await largeFiles()).toEqual(['images/alloy-1.10.2-amd64.raw', 'images/alloy-1.10.2-arm64.raw']);
+    expect(blobGets().length).toBe(4);
+    expect((await largeFiles()).sort()).toEqual([
+      'images/alloy-1.10.2-amd64.raw',
+      'images/alloy-1.10.2-arm64.raw',
+      'upstream/alloy-linux-amd64.zip',
+      'upstream/alloy-linux-arm64.zip',
+    ]);
     expect(upstream.requests.slice(upstreamMark)).toEqual([
       { method: 'GET', path: expect.stringMatching(/\/releases\/tags\/v1\.10\.2$/), status: 200 },
     ]);
@@ -383,7 +386,7 @@ describe('alloy pipeline under real nx', () => {
     );
     const expected = Object.fromEntries(
       Object.entries(distAfterFirst)
-        .filter(([f]) => f.startsWith('alloy/1.10.2/') && !f.startsWith('alloy/1.10.2/publish/') && !f.endsWith('.zip'))
+        .filter(([f]) => f.startsWith('alloy/1.10.2/') && !f.startsWith('alloy/1.10.2/publish/'))
         .map(([f, h]) => [f.slice('alloy/1.10.2/'.length), h]),
     );
     expect(tree).toEqual(expected);

@@ -5,6 +5,7 @@ import { keysGenerate } from './commands/keys.js';
 import { keysRetire, keysRotate } from './commands/keys-change.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
+import { revoke } from './commands/revoke.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
 import { verify } from './commands/verify.js';
@@ -75,15 +76,34 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     });
 
   program
+    .command('revoke')
+    .description(
+      'take a bad version out of the bucket for good: a signed tombstone, SHA256SUMS without it (re-signed) and the next ' +
+        'signed state; no later publish lists it again. Its objects stay',
+    )
+    .requiredOption('--version <version>', 'Alloy version to revoke, e.g. 1.10.2 (a leading v is accepted)')
+    .option('--reason <text>', 'why, recorded in the tombstone and the state')
+    .option('--dry-run', 'print what would change; change nothing')
+    .addHelpText(
+      'after',
+      '\nHosts stop updating to the version; hosts running it keep it, and consumers pinning it still install it: ' +
+        'revert their pull requests.\n',
+    )
+    .action(async (o: { version: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await revoke(ctxFor(cmd), o);
+    });
+
+  program
     .command('verify')
     .description(
       'check a published version: SHA256SUMS.gpg, each image against SHA256SUMS, its .sha256 and .asc, the signed provenance; ' +
         'then rebuild it from upstream in a temp directory (no cache) and compare the bytes',
     )
     .requiredOption('--version <version>', 'Alloy version, e.g. 1.10.2 (a leading v is accepted)')
-    .option('--zipDir <dir>', 'rebuild from the release zips in this directory instead of downloading them')
+    .option('--assetDir <dir>', 'rebuild from the release assets in this directory instead of downloading them')
+    .option('--zipDir <dir>', 'the same as --assetDir (its first name)')
     .option('--key <file>', "armored public key to trust (default: the recipe's signing.publicKey; never the bucket's keyring)")
-    .action(async (o: { version: string; zipDir?: string; key?: string }, cmd: Command) => {
+    .action(async (o: { version: string; assetDir?: string; zipDir?: string; key?: string }, cmd: Command) => {
       code = await verify(ctxFor(cmd), o);
     });
 

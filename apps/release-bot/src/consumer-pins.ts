@@ -1,16 +1,7 @@
 // What each consumer's Butane file pins on its base branch, and which release keys it trusts there, read through the
 // Contents API with the consumer's auth.
-import {
-  branchName,
-  createGitHubClient,
-  explainGitHubError,
-  parseRepo,
-  readKeyEntry,
-  readPinned,
-  readRepoFile,
-  type GitHubClient,
-  type Pinned,
-} from '@alloy-sysext/ghost-stack';
+import { branchName, readKeyEntry, readPinned, readRepoFile, type Pinned } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/github';
 import { githubApiUrl, toConsumer, type ConsumerRecipe } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 
@@ -47,6 +38,7 @@ async function consumerReader(ctx: Ctx, entry: ConsumerRecipe) {
       appId: consumer.auth.app ? String(consumer.auth.app.id) : undefined,
       repo: entry.repo,
       notFound,
+      baseUrl: githubApiUrl(ctx.env),
     });
   const fileAt = async (ref: string, refName: string): Promise<string> => {
     try {

@@ -1,7 +1,7 @@
 // What every command gets: environment, workspace root, output streams. Injected so commands are testable without
 // touching process.env or the real stdout.
 import path from 'node:path';
-import type { RetryOptions, ThrottleOptions } from '@alloy-sysext/ghost-stack';
+import type { RetryOptions, ThrottleOptions } from '@alloy-sysext/github';
 import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
 import { localBucketDir, loadRecipe, type Recipe, DEFAULT_RECIPE } from '@alloy-sysext/pipeline';
 

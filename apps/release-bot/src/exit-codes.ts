@@ -1,6 +1,7 @@
 // Exit codes of release-bot: one table, shown by `--help` of every command and copied in the README's release bot section
 // (apps/release-bot/test/help.test.ts compares them).
 import { Help } from 'commander';
+import { normalizeVersion } from '@alloy-sysext/common';
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CHAIN_FAILED: 3, VERIFY_FAILED: 4, BUCKET_BROKEN: 5, NEW_VERSION: 10 } as const;
 
@@ -16,8 +17,9 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
     code: EXIT.BUCKET_BROKEN,
     meaning:
       'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, SHA256SUMS is ' +
-      'malformed, or a listed object is missing, holds other bytes or cannot be read, e.g. a symlink in the local ' +
-      'bucket); repair: rerun publish for the newest published version (the command is printed, ' +
+      'malformed, a listed object is missing, holds other bytes or cannot be read, e.g. a symlink in the local bucket, ' +
+      'or the version set went backwards: a rollback or a revived version); repair: rerun publish for the newest ' +
+      'version the bucket should serve, never a removed one (the command is printed, ' +
       'and the version written to $GITHUB_OUTPUT as repair_version)',
   },
 ];
@@ -32,4 +34,13 @@ export function exitCodesHelp(width = 100): string {
 /** A mistake in what the user typed; reported with exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** The `--version` a command was given, normalized; a malformed one is a usage error naming it. */
+export function versionOption(given: unknown): string {
+  try {
+    return normalizeVersion(String(given ?? ''));
+  } catch (error) {
+    throw new UsageError(`--version: ${(error as Error).message}`);
+  }
 }

@@ -1,6 +1,6 @@
 // This repository on GitHub (tracking issues, release tags): GITHUB_REPOSITORY with ALLOY_GITHUB_TOKEN or GITHUB_TOKEN,
 // API base ALLOY_GITHUB_API_URL (the GitHub double in tests).
-import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubClient } from '@alloy-sysext/github';
 import { githubApiUrl } from '@alloy-sysext/pipeline';
 import type { Ctx } from './context.js';
 import { UsageError } from './exit-codes.js';
@@ -56,6 +56,6 @@ export async function call<T>(gh: ThisRepo, what: string, fn: () => Promise<T>):
   try {
     return await fn();
   } catch (error) {
-    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full });
+    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full, baseUrl: gh.baseUrl });
   }
 }

@@ -3,6 +3,7 @@ export { main, type MainDeps } from './cli.js';
 export { check, checkUpstream, type CheckOptions, type CheckResult } from './commands/check.js';
 export { release, type ReleaseOptions } from './commands/release.js';
 export { prune, type PruneOptions } from './commands/prune.js';
+export { revoke, type RevokeOptions } from './commands/revoke.js';
 export { status, collectStatus, renderStatus, type StatusReport } from './commands/status.js';
 export { verify, type VerifyOptions } from './commands/verify.js';
 export { keysGenerate, DEFAULT_KEY_DIR, type KeysGenerateOptions } from './commands/keys.js';

@@ -1,5 +1,6 @@
 // The GitHub release (and with it the tag) `<name>-v<version>` in this repository, created only when missing.
-import { explainGitHubError } from '@alloy-sysext/ghost-stack';
+import semver from 'semver';
+import { explainGitHubError } from '@alloy-sysext/github';
 import { call, isStatus, type ThisRepo } from './github.js';
 
 export type TagStatus = 'release-exists' | 'tag-exists' | 'created' | 'would-create';
@@ -43,7 +44,7 @@ export async function ensureRelease(
       if (raced) return { status: 'release-exists', url: raced };
     }
     const what = `creating release ${opts.tag} in ${gh.full}`;
-    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full });
+    throw explainGitHubError(error, what, { kind: 'token', repo: gh.full, baseUrl: gh.baseUrl });
   }
 }
 
@@ -54,4 +55,13 @@ async function releaseByTag(gh: ThisRepo, tag: string): Promise<string | undefin
       (error) => (isStatus(error, 404) ? undefined : Promise.reject(error)),
     ),
   );
+}
+
+/** Versions with a release tag `<name>-v<version>` in this repository: a witness of what was released (history.ts). */
+export async function taggedVersions(gh: ThisRepo, name: string): Promise<string[]> {
+  const prefix = `tags/${releaseTag(name, '')}`;
+  const refs = await call(gh, `listing release tags ${releaseTag(name, '*')} in ${gh.full}`, () =>
+    gh.client.rest.git.listMatchingRefs({ owner: gh.owner, repo: gh.repo, ref: prefix }).then(({ data }) => data),
+  );
+  return refs.map((r) => r.ref.slice(`refs/${prefix}`.length)).filter((v) => semver.valid(v) === v);
 }

@@ -1,7 +1,6 @@
 // The upstream project's releases (GitHub releases API) and the newest stable one.
 import semver from 'semver';
-import { githubTokenFor } from '@alloy-sysext/common';
-import { listReleases } from '@alloy-sysext/sysext-image';
+import { githubTokenFor, listReleases, releaseClient, type RetryOptions, type ThrottleOptions } from '@alloy-sysext/github';
 
 export interface UpstreamRelease {
   version: string;
@@ -12,11 +11,20 @@ export interface UpstreamRelease {
 }
 
 /** Every release of `repo` whose tag is a version (`v1.2.3` or `1.2.3`), through the one upstream release reader. */
-export async function listUpstreamReleases(opts: { apiUrl: string; repo: string; token?: string }): Promise<UpstreamRelease[]> {
+export async function listUpstreamReleases(opts: {
+  apiUrl: string;
+  repo: string;
+  token?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Octokit plugin options (tests: throttling off, short retry delays); one retry by default. */
+  octokit?: { retry?: RetryOptions; throttle?: ThrottleOptions };
+}): Promise<UpstreamRelease[]> {
   const releases: UpstreamRelease[] = [];
-  const all = await listReleases({ ...opts, retry: { attempts: 2 } }).catch((error: Error) => {
-    throw new Error(`cannot list releases of ${opts.repo} at ${opts.apiUrl.replace(/\/+$/, '')}: ${error.message}`, { cause: error });
-  });
+  const all = await releaseClient({ ...opts, retry: { retries: 1, ...opts.octokit?.retry }, throttle: opts.octokit?.throttle })
+    .then((client) => listReleases(client, opts.repo))
+    .catch((error: Error) => {
+      throw new Error(`cannot list releases of ${opts.repo} at ${opts.apiUrl.replace(/\/+$/, '')}: ${error.message}`, { cause: error });
+    });
   for (const r of all) {
     const version = typeof r.tag_name === 'string' ? semver.valid(r.tag_name.replace(/^v/, '')) : null;
     if (!version || semver.parse(version)!.build.length) continue;

@@ -15,6 +15,7 @@ describe('CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/Commands:[\s\S]*check[\s\S]*release[\s\S]*status[\s\S]*keys/);
     expect(stdout).toContain('10  check: a new stable upstream release is not published yet');
+    expect(stdout).toMatch(/revoke \[options\]\s+take a bad version out of the bucket for good/);
   });
 
   it('exits 2 on an unknown command or option, naming it', async () => {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { generateKey, KEY_FILES, loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
+import { loadRecipe, readHistory, recordState } from '@alloy-sysext/pipeline';
 import { execa } from 'execa';
 import type { Ctx } from '../src/index.js';
 
@@ -71,6 +72,19 @@ export async function seedBucket(root: string, versions: string[], opts: { store
   const text = Manifest.empty().upsert(entries).serialize();
   await store.putBytes('SHA256SUMS', Buffer.from(text));
   await store.putBytes('SHA256SUMS.gpg', Buffer.from(await signManifest(text, opts.by ?? (await devKey(root)))));
+}
+
+/**
+ * Records the seeded bucket's SHA256SUMS as its next signed version state (by the development key), as the publish that
+ * made it would have: what a bucket looks like after this change.
+ */
+export async function recordSeededState(root: string): Promise<void> {
+  const store = createDirectoryStore(path.join(root, 'dist', 'bucket'), { prefix: 'alloy/' });
+  const recipe = await loadRecipe(path.join(root, 'apps/alloy/sysext.json'), {});
+  const key = await devKey(root);
+  const keys = [key.publicKeyArmored];
+  const history = await readHistory({ store, recipe, keys, witnesses: { states: [], unavailable: [] } });
+  await recordState({ store, recipe, key, keys, history, log: () => {} });
 }
 
 /** The workspace's development key, as the pipeline would make it on first use. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as openpgp from 'openpgp';
 import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
-import { loadPrivateKey, verifyDetached } from '@alloy-sysext/signing';
+import { loadPrivateKey, verifyCleartext, verifyDetached } from '@alloy-sysext/signing';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
 import { r2Env, startS3Peer, type S3Peer } from '@alloy-sysext/test-peers/s3';
 import { signingKeyFromEnv } from '@alloy-sysext/pipeline';
@@ -44,6 +44,15 @@ async function seed(versions: string[]): Promise<string> {
 }
 
 const keys = async () => (await store.list('')).map((o) => o.key);
+/** Deletes every object; resolves to what the bucket held. */
+async function emptyBucket(): Promise<Array<[string, Buffer]>> {
+  const held: Array<[string, Buffer]> = [];
+  for (const k of await keys()) {
+    held.push([k, (await store.get(k))!.body]);
+    await store.delete(k);
+  }
+  return held;
+}
 
 beforeAll(async () => {
   s3 = await startS3Peer();
@@ -123,7 +132,9 @@ describe('release-bot prune --keep N', () => {
     expect(dry.stdout()).toContain('keep   1.8.0: pinned by ghost-stack (noahwhite/ghost-stack:userdata/ghost.bu@develop)\n');
     expect(dry.stdout()).toContain('remove 1.7.0\n');
     expect(dry.stdout()).toContain('dry run: would delete alloy-1.7.0-amd64.raw\n');
-    expect(dry.stdout()).toContain('dry run: would remove 1.7.0 from SHA256SUMS and re-sign it; nothing was changed');
+    expect(dry.stdout()).toContain(
+      'dry run: would remove 1.7.0 from SHA256SUMS, re-sign it and record the removal\ndry run: nothing was changed',
+    );
     expect(await keys()).toEqual(allKeys);
     expect((await store.get('SHA256SUMS'))!.body.toString()).toBe(before);
 
@@ -137,7 +148,15 @@ describe('release-bot prune --keep N', () => {
     expect(manifest.get('docker-compose-2.29.0-x86-64.raw')?.sha256).toBe(hex('dc'));
     await verifyDetached({ data: after, signature: (await store.get('SHA256SUMS.gpg'))!.body.toString(), publicKey });
     const gone = allKeys.filter((k) => !(k as string).includes('-1.7.0'));
-    expect(await keys()).toEqual(gone);
+    // the removal is recorded: a tombstone signed by the release key, and the signed state lists it as removed
+    expect(await keys()).toEqual([...gone, 'alloy-1.7.0.tombstone.asc', 'alloy-state.asc'].sort());
+    const state = await verifyCleartext((await store.get('alloy-state.asc'))!.body.toString(), [publicKey]);
+    expect(JSON.parse(state!.text)).toMatchObject({
+      sequence: 1,
+      versions: ['1.8.0', '1.9.0', '1.10.0', '1.11.0'],
+      removed: [{ version: '1.7.0', by: 'prune', sequence: 1, reason: 'retention: keep 2' }],
+    });
+    expect(await verifyCleartext((await store.get('alloy-1.7.0.tombstone.asc'))!.body.toString(), [publicKey])).toBeDefined();
     expect(allKeys.length - gone.length).toBe(3 * 3 + 2);
     const deletes = s3.requests
       .slice(mark)
@@ -154,6 +173,8 @@ describe('release-bot prune --keep N', () => {
   }, 60_000);
 
   it('a dry run with the development key signs nothing, so it prints no development-key warning; the real run does', async () => {
+    // a bucket of its own: the version state and tombstones the other tests leave are the release key's, not this one's
+    const saved = await emptyBucket();
     const text = await seed(VERSIONS);
     const devEnv = { ...env, ALLOY_SIGNING_KEY: undefined };
     const { key: devKey } = await signingKeyFromEnv({
@@ -170,6 +191,8 @@ describe('release-bot prune --keep N', () => {
     const real = capture(ws.root, devEnv);
     expect(await main(['prune', '--keep', '4'], real.ctx)).toBe(EXIT.OK);
     expect(real.stderr()).toContain(`WARNING: no ALLOY_SIGNING_KEY set: signing with the DEVELOPMENT key ${devKey.fingerprint}`);
+    await emptyBucket();
+    for (const [k, body] of saved) await store.putBytes(k, body);
   }, 120_000);
 
   it('refuses a manifest whose signature does not verify (never re-signs bucket text), deleting nothing', async () => {
@@ -209,7 +232,7 @@ describe('release-bot prune --keep N', () => {
       expect(c.stdout()).toContain('keep   1.8.0: pinned by ghost-stack');
       expect(c.stdout()).toContain('keep   1.9.0: pinned by open pull request #1 of ghost-stack');
       expect(Manifest.parse((await store.get('SHA256SUMS'))!.body).versions('alloy')).toEqual(['1.8.0', '1.9.0', '1.11.0']);
-      expect((await keys()).some((k) => k.includes('-1.10.0'))).toBe(false);
+      expect((await keys()).some((k) => k.includes('-1.10.0') && !k.endsWith('.tombstone.asc'))).toBe(false);
       expect((await keys()).some((k) => k.includes('-1.8.0'))).toBe(true);
     } finally {
       await keepWs.cleanup();

@@ -193,9 +193,62 @@ describe('release-bot verify', () => {
     const before = upstream.requests.length;
     const r = await verify(['--zipDir', zipDir]);
     expect({ code: r.code, failed: r.failed }).toEqual({ code: EXIT.OK, failed: [] });
-    expect(r.rows.get('upstream alloy-linux-amd64.zip')!.detail).toContain('(unverified), as the provenance records');
+    // the zips' sha256 are proved by the rebuild; the live digest the build was checked against is out of reach offline
+    expect(r.rows.get('upstream alloy-linux-amd64.zip')!.detail).toContain(
+      'github-asset-digest, not re-checked: verify ran from an asset directory',
+    );
     expect(upstream.requests.slice(before)).toEqual([]);
   }, 120_000);
+
+  // The provenance the key signed when publish copied an edited fetch record (issue 20, finding 1): validly signed,
+  // subjects intact, zips' sha256 intact. Only its dependencies' other fields lie; verify checks them against the roots.
+  it.each<[string, (deps: any[]) => any[], string, RegExp]>([
+    [
+      'another uri',
+      (deps) => deps.map((d) => ({ ...d, uri: `https://evil.example/${d.name}` })),
+      'upstream alloy-linux-amd64.zip',
+      /^uri: the provenance records "https:\/\/evil\.example\/alloy-linux-amd64\.zip", expected http:\/\/127\.0\.0\.1:\d+\/grafana\/alloy\/releases\/download\/v1\.10\.2\/alloy-linux-amd64\.zip$/,
+    ],
+    [
+      'a digest source nobody checked',
+      (deps) => deps.map((d) => ({ ...d, annotations: { ...d.annotations, digestSource: 'recipe-pin', pinned: true } })),
+      'upstream alloy-linux-arm64.zip',
+      /pinned: the provenance records true, expected false; digestSource: the provenance records "recipe-pin", which does not vouch for it now/,
+    ],
+    [
+      'an extra zip',
+      (deps) => [...deps, { ...deps[0], name: 'backdoor.zip', uri: 'https://evil.example/backdoor.zip' }],
+      'upstream dependencies',
+      /^the provenance lists "backdoor\.zip", which the recipe builds from no such asset$/,
+    ],
+  ])(
+    'fails on a validly signed provenance naming %s for the upstream zips',
+    async (_what, forge, check, detail) => {
+      const name = `alloy-${VERSION}.intoto.json`;
+      const signer = await loadPrivateKey(await readFile(key.privateKeyPath, 'utf8'));
+      const original = { json: (await bucket.get(name))!.body, asc: (await bucket.get(`${name}.asc`))!.body };
+      const statement = JSON.parse(original.json.toString('utf8'));
+      const deps = statement.predicate.buildDefinition.resolvedDependencies;
+      statement.predicate.buildDefinition.resolvedDependencies = forge(deps);
+      const forged = Buffer.from(`${JSON.stringify(statement, null, 2)}\n`);
+      await bucket.putBytes(name, forged);
+      await bucket.putBytes(`${name}.asc`, Buffer.from(await signBytes(forged, signer)));
+      try {
+        const r = await verify();
+        expect(r.code).toBe(EXIT.VERIFY_FAILED);
+        // forged for every arch: the amd64 and arm64 rows fail alike
+        expect(r.failed).toEqual(
+          check === 'upstream dependencies' ? [check] : ['upstream alloy-linux-amd64.zip', 'upstream alloy-linux-arm64.zip'],
+        );
+        expect(r.rows.get(check)!.detail).toMatch(detail);
+        expect(r.rows.get(`${name}.asc`)!.result).toBe('ok');
+      } finally {
+        await bucket.putBytes(name, original.json);
+        await bucket.putBytes(`${name}.asc`, original.asc);
+      }
+    },
+    120_000,
+  );
 
   it('a version that is not published fails without downloading upstream', async () => {
     const before = upstream.requests.length;

@@ -5,7 +5,6 @@ export { commitAll, tempPathFor, writeFileAtomic } from './atomic.js';
 export { ARCHES, isArch, parseArch, systemdArchitecture, elfMachine, type Arch } from './arch.js';
 export { normalizeVersion } from './version.js';
 export { KNOWN_ARCHES, imageFileName, parseImageName, parseOwnImageName, type OwnImageName, type ParsedName } from './image-name.js';
-export { formatChecksumLine, parseChecksumLine } from './checksum-line.js';
+export { formatChecksumLine, parseChecksumFile, parseChecksumLine } from './checksum-line.js';
 export { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
-export { githubTokenFor } from './github-token.js';
 export { describeNetworkError, networkErrorCode } from './network-error.js';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   formatChecksumLine,
   imageFileName,
+  parseChecksumFile,
   parseChecksumLine,
   parseImageName,
   parseOwnImageName,
@@ -28,6 +29,26 @@ describe('checksum line', () => {
     expect(() => parseChecksumLine('nope  alloy-1.10.2-amd64.raw\n', 'alloy-1.10.2-amd64.raw', 'a.sha256')).toThrow(/not a sha256sum line/);
     expect(() => formatChecksumLine('ABC', 'x.raw')).toThrow(/64 lowercase hex/);
     expect(() => formatChecksumLine(SHA, 'a\nb')).toThrow(/cannot stand in a checksum line/);
+  });
+});
+
+describe('checksum files (SHA256SUMS, checksums.txt, sha256sums.txt)', () => {
+  const B = 'B'.repeat(64);
+  it('reads text and binary mode lines, CRLF and a directory part, by file name', () => {
+    const text = `${SHA}  docker-compose-linux-x86_64\r\n${B} *./dist/docker-compose-linux-aarch64\n\n`;
+    expect([...parseChecksumFile(text, 'checksums.txt')]).toEqual([
+      ['docker-compose-linux-x86_64', SHA],
+      ['docker-compose-linux-aarch64', 'b'.repeat(64)],
+    ]);
+  });
+  it('refuses a malformed line, and one name listed twice (even with the same digest), naming the lines', () => {
+    expect(() => parseChecksumFile(`${SHA}  a\nSHA256 (b) = ${SHA}\n`, '/d/SHA256SUMS')).toThrow(
+      `/d/SHA256SUMS line 2 "SHA256 (b) = ${SHA}" is not a sha256sum line (<64 hex>  <file name>)`,
+    );
+    expect(() => parseChecksumFile(`${SHA}  a\n${B}  x/a\n`, 'sums')).toThrow(
+      `sums lists a twice: line 1 (sha256 ${SHA}) and line 2 (sha256 ${'b'.repeat(64)}); refusing both`,
+    );
+    expect(() => parseChecksumFile(`${SHA}  a\n${SHA} *a\n`, 'sums')).toThrow('sums lists a twice: line 1');
   });
 });
 

@@ -4,7 +4,7 @@
 //   runConsumerFlow                — the GitHub flow for one consumer and one edit (versionBump, addKey, removeKey):
 //                                    branch, git-data commit, marker, supersede, humans respected, dry run
 //   updateConsumer                 — runConsumerFlow with versionBump
-//   createGitHubClient             — Octokit + retry + throttling, GitHub App installation or token auth
+//   (the GitHub client is @alloy-sysext/github: one door for every GitHub call)
 export { ButaneUpdater, ButaneError, readPinned } from './butane.js';
 export type { Arch, Pinned, ButaneUpdaterOptions } from './butane.js';
 export { KeyEntryUpdater, readKeyEntry } from './butane-key.js';
@@ -19,16 +19,6 @@ export type { ConsumerEdit, EditDecision, Relation } from './edit.js';
 export { versionBump } from './edits/version-bump.js';
 export type { VersionBumpOptions } from './edits/version-bump.js';
 export { addKey, removeKey } from './edits/key-change.js';
-export {
-  createGitHubClient,
-  clientLogin,
-  explainGitHubError,
-  normalizePrivateKey,
-  parseRepo,
-  GitHubError,
-  GitHubOctokit,
-} from './github.js';
-export type { GitHubAuth, GitHubClient, CreateGitHubClientOptions, RetryOptions, ThrottleOptions, AuthKind } from './github.js';
 export { branchName, keyBranchName, keyBranchPrefix, prTitle, prBody, parseMarker, renderMarker, isKeyMarker } from './pr-body.js';
 export type { Marker, VersionMarker, KeyMarker } from './pr-body.js';
 export { readRepoFile, readRepoFileBytes, MAX_CONSUMER_FILE_BYTES } from './read-file.js';

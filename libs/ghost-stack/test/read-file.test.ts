@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitHubDouble, type GitHubDouble } from '@alloy-sysext/test-peers/github';
-import { createGitHubClient, updateConsumer } from '../src/index.js';
+import { createGitHubClient } from '@alloy-sysext/github';
+import { updateConsumer } from '../src/index.js';
 import { MAX_CONSUMER_FILE_BYTES, readRepoFile } from '../src/read-file.js';
 
 const GHOST = readFileSync(fileURLToPath(new URL('./fixtures/ghost.bu', import.meta.url)), 'utf8');

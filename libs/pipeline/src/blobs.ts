@@ -1,9 +1,10 @@
-// Blobs: the large files steps hand to each other (upstream zips, images), kept by content (sha256) outside the Nx cache
-// entries, which hold only what names them (fetch's record, the images' .sha256 files). Nx gzips every entry in memory
-// before an upload and restores every entry of a chain (issue 21); a blob moves as is, once, and only when a step
-// reads it. Kept in a local directory (hard links) and, when a shared Nx cache is configured, on its server through the
-// same API under the key `sha256-<hex>`. A restored blob is checked against its name and is only ever as trusted as a
-// cache restore: the steps verify what they read as before.
+// Blobs: the large files steps hand to each other (upstream assets, images), kept by content (sha256) outside the Nx
+// cache entries, which hold only their .sha256 files (an asset is restored by its digest root's sha256, an image by its
+// .sha256; upstream-trust.ts, artifacts.ts). Nx gzips every entry in memory before an upload and restores every entry
+// of a chain (issue 21); a blob moves as is, once, and only when a step reads it. Kept in a local directory (hard
+// links) and, when a shared Nx cache is configured, on its server through the same API under the key `sha256-<hex>`.
+// A restored blob is checked against its name and is only ever as trusted as a cache restore: the steps verify what
+// they read as before.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, rename, rm, stat } from 'node:fs/promises';

@@ -1,7 +1,8 @@
 // Which release keys each consumer's base branch trusts (the fingerprints in its key entry), and the rule publish keeps
 // with it: the key that signs SHA256SUMS switches only once every consumer trusts the new key. A host provisioned from
 // a file that does not trust it refuses SHA256SUMS.gpg, and systemd-sysupdate stops updating it.
-import { ConsumerRepo, readConsumer, readKeyEntry, type RetryOptions, type ThrottleOptions } from '@alloy-sysext/ghost-stack';
+import { ConsumerRepo, readConsumer, readKeyEntry } from '@alloy-sysext/ghost-stack';
+import type { RetryOptions, ThrottleOptions } from '@alloy-sysext/github';
 import type { ObjectStore } from '@alloy-sysext/r2';
 import { readPublicKey, signatureIssuedBy, type SigningKey } from '@alloy-sysext/signing';
 import { readFile } from 'node:fs/promises';

@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
-import { normalizePrivateKey, type Consumer } from '@alloy-sysext/ghost-stack';
+import type { Consumer } from '@alloy-sysext/ghost-stack';
+import { normalizePrivateKey } from '@alloy-sysext/github';
 import type { AuthRef, ConsumerRecipe } from './recipe.js';
 
 /**

@@ -1,5 +1,6 @@
 // The mirror: the published SHA256SUMS and SHA256SUMS.gpg committed into a git repository through the Contents API.
-import { createGitHubClient, explainGitHubError, parseRepo, readRepoFileBytes, type GitHubAuth } from '@alloy-sysext/ghost-stack';
+import { readRepoFileBytes } from '@alloy-sysext/ghost-stack';
+import { createGitHubClient, explainGitHubError, parseRepo, type GitHubAuth } from '@alloy-sysext/github';
 
 export interface MirrorFile {
   /** Path in the repository. */
@@ -57,6 +58,27 @@ export async function mirrorFiles(opts: {
     }
   }
   return { written };
+}
+
+/** One file at the head of the mirror's branch, or undefined when it is not there (a witness read: see witnesses.ts). */
+export async function readMirrorFile(opts: {
+  repo: string;
+  branch: string;
+  path: string;
+  auth: GitHubAuth;
+  githubUrl?: string;
+  log: (line: string) => void;
+  retry?: { retryAfterBaseValue?: number };
+}): Promise<Buffer | undefined> {
+  const { owner, repo } = parseRepo(opts.repo);
+  const client = await createGitHubClient({ auth: opts.auth, repo: opts.repo, baseUrl: opts.githubUrl, retry: opts.retry, log: opts.log });
+  const found = await readFile(client, owner, repo, opts.branch, opts.path).catch((e) => {
+    throw explainGitHubError(e, `mirror: reading ${opts.path} on ${opts.repo}@${opts.branch}`, {
+      repo: opts.repo,
+      notFound: `branch ${opts.branch} is missing`,
+    });
+  });
+  return found?.content;
 }
 
 async function readFile(

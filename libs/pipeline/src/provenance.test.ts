@@ -3,7 +3,6 @@
 // host peer and a directory bucket.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +23,7 @@ import {
   publishStep,
   runDetailsFromEnv,
   signStep,
+  verifyAssets,
   type Statement,
 } from './index.js';
 
@@ -101,7 +101,7 @@ describe('provenance', () => {
         uri: `${new URL(upstream.apiUrl).origin}/grafana/alloy/releases/download/v${VERSION}/alloy-linux-${arch}.zip`,
         name: `alloy-linux-${arch}.zip`,
         digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
-        annotations: { arch, digestSource: 'github-asset-digest', pinned: false },
+        annotations: { arch, kind: 'zip', entry: `alloy-linux-${arch}`, digestSource: 'github-asset-digest', pinned: false },
       })),
     );
     const zipSha = (await execa('sha256sum', [path.join(root, `dist/alloy/${VERSION}/upstream/alloy-linux-amd64.zip`)])).stdout.slice(
@@ -148,7 +148,9 @@ describe('provenance', () => {
       file: s.name,
       sha256: s.digest.sha256,
     }));
-    const inputs = () => provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, root, env });
+    const upstreamAssets = await verifyAssets(step);
+    const inputs = () =>
+      provenanceInputs({ recipe: step.recipe, version: VERSION, layout: step.layout, entries, upstream: upstreamAssets, root });
     const actions = runDetailsFromEnv(
       {
         GITHUB_ACTIONS: 'true',
@@ -175,45 +177,6 @@ describe('provenance', () => {
     expect(deterministicPart(a)).toBe(deterministicPart(JSON.parse((await published())!.toString('utf8'))));
   });
 
-  it("a fetch record rewritten with its zip (a cache writer's pair) is refused against the live digest: nothing signed", async () => {
-    // dist/ may be a cache restore: the record and the zip (or the blob it names) agree with each other, so only this
-    // run's digest root can tell. The images are genuine: only the statement's materials would lie.
-    const step = await prepareStep({ version: VERSION }, { root, env, log });
-    const record = path.join(step.layout.upstream, 'fetched.json');
-    const zip = path.join(step.layout.upstream, 'alloy-linux-amd64.zip');
-    const [text, bytes] = await Promise.all([readFile(record, 'utf8'), readFile(zip)]);
-    const before = { statement: await published(), sums: (await bucket.get('SHA256SUMS'))!.body };
-    const genuine = createHash('sha256').update(bytes).digest('hex');
-    const tampered = Buffer.from(bytes);
-    tampered[tampered.length - 100] ^= 0xff;
-    try {
-      await writeFile(zip, tampered);
-      await writeFile(record, text.replace(genuine, createHash('sha256').update(tampered).digest('hex')));
-      await expect(publishStep(step)).rejects.toThrow(
-        `${record} does not record alloy-linux-amd64.zip with sha256 ${genuine} (the release's asset digest at ${upstream.apiUrl})`,
-      );
-      expect(await published()).toEqual(before.statement);
-      expect((await bucket.get('SHA256SUMS'))!.body).toEqual(before.sums);
-    } finally {
-      await writeFile(zip, bytes);
-      await writeFile(record, text);
-    }
-  });
-
-  it('publish needs no zip bytes for the statement: with the zips gone, the record checked against the digests suffices', async () => {
-    const step = await prepareStep({ version: VERSION }, { root, env, log });
-    const before = (await published())!;
-    const zips = ['amd64', 'arm64'].map((arch) => path.join(step.layout.upstream, `alloy-linux-${arch}.zip`));
-    const kept = await Promise.all(zips.map((z) => readFile(z)));
-    try {
-      await Promise.all(zips.map((z) => rm(z)));
-      await publishStep(step);
-      expect((await published())!.equals(before)).toBe(true);
-    } finally {
-      await Promise.all(zips.map((z, i) => writeFile(z, kept[i]!)));
-    }
-  });
-
   it('a rerun of publish keeps the bucket statement (only runDetails would differ) and uploads nothing new', async () => {
     const before = (await published())!;
     const step = await prepareStep(
@@ -222,5 +185,89 @@ describe('provenance', () => {
     );
     await publishStep(step);
     expect((await published())!.equals(before)).toBe(true);
+  });
+});
+
+// Playing someone who can write what fetch leaves in dist/ (a local .nx/cache entry, or the remote cache's storage) but
+// holds no key: provenance says what this run checked against the digest roots, or publish refuses.
+describe('provenance comes from the digest roots, never from what fetch left', () => {
+  const upstreamDir = () => path.join(root, `dist/alloy/${VERSION}/upstream`);
+  const statementOf = async () => JSON.parse((await published())!.toString('utf8')) as Statement;
+
+  it('a forged fetch record (another uri, digest source, an extra zip) changes nothing: the clean statement is kept', async () => {
+    const clean = deterministicPart(await statementOf());
+    const before = (await published())!;
+    const zips = (await statementOf()).predicate.buildDefinition.resolvedDependencies;
+    const forged = {
+      version: VERSION,
+      zips: [
+        ...zips.map((d) => ({
+          arch: d.annotations.arch,
+          name: d.name,
+          uri: `https://evil.example/${d.name}`,
+          sha256: d.digest.sha256,
+          digestSource: 'recipe-pin',
+          pinned: true,
+        })),
+        {
+          arch: 'amd64',
+          name: 'backdoor.zip',
+          uri: 'https://evil.example/backdoor.zip',
+          sha256: 'e'.repeat(64),
+          digestSource: 'recipe-pin',
+          pinned: true,
+        },
+      ],
+    };
+    await writeFile(path.join(upstreamDir(), 'fetched.json'), `${JSON.stringify(forged, null, 2)}\n`);
+    try {
+      // a statement signed from this record would differ; the bucket's is kept because nothing it says changed
+      await publishStep(await prepareStep({ version: VERSION }, { root, env, log }));
+      expect(deterministicPart(await statementOf())).toBe(clean);
+      expect((await published())!.equals(before)).toBe(true);
+      // and with the bucket's statement gone, the one signed anew says the same
+      await bucket.delete(`alloy-${VERSION}.intoto.json`);
+      await publishStep(await prepareStep({ version: VERSION }, { root, env, log }));
+      expect(deterministicPart(await statementOf())).toBe(clean);
+      expect(JSON.stringify(await statementOf())).not.toContain('evil.example');
+    } finally {
+      await rm(path.join(upstreamDir(), 'fetched.json'), { force: true });
+    }
+  });
+
+  it('a consistent forged pair (another zip, and a record naming it) is refused by publish, naming the zip', async () => {
+    const zip = path.join(upstreamDir(), 'alloy-linux-amd64.zip');
+    const genuine = await readFile(zip);
+    const before = (await published())!;
+    const other = Buffer.from(genuine);
+    other[other.length - 30] ^= 0xff;
+    await writeFile(zip, other);
+    const otherSha = (await execa('sha256sum', [zip])).stdout.slice(0, 64);
+    // the record fetch used to leave, well formed, naming the other zip's sha256 (what the issue's attacker wrote)
+    const record = {
+      version: VERSION,
+      zips: (await statementOf()).predicate.buildDefinition.resolvedDependencies.map((d) => ({
+        arch: d.annotations.arch,
+        name: d.name,
+        uri: d.uri,
+        sha256: d.annotations.arch === 'amd64' ? otherSha : d.digest.sha256,
+        digestSource: 'github-asset-digest',
+        pinned: false,
+      })),
+    };
+    await writeFile(path.join(upstreamDir(), 'fetched.json'), JSON.stringify(record));
+    try {
+      await bucket.delete(`alloy-${VERSION}.intoto.json`);
+      const error = (await publishStep(await prepareStep({ version: VERSION }, { root, env, log })).catch((e: Error) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toContain(
+        `refusing to use the fetched upstream files: ${zip} has sha256 ${otherSha}, but the release's asset digest`,
+      );
+      expect(await published()).toBeUndefined();
+    } finally {
+      await writeFile(zip, genuine);
+      await rm(path.join(upstreamDir(), 'fetched.json'), { force: true });
+      await bucket.putBytes(`alloy-${VERSION}.intoto.json`, before);
+    }
   });
 });

@@ -1,9 +1,28 @@
-// SLSA provenance v1 for one published version: an in-toto Statement whose subjects are the version's images.
-// The build type is documented in docs/build-type.md; everything but runDetails is a function of the build's inputs.
+// SLSA provenance v1 for one published version: an in-toto Statement whose subjects are the version's images, built
+// here, in one place, from what this run checked: the images publish verified, the recipe and unit as they are now, and
+// each upstream asset re-checked against its digest root now (never a record a cache restored). Signed, or the
+// bucket's statement kept when it says the same. The build type is documented in docs/build-type.md; everything but
+// runDetails is a function of the build's inputs.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { sha256File } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
-import type { Compressor, ImageFormat, ToolVersions } from '@alloy-sysext/sysext-image';
-import type { FetchedZip } from './fetch-record.js';
+import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
+import { signBytes, verifyDetached } from '@alloy-sysext/signing';
+import {
+  imageParameters,
+  toolVersions,
+  type AssetKind,
+  type Compressor,
+  type ImageFormat,
+  type ToolVersions,
+} from '@alloy-sysext/sysext-image';
+import { versionImages } from './artifacts.js';
+import type { DigestRoot, DigestSource } from './digest-roots.js';
+import type { versionLayout } from './layout.js';
+import type { PublishTarget } from './publish-target.js';
 import type { Recipe } from './recipe.js';
+import type { VerifiedAsset } from './upstream-trust.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
@@ -38,15 +57,18 @@ export interface Statement {
         compressor?: Compressor;
       };
       internalParameters: { tools: ToolVersions };
-      resolvedDependencies: Array<{
-        uri: string;
-        name: string;
-        digest: { sha256: string };
-        annotations: { arch: string; digestSource: FetchedZip['digestSource']; pinned: boolean };
-      }>;
+      resolvedDependencies: ResolvedDependency[];
     };
     runDetails: RunDetails;
   };
+}
+
+/** One upstream asset the images were built from. */
+export interface ResolvedDependency {
+  uri: string;
+  name: string;
+  digest: { sha256: string };
+  annotations: { arch: string; kind: AssetKind; entry?: string; digestSource: DigestSource; pinned: boolean };
 }
 
 export interface RunDetails {
@@ -61,8 +83,26 @@ export interface ProvenanceInputs {
   /** Paths relative to the workspace root, POSIX separators. */
   recipe: { path: string; sha256: string; unit: { path: string; sha256: string } };
   image: { format: ImageFormat; compressor?: Compressor };
-  zips: FetchedZip[];
+  /** Each upstream asset as its digest root vouches for it now, with the sha256 of the bytes checked. */
+  upstream: { root: DigestRoot; sha256: string }[];
   tools: ToolVersions;
+}
+
+/** The dependency an asset is, from its root: where it comes from, what it is, its sha256 and who vouched for it. */
+export function resolvedDependency(root: DigestRoot, sha256: string): ResolvedDependency {
+  const { asset } = root;
+  return {
+    uri: root.uri,
+    name: asset.name,
+    digest: { sha256 },
+    annotations: {
+      arch: asset.arch,
+      kind: asset.kind,
+      ...(asset.entry ? { entry: asset.entry } : {}),
+      digestSource: root.source,
+      pinned: root.pinned,
+    },
+  };
 }
 
 /** The statement; subjects in SHA256SUMS order, so they are the same list as this version's manifest lines. */
@@ -84,12 +124,9 @@ export function buildStatement(inputs: ProvenanceInputs, runDetails: RunDetails)
           ...(inputs.image.format === 'squashfs' && inputs.image.compressor ? { compressor: inputs.image.compressor } : {}),
         },
         internalParameters: { tools: inputs.tools },
-        resolvedDependencies: inputs.zips.map((z) => ({
-          uri: z.uri,
-          name: z.name,
-          digest: { sha256: z.sha256 },
-          annotations: { arch: z.arch, digestSource: z.digestSource, pinned: z.pinned },
-        })),
+        resolvedDependencies: [...inputs.upstream]
+          .sort((a, b) => a.root.asset.arch.localeCompare(b.root.asset.arch))
+          .map((u) => resolvedDependency(u.root, u.sha256)),
       },
       runDetails,
     },
@@ -144,4 +181,83 @@ export function parseStatement(text: string): Statement {
     throw new Error('provenance has no predicate.buildDefinition.externalParameters');
   }
   return value;
+}
+
+/** Everything a statement is made of except run details: the verified images and upstream assets, the recipe as it is. */
+export async function provenanceInputs(opts: {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  entries: { file: string; sha256: string }[];
+  /** The upstream assets verifyAssets re-checked against their digest roots in this run. */
+  upstream: VerifiedAsset[];
+  /** Workspace root: recipe paths are recorded relative to it. */
+  root: string;
+}): Promise<ProvenanceInputs> {
+  const { recipe, version, layout } = opts;
+  const images = versionImages(recipe, version, layout.images);
+  const params = await Promise.all(images.map((i) => imageParameters(i.path)));
+  const differing = params.find((p) => p.format !== params[0]!.format || p.compressor !== params[0]!.compressor);
+  if (differing) {
+    throw new Error(
+      `the images of ${version} were built differently (${params.map((p, i) => `${images[i]!.file}: ${p.format} ${p.compressor ?? ''}`).join(', ')}): rebuild them with one format`,
+    );
+  }
+  const relative = (file: string) => path.relative(opts.root, file).split(path.sep).join('/');
+  return {
+    version,
+    entries: opts.entries,
+    recipe: {
+      path: relative(recipe.file),
+      sha256: await sha256File(recipe.file),
+      unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) },
+    },
+    image: params[0]!,
+    upstream: opts.upstream.map((a) => ({ root: a.root, sha256: a.sha256 })),
+    tools: await toolVersions(),
+  };
+}
+
+/**
+ * Writes `<name>-<version>.intoto.json` and its `.asc` under publish/ and returns them as objects to upload. When the
+ * bucket already holds a validly signed statement for this version that differs only in run details, its bytes are kept,
+ * so a rerun uploads nothing.
+ */
+export async function provenanceObjects(
+  opts: PublishTarget & { entries: { file: string; sha256: string }[]; upstream: VerifiedAsset[]; root: string; env: NodeJS.ProcessEnv },
+): Promise<PublishObject[]> {
+  const startedOn = new Date();
+  const name = provenanceFile(opts.recipe, opts.version);
+  const statement = buildStatement(await provenanceInputs(opts), runDetailsFromEnv(opts.env, { startedOn, finishedOn: new Date() }));
+  let text = serializeStatement(statement);
+  let signature: string | undefined;
+  const published = await publishedStatement(opts.store, name, opts.publicKey);
+  if (published && deterministicPart(published.statement) === deterministicPart(statement)) {
+    ({ text, signature } = published);
+    opts.log(`${name}: the bucket's provenance already states this build; kept`);
+  } else {
+    signature = await signBytes(Buffer.from(text), opts.key);
+    opts.log(`${name}: provenance for ${statement.subject.length} images signed by ${opts.key.fingerprint}`);
+  }
+  await mkdir(opts.layout.publish, { recursive: true });
+  const file = path.join(opts.layout.publish, name);
+  await writeFile(file, text);
+  await writeFile(`${file}.asc`, signature);
+  return [
+    { key: name, path: file, contentType: STATEMENT_MEDIA_TYPE, cacheControl: 'no-cache' },
+    { key: `${name}.asc`, path: `${file}.asc`, contentType: 'application/pgp-signature', cacheControl: 'no-cache' },
+  ];
+}
+
+/** The bucket's statement for this version when it parses and its signature verifies with the release key. */
+async function publishedStatement(store: ObjectStore, name: string, publicKey: string) {
+  const [object, asc] = await Promise.all([store.get(name), store.get(`${name}.asc`)]);
+  if (!object || !asc) return undefined;
+  try {
+    await verifyDetached({ data: object.body, signature: asc.body.toString('utf8'), publicKey });
+    const text = object.body.toString('utf8');
+    return { statement: parseStatement(text), text, signature: asc.body.toString('utf8') };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,10 +1,11 @@
 // A dry run of publish: the plan a real run would carry out, found by reading the bucket (HEAD and GET) and nothing else.
-import { Manifest, mergeManifest } from '@alloy-sysext/manifest';
+import { Manifest } from '@alloy-sysext/manifest';
 import { planObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
-import { signedByAny, unvouchedError, type Voucher } from './vouch.js';
+import { stateKey } from './version-state.js';
+import { signedByAny } from './vouch.js';
 
 export interface PublishPlan {
   /** Objects a real run would send (or copy on the server), and those it would leave as they are. */
@@ -18,14 +19,16 @@ export interface PublishPlan {
 
 /**
  * What publishing `objects` and merging `entries` would change: each object the bucket lacks (same rule as the upload:
- * size and sha256), the SHA256SUMS lines the merge would add (refused as a real run would, when the bucket's manifest
- * holds lines nothing vouches for), and whether SHA256SUMS.gpg would be signed again. Logs each step of the plan.
+ * size and sha256), the SHA256SUMS lines the merge would add (`merge` is the real run's: it refuses as the real run
+ * would, when the bucket's manifest holds lines nothing vouches for), and whether SHA256SUMS.gpg would be signed again.
+ * Logs each step of the plan.
  */
 export async function planPublish(opts: {
   store: ObjectStore;
   objects: PublishObject[];
   entries: { file: string; sha256: string }[];
-  voucher: Voucher;
+  /** The real run's merge: the SHA256SUMS it would write from the bucket's (null: none), saying what it settles. */
+  merge: (current: string | null, say: (line: string) => void) => Promise<string>;
   key: SigningKey;
   recipe: Recipe;
   log: (line: string) => void;
@@ -39,18 +42,15 @@ export async function planPublish(opts: {
   const current = await store.get(MANIFEST);
   const text = current ? current.body.toString('utf8') : null;
   const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-  if (text !== null) {
-    const missing = await opts.voucher.unvouched(text, signature);
-    if (missing.length) throw unvouchedError(store, opts.recipe, missing);
-  }
   const listed = text === null ? Manifest.empty() : Manifest.parse(text);
   const manifestLines = opts.entries.filter((e) => listed.get(e.file)?.sha256 !== e.sha256).map((e) => e.file);
-  const merged = mergeManifest(text, opts.entries);
+  const merged = await opts.merge(text, (line) => log(`dry run: would be ${line}`));
   const manifestChanged = merged !== text;
   const signatureChanged = manifestChanged || !(await signedByAny(Buffer.from(merged, 'utf8'), signature, [opts.key.publicKeyArmored]));
   if (manifestChanged) log(`dry run: would add to ${MANIFEST}: ${manifestLines.join(', ')}`);
   if (signatureChanged) log(`dry run: would sign ${MANIFEST} as ${MANIFEST_SIGNATURE} with ${opts.key.fingerprint}`);
-  if (opts.recipe.mirror) log(`dry run: would mirror ${MANIFEST} and ${MANIFEST_SIGNATURE} to ${opts.recipe.mirror.repo} if they change`);
+  const mirrored = `${MANIFEST}, ${MANIFEST_SIGNATURE} and ${stateKey(opts.recipe)}`;
+  if (opts.recipe.mirror) log(`dry run: would mirror ${mirrored} to ${opts.recipe.mirror.repo} if they change`);
   return {
     upload: planned.filter((p) => p.action !== 'unchanged').map((p) => p.key),
     unchanged: planned.filter((p) => p.action === 'unchanged').map((p) => p.key),

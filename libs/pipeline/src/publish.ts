@@ -5,36 +5,25 @@ import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
 import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { restoreMissingImages, versionImages, type VersionImage } from './artifacts.js';
-import type { BlobStore } from './blobs.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { planPublish } from './publish-plan.js';
-import { provenanceObjects } from './publish-provenance.js';
+import { provenanceObjects } from './provenance.js';
+import type { PublishTarget } from './publish-target.js';
 import { progressReporter } from './progress.js';
 import { keepPublishedSignatures, type SignatureObject } from './published-signatures.js';
 import { requirePublicUrl } from './public-url.js';
-import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
-import { recoveryAdvice, type UpstreamTrustOptions } from './upstream-trust.js';
+import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
 import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
+import { assertNotRemoved, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
+import { recordState } from './record-state.js';
+import { stateKey } from './version-state.js';
+import { localWitnessFile, rememberState } from './witnesses.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
-
-/** What publishing one version works on: the version's files, the bucket, the release key, and where lines go. */
-export interface PublishTarget {
-  recipe: Recipe;
-  version: string;
-  layout: ReturnType<typeof versionLayout>;
-  store: ObjectStore;
-  key: SigningKey;
-  /** The public key published artifacts must verify against. */
-  publicKey: string;
-  log: (line: string) => void;
-  /** Where images (and, for provenance, zips) a cache restore left out come from (blobs.ts). */
-  blobs?: BlobStore;
-}
 
 /** What a publish did; for a dry run, what it would do (uploaded: would be sent, …). */
 export interface PublishResult {
@@ -43,6 +32,8 @@ export interface PublishResult {
   unchanged: string[];
   manifestChanged: boolean;
   signatureChanged: boolean;
+  /** The version state after this publish (history.ts): its sequence number, and whether this publish recorded it. */
+  state?: { sequence: number; written: boolean };
 }
 
 /**
@@ -56,11 +47,12 @@ export async function publishVersion(
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
-     * Workspace root (provenance records recipe paths relative to it), the environment (GitHub Actions run details) and
-     * the run's --zipDir/--allowUnverified (the statement's zips are checked against this run's digest roots).
-     * The publish step always gives it; a caller without upstream files (a unit test of the manifest rules) publishes none.
+     * What provenance is made of besides the verified images: the workspace root (recipe paths are recorded relative to
+     * it), the environment (GitHub Actions run details) and the upstream assets verifyAssets re-checked against their
+     * digest roots in this run. The publish step always gives it; a caller without upstream files (a unit test of the
+     * manifest rules) publishes none.
      */
-    provenance?: { root: string; env: NodeJS.ProcessEnv; upstream?: UpstreamTrustOptions };
+    provenance?: { root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] };
   },
 ): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
@@ -73,6 +65,11 @@ export async function publishVersion(
     throw error;
   });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);
+  // The version set only moves forward: a removed version is never published again (history.ts).
+  const keys = opts.trustedKeys ?? [opts.publicKey];
+  const witnessFile = localWitnessFile(layout.witness, store);
+  const history = await historyForChange({ store, recipe, keys, witnessFile, env: process.env, log });
+  assertNotRemoved(history, version);
 
   await mkdir(layout.publish, { recursive: true });
   const objects: PublishObject[] = [];
@@ -118,11 +115,7 @@ export async function publishVersion(
   }
   if (opts.provenance)
     objects.push(
-      ...(await provenanceObjects({
-        ...{ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, blobs: opts.blobs },
-        ...opts.provenance,
-        log,
-      })),
+      ...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })),
     );
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
@@ -134,10 +127,26 @@ export async function publishVersion(
     publishDir: layout.publish,
     log,
   });
-  const voucher = new Voucher({ store, recipe, keys: opts.trustedKeys ?? [opts.publicKey], builtNow: entries });
+  const voucher = new Voucher({ store, recipe, keys, builtNow: entries, removed: new Set(history.removed.keys()) });
+  /**
+   * The SHA256SUMS this publish signs, from the bucket's (null: none yet). Merges only into a SHA256SUMS whose every
+   * line a trusted key vouches for (see vouch.ts), without removed versions and with every version the newest signed
+   * state lists (history.ts). No retention here: publish cannot see which versions consumers pin; `release-bot prune`
+   * applies bucket.keep.
+   */
+  const mergeInto = async (current: string | null, say: (line: string) => void): Promise<string> => {
+    if (current === null) return mergeManifest(null, entries);
+    const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
+    const missing = (await voucher.unvouched(current, signature)).filter((line) => !isRemovedLine(history, line));
+    if (missing.length) throw unvouchedError(store, recipe, missing);
+    const settled = await settleManifest(history, Manifest.parse(current), { publishing: version, voucher, log: say });
+    return settled.upsert(entries).serialize();
+  };
   if (opts.dryRun) {
     // what a real run would carry out, found by reading the bucket only; the result says "would"
-    const plan = await planPublish({ store, objects, entries, voucher, key, recipe, log });
+    const plan = await planPublish({ store, objects, entries, merge: mergeInto, key, recipe, log });
+    if (stateWouldChange(history, plan.manifestChanged))
+      log(`dry run: would record the version state as ${stateKey(recipe)} #${(history.last?.state.sequence ?? 0) + 1}`);
     return {
       entries,
       uploaded: plan.upload,
@@ -152,21 +161,11 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const { changed: manifestChanged } = await compareAndSwap(
-    store,
-    MANIFEST,
-    async (current) => {
-      // Merge only into a SHA256SUMS whose every line a trusted key vouches for (see vouch.ts).
-      if (current !== null) {
-        const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-        const missing = await voucher.unvouched(current, signature);
-        if (missing.length) throw unvouchedError(store, recipe, missing);
-      }
-      // No retention here: publish cannot see which versions consumers pin; `release-bot prune` applies bucket.keep.
-      return mergeManifest(current, entries);
-    },
-    { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
-  );
+  const { changed: manifestChanged } = await compareAndSwap(store, MANIFEST, (current) => mergeInto(current, log), {
+    log,
+    contentType: 'text/plain; charset=utf-8',
+    cacheControl: 'no-cache',
+  });
   if (recipe.bucket.keep)
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
@@ -180,14 +179,23 @@ export async function publishVersion(
       { cause: error },
     );
   });
-  if (recipe.mirror) await mirrorManifest(recipe.mirror, store, version, log);
+  const recorded = await recordState({ store, recipe, key, keys, history, log });
+  await rememberState(witnessFile, recorded, recipe);
+  if (recipe.mirror) await mirrorManifest(recipe, store, `alloy-sysext: manifest after publishing ${version}`, log);
   return {
     entries,
     uploaded: published.filter((p) => !p.skipped).map((p) => p.key),
     unchanged: published.filter((p) => p.skipped).map((p) => p.key),
     manifestChanged,
     signatureChanged,
+    state: { sequence: recorded.state.sequence, written: recorded.written },
   };
+}
+
+/** A real run records a new state when SHA256SUMS changes, or the bucket lacks the newest valid state (history.ts). */
+function stateWouldChange(history: History, manifestChanged: boolean): boolean {
+  const bucket = history.bucket.kind === 'valid' ? history.bucket.value : undefined;
+  return manifestChanged || !bucket || (history.last?.state.sequence ?? 0) > bucket.sequence;
 }
 
 /**
@@ -264,11 +272,11 @@ async function assertNotReplacingPublished(opts: {
  * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
  * line the voucher accepts (never the bucket's text as such).
  */
-async function signCurrentManifest(opts: {
+export async function signCurrentManifest(opts: {
   store: ObjectStore;
   key: SigningKey;
   voucher: Voucher;
-  recipe: Recipe;
+  recipe: Pick<Recipe, 'name'>;
   log: (line: string) => void;
 }): Promise<boolean> {
   const { store, key, log } = opts;
@@ -301,25 +309,24 @@ async function signCurrentManifest(opts: {
   throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
 }
 
-async function mirrorManifest(mirror: NonNullable<Recipe['mirror']>, store: ObjectStore, version: string, log: (line: string) => void) {
+/** Commits SHA256SUMS, its signature and the version state (a witness, witnesses.ts) to the recipe's mirror. */
+export async function mirrorManifest(
+  recipe: Pick<Recipe, 'name' | 'mirror'>,
+  store: ObjectStore,
+  message: string,
+  log: (line: string) => void,
+) {
+  const mirror = recipe.mirror!;
   const auth = consumerAuth(mirror.auth);
   if (!auth.app && !auth.token) {
     log(`mirror to ${mirror.repo} skipped: no GitHub credentials (set the variables named in recipe.mirror.auth, or ALLOY_GITHUB_TOKEN)`);
     return;
   }
   const files = [];
-  for (const name of [MANIFEST, MANIFEST_SIGNATURE]) {
+  for (const name of [MANIFEST, MANIFEST_SIGNATURE, stateKey(recipe)]) {
     const object = await store.get(name);
     if (!object) throw new Error(`${name} vanished from ${store.describe()} before it could be mirrored`);
     files.push({ path: path.posix.join(mirror.path, name), content: object.body });
   }
-  await mirrorFiles({
-    repo: mirror.repo,
-    branch: mirror.branch,
-    files,
-    auth,
-    message: `alloy-sysext: manifest after publishing ${version}`,
-    githubUrl: githubApiUrl(),
-    log,
-  });
+  await mirrorFiles({ repo: mirror.repo, branch: mirror.branch, files, auth, message, githubUrl: githubApiUrl(), log });
 }

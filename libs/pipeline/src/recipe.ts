@@ -7,6 +7,7 @@ import { resolvePublicUrl } from './public-url.js';
 import * as precompiled from './recipe-validator.generated.js';
 
 import { imageFileName, type Arch } from '@alloy-sysext/common';
+import type { UpstreamOptions } from '@alloy-sysext/sysext-image';
 
 export type { Arch };
 
@@ -34,14 +35,8 @@ export interface Recipe {
   dir: string;
   file: string;
   name: string;
-  upstream: {
-    repo: string;
-    apiUrl: string;
-    asset: string;
-    binary: string;
-    maxBinaryBytes: number;
-    sha256?: Record<string, Partial<Record<Arch, string>>>;
-  };
+  /** The release assets (sysext-image `UpstreamOptions`) and the pins: upstream.sha256[version][arch]. */
+  upstream: UpstreamOptions & { sha256?: Record<string, Partial<Record<Arch, string>>> };
   arches: Arch[];
   tree: {
     binaryPath: string;

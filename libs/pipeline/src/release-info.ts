@@ -1,6 +1,5 @@
 // The upstream release's page and notes for PR bodies; best effort: a PR is still useful without notes.
-import { githubTokenFor } from '@alloy-sysext/common';
-import { getRelease } from '@alloy-sysext/sysext-image';
+import { getReleaseByTag, releaseClient } from '@alloy-sysext/github';
 
 export async function releaseInfo(opts: {
   apiUrl: string;
@@ -12,13 +11,8 @@ export async function releaseInfo(opts: {
 }): Promise<{ url: string; notes?: string }> {
   const fallback = { url: `https://github.com/${opts.repo}/releases/tag/v${opts.version}` };
   try {
-    const release = await getRelease({
-      apiUrl: opts.apiUrl,
-      repo: opts.repo,
-      version: opts.version,
-      token: githubTokenFor(opts.apiUrl, opts.token, opts.env),
-      retry: { attempts: 2, stallTimeoutMs: 15_000 },
-    });
+    const client = await releaseClient({ ...opts, retry: { retries: 1 }, timeoutMs: 15_000 });
+    const release = await getReleaseByTag(client, opts.repo, `v${opts.version}`);
     return { url: release.html_url || fallback.url, notes: release.body || undefined };
   } catch (error) {
     opts.log(`release notes for v${opts.version} unavailable (${(error as Error).message}); linking ${fallback.url}`);

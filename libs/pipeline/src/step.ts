@@ -24,7 +24,7 @@ export interface StepContext {
   root: string;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
-  /** Where the large files (zips, images) are kept and found again when a cache restored only their names (blobs.ts). */
+  /** Where the large files (assets, images) are kept and found again when a cache restored only their names (blobs.ts). */
   blobs?: BlobStore;
 }
 

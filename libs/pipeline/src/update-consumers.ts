@@ -1,6 +1,7 @@
 // The pr step: update every consumer the run selects. Each one is attempted (a failure does not stop the others) and
 // gets a named outcome; the run ends with a table of them and fails if any consumer failed.
-import { GitHubError, updateConsumer } from '@alloy-sysext/ghost-stack';
+import { updateConsumer } from '@alloy-sysext/ghost-stack';
+import { GitHubError } from '@alloy-sysext/github';
 import { readChecksumFile, versionImages } from './artifacts.js';
 import { credentialSource, githubApiUrl, toConsumer } from './consumers.js';
 import type { versionLayout } from './layout.js';

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { fetchStep } from './steps/fetch.js';
+import { localBlobStore } from './blobs.js';
 import { prepareStep, type StepContext } from './step.js';
-import { FETCH_RECORD } from './fetch-record.js';
 import { verifiedEntries, verifyFetched } from './upstream-trust.js';
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy');
@@ -25,7 +25,7 @@ let root: string;
 const genuine = { amd64: zipOf('amd64', 'genuine'), arm64: zipOf('arm64', 'genuine') };
 
 beforeAll(async () => {
-  upstream = await startUpstreamHost({ releases: [{ version: '1.0.0', zips: genuine }] });
+  upstream = await startUpstreamHost({ releases: [{ version: '1.0.0', assets: genuine }] });
   root = await mkdtemp(path.join(os.tmpdir(), 'upstream-trust-'));
   for (const f of ['sysext.json', 'sysext.schema.json', 'files'])
     await cp(path.join(APP, f), path.join(root, 'apps/alloy', f), { recursive: true });
@@ -49,15 +49,13 @@ const fresh = async () => {
 describe('verifyFetched: a restored fetch output carries no trust', () => {
   it('a clean fetch re-verifies against the live asset digest and says what it checked', async () => {
     await fresh();
-    const record = JSON.parse(await readFile(path.join(upstreamDir(), FETCH_RECORD), 'utf8'));
-    expect(record.zips.find((z: { arch: string }) => z.arch === 'amd64')).toEqual(
-      expect.objectContaining({ name: 'alloy-linux-amd64.zip', sha256: sha256(genuine.amd64), digestSource: 'github-asset-digest' }),
-    );
     const lines: string[] = [];
     const binaries = await verifyFetched(await context(lines));
     expect(binaries.amd64.path).toBe(binaryFile());
-    // fetch's output (what a cache stores) is the zips and the record; the binary is not in it
-    expect((await readdir(upstreamDir())).sort()).toEqual(['alloy-linux-amd64.zip', 'alloy-linux-arm64.zip', FETCH_RECORD].sort());
+    // fetch's output (what a cache stores) is the zips' .sha256 files, the zips blobs: no record, and no binary
+    expect((await readdir(upstreamDir())).sort()).toEqual(
+      ['amd64', 'arm64'].flatMap((a) => [`alloy-linux-${a}.zip`, `alloy-linux-${a}.zip.sha256`]),
+    );
     expect(binaries.amd64.sha256).toBe(sha256(await readFile(binaries.amd64.path)));
     expect(lines.join('\n')).toContain(
       `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`,
@@ -77,7 +75,7 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     expect((error as Error).message).toContain('npx nx run alloy:publish --version=1.0.0 --skip-nx-cache');
   });
 
-  it('restored without the binary (a fresh clone: the cache holds zip and record): inflated from the zip once it verifies', async () => {
+  it('restored without the binary (a fresh clone: the cache holds the zip): extracted from the zip once it verifies', async () => {
     await fresh();
     const genuineBinary = await readFile(binaryFile());
     await rm(path.join(root, 'dist/.work'), { recursive: true, force: true });
@@ -110,16 +108,51 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     await expect(verifiedEntries(await context())).rejects.toThrow(`has sha256 ${sha256(evilZip)}, but the release's asset digest`);
   });
 
-  it('zip, binary and record rewritten consistently are refused against the live digest', async () => {
+  it('zip, binary and a record naming them rewritten consistently are refused against the live digest', async () => {
     await fresh();
     const evilZip = zipOf('amd64', 'evil');
     await writeFile(path.join(upstreamDir(), 'alloy-linux-amd64.zip'), evilZip);
-    const recordFile = path.join(upstreamDir(), FETCH_RECORD);
-    await writeFile(recordFile, (await readFile(recordFile, 'utf8')).replace(sha256(genuine.amd64), sha256(evilZip)));
+    // what an older fetch left beside the zips, forged to match: nothing reads it
+    const record = { version: '1.0.0', zips: [{ arch: 'amd64', name: 'alloy-linux-amd64.zip', sha256: sha256(evilZip) }] };
+    await writeFile(path.join(upstreamDir(), 'fetched.json'), JSON.stringify(record));
     const error = (await verifyFetched(await context()).catch((e: Error) => e)) as Error;
     expect(error.message).toContain(
       `${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} has sha256 ${sha256(evilZip)}, but the release's asset digest at ${upstream.apiUrl} says ${sha256(genuine.amd64)}`,
     );
+  });
+});
+
+describe('blobs: a cache entry of fetch holds no zip', () => {
+  const withBlobs = async (lines: string[] = []) => {
+    const ctx = await context(lines);
+    return { ...ctx, blobs: localBlobStore(path.join(root, 'blobs'), (l) => lines.push(l)) };
+  };
+
+  it("a zip left out is restored from the blob the live digest's sha256 names, then verified", async () => {
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    await fetchStep(await withBlobs());
+    await rm(path.join(upstreamDir(), 'alloy-linux-amd64.zip'));
+    const lines: string[] = [];
+    await verifyFetched(await withBlobs(lines));
+    expect((await readFile(path.join(upstreamDir(), 'alloy-linux-amd64.zip'))).equals(genuine.amd64)).toBe(true);
+    expect(lines.join('\n')).toContain(`alloy-linux-amd64.zip: restored from the blob store (sha256 ${sha256(genuine.amd64)})`);
+  });
+
+  it("fetch's .sha256 naming other bytes, planted as a blob: refused, and the planted blob never restored", async () => {
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    const ctx = await withBlobs();
+    await fetchStep(ctx);
+    const evilZip = zipOf('amd64', 'evil');
+    const planted = path.join(root, 'evil.zip');
+    await writeFile(planted, evilZip);
+    await ctx.blobs.keep(planted, sha256(evilZip));
+    const zip = path.join(upstreamDir(), 'alloy-linux-amd64.zip');
+    await rm(zip);
+    await writeFile(`${zip}.sha256`, `${sha256(evilZip)}  alloy-linux-amd64.zip\n`);
+    await expect(verifyFetched(await withBlobs())).rejects.toThrow(
+      `${zip}.sha256 (fetch's output) names sha256 ${sha256(evilZip)}, but the release's asset digest at ${upstream.apiUrl} says ${sha256(genuine.amd64)}`,
+    );
+    await expect(readFile(zip)).rejects.toThrow();
   });
 });
 
@@ -139,7 +172,7 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     await rm(path.join(root, 'dist'), { recursive: true, force: true });
     const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
     expect(error.message).toContain(`${path.join(zipDir(), 'alloy-linux-amd64.zip')} has no digest to be verified against`);
-    expect(error.message).toContain(`put a SHA256SUMS in sha256sum format listing alloy-linux-amd64.zip beside the zips`);
+    expect(error.message).toContain(`put a SHA256SUMS in sha256sum format listing alloy-linux-amd64.zip beside the assets`);
     expect(error.message).toContain('--allowUnverified');
     await expect(readFile(binaryFile())).rejects.toThrow();
   });
@@ -150,10 +183,8 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     const lines: string[] = [];
     await fetchStep(await context(lines), { zipDir: zipDir(), allowUnverified: true });
     await verifyFetched(await context(lines), { zipDir: zipDir(), allowUnverified: true });
-    expect(lines.filter((l) => /UNVERIFIED/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => /UNVERIFIED/.test(l))).toHaveLength(4); // fetch and verifyFetched, each arch
     expect(lines.filter((l) => /(?<!UN)verified/i.test(l))).toEqual([]);
-    const record = JSON.parse(await readFile(path.join(upstreamDir(), FETCH_RECORD), 'utf8'));
-    expect(record.zips.find((z: { arch: string }) => z.arch === 'arm64').digestSource).toBe('unverified');
     await expect(verifyFetched(await context(), { zipDir: zipDir() })).rejects.toThrow('has no digest to be verified against');
   });
 
@@ -168,12 +199,11 @@ describe('--zipDir: needs a digest beside the zips or a pin', () => {
     );
     // a SHA256SUMS line is no pin (issue 22, item 7): each line names the file that vouched
     expect(lines.filter((l) => /pin/.test(l))).toEqual([]);
-    expect(lines.join('\n')).toContain(`extracted alloy-linux-amd64 (matches ${path.join(zipDir(), 'SHA256SUMS')})`);
+    expect(lines.join('\n')).toContain(`verified against ${path.join(zipDir(), 'SHA256SUMS')}; extracted alloy-linux-amd64`);
     await writeZips(sums().replace(sha256(genuine.arm64), 'a'.repeat(64)));
     const error = (await fetchStep(await context(), { zipDir: zipDir() }).catch((e: Error) => e)) as Error;
-    expect(error.message).toBe(
-      `local zip ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, ` +
-        `but ${path.join(zipDir(), 'SHA256SUMS')} says ${'a'.repeat(64)}`,
+    expect(error.message).toContain(
+      `local asset ${path.join(zipDir(), 'alloy-linux-arm64.zip')} has sha256 ${sha256(genuine.arm64)}, but ${path.join(zipDir(), 'SHA256SUMS')} says ${'a'.repeat(64)}`,
     );
   });
 

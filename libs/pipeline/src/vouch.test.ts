@@ -7,13 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mergeManifest } from '@alloy-sysext/manifest';
-import { createDirectoryStore, type ObjectStore } from '@alloy-sysext/r2';
+import type { ObjectStore } from '@alloy-sysext/r2';
 import { generateKey, loadPrivateKey, type GeneratedKey, type SigningKey } from '@alloy-sysext/signing';
-import { gpgVerify } from '@alloy-sysext/test-peers/nx-workspace';
-import { builtVersion } from '../test/built-version.js';
-import { versionLayout } from './layout.js';
+import { expectSignedBy, publishingWorld } from '../test/publish-world.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
-import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { fragmentKey, trustedPublicKeys } from './vouch.js';
 
@@ -23,7 +20,6 @@ let recipe: Recipe;
 let oldKey: GeneratedKey;
 let newKey: GeneratedKey;
 let signer: { old: SigningKey; new: SigningKey };
-const log = () => {};
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'vouch-'));
@@ -39,43 +35,11 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** dist/ for `version` as the chain leaves it, once per key (see builtVersion). */
-async function built(ws: string, version: string, key: SigningKey) {
-  const layout = versionLayout(path.join(ws, key.fingerprint), recipe, version);
-  const made = await readFile(path.join(layout.manifest, MANIFEST)).then(
-    () => true,
-    () => false,
-  );
-  return made ? layout : builtVersion(path.join(ws, key.fingerprint), recipe, version, key);
-}
-
 async function world(name: string) {
-  const ws = path.join(root, name);
-  const store = createDirectoryStore(path.join(ws, 'bucket'), { prefix: 'alloy/' });
-  const publish = async (version: string, key: SigningKey, trusted: string[] = [key.publicKeyArmored], r: Recipe = recipe) =>
-    publishVersion({
-      recipe: r,
-      version,
-      layout: await built(ws, version, key),
-      store,
-      key,
-      publicKey: key.publicKeyArmored,
-      trustedKeys: trusted,
-      log,
-    });
-  return { ws, store, publish };
+  return publishingWorld(path.join(root, name), recipe);
 }
 
 const text = async (store: ObjectStore, key: string) => (await store.get(key))!.body.toString('utf8');
-async function expectSignedBy(store: ObjectStore, key: GeneratedKey) {
-  const r = await gpgVerify(
-    await readFile(key.publicKeyPath),
-    (await store.get(MANIFEST_SIGNATURE))!.body,
-    (await store.get(MANIFEST))!.body,
-  );
-  expect(r.ok).toBe(true);
-  expect(r.output).toContain(`VALIDSIG ${key.fingerprint}`);
-}
 
 describe('publish signs only SHA256SUMS lines it can vouch for', () => {
   it('a line injected with bucket write access alone is refused by the next publish, naming the line and the repair; nothing signed', async () => {
@@ -147,9 +111,10 @@ describe('publish signs only SHA256SUMS lines it can vouch for', () => {
   it('key rotation: with the old key listed as trusted the new key re-signs everything; without it, refused', async () => {
     const { store, publish } = await world('rotate');
     await publish('1.0.0', signer.old);
-    await expect(publish('1.0.1', signer.new)).rejects.toThrow(`alloy-1.0.0-amd64.raw`);
+    // the bucket's version state is the old key's too: refused before any line is considered, naming the remedy
+    await expect(publish('1.0.1', signer.new)).rejects.toThrow('list the old public key in signing.trustedKeys');
     const rotated = { ...recipe, signing: { ...recipe.signing, trustedKeys: [oldKey.publicKeyPath] } };
-    const result = await publish('1.0.1', signer.new, await trustedPublicKeys(rotated, signer.new), rotated);
+    const result = await publish('1.0.1', signer.new, { trusted: await trustedPublicKeys(rotated, signer.new), recipe: rotated });
     expect(result.signatureChanged).toBe(true);
     expect(await text(store, MANIFEST)).toContain('alloy-1.0.0-amd64.raw');
     expect(await text(store, MANIFEST)).toContain('alloy-1.0.1-amd64.raw');

@@ -62,20 +62,33 @@ export class Voucher {
       recipe: Pick<Recipe, 'name'>;
       keys: string[];
       builtNow: { file: string; sha256: string }[];
+      /** Versions a tombstone removed (version-state.ts): no signature vouches for their lines any more. */
+      removed?: ReadonlySet<string>;
     },
   ) {
     for (const e of opts.builtNow) this.vouched.add(lineOf(e));
   }
 
-  /** Lines of `text` nothing vouches for; all of them are vouched for when `signature` verifies `text`. */
+  /** A line of a version a tombstone removed: what signed it before, the removal overrides. */
+  private removed(e: { file: string }): boolean {
+    const parsed = parseImageName(e.file);
+    return parsed?.name === this.opts.recipe.name && !!this.opts.removed?.has(parsed.version);
+  }
+
+  /**
+   * Lines of `text` nothing vouches for; all of them are vouched for when `signature` verifies `text`, except the lines
+   * of removed versions, which are always returned.
+   */
   async unvouched(text: string, signature: string | undefined): Promise<string[]> {
     const manifest = Manifest.parse(text);
+    const revoked = manifest.entries.filter((e) => this.removed(e));
     if (await signedByAny(Buffer.from(text, 'utf8'), signature, this.opts.keys)) {
-      for (const e of manifest.entries) this.vouched.add(lineOf(e));
-      return [];
+      for (const e of manifest.entries) if (!this.removed(e)) this.vouched.add(lineOf(e));
+      return revoked.map(lineOf);
     }
     const missing: { file: string; sha256: string }[] = [];
     for (const e of manifest.entries) {
+      if (this.removed(e)) continue;
       if (this.vouched.has(lineOf(e))) continue;
       const version = parseImageName(e.file)?.version;
       const fragment = version ? await this.fragment(version) : null;
@@ -89,9 +102,19 @@ export class Voucher {
       (await signedByAny(Buffer.from(Manifest.empty().upsert(missing).serialize(), 'utf8'), signature, this.opts.keys))
     ) {
       for (const e of missing) this.vouched.add(lineOf(e));
-      return [];
+      return revoked.map(lineOf);
     }
-    return missing.map(lineOf);
+    return [...missing, ...revoked].map(lineOf);
+  }
+
+  /** The lines of `version` its signed fragment in the bucket holds, or undefined when it has none a trusted key signed. */
+  async fragmentEntries(version: string): Promise<{ file: string; sha256: string }[] | undefined> {
+    const fragment = await this.fragment(version);
+    const own = fragment?.entries.filter((e) => {
+      const parsed = parseImageName(e.file);
+      return parsed?.name === this.opts.recipe.name && parsed.version === version;
+    });
+    return own?.length ? own : undefined;
   }
 
   private async fragment(version: string): Promise<Manifest | null> {

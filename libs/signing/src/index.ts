@@ -2,6 +2,7 @@
 export { SigningKey, loadPrivateKey, readPublicKey, type PublicKeyInfo } from './key.js';
 export { signFile, signBytes, writeSignature } from './sign.js';
 export { verifyDetached, signatureIssuedBy, type VerifyOptions } from './verify.js';
+export { signCleartext, unverifiedCleartext, verifyCleartext } from './cleartext.js';
 export { generateKey, parseIdentity, KEY_FILES, type GeneratedKey } from './generate.js';
 export { SIGNATURE_HASH } from './policy.js';
 export { readKeyring, armorPublicKeys, armoredBlocks, type KeyringKey } from './keyring.js';

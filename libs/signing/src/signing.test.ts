@@ -11,13 +11,15 @@ import {
   loadPrivateKey,
   readPublicKey,
   signBytes,
+  signCleartext,
   signFile,
+  verifyCleartext,
   verifyDetached,
   writeSignature,
   type GeneratedKey,
   type SigningKey,
 } from './index.js';
-import { gpgVerify, gpgVerifyWithKeyring, sqopVerify } from '../test/verifiers.js';
+import { gpgVerify, gpgVerifyCleartext, gpgVerifyWithKeyring, sqopVerify } from '../test/verifiers.js';
 
 let dir: string;
 let gen: GeneratedKey;
@@ -225,5 +227,29 @@ describe('signatures', () => {
     await expect(verifyDetached({ data: join(dir, 'nope.raw'), signature: 'x', publicKey: key.publicKeyArmored })).rejects.toThrow(
       /signature is not an armored OpenPGP signature/,
     );
+  });
+});
+
+describe('cleartext-signed statements', () => {
+  it('gpg verifies the object as published; verifyCleartext returns exactly the signed text, by a trusted key only', async () => {
+    const text = '{\n  "sequence": 3,\n  "versions": ["1.0.0"]\n}\n-- a line gpg dash-escapes\n';
+    const signed = await signCleartext(text, key);
+    expect(signed).toMatch(/^-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n/);
+    const file = join(dir, 'state.asc');
+    await writeFile(file, signed);
+    const g = await gpgVerifyCleartext(key.publicKeyArmored, file);
+    expect(g.ok).toBe(true);
+    expect(g.validsig![0]).toBe(gen.fingerprint);
+    expect(await verifyCleartext(signed, [otherKey.publicKeyArmored, key.publicKeyArmored])).toEqual({
+      text,
+      fingerprint: gen.fingerprint,
+    });
+    expect(await verifyCleartext(signed, [otherKey.publicKeyArmored])).toBeUndefined();
+    const edited = signed.replace('"sequence": 3', '"sequence": 4');
+    await writeFile(file, edited);
+    expect((await gpgVerifyCleartext(key.publicKeyArmored, file)).ok).toBe(false);
+    expect(await verifyCleartext(edited, [key.publicKeyArmored])).toBeUndefined();
+    expect(await verifyCleartext('not signed at all', [key.publicKeyArmored])).toBeUndefined();
+    await expect(signCleartext('trailing space \n', key)).rejects.toThrow('a line ends in whitespace');
   });
 });

@@ -25,6 +25,22 @@ export async function gpgVerify(
   }
 }
 
+/** `gpg --verify` of a cleartext-signed file (text and signature in one) with only `publicKeyArmored` imported. */
+export async function gpgVerifyCleartext(publicKeyArmored: string, signedPath: string): Promise<VerifierResult & { validsig?: string[] }> {
+  const home = await mkdtemp(join(tmpdir(), 'gnupg-'));
+  try {
+    await writeFile(join(home, 'pub.asc'), publicKeyArmored);
+    await execa('gpg', ['--homedir', home, '--batch', '--quiet', '--import', join(home, 'pub.asc')]);
+    const r = await execa('gpg', ['--homedir', home, '--batch', '--trust-model', 'always', '--status-fd', '1', '--verify', signedPath], {
+      reject: false,
+    });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('[GNUPG:] VALIDSIG '));
+    return { ok: r.exitCode === 0 && !!line, output: `${r.stdout}\n${r.stderr}`, validsig: line?.split(' ').slice(2) };
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
 /** What systemd-pull does: `gpg --no-default-keyring --keyring <binary keyring> --verify`. */
 export async function gpgVerifyWithKeyring(
   keyringPath: string,

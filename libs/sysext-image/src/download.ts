@@ -70,3 +70,37 @@ export async function download(opts: {
     return { sha256: hash.digest('hex'), size: received };
   }
 }
+
+/**
+ * A small file (a release's checksum file) read into memory, with the same deadline and retries as a download, and no
+ * more than `maxBytes`: a checksum file is a few lines, a large answer is not one.
+ */
+export async function downloadText(opts: {
+  url: string;
+  maxBytes: number;
+  retry?: RetryOptions;
+  log?: (line: string) => void;
+}): Promise<string> {
+  return withRetries(`download ${opts.url}`, opts.retry ?? {}, opts.log, async () => {
+    const deadline = stallDeadline(`download ${opts.url}`, opts.retry?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
+    try {
+      const res = await fetch(opts.url, { redirect: 'follow', signal: deadline.signal });
+      if (res.status >= 500 || res.status === 429) throw new TransientError(`HTTP ${res.status}`);
+      if (!res.ok || !res.body) throw new Error(`download ${opts.url} → HTTP ${res.status}: expected 200 with the file`);
+      const chunks: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        deadline.progress();
+        received += chunk.length;
+        if (received > opts.maxBytes) {
+          await res.body.cancel().catch(() => {});
+          throw new Error(`download ${opts.url}: more than ${opts.maxBytes} bytes, too large for a checksum file`);
+        }
+        chunks.push(Buffer.from(chunk));
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    } finally {
+      deadline.clear();
+    }
+  });
+}

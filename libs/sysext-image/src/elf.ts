@@ -41,7 +41,7 @@ export async function assertElfFor(path: string, arch: Arch, what = path): Promi
   const expected = elfMachine(arch);
   const wanted = `an ELF executable for ${MACHINE_NAMES[expected]} (${arch})`;
   if (header.length < 20 || header.toString('latin1', 0, 4) !== '\x7fELF') {
-    throw new Error(`${what} is not an ELF binary (${describeNonElf(header)}): expected the Alloy binary, ${wanted}`);
+    throw new Error(`${what} is not an ELF binary (${describeNonElf(header)}): expected the upstream binary, ${wanted}`);
   }
   if (header[4] !== 2 || header[5] !== 1) {
     throw new Error(`${what} is not a 64-bit little-endian ELF (class ${header[4]}, data ${header[5]}): expected ${wanted}`);

@@ -1,20 +1,22 @@
 // Verified upstream fetch, safe extraction, reproducible sysext images and their validation.
 export { ARCHES, parseArch, systemdArchitecture, elfMachine, normalizeVersion, type Arch } from '@alloy-sysext/common';
 export {
-  extractUpstreamBinary,
-  fetchUpstream,
-  type FetchUpstreamOptions,
-  type DigestOrigin,
-  type DigestSource,
-  type FetchedArch,
+  ASSET_KINDS,
+  binaryFileName,
+  entryMatches,
+  upstreamArchName,
+  upstreamAsset,
+  type AssetKind,
+  type UpstreamAsset,
   type UpstreamOptions,
-} from './fetch-upstream.js';
+} from './upstream-asset.js';
+export { fetchUpstream, type AssetToFetch, type FetchedAsset, type FetchUpstreamOptions } from './fetch-upstream.js';
+export { extractUpstreamBinary, upstreamBinarySha256 } from './upstream-binary.js';
+export { TAR_OTHER_FILES_BYTES } from './extract-tar.js';
+export { downloadText, type Progress } from './download.js';
+export type { RetryOptions } from './retry.js';
 export { imageParameters, type ImageParameters } from './image-parameters.js';
 export { toolVersions, type ToolVersions } from './tool-versions.js';
-export { getRelease, listReleases, type Release, type ReleaseAsset, type ReleaseSource } from './release.js';
-export { binaryEntrySha256, extractBinary } from './extract.js';
-export type { Progress } from './download.js';
-export type { RetryOptions } from './retry.js';
 export {
   buildImage,
   buildSettings,

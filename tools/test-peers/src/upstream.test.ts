@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { execa } from 'execa';
 import yauzl from 'yauzl';
-import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from './upstream.js';
+import { COMPOSE_SHAPE, makeSyntheticBinary, makeZip, NODE_EXPORTER_SHAPE, startUpstreamHost, type UpstreamHost } from './upstream.js';
 
 let host: UpstreamHost | undefined;
 afterEach(async () => {
@@ -122,10 +126,53 @@ describe('upstream release host', () => {
     host = await startUpstreamHost({ releases: [] });
     expect((await getJson(`${host.apiUrl}/repos/grafana/alloy/releases/latest`)).status).toBe(404);
     const zip = makeZip([{ name: '../evil', data: Buffer.from('x') }]);
-    host.addRelease({ version: '1.1.0', arches: ['amd64'], zips: { amd64: zip } });
+    host.addRelease({ version: '1.1.0', arches: ['amd64'], assets: { amd64: zip } });
     const rel = (await getJson(`${host.apiUrl}/repos/grafana/alloy/releases/latest`)).body;
     const served = Buffer.from(await (await fetch(rel.assets[0].browser_download_url)).arrayBuffer());
     expect(served.equals(zip)).toBe(true);
+  });
+});
+
+describe('release shapes beyond one zip', () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const download = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
+
+  it('docker/compose-like: plain binaries in its arch names, and checksums.txt that sha256sum -c accepts', async () => {
+    host = await startUpstreamHost({ repo: 'docker/compose', releases: [{ version: '2.29.1', shape: COMPOSE_SHAPE }] });
+    const rel = (await getJson(`${host.apiUrl}/repos/docker/compose/releases/tags/v2.29.1`)).body;
+    expect(rel.assets.map((a: any) => a.name)).toEqual(['docker-compose-linux-x86_64', 'docker-compose-linux-aarch64', 'checksums.txt']);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'compose-shape-'));
+    try {
+      for (const a of rel.assets) {
+        const bytes = await download(a.browser_download_url);
+        expect(`sha256:${sha(bytes)}`).toBe(a.digest);
+        await writeFile(path.join(dir, a.name), bytes);
+      }
+      expect((await readFile(path.join(dir, 'docker-compose-linux-aarch64'))).equals(makeSyntheticBinary('arm64', 64 * 1024))).toBe(true);
+      const check = await execa('sha256sum', ['-c', 'checksums.txt'], { cwd: dir });
+      expect(check.stdout.split('\n').sort()).toEqual(['docker-compose-linux-aarch64: OK', 'docker-compose-linux-x86_64: OK']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('node_exporter-like: a .tar.gz that GNU tar reads, holding <dir>/node_exporter, and sha256sums.txt', async () => {
+    host = await startUpstreamHost({ repo: 'prometheus/node_exporter', releases: [{ version: '1.8.2', shape: NODE_EXPORTER_SHAPE }] });
+    const rel = (await getJson(`${host.apiUrl}/repos/prometheus/node_exporter/releases/tags/v1.8.2`)).body;
+    const names = rel.assets.map((a: any) => a.name);
+    expect(names).toEqual(['node_exporter-1.8.2.linux-amd64.tar.gz', 'node_exporter-1.8.2.linux-arm64.tar.gz', 'sha256sums.txt']);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'node-exporter-shape-'));
+    try {
+      for (const a of rel.assets) await writeFile(path.join(dir, a.name), await download(a.browser_download_url));
+      expect((await execa('sha256sum', ['-c', 'sha256sums.txt'], { cwd: dir })).stdout).toContain('linux-amd64.tar.gz: OK');
+      const listing = await execa('tar', ['-tvzf', names[0]], { cwd: dir });
+      expect(listing.stdout).toMatch(/^-rwxr-xr-x .* node_exporter-1\.8\.2\.linux-amd64\/node_exporter$/m);
+      await execa('tar', ['-xzf', names[0]], { cwd: dir });
+      const binary = await readFile(path.join(dir, 'node_exporter-1.8.2.linux-amd64/node_exporter'));
+      expect(binary.equals(makeSyntheticBinary('amd64', 64 * 1024))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,23 +2,94 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import semver from 'semver';
 import { makeSyntheticBinary, type Arch } from './upstream-binary.js';
+import { makeTarGz } from './upstream-tar.js';
 import { makeZip } from './upstream-zip.js';
 import { listenOnLoopback } from './listen.js';
 
 export { makeSyntheticBinary, type Arch } from './upstream-binary.js';
+export { makeTarGz, type TarEntry } from './upstream-tar.js';
 export { makeZip, type ZipEntry } from './upstream-zip.js';
 
-/** A release the host serves. Zips are built from `binaries` (a small synthetic binary by default) unless `zips` is given. */
+/**
+ * How a project ships its binaries: the asset kind, names (`{arch}` in the project's own arch names, `{version}`), the
+ * binary's path inside an archive, and a checksum file in sha256sum format (`{asset}` for one file per asset).
+ */
+export interface AssetShape {
+  kind: 'zip' | 'tar.gz' | 'binary';
+  asset: string;
+  entry?: string;
+  archNames?: Partial<Record<Arch, string>>;
+  checksums?: string;
+}
+
+const DEFAULT_BINARY_BYTES = 64 * 1024;
+
+/** Grafana Alloy: alloy-linux-amd64.zip holding alloy-linux-amd64, no checksum file (GitHub's asset digest only). */
+export const ALLOY_SHAPE: AssetShape = { kind: 'zip', asset: 'alloy-linux-{arch}.zip', entry: 'alloy-linux-{arch}' };
+/** docker/compose: the plain binary docker-compose-linux-x86_64, and checksums.txt (`<hex> *<name>` lines). */
+export const COMPOSE_SHAPE: AssetShape = {
+  kind: 'binary',
+  asset: 'docker-compose-linux-{arch}',
+  archNames: { amd64: 'x86_64', arm64: 'aarch64' },
+  checksums: 'checksums.txt',
+};
+/** prometheus/node_exporter: node_exporter-<v>.linux-amd64.tar.gz holding <that name>/node_exporter, and sha256sums.txt. */
+export const NODE_EXPORTER_SHAPE: AssetShape = {
+  kind: 'tar.gz',
+  asset: 'node_exporter-{version}.linux-{arch}.tar.gz',
+  entry: 'node_exporter-{version}.linux-{arch}/node_exporter',
+  checksums: 'sha256sums.txt',
+};
+
+/** A release the host serves, in `shape` (default ALLOY_SHAPE), built from `binaries` unless `assets` is given. */
 export interface UpstreamRelease {
   version: string;
   prerelease?: boolean;
   draft?: boolean;
   arches?: Arch[];
+  shape?: AssetShape;
   binaries?: Partial<Record<Arch, Buffer>>;
-  /** Serve these exact zip bytes (for malformed or malicious archives); the digest is computed from them. */
-  zips?: Partial<Record<Arch, Buffer>>;
+  /** Serve these exact asset bytes (for malformed or malicious archives); the digest is computed from them. */
+  assets?: Partial<Record<Arch, Buffer>>;
+  /** Serve these files as well, or instead of the generated checksum file of that name (e.g. one with a wrong line). */
+  extraAssets?: Record<string, Buffer>;
   omitDigest?: boolean;
   body?: string;
+}
+
+/** The names and bytes of a release in `shape`: one asset per arch, then its checksum file(s). */
+export function releaseAssets(release: UpstreamRelease): Array<{ name: string; bytes: Buffer }> {
+  const shape = release.shape ?? ALLOY_SHAPE;
+  const arches = release.arches ?? ['amd64', 'arm64'];
+  const fill = (pattern: string, arch: Arch) =>
+    pattern.replaceAll('{arch}', shape.archNames?.[arch] ?? arch).replaceAll('{version}', release.version);
+  const assets = arches.map((arch) => {
+    const name = fill(shape.asset, arch);
+    const binary = release.binaries?.[arch] ?? makeSyntheticBinary(arch, DEFAULT_BINARY_BYTES);
+    const entry = shape.entry ? fill(shape.entry, arch) : name;
+    const bytes =
+      release.assets?.[arch] ??
+      (shape.kind === 'binary'
+        ? binary
+        : shape.kind === 'zip'
+          ? makeZip([{ name: entry, data: binary, mode: 0o100644 }])
+          : makeTarGz([
+              { name: `${entry.split('/').slice(0, -1).join('/')}/`, type: 'dir' },
+              { name: entry, data: binary, mode: 0o755 },
+              { name: `${entry.split('/').slice(0, -1).join('/')}/LICENSE`, data: Buffer.from('Apache License 2.0\n') },
+            ]));
+    return { name, bytes };
+  });
+  const sums = new Map<string, string>();
+  const line = (a: { name: string; bytes: Buffer }) =>
+    `${createHash('sha256').update(a.bytes).digest('hex')} ${shape.kind === 'binary' ? '*' : ' '}${a.name}\n`;
+  if (shape.checksums?.includes('{asset}')) {
+    for (const a of assets) sums.set(shape.checksums.replaceAll('{asset}', a.name), line(a));
+  } else if (shape.checksums) {
+    sums.set(shape.checksums, assets.map(line).join(''));
+  }
+  const extra = { ...Object.fromEntries([...sums].map(([n, t]) => [n, Buffer.from(t)])), ...release.extraAssets };
+  return [...assets, ...Object.entries(extra).map(([name, bytes]) => ({ name, bytes }))];
 }
 
 export interface UpstreamRequest {
@@ -51,8 +122,6 @@ interface Stored {
   publishedAt: string;
 }
 
-const DEFAULT_BINARY_BYTES = 64 * 1024;
-
 /**
  * A loopback stand-in for GitHub's release API and download host for one repository, shaped like the real responses
  * (`digest: "sha256:…"` on assets, downloads at /{owner}/{repo}/releases/download/{tag}/{asset}).
@@ -68,19 +137,9 @@ export async function startUpstreamHost(opts: { repo?: string; releases: Upstrea
 
   const addRelease = (release: UpstreamRelease): void => {
     if (!semver.valid(release.version)) throw new Error(`addRelease: version "${release.version}" is not semver`);
-    const arches = release.arches ?? ['amd64', 'arm64'];
-    const assets = arches.map((arch) => {
-      const bytes =
-        release.zips?.[arch] ??
-        makeZip([
-          {
-            name: `alloy-linux-${arch}`,
-            data: release.binaries?.[arch] ?? makeSyntheticBinary(arch, DEFAULT_BINARY_BYTES),
-            mode: 0o100644,
-          },
-        ]);
+    const assets = releaseAssets(release).map(({ name, bytes }) => {
       const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-      return { id: nextId++, name: `alloy-linux-${arch}.zip`, bytes, digest };
+      return { id: nextId++, name, bytes, digest };
     });
     const publishedAt = new Date(Date.UTC(2024, 0, 1) + stored.length * 86_400_000).toISOString().replace('.000', '');
     stored.push({ release, id: nextId++, assets, publishedAt });
@@ -107,7 +166,7 @@ export async function startUpstreamHost(opts: { repo?: string; releases: Upstrea
         url: `${base}/repos/${repo}/releases/assets/${a.id}`,
         id: a.id,
         name: a.name,
-        content_type: 'application/zip',
+        content_type: a.name.endsWith('.zip') ? 'application/zip' : 'application/octet-stream',
         state: 'uploaded',
         size: a.bytes.length,
         ...(s.release.omitDigest ? {} : { digest: a.digest }),

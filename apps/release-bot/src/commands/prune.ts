@@ -1,9 +1,20 @@
 // `prune --keep N`: remove old versions from the bucket's SHA256SUMS (re-signed) and delete their objects, keeping the
 // newest N and every version a consumer pins on its base branch or in an open bot pull request.
-import { Manifest, planRetention, signManifest, type Pin, type RetentionPlan } from '@alloy-sysext/manifest';
-import { compareAndSwap, deleteObjects, versionKeyFilter, type ObjectStore } from '@alloy-sysext/r2';
+import { Manifest, planRetention, type Pin, type RetentionPlan } from '@alloy-sysext/manifest';
+import { deleteObjects, versionKeyFilter, type ObjectStore } from '@alloy-sysext/r2';
 import { verifyDetached } from '@alloy-sysext/signing';
-import { MANIFEST, MANIFEST_SIGNATURE, type Recipe, expectedPublicKey, signingKeyFromEnv } from '@alloy-sysext/pipeline';
+import {
+  MANIFEST,
+  MANIFEST_SIGNATURE,
+  type Recipe,
+  expectedPublicKey,
+  localWitnessFile,
+  readTombstones,
+  removeVersions,
+  signingKeyFromEnv,
+  trustedPublicKeys,
+  witnessDir,
+} from '@alloy-sysext/pipeline';
 import { readConsumerPin, readOpenPullPins } from '../consumer-pins.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
@@ -92,37 +103,42 @@ export async function prune(ctx: Ctx, opts: PruneOptions = {}): Promise<number> 
   const plan = planRetention(current, recipe.name, { keep, pins: await consumerPins(ctx, recipe) });
   for (const k of plan.keep) out(ctx, `keep   ${k.version}: ${k.reasons.join('; ')}`);
   for (const v of plan.remove) out(ctx, `remove ${v}`);
-  const objects = await objectsOf(store, recipe, plan.remove);
+  const keys = [publicKey, ...(await trustedPublicKeys(recipe, key))];
+  // A prune that stopped after recording its removals but before deleting their objects: this one deletes them.
+  const { tombstones } = await readTombstones(store, recipe, keys);
+  const prunedBefore = tombstones.filter((t) => t.by === 'prune').map((t) => t.version);
+  const objects = await objectsOf(store, recipe, [...plan.remove, ...prunedBefore]);
   const report: PruneReport = { ...plan, store: store.describe(), objects, dryRun };
-  if (plan.remove.length === 0) {
+  if (plan.remove.length === 0 && objects.length === 0) {
     out(ctx, `nothing to prune in ${store.describe()}`);
     return EXIT.OK;
   }
   if (dryRun) {
     for (const o of objects) out(ctx, `dry run: would delete ${o}`);
-    out(ctx, `dry run: would remove ${plan.remove.join(', ')} from ${MANIFEST} and re-sign it; nothing was changed`);
+    const removal = `would remove ${plan.remove.join(', ')} from ${MANIFEST}, re-sign it and record the removal`;
+    if (plan.remove.length) out(ctx, `dry run: ${removal}`);
+    out(ctx, 'dry run: nothing was changed');
     return EXIT.OK;
   }
 
-  // Manifest first (sysupdate never sees an entry without its file), then its signature, then the objects.
-  const pruned = plan.remove.reduce((m, v) => m.removeVersion(recipe.name, v), current).serialize();
-  const verified = manifest.body.toString('utf8');
-  await compareAndSwap(
-    store,
-    MANIFEST,
-    (text) => {
-      if (text !== verified && text !== pruned)
-        throw new Error(`${MANIFEST} in ${store.describe()} changed while pruning; run prune again`);
-      return pruned;
-    },
-    { log, contentType: 'text/plain; charset=utf-8', cacheControl: 'no-cache' },
-  );
-  await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(await signManifest(pruned, key)), {
-    contentType: 'application/pgp-signature',
-    cacheControl: 'no-cache',
-    ifMatch: signature.etag,
-  });
+  // Tombstones, SHA256SUMS, its signature and the signed state first (sysupdate never sees an entry without its file,
+  // and no later publish lists a pruned version again), then the objects.
+  if (plan.remove.length)
+    await removeVersions({
+      store,
+      recipe,
+      key,
+      keys,
+      versions: plan.remove,
+      by: 'prune',
+      reason: `retention: keep ${keep}`,
+      witnessFile: localWitnessFile(witnessDir(ctx.root, recipe), store),
+      env: ctx.env,
+      log,
+    });
   await deleteObjects(store, objects, { log });
-  out(ctx, `pruned ${plan.remove.join(', ')} from ${report.store}: ${objects.length} objects deleted, ${MANIFEST} re-signed`);
+  const deleted = `${objects.length} objects deleted`;
+  if (plan.remove.length === 0) out(ctx, `nothing new to prune in ${report.store}: ${deleted} (left by a prune that stopped)`);
+  else out(ctx, `pruned ${plan.remove.join(', ')} from ${report.store}: ${deleted}, ${MANIFEST} re-signed, a tombstone for each`);
   return EXIT.OK;
 }

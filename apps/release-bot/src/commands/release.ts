@@ -2,13 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manifest } from '@alloy-sysext/manifest';
-import { normalizeVersion } from '@alloy-sysext/sysext-image';
 import { versionLayout, MANIFEST, type Recipe } from '@alloy-sysext/pipeline';
 import { markdownTable, writeOutputs, writeSummary } from '../actions.js';
 import { runNxChain, type ChainRunner } from '../chain.js';
 import { logger, out, recipeFor, type Ctx } from '../context.js';
 import { prune } from './prune.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { EXIT, versionOption } from '../exit-codes.js';
 import { thisRepo } from '../github.js';
 import { ensureRelease, releaseTag, type TagStatus } from '../release-tag.js';
 import { closeTrackingIssue, findTrackingIssue } from '../tracking-issue.js';
@@ -21,12 +20,7 @@ export interface ReleaseOptions {
 }
 
 export async function release(ctx: Ctx, opts: ReleaseOptions): Promise<number> {
-  let version: string;
-  try {
-    version = normalizeVersion(String(opts.version ?? ''));
-  } catch (error) {
-    throw new UsageError(`--version: ${(error as Error).message}`);
-  }
+  const version = versionOption(opts.version);
   const dryRun = Boolean(opts.dryRun);
   const log = logger(ctx);
   const recipe = await recipeFor(ctx);

@@ -5,13 +5,14 @@ import { readConsumerPin, type ConsumerPin } from '../consumer-pins.js';
 import { bucketFor, out, recipeFor, type Ctx } from '../context.js';
 import { bucketHealth, checkedText, consumerKeyPath, healthKeys, type BucketHealth } from '@alloy-sysext/pipeline';
 import { EXIT } from '../exit-codes.js';
+import { bucketHistory, listedText, repairVersion, type HistoryReport } from '../history.js';
 import { textTable } from '../table.js';
 import { latestStable, listUpstreamReleases, upstreamToken } from '../upstream.js';
 
 export interface StatusReport {
   name: string;
   upstream: { repo: string; latest?: string; url?: string; error?: string };
-  published: { store: string; versions: string[]; error?: string; health?: BucketHealth };
+  published: { store: string; versions: string[]; error?: string; health?: BucketHealth; history?: HistoryReport };
   consumers: Array<ConsumerPin & { state: string }>;
 }
 
@@ -24,14 +25,14 @@ export async function status(ctx: Ctx, opts: { json?: boolean; deep?: boolean } 
   if (opts.json) out(ctx, JSON.stringify(report, null, 2));
   else ctx.stdout.write(renderStatus(report));
   await writeSummary(ctx.env, statusMarkdown(report));
-  return report.published.health && !report.published.health.ok ? EXIT.BUCKET_BROKEN : EXIT.OK;
+  return broken(report) ? EXIT.BUCKET_BROKEN : EXIT.OK;
 }
 
 /** `deep`: read and hash every listed object (default: the newest version's). */
 export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Promise<StatusReport> {
   const recipe = await recipeFor(ctx);
   const { repo, apiUrl } = recipe.upstream;
-  const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl) }).then(
+  const upstream = listUpstreamReleases({ apiUrl, repo, token: upstreamToken(ctx.env, apiUrl), env: ctx.env, octokit: ctx.octokit }).then(
     (releases) => {
       const latest = latestStable(releases);
       return latest ? { repo, latest: latest.version, url: latest.url } : { repo, error: 'no stable release' };
@@ -43,11 +44,10 @@ export async function collectStatus(ctx: Ctx, opts: { deep?: boolean } = {}): Pr
   const published = (async () => {
     const store = bucket.describe();
     try {
-      const health = await bucketHealth(bucket, await healthKeys(recipe, ctx.env, ctx.root), {
-        name: recipe.name,
-        deep: opts.deep ? 'all' : 'newest',
-      });
-      return { store, versions: health.versions, health };
+      const keys = await healthKeys(recipe, ctx.env, ctx.root);
+      const health = await bucketHealth(bucket, keys, { name: recipe.name, deep: opts.deep ? 'all' : 'newest' });
+      const history = await bucketHistory(ctx, recipe, bucket, keys, health.versions, { remember: true });
+      return { store, versions: health.versions, health, history };
     } catch (error) {
       return { store, versions: [], error: (error as Error).message };
     }
@@ -78,9 +78,10 @@ export function renderStatus(r: StatusReport): string {
     ['', r.name],
     [
       ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `${r.upstream.latest} (${r.upstream.repo})`],
-      ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+      ['published', r.published.error ? `error: ${r.published.error}` : listedText(r.published.versions, r.published.history)],
       ['bucket', r.published.store],
       ['bucket health', healthText(r)],
+      ['history', historyText(r)],
     ],
   );
   const consumers = textTable(
@@ -113,11 +114,25 @@ function trustText(c: ConsumerPin, signer: string | undefined): string {
   return signer && !c.keys.fingerprints!.includes(signer) ? `${list} (does NOT trust the key SHA256SUMS is signed by)` : list;
 }
 
+/** Hosts cannot use the bucket, or its version set went backwards (a rollback, a revived version). */
+function broken(r: StatusReport): boolean {
+  const { health, history } = r.published;
+  return (health !== undefined && !health.ok) || (history !== undefined && !history.ok);
+}
+
 function healthText(r: StatusReport): string {
-  const h = r.published.health;
+  const { health: h, history } = r.published;
   if (!h) return '-';
-  if (h.ok) return `healthy (signature ${h.signature}, ${checkedText(h)})`;
-  return `BROKEN: ${h.problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${r.published.versions.at(-1) ?? '<version>'}`;
+  if (!broken(r)) return `healthy (signature ${h.signature}, ${checkedText(h)})`;
+  const repair = repairVersion(history, r.published.versions);
+  const problems = [...h.problems, ...(history?.problems ?? [])];
+  return `BROKEN: ${problems.join('; ')}; repair: npx nx run ${r.name}:publish --version=${repair ?? '<version>'}`;
+}
+
+function historyText(r: StatusReport): string {
+  const history = r.published.history;
+  if (!history) return '-';
+  return [history.state, ...history.witnesses].join('; ');
 }
 
 function statusMarkdown(r: StatusReport): string {
@@ -128,8 +143,9 @@ function statusMarkdown(r: StatusReport): string {
       ['', ''],
       [
         ['upstream latest stable', r.upstream.error ? `error: ${r.upstream.error}` : `[${r.upstream.latest}](${r.upstream.url})`],
-        ['published', r.published.error ? `error: ${r.published.error}` : r.published.versions.join(', ') || '(none)'],
+        ['published', r.published.error ? `error: ${r.published.error}` : listedText(r.published.versions, r.published.history)],
         ['bucket health', healthText(r)],
+        ['history', historyText(r)],
       ],
     ),
     markdownTable(

@@ -1,31 +1,35 @@
 // `verify --version X`: prove a published version from the bucket alone plus the trusted release key, then rebuild it
 // from upstream and compare the bytes. Prints a table (check, result, detail); exit 0 only when every check holds.
 import path from 'node:path';
-import { imageSettings, type Statement, type Recipe } from '@alloy-sysext/pipeline';
-import { normalizeVersion, sha256File } from '@alloy-sysext/common';
+import { assetDirOption, imageSettings, type Statement, type Recipe } from '@alloy-sysext/pipeline';
+import { sha256File } from '@alloy-sysext/common';
 import { markdownTable, writeSummary } from '../actions.js';
 import { bucketFor, logger, out, recipeFor, type Ctx } from '../context.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { EXIT, UsageError, versionOption } from '../exit-codes.js';
 import { textTable } from '../table.js';
 import { fail, ok, type Check } from '../verify/check.js';
 import { checkImages, checkManifest, checkProvenance } from '../verify/published-checks.js';
+import { checkDependencies } from '../verify/dependencies.js';
 import { rebuildVersion, type Rebuilt } from '../verify/rebuild.js';
 import { trustedKey } from '../verify/trusted-key.js';
 
 export interface VerifyOptions {
   version: string;
-  /** Directory holding the upstream release zips (air-gapped rebuild). */
+  /** Directory holding the upstream release assets (air-gapped rebuild); `zipDir` is its first name. */
+  assetDir?: string;
   zipDir?: string;
   /** Armored public key file to trust instead of the recipe's signing.publicKey. */
   key?: string;
 }
 
 export async function verify(ctx: Ctx, opts: VerifyOptions): Promise<number> {
-  let version: string;
+  const version = versionOption(opts.version);
+  let assetDir: string | undefined;
   try {
-    version = normalizeVersion(String(opts.version ?? ''));
+    const fromCwd = (dir?: string) => dir && path.resolve(ctx.cwd, dir);
+    assetDir = assetDirOption({ assetDir: fromCwd(opts.assetDir), zipDir: fromCwd(opts.zipDir) });
   } catch (error) {
-    throw new UsageError(`--version: ${(error as Error).message}`);
+    throw new UsageError((error as Error).message);
   }
   const recipe = await recipeFor(ctx);
   const key = await trustedKey({ keyOption: opts.key, cwd: ctx.cwd, recipe });
@@ -44,7 +48,7 @@ export async function verify(ctx: Ctx, opts: VerifyOptions): Promise<number> {
   rows.push(
     ...(images.actual.size === 0
       ? [fail('rebuild', `skipped: ${store.describe()} holds no image of ${version}`)]
-      : await rebuildChecks(ctx, { recipe, version, zipDir: opts.zipDir, statement: provenance.statement, published: images.actual, log })),
+      : await rebuildChecks(ctx, { recipe, version, assetDir, statement: provenance.statement, published: images.actual, log })),
   );
 
   const failed = rows.filter((r) => r.result !== 'ok');
@@ -76,7 +80,7 @@ async function rebuildChecks(
   opts: {
     recipe: Recipe;
     version: string;
-    zipDir?: string;
+    assetDir?: string;
     statement?: Statement;
     published: Map<string, string>;
     log: (line: string) => void;
@@ -91,27 +95,16 @@ async function rebuildChecks(
       recipe,
       version: opts.version,
       env: ctx.env,
-      zipDir: opts.zipDir && path.resolve(ctx.cwd, opts.zipDir),
+      assetDir: opts.assetDir,
       image,
       log: opts.log,
     });
   } catch (error) {
     return [fail('rebuild', (error as Error).message)];
   }
-  const rows: Check[] = [];
-  if (statement) {
-    for (const zip of rebuilt.zips) {
-      const claimed = statement.predicate.buildDefinition.resolvedDependencies.find((d) => d.name === zip.name)?.digest.sha256;
-      rows.push(
-        claimed === zip.sha256
-          ? ok(`upstream ${zip.name}`, `sha256 ${zip.sha256} (${zip.digestSource}), as the provenance records`)
-          : fail(
-              `upstream ${zip.name}`,
-              `fetched sha256 ${zip.sha256} (${zip.digestSource}), the provenance records ${claimed ?? 'nothing'}`,
-            ),
-      );
-    }
-  }
+  const rows: Check[] = statement
+    ? checkDependencies({ statement, recipe, version: opts.version, upstream: rebuilt.upstream, offline: Boolean(opts.assetDir) })
+    : [];
   const drift = await recipeDrift(recipe, statement);
   for (const [file, sha256] of rebuilt.images) {
     const published = opts.published.get(file);

@@ -3,21 +3,22 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fetchStep, imageStep, readFetchRecord, versionImages, versionLayout, type FetchedZip, type Recipe } from '@alloy-sysext/pipeline';
+import { fetchStep, imageStep, verifyAssets, versionImages, versionLayout, type Recipe, type VerifiedAsset } from '@alloy-sysext/pipeline';
 import { sha256File } from '@alloy-sysext/common';
 import { type Compressor, type ImageFormat } from '@alloy-sysext/sysext-image';
 
 export interface Rebuilt {
   /** sha256 of each rebuilt image by file name. */
   images: Map<string, string>;
-  zips: FetchedZip[];
+  /** Each upstream asset the rebuild used, with its digest root as this run found it. */
+  upstream: VerifiedAsset[];
 }
 
 export async function rebuildVersion(opts: {
   recipe: Recipe;
   version: string;
   env: NodeJS.ProcessEnv;
-  zipDir?: string;
+  assetDir?: string;
   image: { format: ImageFormat; compressor?: Compressor };
   log: (line: string) => void;
 }): Promise<Rebuilt> {
@@ -25,8 +26,9 @@ export async function rebuildVersion(opts: {
   const root = await mkdtemp(path.join(os.tmpdir(), 'alloy-verify-'));
   try {
     const step = { recipe, version, layout: versionLayout(root, recipe, version), root, env: opts.env, log: opts.log };
-    // Local zips need no digest of their own here: verify checks every zip's sha256 against the signed provenance.
-    const source = opts.zipDir ? { zipDir: opts.zipDir, allowUnverified: true } : {};
+    // Local assets need no checksum file here: verify compares each one's sha256 with the signed provenance (and with the
+    // checksum file or pin when there is one).
+    const source = opts.assetDir ? { assetDir: opts.assetDir, allowUnverified: true } : {};
     await fetchStep(step, { ...source, progress: process.stderr });
     await imageStep(step, { ...opts.image, ...source });
     const images = new Map<string, string>();
@@ -36,7 +38,7 @@ export async function rebuildVersion(opts: {
       if (!hashes.has(image.path)) hashes.set(image.path, sha256File(image.path));
       images.set(image.file, await hashes.get(image.path)!);
     }
-    return { images, zips: (await readFetchRecord(step.layout.upstream, version, recipe.arches)).zips };
+    return { images, upstream: await verifyAssets(step, source) };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -5,7 +5,8 @@ import { buildImage, buildSettings, validateImage, type Compressor, type ImageFo
 import { removeCompatibilityFiles } from '../artifacts.js';
 import { forgetBuildReceipt, writeBuildReceipt } from '../receipts.js';
 import type { StepContext } from '../step.js';
-import { verifyFetched, type UpstreamTrustOptions } from '../upstream-trust.js';
+import type { UpstreamTrustOptions } from '../digest-roots.js';
+import { verifyFetched } from '../upstream-trust.js';
 
 export interface ImageStepOptions extends UpstreamTrustOptions {
   format?: ImageFormat;

@@ -1,14 +1,16 @@
 // Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), manifest last.
 import { r2Configured, storeFromEnv } from '@alloy-sysext/r2';
 import { checkConsumersTrustKey } from '../consumer-trust.js';
+import type { UpstreamTrustOptions } from '../digest-roots.js';
 import { localBucketDir } from '../layout.js';
 import { publishVersion, type PublishResult } from '../publish.js';
 import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
-import type { UpstreamTrustOptions } from '../upstream-trust.js';
+import { logVerified, verifyAssets } from '../upstream-trust.js';
 import { trustedPublicKeys } from '../vouch.js';
 
+/** The asset directory options too: provenance names the digest roots this run checks, from the same options fetch had. */
 export interface PublishStepOptions extends UpstreamTrustOptions {
   dryRun?: boolean;
   /** Switch the signing key even though a consumer's base branch does not trust the new key yet (loud). */
@@ -34,6 +36,9 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     allowUntrustedKey: options.allowUntrustedKey,
     read: { env, log },
   });
+  // What provenance says about upstream is what this run checks now, not what fetch (or a cache entry) recorded.
+  const upstream = await verifyAssets(ctx, options);
+  for (const a of upstream) logVerified(ctx, a, 'provenance names it so');
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
     recipe,
@@ -44,8 +49,7 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     publicKey,
     trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
-    // the provenance's zips are checked against this run's digest roots, from the options the chain was given
-    provenance: { root, env, upstream: { zipDir: options.zipDir, allowUnverified: options.allowUnverified } },
+    provenance: { root, env, upstream },
     log,
     blobs: ctx.blobs,
   });
@@ -56,7 +60,8 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
 function summary(version: string, where: string, r: PublishResult): string {
   return (
     `published ${version} to ${where}: ${r.uploaded.length} uploaded, ${r.unchanged.length} unchanged, ` +
-    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}`
+    `manifest ${r.manifestChanged ? 'updated' : 'unchanged'}, signature ${r.signatureChanged ? 'updated' : 'unchanged'}` +
+    (r.state ? `, version state #${r.state.sequence} ${r.state.written ? 'recorded' : 'unchanged'}` : '')
   );
 }
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
-import { posix } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
+import { entryMatches } from './upstream-asset.js';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -15,21 +15,13 @@ const DEFLATED = 8;
 const CHUNK = 1 << 20;
 
 /**
- * Extract the one entry named `binary` from `zip` into `dest` (mode 0755) and return its sha256, hashed while it is
- * written. Everything else about the archive must be boring: no traversal or absolute names (yauzl refuses those), no
+ * The one entry `entry` of `archive` (see entryMatches), hashed while it is read, and written to `dest` (mode 0755) if
+ * given. Everything else about the archive must be boring: no traversal or absolute names (yauzl refuses those), no
  * symlinks, exactly one candidate, and no more than `maxBytes` uncompressed — checked against the declared size first and
- * the actual stream by yauzl.
+ * the actual stream, CRC-32 included.
  */
-export async function extractBinary(opts: { zip: string; binary: string; dest: string; maxBytes: number }): Promise<{ sha256: string }> {
-  return readBinaryEntry(opts, opts.dest);
-}
-
-/**
- * The sha256 of the entry extractBinary would extract, under the same checks (CRC-32 included), without writing it
- * anywhere: what verifyFetched compares the extracted binary against.
- */
-export async function binaryEntrySha256(opts: { zip: string; binary: string; maxBytes: number }): Promise<string> {
-  return (await readBinaryEntry(opts)).sha256;
+export async function readZipEntry(opts: { archive: string; entry: string; maxBytes: number }, dest?: string): Promise<{ sha256: string }> {
+  return readBinaryEntry({ zip: opts.archive, binary: opts.entry, maxBytes: opts.maxBytes }, dest);
 }
 
 async function readBinaryEntry(opts: { zip: string; binary: string; maxBytes: number }, dest?: string): Promise<{ sha256: string }> {
@@ -52,7 +44,7 @@ async function readBinaryEntry(opts: { zip: string; binary: string; maxBytes: nu
       const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
       if (type === S_IFLNK) throw fail(`entry "${entry.fileName}" is a symlink; expected only a regular file "${binary}"`);
       if (entry.fileName.endsWith('/')) continue;
-      if (posix.basename(entry.fileName) === binary) candidates.push(entry);
+      if (entryMatches(entry.fileName, binary)) candidates.push(entry);
     }
     if (candidates.length === 0) {
       const names = entries.map((e) => e.fileName).join(', ') || 'nothing';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startStallPeer, type StallPeer } from '@alloy-sysext/test-peers/stall';
-import { createGitHubClient } from '../src/github.js';
+import { createGitHubClient } from '../src/index.js';
 
 // Octokit has no deadline of its own: without one, a GitHub that accepts and never answers hangs the pr step.
 describe.each(['silent', 'stall-body'] as const)('GitHub requests against a %s peer', (mode) => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startStallPeer, type StallPeer } from '@alloy-sysext/test-peers/stall';
-import { createGitHubClient, explainGitHubError, GitHubError } from '../src/github.js';
+import { createGitHubClient, explainGitHubError, GitHubError } from '../src/index.js';
 
 const ctx = { kind: 'none' as const, repo: 'owner/repo' };
 async function failure(baseUrl: string, timeoutMs?: number): Promise<GitHubError> {

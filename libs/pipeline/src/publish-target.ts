@@ -1,0 +1,20 @@
+// What publishing one version works on, shared by publish.ts and the provenance it signs (provenance.ts).
+import type { ObjectStore } from '@alloy-sysext/r2';
+import type { SigningKey } from '@alloy-sysext/signing';
+import type { BlobStore } from './blobs.js';
+import type { versionLayout } from './layout.js';
+import type { Recipe } from './recipe.js';
+
+/** The version's files, the bucket, the release key, and where lines go. */
+export interface PublishTarget {
+  recipe: Recipe;
+  version: string;
+  layout: ReturnType<typeof versionLayout>;
+  store: ObjectStore;
+  key: SigningKey;
+  /** The public key published artifacts must verify against. */
+  publicKey: string;
+  log: (line: string) => void;
+  /** Where the images a cache restore left out come from (blobs.ts). */
+  blobs?: BlobStore;
+}
