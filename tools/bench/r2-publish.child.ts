@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRecipe, publishVersion, versionLayout, type Recipe } from '@alloy-sysext/pipeline';
+import { loadRecipe, publishVersion, releaseKeyOf, versionLayout, type Recipe } from '@alloy-sysext/pipeline';
 import { createS3Store } from '@alloy-sysext/r2';
 import { loadPrivateKey } from '@alloy-sysext/signing';
 
@@ -34,7 +34,7 @@ async function publish(workspace: string, keyFile: string): Promise<void> {
     version: VERSION,
     layout: versionLayout(workspace, recipe, VERSION),
     store,
-    key,
+    key: releaseKeyOf(key, 'bench'),
     publicKey: key.publicKeyArmored,
     log: () => {},
   });

@@ -9,7 +9,7 @@ const { pathToFileURL } = require('node:url');
 const ROOT = path.resolve(__dirname, '../..');
 const OUT = path.join(ROOT, '.nx/executors');
 const STAMP = path.join(OUT, 'current.json');
-const EXECUTORS = ['fetch', 'image', 'sign', 'manifest', 'publish', 'pr'];
+const EXECUTORS = ['fetch', 'image', 'sign', 'manifest', 'seal', 'publish', 'pr'];
 // Bumped when the build options below change, so an old bundle is never taken for a new one.
 const FORMAT = 3;
 

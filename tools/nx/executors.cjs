@@ -16,6 +16,7 @@ module.exports = {
   image: lazy('image'),
   sign: lazy('sign'),
   manifest: lazy('manifest'),
+  seal: lazy('seal'),
   publish: lazy('publish'),
   pr: lazy('pr'),
 };

@@ -33,8 +33,8 @@ function dearmor(text) {
   return Buffer.from(body.join(''), 'base64');
 }
 
-/** Body of the first packet, which must be a secret key packet. */
-function firstKeyPacket(bytes) {
+/** Body of the first packet, which must be a secret key packet (tag 5), or a public key packet (tag 6) when asked. */
+function firstKeyPacket(bytes, expectedTag = 5) {
   const tagByte = bytes[0];
   if (!(tagByte & 0x80)) throw new Error('not an OpenPGP packet');
   let tag;
@@ -55,8 +55,9 @@ function firstKeyPacket(bytes) {
     else if (type === 2) [length, offset] = [bytes.readUInt32BE(1), 5];
     else throw new Error('indeterminate length in a key packet');
   }
-  // a public key (tag 6) is no signing key: openpgp.js refuses it below, and the hash must differ from the private key's
-  if (tag !== 5) throw new Error(`first packet has tag ${tag}, expected a secret key packet`);
+  // a public key (tag 6) in ALLOY_SIGNING_KEY is no signing key: openpgp.js refuses it below, and the hash must differ
+  if (tag !== expectedTag)
+    throw new Error(`first packet has tag ${tag}, expected ${expectedTag === 5 ? 'a secret' : 'a public'} key packet`);
   if (offset + length > bytes.length) throw new Error('truncated key packet');
   return bytes.subarray(offset, offset + length);
 }
@@ -93,8 +94,8 @@ function publicPartLength(body) {
 }
 
 /** Uppercase hex v4 fingerprint of an armored key, or undefined when this parser does not know the key's form. */
-function v4Fingerprint(armored) {
-  const body = firstKeyPacket(dearmor(armored));
+function v4Fingerprint(armored, expectedTag = 5) {
+  const body = firstKeyPacket(dearmor(armored), expectedTag);
   const n = publicPartLength(body);
   if (n === undefined) return undefined;
   const header = Buffer.from([0x99, n >> 8, n & 0xff]);
@@ -107,17 +108,26 @@ function v4Fingerprint(armored) {
  * signatures would be refused there); 'unreadable' for a key that cannot be read (the sign target reports why).
  */
 async function signingKeyFingerprint(env, workspaceRoot) {
+  // A job that verifies but never signs holds the public key alone: its fingerprint is the private key's, so that job
+  // restores what the signing job stored.
+  if (!env.ALLOY_SIGNING_KEY && !env.GPG_PRIVATE_KEY && env.ALLOY_SIGNING_PUBLIC_KEY) {
+    return fingerprintOf(env.ALLOY_SIGNING_PUBLIC_KEY.trim(), 6, (openpgp, armoredKey) => openpgp.readKey({ armoredKey }));
+  }
   const text = keyText(env, workspaceRoot);
   if (!text) return `no-key-yet-${randomUUID()}`;
+  return fingerprintOf(text, 5, (openpgp, armoredKey) => openpgp.readPrivateKey({ armoredKey }));
+}
+
+/** The packet parser's answer, else openpgp.js's (`read`), else 'unreadable'. */
+async function fingerprintOf(armored, tag, read) {
   try {
-    const quick = v4Fingerprint(text);
+    const quick = v4Fingerprint(armored, tag);
     if (quick) return quick;
   } catch {
     // not a form this parser knows: openpgp.js decides below
   }
   try {
-    const openpgp = await import('openpgp');
-    return (await openpgp.readPrivateKey({ armoredKey: text })).getFingerprint().toUpperCase();
+    return (await read(await import('openpgp'), armored)).getFingerprint().toUpperCase();
   } catch {
     return 'unreadable';
   }

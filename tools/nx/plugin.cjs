@@ -10,7 +10,7 @@ exports.name = 'alloy-sysext';
 // Project graph edges from the executors a project's targets run (step-dependencies.cjs).
 exports.createDependencies = require('./step-dependencies.cjs').createDependencies;
 
-const { createHash } = require('node:crypto');
+const { createHash, randomUUID } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
 const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
@@ -45,6 +45,13 @@ function assetDirContent(dir, cwd) {
     hash.update(`unreadable ${dir}: ${error.code}`);
   }
   return hash.digest('hex');
+}
+
+// The seal (SHA256SUMS merged with the bucket's as it was read, signed) is shared through the cache within one GitHub
+// Actions run only: its sign job stores it, its publish and pr jobs restore it, and publish checks it against the bucket
+// before writing. Elsewhere each run seals again (a value unique to the run), since the bucket may have changed.
+function sealRun(env) {
+  return env.GITHUB_RUN_ID ? `github-run-${env.GITHUB_RUN_ID}` : `unshared-${randomUUID()}`;
 }
 
 // Strict semver as normalizeVersion accepts it (prerelease allowed here; the target decides whether to accept one).
@@ -91,6 +98,15 @@ function cachedProjectGraph() {
   } catch {
     return undefined;
   }
+}
+
+// Nx builds its cache client after this hook, from the environment the hook leaves (an empty server means none). In the
+// nx process the warning is printed here; on the daemon (whose output only reaches its log) it travels back with the
+// environment, and the .npmrc preload (cache-warning.cjs) prints it when nx exits.
+function remoteCacheDisabled(warning) {
+  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) return { [REMOTE_CACHE_SERVER]: '', ALLOY_NX_CACHE_WARNING: warning };
+  console.error(warning);
+  return { [REMOTE_CACHE_SERVER]: '' };
 }
 
 exports.preTasksExecution = async (_options, context) => {
@@ -143,19 +159,20 @@ exports.preTasksExecution = async (_options, context) => {
     throw new Error(`two different versions given (${versions.join(', ')}): give --version once. Nothing was run.`);
   }
 
-  // The shared cache answers within a deadline, or the run fails (or goes on without it where the user opted in).
+  // 4. The shared cache answers within a deadline, or the run fails (or goes on without it where the user opted in).
   const remoteCache = await checkRemoteCache(argv, process.env);
 
-  // 4. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
+  // 5. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
   if (argv.some((a) => a.includes('alloy'))) prewarm();
 
-  // 5. Hash inputs computed once per run, as env inputs: fetch follows the content of the asset directory, not its
+  // 6. Hash inputs computed once per run, as env inputs: fetch follows the content of the asset directory, not its
   // path (see assetDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx
   // takes what a hook assigns to process.env (in its plugin worker and daemon too), not what it returns (for tests).
   const assetDir = assetDirArg(argv);
   const env = {
     ALLOY_ZIP_DIR_CONTENT: assetDir ? assetDirContent(assetDir, context.workspaceRoot) : 'none',
     ALLOY_SIGNING_KEY_FINGERPRINT: await signingKeyFingerprint(process.env, context.workspaceRoot),
+    ALLOY_SEAL_RUN: sealRun(process.env),
   };
   if (remoteCache?.disable) Object.assign(env, remoteCacheDisabled(remoteCache.warning));
   Object.assign(process.env, env);

@@ -78,6 +78,19 @@ build_host forky forky forky systemd,systemd-container,libcurl4t64 --aptopt='Acq
 pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
 
+# qemu-aarch64 (from Debian's qemu-user-static, the one binary kept): the host check runs the arm64 binary it reads out
+# of an arm64 image on an amd64 machine (a native arm64 runner merges and runs it for real). ~15 s once.
+qemu="$root/.cache/qemu-user/qemu-aarch64-static"
+if [ "$(dpkg --print-architecture)" = amd64 ] && [ ! -x "$qemu" ]; then
+  say "unpacking qemu-aarch64-static from qemu-user-static into ${qemu#$root/}"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq qemu-user-static 2>/dev/null)
+  dpkg-deb --fsys-tarfile "$tmp"/qemu-user-static_*.deb | tar -x -C "$tmp" ./usr/bin/qemu-aarch64-static
+  mkdir -p "$(dirname "$qemu")"
+  mv "$tmp/usr/bin/qemu-aarch64-static" "$qemu"
+  rm -rf "$tmp"
+fi
+
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null

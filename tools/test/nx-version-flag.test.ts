@@ -87,7 +87,7 @@ describe('.npmrc preload for npx nx', () => {
 });
 
 // what the hook sets when nothing is wrong: no --zipDir, and some signing key fingerprint (trust-inputs.test.ts)
-const NO_ZIP_DIR = { ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: expect.any(String) };
+const NO_ZIP_DIR = { ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: expect.any(String), ALLOY_SEAL_RUN: expect.any(String) };
 const hook = (...args: string[]) => plugin.preTasksExecution(undefined, { argv: ['node', 'nx', ...args] });
 
 describe('.npmrc preload: exit code', () => {

@@ -121,7 +121,7 @@ beforeAll(async () => {
   ];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [CHILD, JSON.stringify({ project: 'alloy', target: 'manifest', options: { alloyVersion: '1.10.2' }, edits })],
+    [CHILD, JSON.stringify({ project: 'alloy', target: 'seal', options: { alloyVersion: '1.10.2' }, edits })],
     { cwd: ws, env: nxEnv({}), maxBuffer: 64 * 1024 * 1024 },
   );
   result = JSON.parse(stdout);
@@ -129,8 +129,8 @@ beforeAll(async () => {
 afterAll(() => rm(parent, { recursive: true, force: true }));
 
 describe('the cached steps hash what their executors load, found through the project graph', () => {
-  it('the cached steps are fetch, image, sign and manifest, and each loads libraries beyond its own project', () => {
-    expect(steps).toEqual(['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest']);
+  it('the cached steps are fetch, image, sign, manifest and seal, and each loads libraries beyond its own project', () => {
+    expect(steps).toEqual(['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest', 'alloy:seal']);
     for (const step of steps) expect(new Set([...loaded[step]!].map(owner)).size).toBeGreaterThan(3);
   });
 
@@ -190,6 +190,7 @@ describe('the cached steps hash what their executors load, found through the pro
     expect(env('alloy:fetch')).toEqual(expect.arrayContaining(['ALLOY_UPSTREAM_API_URL', 'ALLOY_ZIP_DIR_CONTENT']));
     expect(env('alloy:sign')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
     expect(env('alloy:manifest')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+    expect(env('alloy:seal')).toEqual(expect.arrayContaining(['ALLOY_SIGNING_KEY_FINGERPRINT', 'ALLOY_SEAL_RUN']));
     for (const step of ['alloy:image', 'alloy:sign']) expect(result.inputs[step]!.runtime).toContain('sh tools/nx/tool-versions.sh');
   });
 });

@@ -1,5 +1,6 @@
-// The Nx hash inputs that carry trust: --zipDir's content (not its path) for fetch, and the signing key's fingerprint
-// for sign and manifest (an env input set by the plugin), unique per run while a fresh clone has no key yet.
+// The Nx hash inputs that carry trust: --zipDir's content (not its path) for fetch, the signing key's fingerprint for
+// sign, manifest and seal (an env input set by the plugin), unique per run while a fresh clone has no key yet, and the
+// GitHub Actions run a seal may be shared in.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -94,6 +95,16 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
     expect(await signingKeyFingerprint({ ALLOY_SIGNING_KEY: '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n' }, dir)).toBe('unreadable');
   }, 60_000);
 
+  it('a job holding the public key alone (ALLOY_SIGNING_PUBLIC_KEY) hashes the private key’s fingerprint, and restores its entries', async () => {
+    for (const algo of ['rsa3072', 'ed25519'] as const) {
+      const { fpr, armored, publicKey } = await gpgKey(algo);
+      expect([algo, await signingKeyFingerprint({ ALLOY_SIGNING_PUBLIC_KEY: publicKey }, dir)]).toEqual([algo, fpr]);
+      // the private key wins when both are set (a laptop holding everything)
+      expect(await signingKeyFingerprint({ ALLOY_SIGNING_KEY: armored, ALLOY_SIGNING_PUBLIC_KEY: 'junk' }, dir)).toBe(fpr);
+    }
+    expect(await signingKeyFingerprint({ ALLOY_SIGNING_PUBLIC_KEY: 'junk' }, dir)).toBe('unreadable');
+  }, 120_000);
+
   it('reaches Nx: its plugin loader takes the hook’s env (fingerprint, --zipDir content) and never the key itself', async () => {
     const { fpr, armored } = await gpgKey('ed25519');
     const { LoadedNxPlugin } = require('nx/src/project-graph/plugins/loaded-nx-plugin.js') as {
@@ -112,7 +123,11 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
       process.env.ALLOY_SIGNING_KEY = armored;
       // plugin worker or daemon: Nx collects what the hook assigns to process.env and sends it to the client
       process.env.NX_ISOLATE_PLUGINS = 'true';
-      expect(await run()).toEqual({ ALLOY_ZIP_DIR_CONTENT: 'none', ALLOY_SIGNING_KEY_FINGERPRINT: fpr });
+      expect(await run()).toEqual({
+        ALLOY_ZIP_DIR_CONTENT: 'none',
+        ALLOY_SIGNING_KEY_FINGERPRINT: fpr,
+        ALLOY_SEAL_RUN: expect.stringMatching(/^unshared-/),
+      });
       // in the nx process itself (this workspace's .env: NX_ISOLATE_PLUGINS=false, no daemon): process.env is what Nx hashes
       process.env = { ...saved, ALLOY_SIGNING_KEY: armored, NX_ISOLATE_PLUGINS: 'false' };
       await run();
@@ -121,8 +136,37 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
       process.env = saved;
     }
     const project = JSON.parse(await readFile(path.join(root, 'apps/alloy/project.json'), 'utf8'));
-    for (const target of ['sign', 'manifest']) {
+    for (const target of ['sign', 'manifest', 'seal']) {
       expect(project.targets[target].inputs).toContainEqual({ env: 'ALLOY_SIGNING_KEY_FINGERPRINT' });
     }
   }, 60_000);
+});
+
+describe('the seal is shared within one GitHub Actions run only (ALLOY_SEAL_RUN)', () => {
+  const hook = (env: Record<string, string>) => {
+    const saved = { ...process.env };
+    process.env = { ...saved };
+    delete process.env.GITHUB_RUN_ID;
+    Object.assign(process.env, env);
+    return (
+      plugin.preTasksExecution(undefined, {
+        argv: ['node', 'nx', 'run', 'alloy:seal', '--alloyVersion=1.10.2'],
+        workspaceRoot: dir,
+      }) as Promise<Record<string, string>>
+    ).finally(() => (process.env = saved));
+  };
+
+  it('the jobs of one run agree; two runs, or two runs outside Actions, never do', async () => {
+    const job = (await hook({ GITHUB_RUN_ID: '4242' })).ALLOY_SEAL_RUN;
+    expect(job).toBe('github-run-4242');
+    expect((await hook({ GITHUB_RUN_ID: '4242' })).ALLOY_SEAL_RUN).toBe(job);
+    expect((await hook({ GITHUB_RUN_ID: '4243' })).ALLOY_SEAL_RUN).not.toBe(job);
+    const [a, b] = [(await hook({})).ALLOY_SEAL_RUN, (await hook({})).ALLOY_SEAL_RUN];
+    expect(a).toMatch(/^unshared-/);
+    expect(a).not.toBe(b);
+    const project = JSON.parse(await readFile(path.join(root, 'apps/alloy/project.json'), 'utf8'));
+    // its own named input, so graph-derived inputs can replace the rest of the seal's inputs and leave it alone
+    expect(project.namedInputs.sealRun).toEqual([{ env: 'ALLOY_SEAL_RUN' }]);
+    expect(project.targets.seal.inputs).toContain('sealRun');
+  });
 });

@@ -1,15 +1,27 @@
-// The workflows' security properties, checked on the parsed YAML so a regression fails here, not in an audit:
-// secrets only on steps (after setup.sh / npm ci), pull-request jobs with read-only secrets only, actions pinned by
-// commit SHA, checkouts that keep no token, no `${{ }}` inside run scripts, a timeout on every job.
+// The workflows' security properties, checked on the parsed YAML so a regression fails here, not in an audit: GitHub's
+// own schema, secrets only on steps (after setup.sh / npm ci), pull-request jobs with read-only secrets only, actions
+// pinned by commit SHA, checkouts that keep no token, no `${{ }}` inside run scripts, a timeout on every job; and for
+// the release: no job holding two of {signing key, release bucket write keys, consumer App keys}, Bitwarden secrets that
+// reach one step only, the OIDC token in a job that runs no project code, and privileged jobs in an image pinned by digest.
 import { describe, expect, it } from '@jest/globals';
-import { execa } from 'execa';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import {
+  credentialNames,
+  githubSchemaErrors,
+  jobOrder,
+  loadWorkflow,
+  needsOf,
+  RELEASE_JOB_CLASSES,
+  ROOT,
+  secretClasses,
+  secretsIn,
+  WORKFLOWS,
+  type Job,
+  type Step,
+  type Workflow,
+} from './workflow-model.js';
 
 /** The only secrets a job that runs on pull requests may reference: none of them can write the bucket or the cache. */
 const PULL_REQUEST_SECRETS = new Set([
@@ -19,32 +31,10 @@ const PULL_REQUEST_SECRETS = new Set([
   'NX_CACHE_R2_RO_SECRET_ACCESS_KEY',
 ]);
 
-interface Step {
-  name?: string;
-  id?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, unknown>;
-}
-interface Job {
-  if?: string;
-  env?: Record<string, unknown>;
-  'timeout-minutes'?: unknown;
-  uses?: string;
-  steps?: Step[];
-}
-interface Workflow {
-  on?: unknown;
-  env?: Record<string, unknown>;
-  jobs?: Record<string, Job>;
-}
-
-const secretsIn = (value: unknown): string[] => [
-  ...new Set([...JSON.stringify(value ?? null).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]!)),
-];
 const stepName = (s: Step, i: number) => s.name ?? s.uses ?? s.run?.split('\n')[0] ?? `step ${i + 1}`;
+const BITWARDEN = /^bitwarden\/sm-action@/;
+/** Runs this workspace's code (node_modules, the pipeline, our scripts). */
+const PROJECT_CODE = /\b(npm|npx|node)\b|tools\//;
 
 function triggers(on: unknown): string[] {
   if (typeof on === 'string') return [on];
@@ -56,6 +46,28 @@ function triggers(on: unknown): string[] {
 function runsOnPullRequests(wf: Workflow, job: Job): boolean {
   if (!triggers(wf.on).some((t) => t.startsWith('pull_request'))) return false;
   return !/github\.event_name\s*==\s*'(push|schedule|workflow_dispatch|release)'/.test(job.if ?? '');
+}
+
+/** `${{ needs.J.outputs.O }}`: the job's container is what an earlier job of this run produced. */
+function containerFromJob(wf: Workflow, job: Job): { job: string; output: string } | undefined {
+  const image = typeof job.container === 'string' ? job.container : job.container?.image;
+  const m = /^\$\{\{\s*needs\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$/.exec(image ?? '');
+  return m && wf.jobs?.[m[1]!] ? { job: m[1]!, output: m[2]! } : undefined;
+}
+
+/** Whether the job's container image is pinned by digest: a literal `@sha256:`, or a job output taken from RepoDigests. */
+function imageByDigest(wf: Workflow, job: Job): boolean {
+  const image = typeof job.container === 'string' ? job.container : job.container?.image;
+  if (!image) return true;
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  const from = containerFromJob(wf, job);
+  if (!from) return false;
+  const producer = wf.jobs![from.job]!;
+  const m = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$/.exec(producer.outputs?.[from.output] ?? '');
+  const step = producer.steps?.find((s) => s.id === m?.[1]);
+  return Boolean(
+    m && step?.run && new RegExp(`echo "${m[2]}=\\$\\(docker inspect --format '\\{\\{index \\.RepoDigests 0\\}\\}'`).test(step.run),
+  );
 }
 
 /** Every violation in one workflow file, as readable lines (empty: all good). */
@@ -71,13 +83,25 @@ function workflowProblems(text: string): string[] {
     if (!/@[0-9a-f]{40}$/.test(m[1]!)) out.push(`${m[1]} is not pinned to a full commit SHA`);
     else if (!/^\s+#\s*v\d+(\.\d+)*\s*$/.test(m[2]!)) out.push(`${m[1]} has no "# vX" comment naming its version`);
   }
+  const bitwardenTokens = new Map<string, string[]>();
   for (const [id, job] of Object.entries(wf.jobs ?? {})) {
     const steps = job.steps ?? [];
     if (!(typeof job['timeout-minutes'] === 'number' && job['timeout-minutes'] > 0)) out.push(`job ${id} has no timeout-minutes`);
     for (const s of secretsIn(job.env)) out.push(`job ${id}: job-level env holds secrets.${s}`);
     const { steps: _steps, env: _env, ...rest } = job;
     for (const s of secretsIn(rest)) out.push(`job ${id}: secrets.${s} outside a step`);
-    const setupAt = steps.findIndex((s) => /tools\/setup\/setup\.sh|\bnpm (ci|install)\b/.test(s.run ?? ''));
+    // In the builder image (a job output of this run) the workspace is installed before any job starts.
+    const installed = containerFromJob(wf, job) !== undefined;
+    const setupAt = installed ? -1 : steps.findIndex((s) => /tools\/setup\/setup\.sh|\bnpm (ci|install)\b/.test(s.run ?? ''));
+    const classes = secretClasses(job);
+    if (classes.length > 1) out.push(`job ${id} holds ${classes.join(' and ')}: no job may hold two of them`);
+    if (classes.length && !imageByDigest(wf, job))
+      out.push(`job ${id} holds ${classes.join(', ')} in a container image not pinned by digest`);
+    const perms = job.permissions ?? wf.permissions;
+    if (typeof perms === 'object' && perms['id-token'] === 'write') {
+      if (credentialNames(job).length) out.push(`job ${id} has id-token: write and references secrets`);
+      if (steps.some((s) => PROJECT_CODE.test(s.run ?? ''))) out.push(`job ${id} has id-token: write and runs project code`);
+    }
     steps.forEach((step, i) => {
       const name = `job ${id}, step "${stepName(step, i)}"`;
       if (step.run?.includes('${{')) out.push(`${name}: \${{ }} inside run: (pass values through env:)`);
@@ -85,35 +109,50 @@ function workflowProblems(text: string): string[] {
         out.push(`${name}: actions/checkout without persist-credentials: false`);
       }
       const secrets = secretsIn(step);
-      if (secrets.length && (setupAt < 0 || i < setupAt)) out.push(`${name}: secrets before setup.sh / npm ci`);
+      if (secrets.length && !installed && (setupAt < 0 || i < setupAt)) out.push(`${name}: secrets before setup.sh / npm ci`);
       if (runsOnPullRequests(wf, job)) {
         for (const s of secrets) if (!PULL_REQUEST_SECRETS.has(s)) out.push(`${name}: pull-request job references secrets.${s}`);
       }
+      const isBitwarden = BITWARDEN.test(step.uses ?? '');
+      for (const s of secretsIn(step.with)) {
+        if (!(isBitwarden && secretsIn(step.with?.access_token).includes(s))) out.push(`${name}: secrets.${s} in with: (only in env:)`);
+      }
+      if (isBitwarden) {
+        // set_env would export every secret to $GITHUB_ENV: each later step of the job could read it
+        if (String(step.with?.set_env) !== 'false') out.push(`${name}: bitwarden/sm-action without set_env: false`);
+        for (const token of secretsIn(step.with?.access_token)) bitwardenTokens.set(token, [...(bitwardenTokens.get(token) ?? []), id]);
+        const expected = `BWS_${id.toUpperCase().replace(/-/g, '_')}_TOKEN`;
+        if (!secretsIn(step.with?.access_token).every((t) => t === expected))
+          out.push(`${name}: its Bitwarden token must be secrets.${expected}`);
+      }
     });
+  }
+  for (const [token, jobs] of bitwardenTokens) {
+    if (new Set(jobs).size > 1) out.push(`secrets.${token} is the Bitwarden token of ${[...new Set(jobs)].join(' and ')}: one per job`);
   }
   return out;
 }
 
 describe('workflow security properties', () => {
-  it.each(['ci.yml', 'release.yml'])('%s has none of the known problems', async (file) => {
-    const text = await readFile(path.join(root, '.github/workflows', file), 'utf8');
+  it.each(['ci.yml', 'release.yml'])('%s has none of the known problems, and GitHub’s own parser accepts it', async (file) => {
+    const { text } = await loadWorkflow(file);
     expect(workflowProblems(text)).toEqual([]);
+    expect(await githubSchemaErrors(file, text)).toEqual([]);
   });
 
   it('every workflow is checked (no file escapes this test)', async () => {
-    const { readdir } = await import('node:fs/promises');
-    expect((await readdir(path.join(root, '.github/workflows'))).sort()).toEqual(['ci.yml', 'release.yml']);
+    expect((await readdir(WORKFLOWS)).sort()).toEqual(['ci.yml', 'release.yml']);
   });
 
   it('Dependabot keeps the pinned actions current', async () => {
-    const config = parse(await readFile(path.join(root, '.github/dependabot.yml'), 'utf8')) as {
+    const config = parse(await readFile(path.join(ROOT, '.github/dependabot.yml'), 'utf8')) as {
       updates: Array<{ 'package-ecosystem': string }>;
     };
     expect(config.updates.map((u) => u['package-ecosystem'])).toContain('github-actions');
   });
 
   it('the pull-request job references the read-only cache secrets only', async () => {
-    const wf = parse(await readFile(path.join(root, '.github/workflows/ci.yml'), 'utf8')) as Workflow;
+    const { wf } = await loadWorkflow('ci.yml');
     const prJobs = Object.entries(wf.jobs ?? {}).filter(([, j]) => runsOnPullRequests(wf, j));
     expect(prJobs.map(([id]) => id)).toEqual(['pull-request']);
     expect(new Set(secretsIn(prJobs[0]![1]))).toEqual(
@@ -122,7 +161,7 @@ describe('workflow security properties', () => {
   });
 
   // The checker itself can fail: the workflow as it was before issue 11 trips every rule.
-  it('flags each regression in a workflow that has them all', () => {
+  it('flags each regression in a workflow that has them all', async () => {
     const bad = `
 on: [pull_request, push]
 jobs:
@@ -149,58 +188,116 @@ jobs:
       'job affected, step "Start cache": pull-request job references secrets.NX_CACHE_RW_TOKEN',
     ]);
     expect(workflowProblems('on: pull_request_target\njobs: {}\n')).toEqual(['pull_request_target runs with secrets on pull-request code']);
+    expect(await githubSchemaErrors('bad.yml', bad.replace('    steps:', '    runz-on: ubuntu-24.04\n    steps:'))).toEqual(
+      expect.arrayContaining([expect.stringContaining("Unexpected value 'runz-on'")]),
+    );
+  });
+
+  // The release split (issue 21) as it must never regress: each rule below is broken once.
+  it('flags a release job holding two secret classes, a leaky Bitwarden step, a shared token, OIDC beside code, a mutable image', () => {
+    const bad = `
+on: workflow_dispatch
+jobs:
+  build:
+    timeout-minutes: 5
+    outputs:
+      image: \${{ steps.push.outputs.image }}
+    steps:
+      - id: push
+        run: echo "image=ghcr.io/o/r/builder:latest" >> "$GITHUB_OUTPUT"
+  publish:
+    needs: build
+    timeout-minutes: 5
+    container:
+      image: \${{ needs.build.outputs.image }}
+    steps:
+      - id: bws
+        uses: bitwarden/sm-action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f # v3.0.0
+        with:
+          access_token: \${{ secrets.BWS_SHARED_TOKEN }}
+          secrets: x
+      - env:
+          R2_ACCESS_KEY_ID: \${{ secrets.R2_ACCESS_KEY_ID }}
+          ALLOY_SIGNING_KEY: \${{ steps.bws.outputs.ALLOY_SIGNING_KEY }}
+        run: npx nx run alloy:publish --version="$V"
+  pr:
+    timeout-minutes: 5
+    permissions:
+      id-token: write
+    steps:
+      - run: npm ci
+      - id: bws
+        uses: bitwarden/sm-action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f # v3.0.0
+        with:
+          access_token: \${{ secrets.BWS_SHARED_TOKEN }}
+          secrets: x
+          set_env: false
+      - uses: some/action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f # v1
+        with:
+          token: \${{ secrets.GHOST_STACK_APP_PRIVATE_KEY }}
+`;
+    expect(workflowProblems(bad)).toEqual([
+      'job publish holds release bucket write keys and signing key: no job may hold two of them',
+      'job publish holds release bucket write keys, signing key in a container image not pinned by digest',
+      'job publish, step "bitwarden/sm-action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f": bitwarden/sm-action without set_env: false',
+      'job publish, step "bitwarden/sm-action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f": its Bitwarden token must be secrets.BWS_PUBLISH_TOKEN',
+      'job pr has id-token: write and references secrets',
+      'job pr has id-token: write and runs project code',
+      'job pr, step "bitwarden/sm-action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f": its Bitwarden token must be secrets.BWS_PR_TOKEN',
+      'job pr, step "some/action@27c0c9dcab679d7250dbab91227c85b49ffa5e0f": secrets.GHOST_STACK_APP_PRIVATE_KEY in with: (only in env:)',
+      'secrets.BWS_SHARED_TOKEN is the Bitwarden token of publish and pr: one per job',
+    ]);
   });
 });
 
-// A broken bucket (`release-bot check` exit 5) must neither pass as "up to date" nor stop the run before it is repaired.
-describe('release workflow: a broken bucket is repaired', () => {
-  const steps = async () => {
-    const wf = parse(await readFile(path.join(root, '.github/workflows/release.yml'), 'utf8')) as Workflow;
-    return wf.jobs!.release!.steps!;
-  };
+describe('release workflow: least-privilege jobs along the task graph', () => {
+  const release = () => loadWorkflow('release.yml').then((r) => r.wf);
+  const run = (job: Job) => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
 
-  /** Runs the "Which version" step's script as Actions would (bash -e), with `npm` replaced by one that exits `code`. */
-  async function whichVersion(code: number): Promise<{ exitCode: number; output: string }> {
-    const step = (await steps()).find((s) => s.id === 'version')!;
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'release-yml-'));
-    try {
-      const output = path.join(dir, 'output');
-      await writeFile(output, '');
-      const npm = path.join(dir, 'npm');
-      const lines = code === 5 ? 'broken=true\nrepair_version=1.9.0' : `new=${code === 10}`;
-      await writeFile(npm, `#!/bin/sh\nprintf '${lines}\\n' >> "$GITHUB_OUTPUT"\nexit ${code}\n`);
-      await chmod(npm, 0o755);
-      const r = await execa('bash', ['-e', '-c', step.run!], {
-        reject: false,
-        env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: output, INPUT_VERSION: '', RELEASE_TAG: '' },
-      });
-      return { exitCode: r.exitCode ?? -1, output: await readFile(output, 'utf8') };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  it.each([
-    [0, 0],
-    [10, 0],
-    [5, 0],
-    [1, 1],
-    [4, 4],
-  ])('check exiting %i makes the "Which version" step exit %i', async (code, expected) => {
-    expect((await whichVersion(code)).exitCode).toBe(expected);
+  it('the jobs and their order: plan → builder → image → sign → publish → pr, attest, host check → finish', async () => {
+    const wf = await release();
+    expect(jobOrder(wf)).toEqual(['plan', 'builder', 'image', 'sign', 'publish', 'pr', 'attest', 'host_check', 'finish']);
+    expect(needsOf(wf.jobs!.sign!)).toContain('image');
+    expect(needsOf(wf.jobs!.publish!)).toContain('sign');
+    expect(needsOf(wf.jobs!.pr!)).toContain('publish');
+    expect(wf.jobs!.finish!.if).toBe("always() && needs.plan.result == 'success'");
   });
 
-  it('the repair publishes the version check names, before anything new is released, and Status runs last', async () => {
-    expect((await whichVersion(5)).output).toContain('repair_version=1.9.0');
-    const all = await steps();
-    const names = all.map((s) => s.name);
-    const repair = all.find((s) => s.name === 'Repair the bucket')!;
-    expect(repair.if).toContain("steps.version.outputs.broken == 'true'");
-    expect(repair.if).toContain('!inputs.dry_run');
-    expect(repair.env!.REPAIR_VERSION).toBe('${{ steps.version.outputs.repair_version }}');
-    expect(repair.run).toBe('npx nx run alloy:publish --version="$REPAIR_VERSION"');
-    expect(names.indexOf('Repair the bucket')).toBeLessThan(names.indexOf('Release'));
-    expect(names.at(-1)).toBe('Status');
-    expect(all.at(-1)!.if).toBe('always()');
+  it('who holds what: one class per job at most; exactly the image and sign jobs can write the shared cache', async () => {
+    const wf = await release();
+    const held = Object.fromEntries(Object.entries(wf.jobs!).map(([id, job]) => [id, secretClasses(job)]));
+    expect(held).toEqual(RELEASE_JOB_CLASSES);
+    // a job that writes the cache could plant what later jobs restore: safe only because every restore is re-verified
+    const writers = Object.entries(wf.jobs!).filter(([, job]) => secretsIn(job).includes('NX_CACHE_RW_TOKEN'));
+    expect(writers.map(([id]) => id)).toEqual(['image', 'sign']);
+    expect(
+      Object.entries(wf.jobs!)
+        .filter(([, j]) => (j.permissions as Record<string, string>)?.['id-token'])
+        .map(([id]) => id),
+    ).toEqual(['attest']);
+  });
+
+  it('each chain job runs `npx nx run <project>:<target> --version=X` in the builder image, which is referenced by digest', async () => {
+    const wf = await release();
+    const targets = { image: 'image', sign: 'seal', publish: 'publish', pr: 'pr' } as const;
+    for (const [id, target] of Object.entries(targets)) {
+      const job = wf.jobs![id]!;
+      expect([id, containerFromJob(wf, job)]).toEqual([id, { job: 'builder', output: 'image' }]);
+      expect(run(job)).toMatch(new RegExp(`^npx nx run "\\$PROJECT:${target}" --version="\\$VERSION"`, 'm'));
+      expect(run(job)).not.toMatch(/setup\.sh|npm ci/);
+    }
+    expect(imageByDigest(wf, wf.jobs!.publish!)).toBe(true);
+    expect(run(wf.jobs!.builder!)).toContain('npx nx run builder-image:docker:build');
+  });
+
+  it('the bot plans and finishes: the matrix comes from `release-bot plan`, the end from `release-bot finish`', async () => {
+    const wf = await release();
+    expect(run(wf.jobs!.plan!)).toContain('npm run --silent release-bot -- plan');
+    expect(wf.jobs!.plan!.outputs).toMatchObject({ matrix: '${{ steps.plan.outputs.matrix }}', plan: '${{ steps.plan.outputs.plan }}' });
+    for (const id of ['image', 'sign', 'publish', 'pr', 'attest']) {
+      expect([id, wf.jobs![id]!.strategy?.matrix]).toEqual([id, '${{ fromJSON(needs.plan.outputs.matrix) }}']);
+    }
+    expect(run(wf.jobs!.finish!)).toContain('npm run --silent release-bot -- finish --plan "$PLAN" --result "$RESULT"');
+    expect(run(wf.jobs!.host_check!)).toContain('bash tools/ci/host-check.sh');
   });
 });

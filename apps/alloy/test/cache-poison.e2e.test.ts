@@ -124,7 +124,8 @@ const POISONS: Poison[] = [
         text.replace(/^[0-9a-f]/, (c) => (c === '0' ? '1' : '0')),
       );
     },
-    refusal: (v) => `refusing to publish: ${dist(v, 'manifest/SHA256SUMS')}.gpg does not verify`,
+    // the seal (made again every run outside GitHub Actions) is the first to read it
+    refusal: (v) => `refusing to seal: ${dist(v, 'manifest/SHA256SUMS')}.gpg does not verify`,
   },
 ];
 

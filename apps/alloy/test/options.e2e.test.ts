@@ -160,6 +160,7 @@ describe('dry runs write nothing', () => {
       'alloy:image': 'ran',
       'alloy:sign': 'ran',
       'alloy:manifest': 'ran',
+      'alloy:seal': 'ran',
       'alloy:publish': 'ran',
     });
     expect(existsSync(dist('1.10.2/manifest/SHA256SUMS'))).toBe(true);
@@ -647,7 +648,18 @@ describe('a signing key the consumers do not trust yet', () => {
     expect(m.s3Writes()).toEqual([]);
     expect(m.ghWrites()).toEqual([]);
 
-    const o = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun', '--allowUntrustedKey'], switched);
+    // the runbook's rotation: the old key stays in signing.trustedKeys until the new one has re-signed the version state
+    const recipeFile = path.join(A, 'apps/alloy/sysext.json');
+    const recipeText = await readFile(recipeFile, 'utf8');
+    const recipeJson = JSON.parse(recipeText) as { signing: { trustedKeys?: string[] } };
+    recipeJson.signing.trustedKeys = [key.publicKeyPath];
+    await writeFile(recipeFile, JSON.stringify(recipeJson, null, 2));
+    let o: Awaited<ReturnType<typeof npxNx>>;
+    try {
+      o = await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2', '--dryRun', '--allowUntrustedKey'], switched);
+    } finally {
+      await writeFile(recipeFile, recipeText);
+    }
     expectOk(o);
     expect(o.output).toContain(`!! --allowUntrustedKey: publishing with ${fingerprint}, which these consumers do not trust;`);
     expect(o.output).toContain('dry run: would upload alloy-1.10.2-amd64.raw');

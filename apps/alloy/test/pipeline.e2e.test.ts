@@ -203,6 +203,7 @@ describe('alloy pipeline under real nx', () => {
       'alloy:image': 'ran',
       'alloy:sign': 'ran',
       'alloy:manifest': 'ran',
+      'alloy:seal': 'ran',
       'alloy:publish': 'ran',
     });
     await expectVersionInManifest(A, '1.10.2');
@@ -243,9 +244,10 @@ describe('alloy pipeline under real nx', () => {
     expectOk(second);
     const status = taskStatus(second.output);
     for (const t of CACHEABLE) expect([t, status[t]]).toEqual([t, expect.stringMatching(/^(local|existing)$/)]);
-    expect([status['alloy:publish'], status['alloy:pr']]).toEqual(['ran', 'ran']);
-    expect(second.output).toContain('Nx read the output from the cache instead of running the command for 4 out of 6 tasks.');
-    expect(second.output).toMatch(/Cache:\s+4\/6 hit/);
+    // the seal reads the bucket: outside a GitHub Actions run it is made again every run (ALLOY_SEAL_RUN)
+    expect([status['alloy:seal'], status['alloy:publish'], status['alloy:pr']]).toEqual(['ran', 'ran', 'ran']);
+    expect(second.output).toContain('Nx read the output from the cache instead of running the command for 4 out of 7 tasks.');
+    expect(second.output).toMatch(/Cache:\s+4\/7 hit/);
     expect(second.output).toContain('0 uploaded, 18 unchanged, manifest unchanged, signature unchanged');
     expect(s3Writes(s3Mark)).toEqual([]);
     expect(github.writes().slice(ghMark)).toEqual([]);
@@ -256,7 +258,11 @@ describe('alloy pipeline under real nx', () => {
     // (what it built), dist/.work (the binaries fetch inflated; the cache keeps only the zips, as blobs) and dist/.witness (the
     // bucket's version state as this workspace last saw it)
     const isLocal = (file: string) => ['.receipts/', '.work/', '.witness/'].some((dir) => file.startsWith(dir));
-    const outputsOnly = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([f]) => !isLocal(f)));
+    // the seal is made again every run outside a GitHub Actions run (it reads the bucket): a new signature each time,
+    // and the next version state only while the bucket's does not record the sealed SHA256SUMS yet
+    const isResealed = (file: string) => ['SHA256SUMS.gpg', 'alloy-state.asc'].some((f) => file === `alloy/1.10.2/seal/${f}`);
+    const outputsOnly = (tree: Record<string, string>) =>
+      Object.fromEntries(Object.entries(tree).filter(([f]) => !isLocal(f) && !isResealed(f)));
     const built = await hashTree(path.join(A, 'dist'));
     expect(Object.keys(built).filter((f) => f.startsWith('.receipts/')).length).toBeGreaterThan(0);
     expect(Object.keys(built).filter((f) => f.startsWith('.work/'))).toEqual([
@@ -285,6 +291,7 @@ describe('alloy pipeline under real nx', () => {
     expectOk(r);
     const status = taskStatus(r.output);
     for (const t of CACHEABLE) expect([t, status[t]]).toEqual([t, 'local']);
+    expect(status['alloy:seal']).toBe('ran');
     const restored = await hashTree(path.join(A, 'dist'));
     // nothing local comes back from the cache: the only local files now are the verification receipts publish wrote
     // after reading and verifying the restored images (new files) in full, and its witness of the bucket's state
@@ -302,8 +309,8 @@ describe('alloy pipeline under real nx', () => {
     const r = await run(A, 'publish', '1.10.3');
     expectOk(r);
     const status = taskStatus(r.output);
-    for (const t of [...CACHEABLE, 'alloy:publish']) expect([t, status[t]]).toEqual([t, 'ran']);
-    expect(r.output).toMatch(/Cache:\s+0\/5 hit/);
+    for (const t of [...CACHEABLE, 'alloy:seal', 'alloy:publish']) expect([t, status[t]]).toEqual([t, 'ran']);
+    expect(r.output).toMatch(/Cache:\s+0\/6 hit/);
     expect(await hashTree(path.join(A, 'dist/alloy/1.10.2'))).toEqual(v2Before);
     expect(existsSync(path.join(A, 'dist/alloy/1.10.3/images/alloy-1.10.3-amd64.raw.asc'))).toBe(true);
     await expectVersionInManifest(A, '1.10.2');
@@ -341,6 +348,7 @@ describe('alloy pipeline under real nx', () => {
       'alloy:image': 'ran',
       'alloy:sign': 'ran',
       'alloy:manifest': 'ran',
+      'alloy:seal': 'ran',
       'alloy:publish': 'ran',
     });
     const after = await hashTree(path.join(A, 'dist/alloy/1.10.2/images'));
@@ -386,7 +394,7 @@ describe('alloy pipeline under real nx', () => {
     );
     const expected = Object.fromEntries(
       Object.entries(distAfterFirst)
-        .filter(([f]) => f.startsWith('alloy/1.10.2/') && !f.startsWith('alloy/1.10.2/publish/'))
+        .filter(([f]) => f.startsWith('alloy/1.10.2/') && !/^alloy\/1\.10\.2\/(publish|seal)\//.test(f))
         .map(([f, h]) => [f.slice('alloy/1.10.2/'.length), h]),
     );
     expect(tree).toEqual(expected);

@@ -1,7 +1,9 @@
 // Argument parsing only: every command is a function of (ctx, options) returning an exit code.
 import { Command, CommanderError, Option } from 'commander';
 import { check } from './commands/check.js';
+import { finish } from './commands/finish.js';
 import { keysGenerate } from './commands/keys.js';
+import { plan } from './commands/plan.js';
 import { keysRetire, keysRotate } from './commands/keys-change.js';
 import { prune } from './commands/prune.js';
 import { release } from './commands/release.js';
@@ -49,6 +51,31 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--dry-run', 'run the chain with --dryRun and write nothing on GitHub')
     .action(async (o: { version: string; dryRun?: boolean }, cmd: Command) => {
       code = await release(ctxFor(cmd), { ...o, runChain: deps.runChain });
+    });
+
+  program
+    .command('plan')
+    .description(
+      'what the release workflow does in this run, as JSON (also matrix=, count=, plan=, dry_run= in $GITHUB_OUTPUT): per ' +
+        'recipe a repair of a broken bucket first, else a new upstream version (its tracking issue opened), else nothing',
+    )
+    .option('--version <version>', 'plan this version instead of asking upstream (a leading v is accepted)')
+    .option('--dry-run', 'plan a dry run; open no tracking issue')
+    .action(async (o: { version?: string; dryRun?: boolean }, cmd: Command) => {
+      code = await plan(ctxFor(cmd), o);
+    });
+
+  program
+    .command('finish')
+    .description(
+      'after the release workflow ran the chain of each plan item: tag each released version and close its tracking ' +
+        'issue (when the chain succeeded), then print the status table',
+    )
+    .requiredOption('--plan <json>', 'the plan items, as `release-bot plan` wrote them to $GITHUB_OUTPUT (plan=)')
+    .requiredOption('--result <result>', 'how the chain jobs ended: success, failure, cancelled or skipped')
+    .option('--dry-run', 'write nothing on GitHub')
+    .action(async (o: { plan: string; result: string; dryRun?: boolean }, cmd: Command) => {
+      code = await finish(ctxFor(cmd), o);
     });
 
   program

@@ -11,12 +11,12 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   { code: EXIT.NEW_VERSION, meaning: 'check: a new stable upstream release is not published yet (written to $GITHUB_OUTPUT)' },
   { code: EXIT.ERROR, meaning: 'error (network, GitHub, bucket, configuration, recipe, key files)' },
   { code: EXIT.USAGE, meaning: 'usage error: unknown command or option, missing or invalid value (e.g. --version 1.12)' },
-  { code: EXIT.CHAIN_FAILED, meaning: 'release: the Nx chain failed; nothing tagged, tracking issue left open' },
+  { code: EXIT.CHAIN_FAILED, meaning: 'release, finish: the Nx chain failed; nothing tagged, tracking issue left open' },
   { code: EXIT.VERIFY_FAILED, meaning: 'verify: at least one check failed (the table names each one)' },
   {
     code: EXIT.BUCKET_BROKEN,
     meaning:
-      'check, status: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, SHA256SUMS is ' +
+      'check, status, finish: the bucket is broken (SHA256SUMS.gpg does not verify SHA256SUMS with a trusted key, SHA256SUMS is ' +
       'malformed, a listed object is missing, holds other bytes or cannot be read, e.g. a symlink in the local bucket, ' +
       'or the version set went backwards: a rollback or a revived version); repair: rerun publish for the newest ' +
       'version the bucket should serve, never a removed one (the command is printed, ' +

@@ -2,6 +2,8 @@
 export { main, type MainDeps } from './cli.js';
 export { check, checkUpstream, type CheckOptions, type CheckResult } from './commands/check.js';
 export { release, type ReleaseOptions } from './commands/release.js';
+export { plan, type Plan, type PlanItem, type PlanOptions } from './commands/plan.js';
+export { finish, type FinishOptions } from './commands/finish.js';
 export { prune, type PruneOptions } from './commands/prune.js';
 export { revoke, type RevokeOptions } from './commands/revoke.js';
 export { status, collectStatus, renderStatus, type StatusReport } from './commands/status.js';

@@ -7,7 +7,20 @@ import path from 'node:path';
 import { EXIT, EXIT_CODES, exitCodesHelp, main } from '../src/index.js';
 import { capture, npmRunReleaseBot, WORKSPACE } from './helpers.js';
 
-const COMMANDS = ['check', 'release', 'status', 'prune', 'revoke', 'verify', 'serve', 'keys generate', 'keys rotate', 'keys retire'];
+const COMMANDS = [
+  'check',
+  'release',
+  'plan',
+  'finish',
+  'status',
+  'prune',
+  'revoke',
+  'verify',
+  'serve',
+  'keys generate',
+  'keys rotate',
+  'keys retire',
+];
 
 /** `release-bot <command> --help`, parsed: the options it lists (long names) and the whole text. */
 async function help(command: string): Promise<{ options: string[]; text: string }> {

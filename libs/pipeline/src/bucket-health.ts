@@ -10,7 +10,7 @@ import { StoreError, type ObjectStore } from '@alloy-sysext/r2';
 import { KEY_FILES, loadPrivateKey, readPublicKey } from '@alloy-sysext/signing';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import type { Recipe } from './recipe.js';
-import { DEV_KEY_DIR } from './signing-key.js';
+import { DEV_KEY_DIR, PUBLIC_KEY_VARIABLE } from './signing-key.js';
 import { signedBy } from './vouch.js';
 
 export interface BucketHealth {
@@ -34,7 +34,8 @@ export type DeepScope = 'all' | 'newest' | 'none';
 
 /**
  * The public keys a health check trusts, none of them read from the bucket: the recipe's signing.publicKey and
- * trustedKeys, the configured ALLOY_SIGNING_KEY's public half, and the development key's if this clone has one.
+ * trustedKeys, the configured ALLOY_SIGNING_KEY's public half or ALLOY_SIGNING_PUBLIC_KEY, and the development key's if
+ * this clone has one.
  */
 export async function healthKeys(recipe: Pick<Recipe, 'signing'>, env: NodeJS.ProcessEnv, workspaceRoot: string): Promise<string[]> {
   const keys: string[] = [];
@@ -48,6 +49,8 @@ export async function healthKeys(recipe: Pick<Recipe, 'signing'>, env: NodeJS.Pr
     );
     if (key) keys.push(key.publicKeyArmored);
   }
+  // the public key alone, as the release workflow's jobs that hold no private key get it
+  if (env[PUBLIC_KEY_VARIABLE]?.trim()) keys.push(env[PUBLIC_KEY_VARIABLE].trim());
   const dev = await readFile(path.join(workspaceRoot, DEV_KEY_DIR, KEY_FILES.publicKey), 'utf8').catch(() => undefined);
   if (dev) keys.push(dev);
   return keys;

@@ -16,6 +16,7 @@ import { imageChecker, versionImages } from './artifacts.js';
 import { versionLayout } from './layout.js';
 import { MANIFEST } from './names.js';
 import { publishVersion } from './publish.js';
+import { releaseKeyOf } from './signing-key.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { manifestStep } from './steps/manifest.js';
 import { writeSignedImages } from '../test/signed-images.js';
@@ -50,7 +51,8 @@ async function workspace(name: string, beforeManifest: (images: string) => Promi
   const env = { ALLOY_SIGNING_KEY: await readFile(generated.privateKeyPath, 'utf8') };
   await manifestStep({ recipe, version: VERSION, layout, root: ws, env, log });
   const store = createDirectoryStore(path.join(ws, 'bucket'), { prefix: 'alloy/' });
-  const publish = () => publishVersion({ recipe, version: VERSION, layout, store, key, publicKey: key.publicKeyArmored, log });
+  const publish = () =>
+    publishVersion({ recipe, version: VERSION, layout, store, key: releaseKeyOf(key, 'test'), publicKey: key.publicKeyArmored, log });
   return { ws, layout, store, publish, amd64: path.join(layout.images, AMD64) };
 }
 

@@ -21,6 +21,7 @@ import { versionLayout } from './layout.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
 import { serveBucket, type ServedBucket } from './serve-bucket.js';
+import { releaseKeyOf } from './signing-key.js';
 import { butaneSnippetFile, releaseKeyPaths, sysupdateServiceDropin } from './snippets.js';
 import { manifestStep } from './steps/manifest.js';
 import { writeSignedImages } from '../test/signed-images.js';
@@ -58,7 +59,7 @@ async function publish(key: SigningKey, version: string): Promise<void> {
   const env = { ALLOY_SIGNING_KEY: release.armored };
   await manifestStep({ recipe, version, layout, root: ws, env, log });
   const store = createDirectoryStore(path.join(root, 'bucket'), { prefix: recipe.bucket.prefix });
-  await publishVersion({ recipe, version, layout, store, key, publicKey: key.publicKeyArmored, log });
+  await publishVersion({ recipe, version, layout, store, key: releaseKeyOf(key, 'test'), publicKey: key.publicKeyArmored, log });
 }
 
 /** Another publisher's directory in the same web root: one image and a SHA256SUMS signed with `key`. */

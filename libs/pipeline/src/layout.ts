@@ -9,6 +9,8 @@ export function versionLayout(workspaceRoot: string, recipe: Pick<Recipe, 'name'
     upstream: path.join(base, 'upstream'),
     images: path.join(base, 'images'),
     manifest: path.join(base, 'manifest'),
+    /** The seal (seal.ts): the signed texts publish writes over the bucket's state. */
+    seal: path.join(base, 'seal'),
     publish: path.join(base, 'publish'),
     pr: path.join(base, 'pr'),
     /** Build receipts (receipts.ts): per workspace, deliberately outside every Nx output so no cache restores one. */

@@ -3,12 +3,11 @@
 // each upstream asset re-checked against its digest root now (never a record a cache restored). Signed, or the
 // bucket's statement kept when it says the same. The build type is documented in docs/build-type.md; everything but
 // runDetails is a function of the build's inputs.
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '@alloy-sysext/common';
 import { Manifest } from '@alloy-sysext/manifest';
-import type { ObjectStore, PublishObject } from '@alloy-sysext/r2';
-import { signBytes, verifyDetached } from '@alloy-sysext/signing';
+import type { ObjectStore } from '@alloy-sysext/r2';
+import { signBytes, verifyDetached, type SigningKey } from '@alloy-sysext/signing';
 import {
   imageParameters,
   toolVersions,
@@ -219,34 +218,30 @@ export async function provenanceInputs(opts: {
 }
 
 /**
- * Writes `<name>-<version>.intoto.json` and its `.asc` under publish/ and returns them as objects to upload. When the
- * bucket already holds a validly signed statement for this version that differs only in run details, its bytes are kept,
- * so a rerun uploads nothing.
+ * This version's statement (`<name>-<version>.intoto.json`) and its signature, as the seal carries them. When the bucket
+ * already holds a validly signed statement for this version that differs only in run details, its bytes are kept, so a
+ * rerun uploads nothing.
  */
-export async function provenanceObjects(
-  opts: PublishTarget & { entries: { file: string; sha256: string }[]; upstream: VerifiedAsset[]; root: string; env: NodeJS.ProcessEnv },
-): Promise<PublishObject[]> {
+export async function signedProvenance(
+  opts: Pick<PublishTarget, 'recipe' | 'version' | 'layout' | 'store' | 'publicKey' | 'log'> & {
+    key: SigningKey;
+    entries: { file: string; sha256: string }[];
+    upstream: VerifiedAsset[];
+    root: string;
+    env: NodeJS.ProcessEnv;
+  },
+): Promise<{ name: string; text: string; signature: string }> {
   const startedOn = new Date();
   const name = provenanceFile(opts.recipe, opts.version);
   const statement = buildStatement(await provenanceInputs(opts), runDetailsFromEnv(opts.env, { startedOn, finishedOn: new Date() }));
-  let text = serializeStatement(statement);
-  let signature: string | undefined;
   const published = await publishedStatement(opts.store, name, opts.publicKey);
   if (published && deterministicPart(published.statement) === deterministicPart(statement)) {
-    ({ text, signature } = published);
     opts.log(`${name}: the bucket's provenance already states this build; kept`);
-  } else {
-    signature = await signBytes(Buffer.from(text), opts.key);
-    opts.log(`${name}: provenance for ${statement.subject.length} images signed by ${opts.key.fingerprint}`);
+    return { name, text: published.text, signature: published.signature };
   }
-  await mkdir(opts.layout.publish, { recursive: true });
-  const file = path.join(opts.layout.publish, name);
-  await writeFile(file, text);
-  await writeFile(`${file}.asc`, signature);
-  return [
-    { key: name, path: file, contentType: STATEMENT_MEDIA_TYPE, cacheControl: 'no-cache' },
-    { key: `${name}.asc`, path: `${file}.asc`, contentType: 'application/pgp-signature', cacheControl: 'no-cache' },
-  ];
+  const text = serializeStatement(statement);
+  opts.log(`${name}: provenance for ${statement.subject.length} images signed by ${opts.key.fingerprint}`);
+  return { name, text, signature: await signBytes(Buffer.from(text), opts.key) };
 }
 
 /** The bucket's statement for this version when it parses and its signature verifies with the release key. */

@@ -12,6 +12,7 @@ import { builtVersion } from '../test/built-version.js';
 import { MANIFEST } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
+import { releaseKeyOf } from './signing-key.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
 let root: string;
@@ -45,7 +46,7 @@ describe('publish --dryRun: the plan a real run would carry out', () => {
       version,
       layout: layouts[version]!,
       store: dryRun ? readOnly(store()) : store(),
-      key,
+      key: releaseKeyOf(key, 'test'),
       publicKey: key.publicKeyArmored,
       dryRun,
       log: (line) => lines.push(line),

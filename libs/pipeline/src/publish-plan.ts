@@ -29,7 +29,8 @@ export async function planPublish(opts: {
   entries: { file: string; sha256: string }[];
   /** The real run's merge: the SHA256SUMS it would write from the bucket's (null: none), saying what it settles. */
   merge: (current: string | null, say: (line: string) => void) => Promise<string>;
-  key: SigningKey;
+  /** The release key's public parts: publish may hold no private key (the seal carries the signature). */
+  key: Pick<SigningKey, 'fingerprint' | 'publicKeyArmored'>;
   recipe: Recipe;
   log: (line: string) => void;
 }): Promise<PublishPlan> {
@@ -48,7 +49,7 @@ export async function planPublish(opts: {
   const manifestChanged = merged !== text;
   const signatureChanged = manifestChanged || !(await signedByAny(Buffer.from(merged, 'utf8'), signature, [opts.key.publicKeyArmored]));
   if (manifestChanged) log(`dry run: would add to ${MANIFEST}: ${manifestLines.join(', ')}`);
-  if (signatureChanged) log(`dry run: would sign ${MANIFEST} as ${MANIFEST_SIGNATURE} with ${opts.key.fingerprint}`);
+  if (signatureChanged) log(`dry run: would write ${MANIFEST_SIGNATURE}, the seal's signature by ${opts.key.fingerprint}`);
   const mirrored = `${MANIFEST}, ${MANIFEST_SIGNATURE} and ${stateKey(opts.recipe)}`;
   if (opts.recipe.mirror) log(`dry run: would mirror ${mirrored} to ${opts.recipe.mirror.repo} if they change`);
   return {

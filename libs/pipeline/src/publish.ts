@@ -1,26 +1,29 @@
+// Publishing one version: verify everything dist/ holds (it may come from a cache), upload the objects and re-check them,
+// then write the seal (seal.ts): SHA256SUMS with this version merged in, and its signature. Publish itself signs nothing,
+// so it runs without the private key (the release workflow's publish job holds the bucket's keys only).
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Manifest, mergeManifest, signManifest } from '@alloy-sysext/manifest';
+import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { formatChecksumLine, sha256File } from '@alloy-sysext/common';
-import { compareAndSwap, PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
+import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
 import { restoreMissingImages, versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { planPublish } from './publish-plan.js';
-import { provenanceObjects } from './provenance.js';
-import type { PublishTarget } from './publish-target.js';
 import { progressReporter } from './progress.js';
+import { provenanceFile, STATEMENT_MEDIA_TYPE } from './provenance.js';
 import { keepPublishedSignatures, type SignatureObject } from './published-signatures.js';
 import { requirePublicUrl } from './public-url.js';
 import type { Recipe } from './recipe.js';
+import type { PublishTarget } from './publish-target.js';
+import { mergeForPublish, readSeal, sealFit, sealVersion, stateFit, type Seal } from './seal.js';
 import { butaneSnippet, butaneSnippetFile, sysupdateTransfer, sysupdateTransferFile } from './snippets.js';
 import { recoveryAdvice, type VerifiedAsset } from './upstream-trust.js';
 import { verifyArtifacts } from './verify-artifacts.js';
-import { fragmentKey, signedByAny, unvouchedError, Voucher } from './vouch.js';
-import { assertNotRemoved, historyForChange, isRemovedLine, settleManifest, type History } from './history.js';
-import { recordState } from './record-state.js';
-import { stateKey } from './version-state.js';
+import { fragmentKey, signedByAny, unvouchedError, type Voucher } from './vouch.js';
+import { assertNotRemoved, historyForChange, type History } from './history.js';
+import { readBucketState, stateKey, type SignedRead, type VersionState } from './version-state.js';
 import { localWitnessFile, rememberState } from './witnesses.js';
 
 import { KEYRING, MANIFEST, MANIFEST_SIGNATURE } from './names.js';
@@ -36,14 +39,18 @@ export interface PublishResult {
   state?: { sequence: number; written: boolean };
 }
 
+/** How many times publish holding the key re-seals after another publisher changed SHA256SUMS under it. */
+const SEAL_ATTEMPTS = 10;
+
 /**
- * Publishes one version: verify every artifact, upload objects (identical ones skipped) and re-check them, then merge
- * this version into the bucket's SHA256SUMS by compare-and-swap, and make SHA256SUMS.gpg match whatever SHA256SUMS
- * holds at the end. Each step converges when rerun after a crash.
+ * Publishes one version: verify every artifact and the seal, upload objects (identical ones skipped) and re-check them,
+ * then write the sealed SHA256SUMS if the bucket's is still the one it was sealed against (a conditional write), and make
+ * SHA256SUMS.gpg match. Each step converges when rerun after a crash. Without a seal in `layout.seal` (or with one the
+ * bucket has moved past), publish seals itself when it holds the private key, and refuses before any upload otherwise.
  */
 export async function publishVersion(
   opts: PublishTarget & {
-    /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey). */
+    /** Public keys whose signatures vouch for what the bucket already holds (default: publicKey), when sealing here. */
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
@@ -71,6 +78,44 @@ export async function publishVersion(
   const history = await historyForChange({ store, recipe, keys, witnessFile, env: process.env, log });
   assertNotRemoved(history, version);
 
+  const provenanceName = provenanceFile(recipe, version);
+  const resealDir = path.join(layout.publish, 'seal');
+  // A seal made here is never read back by a later run (it lives in publish's working directory, not the seal target's).
+  const canSeal = key.signing !== undefined;
+  const seal = async (keep?: Seal): Promise<Seal> => {
+    if (!key.signing) throw staleSealError(store, version, keep);
+    return sealVersion({
+      recipe,
+      version,
+      layout,
+      store,
+      key: key.signing,
+      trustedKeys: keys,
+      entries,
+      dir: resealDir,
+      env: process.env,
+      provenance: opts.provenance,
+      keepProvenance: keep?.provenance,
+      log,
+    });
+  };
+  let sealed =
+    (await readSeal({ recipe, dir: layout.seal, version, provenanceName, publicKey: opts.publicKey, entries })) ??
+    (key.signing ? await seal() : missingSeal(layout.seal, version));
+  // What publish would sign over the bucket's SHA256SUMS, made again here from the history read here: the seal must say it.
+  const merge = (text: string | null, say: (line: string) => void = log) =>
+    mergeForPublish({ store, recipe, keys, history, entries, version, current: text, log: say });
+  let current = await store.get(MANIFEST);
+  let bucketState = await readBucketState(store, recipe, keys);
+  if (
+    (await sealFit(sealed, current && current.body.toString('utf8'), merge)) === 'stale' ||
+    stateFit(sealed, history, validState(bucketState), objectOf(bucketState)) === 'stale'
+  ) {
+    sealed = await seal(sealed);
+    current = await store.get(MANIFEST);
+    bucketState = await readBucketState(store, recipe, keys);
+  }
+
   await mkdir(layout.publish, { recursive: true });
   const objects: PublishObject[] = [];
   const signatures: SignatureObject[] = [];
@@ -85,9 +130,8 @@ export async function publishVersion(
     objects.push(asc);
     signatures.push({ object: asc, signs: image.path });
   }
-  const keyringBytes = key.publicKeyBinary();
   const keyring = path.join(layout.publish, KEYRING);
-  await writeFile(keyring, keyringBytes);
+  await writeFile(keyring, key.publicKeyBinary);
   objects.push({ key: KEYRING, path: keyring, cacheControl: 'no-cache' });
   // This version's signed fragment: what later publishes vouch for its lines by (vouch.ts).
   objects.push({
@@ -110,13 +154,21 @@ export async function publishVersion(
     objects.push({ key: path.basename(conf), path: conf, cacheControl: 'no-cache', contentType: 'text/plain; charset=utf-8' });
     const sha256 = entries.find((e) => e.file === images.find((i) => i.arch === arch && !i.compatibilityName)!.file)!.sha256;
     const snippet = path.join(layout.publish, butaneSnippetFile(recipe, version, arch));
-    await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: keyringBytes, fingerprint: key.fingerprint }));
+    await writeFile(snippet, butaneSnippet({ recipe, version, arch, sha256, keyring: key.publicKeyBinary, fingerprint: key.fingerprint }));
     objects.push({ key: path.basename(snippet), path: snippet, contentType: 'text/yaml; charset=utf-8' });
   }
-  if (opts.provenance)
-    objects.push(
-      ...(await provenanceObjects({ recipe, version, layout, store, key, publicKey: opts.publicKey, entries, ...opts.provenance, log })),
-    );
+  if (sealed.provenance) {
+    const file = path.join(layout.publish, sealed.provenance.name);
+    await writeFile(file, sealed.provenance.text);
+    await writeFile(`${file}.asc`, sealed.provenance.signature);
+    objects.push({ key: sealed.provenance.name, path: file, contentType: STATEMENT_MEDIA_TYPE, cacheControl: 'no-cache' });
+    objects.push({
+      key: `${sealed.provenance.name}.asc`,
+      path: `${file}.asc`,
+      contentType: 'application/pgp-signature',
+      cacheControl: 'no-cache',
+    });
+  }
 
   await assertNotReplacingPublished({ store, version, images: objects.filter((o) => /\.raw(\.sha256)?$/.test(o.key)), entries });
   await keepPublishedSignatures({
@@ -127,26 +179,11 @@ export async function publishVersion(
     publishDir: layout.publish,
     log,
   });
-  const voucher = new Voucher({ store, recipe, keys, builtNow: entries, removed: new Set(history.removed.keys()) });
-  /**
-   * The SHA256SUMS this publish signs, from the bucket's (null: none yet). Merges only into a SHA256SUMS whose every
-   * line a trusted key vouches for (see vouch.ts), without removed versions and with every version the newest signed
-   * state lists (history.ts). No retention here: publish cannot see which versions consumers pin; `release-bot prune`
-   * applies bucket.keep.
-   */
-  const mergeInto = async (current: string | null, say: (line: string) => void): Promise<string> => {
-    if (current === null) return mergeManifest(null, entries);
-    const signature = (await store.get(MANIFEST_SIGNATURE))?.body.toString('utf8');
-    const missing = (await voucher.unvouched(current, signature)).filter((line) => !isRemovedLine(history, line));
-    if (missing.length) throw unvouchedError(store, recipe, missing);
-    const settled = await settleManifest(history, Manifest.parse(current), { publishing: version, voucher, log: say });
-    return settled.upsert(entries).serialize();
-  };
   if (opts.dryRun) {
     // what a real run would carry out, found by reading the bucket only; the result says "would"
-    const plan = await planPublish({ store, objects, entries, merge: mergeInto, key, recipe, log });
-    if (stateWouldChange(history, plan.manifestChanged))
-      log(`dry run: would record the version state as ${stateKey(recipe)} #${(history.last?.state.sequence ?? 0) + 1}`);
+    const plan = await planPublish({ store, objects, entries, merge, key, recipe, log });
+    if (sealed.state && objectOf(bucketState) !== sealed.state.object)
+      log(`dry run: would record the version state as ${stateKey(recipe)} #${sealed.state.state.sequence}`);
     return {
       entries,
       uploaded: plan.upload,
@@ -161,26 +198,40 @@ export async function publishVersion(
     log,
     onProgress: (p) => report({ name: p.key, done: p.loaded, total: p.total }),
   });
-  const { changed: manifestChanged } = await compareAndSwap(store, MANIFEST, (current) => mergeInto(current, log), {
-    log,
-    contentType: 'text/plain; charset=utf-8',
-    cacheControl: 'no-cache',
-  });
+  let manifestChanged = false;
+  let signatureChanged = false;
+  let recorded: Recorded;
+  for (let attempt = 1; ; attempt++) {
+    const wrote = await writeSealedManifest(store, sealed, current, merge, attempt, log);
+    manifestChanged ||= wrote === 'written';
+    // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
+    const signed =
+      wrote === 'stale'
+        ? 'stale'
+        : await writeSealedSignature({ store, sealed, publicKey: opts.publicKey, log }).catch((error: unknown) => {
+            throw signatureError(store, recipe, version, manifestChanged, error);
+          });
+    signatureChanged ||= signed === 'written';
+    // The state follows SHA256SUMS: a publish of another version may record its state between our writes.
+    const state = signed === 'stale' ? 'stale' : await writeSealedState({ store, recipe, sealed, history, keys, log, canSeal });
+    if (state !== 'stale') {
+      recorded = state;
+      break;
+    }
+    if (attempt >= SEAL_ATTEMPTS) throw new Error(`${MANIFEST} in ${store.describe()} kept changing; rerun publish to converge`);
+    const moved = signed === 'stale' ? MANIFEST : stateKey(recipe);
+    log(`${moved} changed under us in ${store.describe()}; sealing again (attempt ${attempt + 1})`);
+    sealed = await seal(sealed).catch((error: unknown) => {
+      throw manifestChanged ? signatureError(store, recipe, version, manifestChanged, error) : error;
+    });
+    current = await store.get(MANIFEST);
+  }
   if (recipe.bucket.keep)
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
     );
-  const signatureChanged = await signCurrentManifest({ store, key, voucher, recipe, log }).catch((error: unknown) => {
-    // SHA256SUMS and its signature are two objects: stopping between them leaves a manifest hosts refuse.
-    throw new Error(
-      `${MANIFEST} in ${store.describe()} ${manifestChanged ? 'was updated' : 'is in place'} but ${MANIFEST_SIGNATURE} ` +
-        `could not be made to match it (${(error as Error).message}): hosts cannot verify ${MANIFEST} and systemd-sysupdate ` +
-        `refuses every update until this is repaired. Rerun the publish (npx nx run alloy:publish --version=${version}); it converges.`,
-      { cause: error },
-    );
-  });
-  const recorded = await recordState({ store, recipe, key, keys, history, log });
-  await rememberState(witnessFile, recorded, recipe);
+  // this workspace's witness of the state it applied (history.ts reads it back; dist/.witness is in no cache)
+  if (recorded.state && recorded.object) await rememberState(witnessFile, { state: recorded.state, object: recorded.object }, recipe);
   if (recipe.mirror) await mirrorManifest(recipe, store, `alloy-sysext: manifest after publishing ${version}`, log);
   return {
     entries,
@@ -188,14 +239,103 @@ export async function publishVersion(
     unchanged: published.filter((p) => p.skipped).map((p) => p.key),
     manifestChanged,
     signatureChanged,
-    state: { sequence: recorded.state.sequence, written: recorded.written },
+    ...(recorded.state ? { state: { sequence: recorded.state.sequence, written: recorded.written } } : {}),
   };
 }
 
-/** A real run records a new state when SHA256SUMS changes, or the bucket lacks the newest valid state (history.ts). */
-function stateWouldChange(history: History, manifestChanged: boolean): boolean {
-  const bucket = history.bucket.kind === 'valid' ? history.bucket.value : undefined;
-  return manifestChanged || !bucket || (history.last?.state.sequence ?? 0) > bucket.sequence;
+/** No seal in dist/ and no key to make one: the seal target (where the key is) did not run, or its output was not restored. */
+function missingSeal(dir: string, version: string): never {
+  throw new Error(
+    `refusing to publish ${version}: there is no seal in ${dir} and this process holds only the release public key, so it ` +
+      `cannot make one. Run the seal target where ALLOY_SIGNING_KEY is set (the release workflow's sign job does) so the ` +
+      `shared cache holds it, then rerun publish. Nothing was uploaded.`,
+  );
+}
+
+function staleSealError(store: ObjectStore, version: string, sealed?: Seal): Error {
+  return new Error(
+    `refusing to publish ${version}: ${MANIFEST} in ${store.describe()} changed since the seal in ${sealed?.dir ?? '(none)'} ` +
+      `was made against it (another publish ran in between), and this process holds only the release public key, so it ` +
+      `cannot seal again. Start a new run of the release (its sign job seals against the bucket as it is then), or publish ` +
+      `where ALLOY_SIGNING_KEY is set. Nothing more was written.`,
+  );
+}
+
+/**
+ * Writes the sealed SHA256SUMS over `current` with a conditional write. 'stale' when the bucket moved past the seal's base
+ * (before or during the write), so the caller must seal again.
+ */
+async function writeSealedManifest(
+  store: ObjectStore,
+  sealed: Seal,
+  current: { body: Buffer; etag: string } | null,
+  merge: (current: string | null) => Promise<string>,
+  attempt: number,
+  log: (line: string) => void,
+): Promise<'written' | 'unchanged' | 'stale'> {
+  const fit = await sealFit(sealed, current && current.body.toString('utf8'), merge);
+  if (fit === 'written') {
+    log(`${MANIFEST} already up to date in ${store.describe()}`);
+    return 'unchanged';
+  }
+  if (fit === 'stale') return 'stale';
+  try {
+    await store.putBytes(MANIFEST, Buffer.from(sealed.manifest, 'utf8'), {
+      contentType: 'text/plain; charset=utf-8',
+      cacheControl: 'no-cache',
+      ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+    });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) return 'stale';
+    throw error;
+  }
+  log(`wrote ${MANIFEST} to ${store.describe()} (attempt ${attempt})`);
+  return 'written';
+}
+
+function signatureError(store: ObjectStore, recipe: Recipe, version: string, manifestChanged: boolean, error: unknown): Error {
+  return new Error(
+    `${MANIFEST} in ${store.describe()} ${manifestChanged ? 'was updated' : 'is in place'} but ${MANIFEST_SIGNATURE} ` +
+      `could not be made to match it (${(error as Error).message}): hosts cannot verify ${MANIFEST} and systemd-sysupdate ` +
+      `refuses every update until this is repaired. Rerun the publish (npx nx run ${recipe.name}:publish --version=${version}); it converges.`,
+    { cause: error },
+  );
+}
+
+/**
+ * Makes SHA256SUMS.gpg match SHA256SUMS, which should now hold the sealed text: a signature by the release key over
+ * exactly the bucket's text is left alone, else the seal's is written (a conditional write; a concurrent writer's is
+ * re-read). 'stale' when SHA256SUMS is no longer the sealed text and nothing signs it (another publisher wrote it).
+ */
+async function writeSealedSignature(opts: {
+  store: ObjectStore;
+  sealed: Seal;
+  publicKey: string;
+  log: (line: string) => void;
+}): Promise<'written' | 'unchanged' | 'stale'> {
+  const { store, sealed, log } = opts;
+  let wrote = false;
+  for (let attempt = 1; attempt <= SEAL_ATTEMPTS; attempt++) {
+    const [manifest, signature] = await Promise.all([store.get(MANIFEST), store.get(MANIFEST_SIGNATURE)]);
+    if (!manifest) throw new Error(`${MANIFEST} vanished from ${store.describe()} while publishing`);
+    if (signature && (await signedByAny(manifest.body, signature.body.toString('utf8'), [opts.publicKey]))) {
+      log(`${MANIFEST_SIGNATURE} verifies ${MANIFEST} in ${store.describe()}`);
+      return wrote ? 'written' : 'unchanged';
+    }
+    if (manifest.body.toString('utf8') !== sealed.manifest) return 'stale';
+    try {
+      await store.putBytes(MANIFEST_SIGNATURE, Buffer.from(sealed.signature), {
+        contentType: 'application/pgp-signature',
+        cacheControl: 'no-cache',
+        ...(signature ? { ifMatch: signature.etag } : { ifNoneMatch: '*' as const }),
+      });
+      wrote = true;
+      log(`wrote the seal's ${MANIFEST_SIGNATURE} to ${store.describe()} (attempt ${attempt})`);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  }
+  throw new Error(`${MANIFEST_SIGNATURE} in ${store.describe()} kept changing; rerun publish to converge`);
 }
 
 /**
@@ -267,10 +407,64 @@ async function assertNotReplacingPublished(opts: {
   }
 }
 
+type Recorded = { state?: VersionState; object?: string; written: boolean };
+
+/**
+ * Writes the seal's version state over the bucket's with a conditional write, when it is the very next state (stateFit).
+ * A stale one is 'stale' when this process can seal again (it holds the key), else refused: SHA256SUMS was written, so
+ * the next publish, prune or revoke records the state again.
+ */
+async function writeSealedState(opts: {
+  store: ObjectStore;
+  recipe: Pick<Recipe, 'name'>;
+  sealed: Seal;
+  history: History;
+  keys: string[];
+  log: (line: string) => void;
+  canSeal: boolean;
+}): Promise<Recorded | 'stale'> {
+  const { store, recipe, sealed, log } = opts;
+  const key = stateKey(recipe);
+  const bucket = await readBucketState(store, recipe, opts.keys);
+  if (!sealed.state) return { state: validState(bucket), object: objectOf(bucket), written: false };
+  const fit = stateFit(sealed, opts.history, validState(bucket), objectOf(bucket));
+  if (fit === 'written') {
+    log(`${key} in ${store.describe()} already is the seal's state #${sealed.state.state.sequence}`);
+    return { ...sealed.state, written: false };
+  }
+  const stale = () =>
+    new Error(
+      `${MANIFEST} in ${store.describe()} is written and signed, but ${key} changed since the seal's state ` +
+        `#${sealed.state!.state.sequence} was made (another publish, prune or revoke ran): rerun the release (its sign job ` +
+        `seals against the bucket as it is then); it converges.`,
+    );
+  if (fit === 'stale') {
+    if (opts.canSeal) return 'stale';
+    throw stale();
+  }
+  try {
+    await store.putBytes(key, Buffer.from(sealed.state.object), {
+      contentType: 'text/plain; charset=utf-8',
+      cacheControl: 'no-cache',
+      ...(bucket.kind === 'absent' ? { ifNoneMatch: '*' as const } : { ifMatch: bucket.etag }),
+    });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    if (opts.canSeal) return 'stale';
+    throw stale();
+  }
+  const { state } = sealed.state;
+  log(`recorded the seal's state #${state.sequence} as ${key} in ${store.describe()} (${state.versions.length} versions)`);
+  return { ...sealed.state, written: true };
+}
+
+const validState = (read: SignedRead<VersionState>) => (read.kind === 'valid' ? read.value : undefined);
+const objectOf = (read: SignedRead<VersionState>) => (read.kind === 'valid' || read.kind === 'unchecked' ? read.object : undefined);
+
 /**
  * SHA256SUMS and its signature are two objects, so a concurrent publisher may replace SHA256SUMS between our two
  * writes. Loop until the signature in the bucket verifies the SHA256SUMS in the bucket, signing only a text whose every
- * line the voucher accepts (never the bucket's text as such).
+ * line the voucher accepts (never the bucket's text as such). Prune and revoke sign so (they hold the key).
  */
 export async function signCurrentManifest(opts: {
   store: ObjectStore;

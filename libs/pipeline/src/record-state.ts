@@ -15,6 +15,7 @@ import {
   signState,
   stateKey,
   type Removal,
+  type SignedRead,
   type VersionState,
 } from './version-state.js';
 
@@ -32,33 +33,15 @@ export async function recordState(opts: {
   history: History;
   log: (line: string) => void;
 }): Promise<{ state: VersionState; object: string; written: boolean }> {
-  const { store, recipe, history, log } = opts;
+  const { store, recipe, log } = opts;
   const key = stateKey(recipe);
   for (let attempt = 1; attempt <= 10; attempt++) {
     const bucket = await readBucketState(store, recipe, opts.keys);
-    const inBucket = bucket.kind === 'valid' ? bucket.value : undefined;
-    const base = newer(history.last?.state, inBucket);
     const text = (await store.get(MANIFEST))?.body.toString('utf8') ?? '';
-    const versions = Manifest.parse(text).versions(recipe.name);
-    const sequence = (base?.sequence ?? 0) + 1;
-    const removed = new Map<string, Removal>();
-    const remove = (r: Removal) => removed.has(r.version) || removed.set(r.version, removal(r));
-    [...history.removed.values(), ...(base?.removed ?? [])].forEach(remove);
-    (await readTombstones(store, recipe, opts.keys)).tombstones.forEach(remove);
-    const baseline = base ? [] : await baselineRemovals(store, recipe, versions);
-    for (const version of baseline) remove({ version, by: 'baseline', sequence });
-    assertForward(store, versions, base, removed);
-    const next: VersionState = {
-      format: 1,
-      name: recipe.name,
-      sequence,
-      versions,
-      removed: [...removed.values()],
-      manifest: manifestDigest(text),
-    };
-    if (bucket.kind === 'valid' && bucket.value.sequence === base?.sequence && sameSet(bucket.value, next)) {
-      log(`${key} in ${store.describe()} already records this set (state #${bucket.value.sequence})`);
-      return { state: bucket.value, object: bucket.object, written: false };
+    const { next, sequence, recorded } = await nextState({ ...opts, bucket, text });
+    if (recorded) {
+      log(`${key} in ${store.describe()} already records this set (state #${recorded.state.sequence})`);
+      return { ...recorded, written: false };
     }
     const object = await signState(next, opts.key);
     try {
@@ -67,7 +50,9 @@ export async function recordState(opts: {
         cacheControl: 'no-cache',
         ...(bucket.kind === 'absent' ? { ifNoneMatch: '*' as const } : { ifMatch: bucket.etag }),
       });
-      log(`recorded state #${sequence} as ${key} in ${store.describe()} (${versions.length} versions, ${removed.size} removed)`);
+      log(
+        `recorded state #${sequence} as ${key} in ${store.describe()} (${next.versions.length} versions, ${next.removed.length} removed)`,
+      );
       return { state: next, object, written: true };
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
@@ -77,8 +62,45 @@ export async function recordState(opts: {
   throw new Error(`${key} in ${opts.store.describe()} kept changing; rerun to converge`);
 }
 
+/**
+ * The state that records `text` (the SHA256SUMS the bucket holds, or will hold once a seal is applied) as the next after
+ * the newest one known (the bucket's, or a witness's when the bucket's was put back); `recorded` instead when the
+ * bucket's state already says the same. Refuses a text that lost a version without a removal or lists a removed one.
+ */
+export async function nextState(opts: {
+  store: ObjectStore;
+  recipe: Pick<Recipe, 'name'>;
+  keys: string[];
+  history: History;
+  bucket: SignedRead<VersionState>;
+  text: string;
+}): Promise<{ next: VersionState; sequence: number; recorded?: { state: VersionState; object: string } }> {
+  const { store, recipe, history, bucket, text } = opts;
+  const inBucket = bucket.kind === 'valid' ? bucket.value : undefined;
+  const base = newer(history.last?.state, inBucket);
+  const versions = Manifest.parse(text).versions(recipe.name);
+  const sequence = (base?.sequence ?? 0) + 1;
+  const removed = new Map<string, Removal>();
+  const remove = (r: Removal) => removed.has(r.version) || removed.set(r.version, removal(r));
+  [...history.removed.values(), ...(base?.removed ?? [])].forEach(remove);
+  (await readTombstones(store, recipe, opts.keys)).tombstones.forEach(remove);
+  const baseline = base ? [] : await baselineRemovals(store, recipe, versions);
+  for (const version of baseline) remove({ version, by: 'baseline', sequence });
+  assertForward(store, versions, base, removed);
+  const next: VersionState = {
+    format: 1,
+    name: recipe.name,
+    sequence,
+    versions,
+    removed: [...removed.values()],
+    manifest: manifestDigest(text),
+  };
+  const same = bucket.kind === 'valid' && bucket.value.sequence === base?.sequence && sameSet(bucket.value, next);
+  return { next, sequence, ...(same ? { recorded: { state: bucket.value, object: bucket.object } } : {}) };
+}
+
 /** The newer of two states (the first on a tie). */
-function newer(a: VersionState | undefined, b: VersionState | undefined): VersionState | undefined {
+export function newer(a: VersionState | undefined, b: VersionState | undefined): VersionState | undefined {
   return !b || (a && a.sequence >= b.sequence) ? a : b;
 }
 

@@ -18,6 +18,7 @@ import { imageFiles, versionImages } from './artifacts.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from './names.js';
 import { publishVersion } from './publish.js';
 import { loadRecipe, type Recipe } from './recipe.js';
+import { releaseKeyOf } from './signing-key.js';
 import { fragmentKey } from './vouch.js';
 
 const RECIPE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/alloy/sysext.json');
@@ -69,7 +70,7 @@ function world(name: string) {
       version,
       layout: await layout(version),
       store,
-      key,
+      key: releaseKeyOf(key, 'test'),
       publicKey: key.publicKeyArmored,
       log: (line) => lines.push(line),
     });

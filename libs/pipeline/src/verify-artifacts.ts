@@ -6,6 +6,24 @@ import { imageChecker, type VersionImage } from './artifacts.js';
 import { MANIFEST } from './names.js';
 
 /**
+ * This version's SHA256SUMS entries from dist/<name>/<version>/manifest (it may come from a cache): believed only when
+ * SHA256SUMS.gpg beside it verifies with the release key, which signed them after checking each image.
+ */
+export async function verifiedFragment(manifestDir: string, publicKey: string): Promise<Manifest> {
+  const manifestFile = path.join(manifestDir, MANIFEST);
+  const manifestText = await readFile(manifestFile, 'utf8').catch(() => {
+    throw new Error(`${manifestFile} is missing: run the manifest target for this version first`);
+  });
+  const manifestSignature = await readFile(`${manifestFile}.gpg`, 'utf8').catch(() => {
+    throw new Error(`${manifestFile}.gpg is missing: run the manifest target for this version first`);
+  });
+  await verifyDetached({ data: new TextEncoder().encode(manifestText), signature: manifestSignature, publicKey }).catch((error: Error) => {
+    throw new Error(`refusing to publish: ${manifestFile}.gpg does not verify: ${error.message}`);
+  });
+  return Manifest.parse(manifestText);
+}
+
+/**
  * Publish trusts nothing it finds in dist/ (it may come from a cache): every image must hash to its .sha256 and to this
  * version's manifest entry, and carry a valid signature by the expected key. Returns the manifest entries.
  */
@@ -17,18 +35,7 @@ export async function verifyArtifacts(opts: {
   receipts?: string;
 }): Promise<{ file: string; sha256: string }[]> {
   const manifestFile = path.join(opts.manifestDir, MANIFEST);
-  const manifestText = await readFile(manifestFile, 'utf8').catch(() => {
-    throw new Error(`${manifestFile} is missing: run the manifest target for this version first`);
-  });
-  const manifestSignature = await readFile(`${manifestFile}.gpg`, 'utf8').catch(() => {
-    throw new Error(`${manifestFile}.gpg is missing: run the manifest target for this version first`);
-  });
-  await verifyDetached({ data: new TextEncoder().encode(manifestText), signature: manifestSignature, publicKey: opts.publicKey }).catch(
-    (error: Error) => {
-      throw new Error(`refusing to publish: ${manifestFile}.gpg does not verify: ${error.message}`);
-    },
-  );
-  const manifest = Manifest.parse(manifestText);
+  const manifest = await verifiedFragment(opts.manifestDir, opts.publicKey);
   const check = imageChecker(opts.publicKey, { receipts: opts.receipts });
   const entries = [];
   for (const image of opts.images) {

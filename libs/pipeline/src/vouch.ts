@@ -15,7 +15,7 @@ export function fragmentKey(recipe: Pick<Recipe, 'name'>, version: string): stri
 }
 
 /** The public keys whose signatures vouch for bucket content: recipe signing.trustedKeys (rotation), publicKey, our own. */
-export async function trustedPublicKeys(recipe: Pick<Recipe, 'signing'>, key: SigningKey): Promise<string[]> {
+export async function trustedPublicKeys(recipe: Pick<Recipe, 'signing'>, key: Pick<SigningKey, 'publicKeyArmored'>): Promise<string[]> {
   const files = [...(recipe.signing.trustedKeys ?? []), ...(recipe.signing.publicKey ? [recipe.signing.publicKey] : [])];
   const keys = [key.publicKeyArmored];
   for (const file of files) {

@@ -10,6 +10,7 @@ import { loadPrivateKey, type SigningKey } from '@alloy-sysext/signing';
 import { versionLayout } from '../src/layout.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../src/names.js';
 import { publishVersion } from '../src/publish.js';
+import { releaseKeyOf } from '../src/signing-key.js';
 import type { Recipe } from '../src/recipe.js';
 import { builtVersion } from './built-version.js';
 
@@ -40,7 +41,7 @@ export function publishingWorld(
       version,
       layout: await builtOnce(ws, recipe, version, key),
       store,
-      key,
+      key: releaseKeyOf(key, 'test'),
       publicKey: key.publicKeyArmored,
       trustedKeys: opts.trusted ?? [key.publicKeyArmored],
       dryRun: opts.dryRun,

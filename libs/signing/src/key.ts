@@ -101,6 +101,8 @@ export interface PublicKeyInfo {
   userIds: string[];
   /** Armored form, normalized (only public material even if a private key was passed). */
   armored: string;
+  /** Binary form, as `gpg --export` writes it: a keyring file (import-pubring.gpg). */
+  binary: Uint8Array;
 }
 
 export async function readPublicKey(armored: string): Promise<PublicKeyInfo> {
@@ -116,5 +118,6 @@ export async function readPublicKey(armored: string): Promise<PublicKeyInfo> {
     version: pub.keyPacket.version,
     userIds: pub.getUserIDs(),
     armored: pub.armor(),
+    binary: pub.write(),
   };
 }

@@ -51,6 +51,8 @@ describe('generateKey', () => {
     expect((await stat(gen.privateKeyPath)).mode & 0o777).toBe(0o600);
     const pub = await readPublicKey(await readFile(gen.publicKeyPath, 'utf8'));
     expect(pub).toMatchObject({ fingerprint: gen.fingerprint, version: 4, userIds: ['Alloy sysext test <test@example.org>'] });
+    // the binary form is the keyring generateKey writes (what publish uploads as import-pubring.gpg)
+    expect(Buffer.from(pub.binary).equals(await readFile(gen.keyringPath))).toBe(true);
     const home = await mkdtemp(join(tmpdir(), 'gnupg-'));
     try {
       const r = await execa('gpg', [

@@ -47,6 +47,14 @@ export async function cloneCopy(copy: string, parent: string, name: string): Pro
   return dest;
 }
 
+/** `git clone` of `source` (a git repository, e.g. a copyWorkspace copy committed), with node_modules linked as above. */
+export async function gitClone(source: string, parent: string, name: string): Promise<string> {
+  const dest = path.join(parent, name);
+  await execa('git', ['clone', '--quiet', source, dest]);
+  await linkNodeModules(dest);
+  return dest;
+}
+
 async function linkNodeModules(dest: string): Promise<void> {
   const modules = path.join(dest, 'node_modules');
   await mkdir(path.join(modules, '@alloy-sysext'), { recursive: true });
@@ -77,7 +85,7 @@ export function nxEnv(extra: Record<string, string | undefined>): Record<string,
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(NX_|ALLOY_|R2_|GPG_|GITHUB_TOKEN$|GHOST_STACK_|INFISICAL_STACK_|JEST_|npm_|NODE_OPTIONS$)/i.test(k)) continue;
+    if (/^(NX_|ALLOY_|R2_|GPG_|GITHUB_|GHOST_STACK_|INFISICAL_STACK_|JEST_|npm_|NODE_OPTIONS$)/i.test(k)) continue;
     env[k] = v;
   }
   Object.assign(env, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0' });
@@ -118,9 +126,10 @@ async function run(cwd: string, file: string, args: string[], env: Record<string
  */
 export function taskStatus(output: string): Record<string, 'local' | 'existing' | 'remote' | 'ran'> {
   const result: Record<string, 'local' | 'existing' | 'remote' | 'ran'> = {};
-  // static output style: "> nx run alloy:image  [local cache]" (the -- args after the task id when given)
+  // static output style: "> nx run alloy:image  [local cache]" (the -- args after the task id when given); in GitHub
+  // Actions (GITHUB_ACTIONS set) Nx folds each task's output into a log group, "::group::<status icon> > nx run …"
   for (const line of output.split('\n')) {
-    const m = /^> nx run (\S+?:\S+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trim());
+    const m = /^(?:::group::\S*\s*)?> nx run (\S+?:\S+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trim());
     if (!m) continue;
     const rest = m[2];
     result[m[1]] = rest.includes('[existing outputs match the cache, left as is]')

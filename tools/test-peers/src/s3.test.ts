@@ -44,6 +44,31 @@ describe('S3 peer', () => {
     expect(seen).toEqual(['PUT 200', 'GET 200']);
   });
 
+  it('a read-only key reads, and every write it tries is refused with 403 AccessDenied', async () => {
+    await put('ro/x.txt', 'kept');
+    const ro = new S3Client({
+      endpoint: peer.endpoint,
+      region: peer.region,
+      credentials: peer.readOnlyCredentials,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
+    try {
+      const body = await (await ro.send(new GetObjectCommand({ Bucket: peer.bucket, Key: 'ro/x.txt' }))).Body!.transformToString();
+      expect(body).toBe('kept');
+      await ro.send(new HeadObjectCommand({ Bucket: peer.bucket, Key: 'ro/x.txt' }));
+      await expect(ro.send(new PutObjectCommand({ Bucket: peer.bucket, Key: 'ro/x.txt', Body: 'changed' }))).rejects.toMatchObject({
+        name: 'AccessDenied',
+      });
+      await expect(ro.send(new DeleteObjectCommand({ Bucket: peer.bucket, Key: 'ro/x.txt' }))).rejects.toMatchObject({
+        name: 'AccessDenied',
+      });
+      expect(await read('ro/x.txt')).toBe('kept');
+    } finally {
+      ro.destroy();
+    }
+  });
+
   it('enforces If-Match and If-None-Match like S3', async () => {
     const first = await put('cond.txt', 'one');
     await expect(put('cond.txt', 'two', { IfMatch: '"0123456789abcdef0123456789abcdef"' })).rejects.toMatchObject({

@@ -3,7 +3,8 @@
 //  - atomic object writes (s3rver streams straight into the final file; S3 never shows a partial object),
 //  - SHA256 object checksums: verified on PUT and UploadPart (BadDigest), reported on HEAD/GET with
 //    x-amz-checksum-mode: ENABLED, composite for multipart uploads, kept by copies (s3-checksums.ts),
-//  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered).
+//  - a request log and fault injection (status codes, connections dropped mid-body, requests never answered),
+//  - a read-only access key (as an R2 API token with "Object Read only"): its writes are refused with 403 AccessDenied.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -21,6 +22,7 @@ const S3rver: any = require('s3rver');
 
 export interface S3PeerRequest {
   method: string;
+  bucket: string;
   key: string;
   query: string;
   /** 0 while in flight or when the connection was dropped. */
@@ -48,6 +50,10 @@ export interface S3Peer {
   endpoint: string;
   bucket: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** A key that may read but not write (PUT, POST, DELETE answer 403 AccessDenied). */
+  readOnlyCredentials: { accessKeyId: string; secretAccessKey: string };
+  /** Another key of the same account (as a second R2 API token), read-write or read-only. */
+  createKey(accessKeyId: string, opts?: { readOnly?: boolean }): { accessKeyId: string; secretAccessKey: string };
   region: string;
   requests: S3PeerRequest[];
   failNext(opts: FailNextOptions): void;
@@ -61,12 +67,33 @@ interface Fault extends Required<Pick<FailNextOptions, 'nth' | 'times'>> {
   seen: number;
 }
 
-export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Peer> {
+// s3rver keeps its keys in a registry of its dummy account (it does not check v4 signatures): more keys go there.
+const AWSAccount: any = require('s3rver/lib/models/account.js');
+const readOnlyKeys = new Set<string>();
+function createKey(accessKeyId: string, opts: { readOnly?: boolean } = {}) {
+  const key = { accessKeyId, secretAccessKey: `${accessKeyId}-secret` };
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(key.accessKeyId, key.secretAccessKey);
+  if (opts.readOnly) readOnlyKeys.add(accessKeyId);
+  return key;
+}
+const READ_ONLY = createKey('S3RVER-READ-ONLY', { readOnly: true });
+
+/** The access key id a request is signed with (SigV4 `Credential=<id>/…`). */
+export function accessKeyOf(headers: Record<string, string>): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(headers.authorization ?? '')?.[1];
+}
+
+/** `extraBuckets`: more buckets on the same endpoint (a cache bucket beside the release bucket, as two R2 buckets). */
+export async function startS3Peer(opts: { bucket?: string; extraBuckets?: string[] } = {}): Promise<S3Peer> {
   const bucket = opts.bucket ?? 'test-bucket';
   // <root>/data is s3rver's directory; <root>/tmp holds in-flight uploads (same filesystem, so rename is atomic).
   const root = await mkdtemp(path.join(os.tmpdir(), 's3-peer-'));
   const directory = path.join(root, 'data');
-  const s3rver = new S3rver({ silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const s3rver = new S3rver({
+    silent: true,
+    directory,
+    configureBuckets: [bucket, ...(opts.extraBuckets ?? [])].map((name) => ({ name })),
+  });
   // silent at the logger, not only at its console transport: a request still finishing when stop() has closed the logger
   // would otherwise make winston print "Attempt to write logs with no transports" into the test output
   s3rver.logger.silent = true;
@@ -102,12 +129,20 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
     const method = (req.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v ?? '');
-    const entry: S3PeerRequest = { method, key, query, status: 0, headers };
+    const entry: S3PeerRequest = { method, bucket: reqBucket, key, query, status: 0, headers };
     requests.push(entry);
     res.on('finish', () => {
       entry.status = res.statusCode;
     });
 
+    if (method !== 'GET' && method !== 'HEAD' && readOnlyKeys.has(accessKeyOf(headers) ?? '')) {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end(s3ErrorXml('AccessDenied', 'Access Denied (a read-only key)', key));
+      });
+      return;
+    }
     const fault = takeFault(method, key, query);
     if (fault?.stall) {
       req.resume();
@@ -209,8 +244,10 @@ export async function startS3Peer(opts: { bucket?: string } = {}): Promise<S3Pee
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
-    // s3rver's only account; requests signed with anything else get 403 InvalidAccessKeyId / SignatureDoesNotMatch.
+    // s3rver's account; requests signed with a key it does not know get 403 InvalidAccessKeyId.
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    readOnlyCredentials: READ_ONLY,
+    createKey,
     region: 'us-east-1',
     requests,
     directory,

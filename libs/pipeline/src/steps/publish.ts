@@ -1,13 +1,13 @@
-// Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), manifest last.
-import { r2Configured, storeFromEnv } from '@alloy-sysext/r2';
-import { checkConsumersTrustKey } from '../consumer-trust.js';
+// Step `publish`: verified upload of this version to the bucket (R2, or the local directory bucket), the seal last. It
+// needs the release key's public part only (ALLOY_SIGNING_PUBLIC_KEY in a job that holds no private key).
+import { storeFromEnv } from '@alloy-sysext/r2';
 import type { UpstreamTrustOptions } from '../digest-roots.js';
 import { localBucketDir } from '../layout.js';
 import { publishVersion, type PublishResult } from '../publish.js';
-import { expectedPublicKey, signingKeyFromEnv } from '../signing-key.js';
+import { DEV_KEY_DIR, expectedPublicKey, releaseKeyFromEnv } from '../signing-key.js';
 import { MANIFEST, MANIFEST_SIGNATURE } from '../names.js';
 import type { StepContext } from '../step.js';
-import { logVerified, verifyAssets } from '../upstream-trust.js';
+import { checksBeforeSigning } from './seal.js';
 import { trustedPublicKeys } from '../vouch.js';
 
 /** The asset directory options too: provenance names the digest roots this run checks, from the same options fetch had. */
@@ -24,21 +24,12 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     { bucket: recipe.bucket.name, prefix: recipe.bucket.prefix, directory: localBucketDir(root, env) },
     { log },
   );
-  const { key, development } = await signingKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
-  // before anything is verified or uploaded: a key switch consumers cannot follow is refused (dry runs included)
-  await checkConsumersTrustKey({
-    recipe,
-    version,
-    key,
-    development,
-    localBucket: !r2Configured(env),
-    store,
-    allowUntrustedKey: options.allowUntrustedKey,
-    read: { env, log },
-  });
-  // What provenance says about upstream is what this run checks now, not what fetch (or a cache entry) recorded.
-  const upstream = await verifyAssets(ctx, options);
-  for (const a of upstream) logVerified(ctx, a, 'provenance names it so');
+  const key = await releaseKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
+  // Holding the private key, publish may seal itself (a laptop; a bucket changed since the sign job): the seal's checks
+  // run first. Without it, the seal's provenance (made where the key is) is checked against the images verified here.
+  const upstream = key.signing
+    ? await checksBeforeSigning(ctx, options, { key: key.signing, development: key.source === DEV_KEY_DIR, store })
+    : undefined;
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
     recipe,
@@ -49,7 +40,7 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     publicKey,
     trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
-    provenance: { root, env, upstream },
+    ...(upstream ? { provenance: { root, env, upstream } } : {}),
     log,
     blobs: ctx.blobs,
   });
