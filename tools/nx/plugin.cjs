@@ -13,8 +13,8 @@ exports.createDependencies = require('./step-dependencies.cjs').createDependenci
 const { createHash, randomUUID } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
-const { checkTypedOptions, nxCommandLine } = require('./target-options.cjs');
 const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
+const { checkTypedOptions, nxCommandLine } = require('./target-options.cjs');
 
 // The asset directory as typed, before or behind `--` (`--assetDir=d`, `--assetDir d`, or its first name --zipDir).
 function assetDirArg(argv) {
@@ -77,6 +77,15 @@ function oneArgumentList(argv, end) {
     .slice(2)
     .filter((_, i) => i + 2 !== end)
     .map((a) => a.replace(/^--alloyVersion(?==|$)/, '--version'));
+}
+
+// Nx builds its cache client after this hook, from the environment the hook leaves (an empty server means none). In the
+// nx process the warning is printed here; on the daemon (whose output only reaches its log) it travels back with the
+// environment, and the .npmrc preload (cache-warning.cjs) prints it when nx exits.
+function remoteCacheDisabled(warning) {
+  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) return { [REMOTE_CACHE_SERVER]: '', ALLOY_NX_CACHE_WARNING: warning };
+  console.error(warning);
+  return { [REMOTE_CACHE_SERVER]: '' };
 }
 
 /** The project:target typed (`nx run alloy:publish …`), for messages; the first such argument. */

@@ -1,5 +1,6 @@
-// End to end, playing someone who can write the Nx cache (a local .nx/cache entry, or the remote cache server's
-// storage) but holds no signing key: each cached target's entry (fetch, image, sign, manifest) is poisoned, then publish
+// End to end, playing someone who can write the Nx cache (a local .nx/cache entry and .nx/blobs, or the remote cache
+// server's storage) but holds no signing key: each cached target's entry (fetch, image, sign, manifest) is poisoned
+// (with a blob of altered bytes planted beside it where the entry names one: zips and images are blobs), then publish
 // runs for a published and an unpublished version. Every run refuses, naming the file and a recovery that works, and
 // writes nothing to the bucket; following the recovery converges on the clean bytes. Then issue 20's first finding:
 // an edited fetch record, and a consistent forged pair (another zip with a matching image entry), never reach the
@@ -55,41 +56,49 @@ async function bucketState() {
   return objects;
 }
 
-/** A poison: what it rewrites inside an entry directory laid out like the workspace (dist/alloy/<version>/...). */
+/**
+ * A poison: what it rewrites inside an entry directory laid out like the workspace (dist/alloy/<version>/...). `blobs`
+ * reads a genuine blob and plants one (returning its sha256) in the store of the cache being poisoned.
+ */
 interface Poison {
   target: 'fetch' | 'image' | 'sign' | 'manifest';
   /** A file the entry holds, to find the entry. */
   marker: (v: string) => string;
-  apply: (entry: string, v: string) => Promise<void>;
+  apply: (entry: string, v: string, blobs: Blobs) => Promise<void>;
   /** What the refusal names. */
   refusal: (v: string) => string;
 }
 
-const flip = async (file: string) => {
-  const b = await readFile(file);
-  b[b.length - 100] ^= 0xff;
-  await writeFile(file, b);
-  return b;
-};
+/** The blobs of the cache being poisoned: A's .nx/blobs, or the cache server's `sha256-<hex>` entries. */
+interface Blobs {
+  read(sha: string): Promise<Buffer>;
+  plant(bytes: Buffer): Promise<string>;
+}
 
 const POISONS: Poison[] = [
   {
     target: 'fetch',
-    marker: (v) => `dist/alloy/${v}/upstream/alloy-linux-amd64.zip`,
-    // the zip rewritten (fetch's output is the zips alone; the binary is no output): only the live digest can tell
-    apply: async (entry, v) => {
-      await flip(path.join(entry, `dist/alloy/${v}/upstream/alloy-linux-amd64.zip`));
+    marker: (v) => `dist/alloy/${v}/upstream/alloy-linux-amd64.zip.sha256`,
+    // fetch's output (the zip's .sha256) names other zip bytes, planted as a blob (the zip and the binary are no
+    // output): the entry and the blob are consistent, only this run's digest root can tell
+    apply: async (entry, v, blobs) => {
+      const sum = path.join(entry, `dist/alloy/${v}/upstream/alloy-linux-amd64.zip.sha256`);
+      const bytes = await blobs.read((await readFile(sum, 'utf8')).slice(0, 64));
+      bytes[bytes.length - 100] ^= 0xff;
+      await writeFile(sum, `${await blobs.plant(bytes)}  alloy-linux-amd64.zip\n`);
     },
-    refusal: (v) => `${dist(v, 'upstream/alloy-linux-amd64.zip')} has sha256`,
+    refusal: (v) => `${dist(v, 'upstream/alloy-linux-amd64.zip')}.sha256 (fetch's output) names sha256`,
   },
   {
     target: 'image',
-    marker: (v) => `dist/alloy/${v}/images/alloy-${v}-amd64.raw`,
-    // the image and its .sha256 rewritten consistently: only the rebuild from the verified binary can tell
-    apply: async (entry, v) => {
-      const image = path.join(entry, `dist/alloy/${v}/images/alloy-${v}-amd64.raw`);
-      const bytes = await flip(image);
-      await writeFile(`${image}.sha256`, `${sha256(bytes)}  alloy-${v}-amd64.raw\n`);
+    marker: (v) => `dist/alloy/${v}/images/alloy-${v}-amd64.raw.sha256`,
+    // the image's .sha256 names other bytes, planted as a blob: consistent, only the rebuild from the verified binary
+    // can tell
+    apply: async (entry, v, blobs) => {
+      const sum = path.join(entry, `dist/alloy/${v}/images/alloy-${v}-amd64.raw.sha256`);
+      const bytes = await blobs.read((await readFile(sum, 'utf8')).slice(0, 64));
+      bytes[bytes.length - 100] ^= 0xff;
+      await writeFile(sum, `${await blobs.plant(bytes)}  alloy-${v}-amd64.raw\n`);
     },
     refusal: (v) => `refusing to sign ${dist(v, `images/alloy-${v}-amd64.raw`)}: it has sha256`,
   },
@@ -133,6 +142,7 @@ async function remoteEntries(marker: string): Promise<{ file: string; gzip: bool
   const dir = path.join(root, 'remote-cache/nx-cache');
   const hits = [];
   for (const name of await readdir(dir)) {
+    if (name.startsWith('sha256-')) continue; // a blob (a step's zip or image as is), no Nx entry
     const file = path.join(dir, name);
     const gzip = (await readFile(file)).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
     const { stdout } = await execa('tar', [gzip ? '-tzf' : '-tf', file]);
@@ -142,9 +152,30 @@ async function remoteEntries(marker: string): Promise<{ file: string; gzip: bool
   return hits;
 }
 
+/** The blob files of one cache, and the ones planted in it (removed when the poison is taken away). */
+function blobsOf(where: 'local' | 'remote', planted: string[]): Blobs {
+  const local = (sha: string) => path.join(A, '.nx/blobs', sha.slice(0, 2), sha);
+  const remote = (sha: string) => path.join(root, 'remote-cache/nx-cache', `sha256-${sha}`);
+  const file = where === 'local' ? local : remote;
+  return {
+    // the genuine bytes from wherever they are (a run that restored only entries fetched no blob)
+    read: (sha) => readFile(local(sha)).catch(() => readFile(remote(sha))),
+    async plant(bytes) {
+      const sha = sha256(bytes);
+      await mkdir(path.dirname(file(sha)), { recursive: true });
+      await writeFile(file(sha), bytes);
+      planted.push(file(sha));
+      return sha;
+    },
+  };
+}
+
 /** Poisons every entry (local or remote) holding the marker; returns how to put the original bytes back. */
 async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<() => Promise<void>> {
   const originals = new Map<string, Buffer>();
+  const planted: string[] = [];
+  const blobs = blobsOf(where, planted);
+  const unplant = () => Promise.all(planted.map((f) => rm(f, { force: true })));
   if (where === 'local') {
     const entries = await localEntries(p.marker(v));
     expect(entries.length).toBeGreaterThanOrEqual(1);
@@ -152,7 +183,7 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
     for (const entry of entries) {
       // keep the entry's files to restore them afterwards
       await execa('cp', ['-a', `${entry}/.`, path.join(scratch, path.basename(entry))]);
-      await p.apply(entry, v);
+      await p.apply(entry, v, blobs);
     }
     return async () => {
       for (const entry of entries) {
@@ -160,6 +191,7 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
         await execa('cp', ['-a', path.join(scratch, path.basename(entry)), entry]);
       }
       await rm(scratch, { recursive: true, force: true });
+      await unplant();
     };
   }
   const entries = await remoteEntries(p.marker(v));
@@ -168,12 +200,13 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
     originals.set(e.file, await readFile(e.file));
     const scratch = await tempDir('poison-tar-');
     await execa('tar', [e.gzip ? '-xzf' : '-xf', e.file, '-C', scratch]);
-    await p.apply(scratch, v);
+    await p.apply(scratch, v, blobs);
     await execa('tar', [e.gzip ? '-czf' : '-cf', e.file, '-C', scratch, '--no-recursion', ...e.members]);
     await rm(scratch, { recursive: true, force: true });
   }
   return async () => {
     for (const [file, bytes] of originals) await writeFile(file, bytes);
+    await unplant();
   };
 }
 
@@ -181,6 +214,7 @@ async function poison(where: 'local' | 'remote', p: Poison, v: string): Promise<
 async function dropLocal() {
   await rm(path.join(A, 'dist'), { recursive: true, force: true });
   await rm(path.join(A, '.nx/cache'), { recursive: true, force: true });
+  await rm(path.join(A, '.nx/blobs'), { recursive: true, force: true });
   await rm(path.join(A, '.nx/workspace-data'), { recursive: true, force: true });
 }
 
@@ -298,7 +332,7 @@ describe('a poisoned cache entry never reaches the release signature', () => {
     } finally {
       await restore().catch(() => {});
     }
-  }, 300_000);
+  }, 600_000); // two full pipeline runs (one from upstream) and a restore: up to ~5 min each on 2 loaded cores
 });
 
 /** Adds or replaces `file` (relative to the entry) in every local or remote entry holding `marker`; undo returned. */
@@ -318,7 +352,7 @@ async function plant(where: 'local' | 'remote', marker: string, file: string, by
     originals.set(e.file, await readFile(e.file));
     const scratch = await tempDir('plant-tar-');
     await execa('tar', [e.gzip ? '-xzf' : '-xf', e.file, '-C', scratch]);
-    await poisonWith.apply(scratch, '');
+    await poisonWith.apply(scratch, '', blobsOf('remote', []));
     const members = e.members.some((m) => m.replace(/^\.\//, '') === file) ? e.members : [...e.members, file];
     await execa('tar', [e.gzip ? '-czf' : '-cf', e.file, '-C', scratch, '--no-recursion', ...members]);
     await rm(scratch, { recursive: true, force: true });
@@ -330,7 +364,9 @@ async function plant(where: 'local' | 'remote', marker: string, file: string, by
 }
 
 // Issue 20, finding 1: on main, publish copied fetch's record (fetched.json, restored from a cache) into the signed
-// provenance. Now provenance is built from the digest roots this run checks, and publish re-checks the zips itself.
+// provenance. Now provenance is built from the digest roots this run checks, and publish re-checks the zips itself
+// (restored, when a cache left them out, from the blob the root's sha256 names). fetch's entry holds the zips' .sha256
+// files; a fetched.json planted beside them is never read.
 describe('an edited fetch record never reaches the signed provenance', () => {
   let zipDir: string;
   let clean: string;
@@ -340,7 +376,7 @@ describe('an edited fetch record never reaches the signed provenance', () => {
     return JSON.stringify(rest);
   };
   const publish = () => npxNx(A, ['run', 'alloy:publish', `--version=${AIR_GAPPED}`, `--zipDir=${zipDir}`], env);
-  const fetchMarker = `dist/alloy/${AIR_GAPPED}/upstream/alloy-linux-amd64.zip`;
+  const fetchMarker = `dist/alloy/${AIR_GAPPED}/upstream/alloy-linux-amd64.zip.sha256`;
   const record = async (over: (zip: Record<string, unknown>) => Record<string, unknown>) => {
     const zips = JSON.parse(await provenance()).predicate.buildDefinition.resolvedDependencies.map((d: any) =>
       over({
@@ -394,12 +430,12 @@ describe('an edited fetch record never reaches the signed provenance', () => {
     }, 300_000);
   }
 
-  it('a consistent forged pair (another zip and a record naming it, plus entries PUT with a read-write token) is refused by publish', async () => {
+  it('a consistent forged pair (another zip and a record naming it, plus entries PUT with a read-write token) is refused by the seal; nothing is published', async () => {
     const run = async () => {
       const mark = cacheLog.length;
       await dropLocal();
       const r = await publish();
-      // Nx entries only, named by Nx's decimal hash (the plugin's cache probe asks for another name)
+      // Nx entries only, named by Nx's decimal hash (a blob is sha256-<hex>; the plugin's probe asks for another name)
       const misses = cacheLog.slice(mark).flatMap((l) => /^GET (\d+) 404 /.exec(l)?.[1] ?? []);
       return { r, misses };
     };
@@ -409,16 +445,17 @@ describe('an edited fetch record never reaches the signed provenance', () => {
     const other = makeSyntheticBinary('amd64', 256 * 1024);
     other.write('not the release', 256, 'latin1');
     const otherZip = makeZip([{ name: 'alloy-linux-amd64', data: other, mode: 0o100755 }]);
-    // with write access to the cache server's storage: the fetch entry holds the other zip (and a record naming it)
+    // with write access to the cache server's storage: the fetch entry names the other zip (its .sha256 and a record),
+    // planted as a blob
     const pairRecord = await record((z) => (z.arch === 'amd64' ? { ...z, sha256: sha256(otherZip) } : z));
     const restore = await poison(
       'remote',
       {
         target: 'fetch',
         marker: () => fetchMarker,
-        apply: async (entry) => {
+        apply: async (entry, _v, blobs) => {
           const dir = path.join(entry, `dist/alloy/${AIR_GAPPED}/upstream`);
-          await writeFile(path.join(dir, 'alloy-linux-amd64.zip'), otherZip);
+          await writeFile(path.join(dir, 'alloy-linux-amd64.zip.sha256'), `${await blobs.plant(otherZip)}  alloy-linux-amd64.zip\n`);
           await writeFile(path.join(dir, 'fetched.json'), pairRecord);
         },
         refusal: () => '',
@@ -430,13 +467,16 @@ describe('an edited fetch record never reaches the signed provenance', () => {
       // with a read-write token: each task the other zip changes the hash of misses the cache, runs and refuses; the
       // attacker then PUTs the genuine entry of that target under the hash it missed, until only publish is left
       const genuine: Record<string, string> = {
-        'alloy:image': `dist/alloy/${AIR_GAPPED}/images/alloy-${AIR_GAPPED}-amd64.raw`,
+        'alloy:image': `dist/alloy/${AIR_GAPPED}/images/alloy-${AIR_GAPPED}-amd64.raw.sha256`,
         'alloy:sign': `dist/alloy/${AIR_GAPPED}/images/alloy-${AIR_GAPPED}-amd64.raw.asc`,
         'alloy:manifest': `dist/alloy/${AIR_GAPPED}/manifest/SHA256SUMS`,
       };
+      // a step that ran and refused (one that ran and passed put its own entry, as Nx does)
+      const refusedBy = (r: NxRun) =>
+        Object.keys(genuine).find((t) => taskStatus(r.output)[t] === 'ran' && r.output.includes(`${t.slice('alloy:'.length)} failed:`));
       let last = await run();
       for (let i = 0; i < 3; i++) {
-        const failed = Object.keys(genuine).find((t) => taskStatus(last.r.output)[t] === 'ran');
+        const failed = refusedBy(last.r);
         if (!failed) break;
         expect(last.misses).toHaveLength(1);
         const entry = (await remoteEntries(genuine[failed]!)).find((e) => !put.includes(path.basename(e.file)))!;
@@ -451,13 +491,14 @@ describe('an edited fetch record never reaches the signed provenance', () => {
       }
       const { r } = last;
       expect(put.length).toBeGreaterThanOrEqual(1); // at least the image entry
-      expect(Object.fromEntries(Object.keys(genuine).map((t) => [t, taskStatus(r.output)[t]]))).toEqual(
-        Object.fromEntries(Object.keys(genuine).map((t) => [t, 'remote'])),
-      );
+      // image, sign and manifest pass (restored, or run from the genuine asset); the seal, the first to state the
+      // assets, refuses the fetch output naming the other zip
+      expect(refusedBy(r)).toBeUndefined();
+      expect(taskStatus(r.output)['alloy:seal']).toBe('ran');
       expect(r.code).not.toBe(0);
       expect(r.output).toContain(
-        `refusing to use the fetched upstream files: ${path.join(A, 'dist/alloy', AIR_GAPPED, 'upstream/alloy-linux-amd64.zip')} ` +
-          `has sha256 ${sha256(otherZip)}, but ${path.join(zipDir, 'SHA256SUMS')} says ${sha256(genuineZip)}`,
+        `seal failed: refusing to use the fetched upstream files: ${path.join(A, 'dist/alloy', AIR_GAPPED, 'upstream/alloy-linux-amd64.zip')}` +
+          `.sha256 (fetch's output) names sha256 ${sha256(otherZip)}, but ${path.join(zipDir, 'SHA256SUMS')} says ${sha256(genuineZip)}`,
       );
       expect(await provenance()).toBe(before);
       expect(s3Writes(writesBefore)).toEqual([]);

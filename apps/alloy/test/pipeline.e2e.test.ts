@@ -253,9 +253,9 @@ describe('alloy pipeline under real nx', () => {
     expect(github.writes().slice(ghMark)).toEqual([]);
   }, 300_000);
 
-  it('Done 4: dist/ deleted → restored from the cache, every file byte-identical', async () => {
+  it('Done 4: dist/ deleted → restored from the cache, every file byte-identical (the zips come back as blobs when publish re-checks them)', async () => {
     // what this workspace made for itself is no target's output, and the cache must never bring it back: dist/.receipts
-    // (what it built), dist/.work (the binaries fetch inflated; the cache holds only the zips) and dist/.witness (the
+    // (what it built), dist/.work (the binaries fetch inflated; the cache keeps only the zips, as blobs) and dist/.witness (the
     // bucket's version state as this workspace last saw it)
     const isLocal = (file: string) => ['.receipts/', '.work/', '.witness/'].some((dir) => file.startsWith(dir));
     // the seal is made again every run outside a GitHub Actions run (it reads the bucket): a new signature each time,
@@ -278,7 +278,7 @@ describe('alloy pipeline under real nx', () => {
         'alloy/1.10.2/upstream/alloy-linux-amd64.zip',
       ]),
     );
-    expect(Object.keys(before).filter((f) => f.includes('/upstream/') && !/\.zip$|\/fetched\.json$/.test(f))).toEqual([]);
+    expect(Object.keys(before).filter((f) => f.includes('/upstream/') && !/\.zip(\.sha256)?$/.test(f))).toEqual([]);
     // one file per arch: the compatibility name is no file (so no second image in the image and sign cache entries)
     expect(
       Object.keys(before)
@@ -369,8 +369,30 @@ describe('alloy pipeline under real nx', () => {
     expect(r.output).toMatch(/Cache:\s+4\/4 hit/);
     expect(upstream.requests.slice(upstreamMark)).toEqual([]);
     expect(cacheLog.filter((l) => / 200 /.test(l) && l.startsWith('GET')).length).toBeGreaterThanOrEqual(4);
-    // byte-identical to clone A's first build (before A's signing edit): images, checksums, signatures, manifest
-    const tree = await hashTree(path.join(B, 'dist/alloy/1.10.2'));
+    // The entries hold the zips' and images' .sha256 files: no step read the bytes, so none came. Publish reads the
+    // images and re-checks the zips for the provenance: each comes once, as a blob, streamed; a zip by the sha256 of the
+    // release's live digest (one API request, no download). (A plain publish, as A published: --dryRun is forwarded to
+    // every step, so it would hash, and cache, another entry per step.)
+    const blobGets = () => cacheLog.filter((l) => /^GET sha256-[0-9a-f]{64} 200 /.test(l));
+    const largeFiles = async () => Object.keys(await hashTree(path.join(B, 'dist/alloy/1.10.2'))).filter((f) => /\.(raw|zip)$/.test(f));
+    expect(await largeFiles()).toEqual([]);
+    expect(blobGets()).toEqual([]);
+    expectOk(await run(B, 'publish', '1.10.2'));
+    expect(blobGets().length).toBe(4);
+    expect((await largeFiles()).sort()).toEqual([
+      'images/alloy-1.10.2-amd64.raw',
+      'images/alloy-1.10.2-arm64.raw',
+      'upstream/alloy-linux-amd64.zip',
+      'upstream/alloy-linux-arm64.zip',
+    ]);
+    expect(upstream.requests.slice(upstreamMark)).toEqual([
+      { method: 'GET', path: expect.stringMatching(/\/releases\/tags\/v1\.10\.2$/), status: 200 },
+    ]);
+    // byte-identical to clone A's first build (before A's signing edit): images, checksums, signatures, manifest (the
+    // seal is made per run: it signs the bucket as it is then)
+    const tree = Object.fromEntries(
+      Object.entries(await hashTree(path.join(B, 'dist/alloy/1.10.2'))).filter(([f]) => !/^(publish|seal)\//.test(f)),
+    );
     const expected = Object.fromEntries(
       Object.entries(distAfterFirst)
         .filter(([f]) => f.startsWith('alloy/1.10.2/') && !/^alloy\/1\.10\.2\/(publish|seal)\//.test(f))
@@ -500,43 +522,61 @@ describe('alloy pipeline under real nx', () => {
       }
     }, 300_000);
 
-    it('an image altered in the cache entry of image', async () => {
-      const rel = 'dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw';
-      const entry = await cacheEntryFile(rel);
-      const original = await readFile(entry);
+    // image's cache entry holds the .sha256 files; the image bytes are a blob, in B's .nx/blobs and on the cache server
+    const genuineSha = async () =>
+      (await readFile(await cacheEntryFile('dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw.sha256'), 'utf8')).slice(0, 64);
+    const localBlob = (sha: string) => path.join(B, '.nx/blobs', sha.slice(0, 2), sha);
+    const remoteBlob = (sha: string) => path.join(root, 'remote-cache/nx-cache', `sha256-${sha}`);
+    const flipped = (b: Buffer) => {
+      const t = Buffer.from(b);
+      t[t.length - 100] ^= 0xff;
+      return t;
+    };
+
+    it('an image blob altered on the cache server: refused as it streams, before anything is uploaded', async () => {
+      const sha = await genuineSha();
+      const original = await readFile(remoteBlob(sha));
       try {
-        const tampered = Buffer.from(original);
-        tampered[tampered.length - 100] ^= 0xff;
-        await writeFile(entry, tampered);
+        const tampered = flipped(original);
+        await writeFile(remoteBlob(sha), tampered);
         await rm(path.join(B, 'dist'), { recursive: true, force: true });
+        await rm(path.join(B, '.nx/blobs'), { recursive: true, force: true });
         const s3Mark = s3.requests.length;
         const r = await run(B, 'publish', '1.10.2');
         expect(r.code).not.toBe(0);
-        // sign and manifest key on the image's .sha256 (unchanged here), so both come from the cache with the genuine
-        // bytes' signature and listing; publish hashes the image and refuses it before anything is uploaded.
-        const image = path.join(images(), 'alloy-1.10.2-amd64.raw');
-        expect(r.output).toContain(
-          `refusing to publish: ${image} has sha256 ${createHash('sha256').update(tampered).digest('hex')} but alloy-1.10.2-amd64.raw.sha256 says`,
-        );
+        // sign and manifest key on the image's .sha256 (unchanged here), so both come from the cache; publish is the
+        // first step to read the image, and the blob's bytes do not hash to its name
+        expect(r.output).toContain(`blob ${sha} came back with sha256 ${createHash('sha256').update(tampered).digest('hex')}`);
+        expect(existsSync(path.join(images(), 'alloy-1.10.2-amd64.raw'))).toBe(false);
         expect(s3Writes(s3Mark)).toEqual([]);
       } finally {
-        await writeFile(entry, original);
+        await writeFile(remoteBlob(sha), original);
       }
     }, 300_000);
 
-    it('an image and its .sha256 both rewritten in the cache entry of image', async () => {
-      // Consistent with each other, so only a check against something outside this cache entry can catch it: sign
-      // rebuilds the image from the fetched binary (builds are reproducible) and refuses a different sha256.
-      const rel = 'dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw';
-      const entry = await cacheEntryFile(rel);
-      const original = await readFile(entry);
-      const originalSum = await readFile(`${entry}.sha256`);
+    it('an image blob altered in the local blob store: dropped, and the genuine bytes come from the cache server', async () => {
+      const sha = await genuineSha();
+      await rm(path.join(B, 'dist'), { recursive: true, force: true });
+      expectOk(await run(B, 'publish', '1.10.2'));
+      await writeFile(localBlob(sha), flipped(await readFile(localBlob(sha))));
+      await rm(path.join(B, 'dist'), { recursive: true, force: true });
+      const r = await run(B, 'publish', '1.10.2');
+      expectOk(r);
+      expect(r.output).toContain(`blob store: ${localBlob(sha)} does not hash to its name; removed`);
+      expect(await sha256File(path.join(images(), 'alloy-1.10.2-amd64.raw'))).toBe(sha);
+    }, 300_000);
+
+    it('an image .sha256 rewritten in the cache entry of image, naming a planted blob of altered bytes', async () => {
+      // Entry and blob consistent with each other, so only a check against something outside them can catch it: sign
+      // reruns (its input, the .sha256, changed), rebuilds the image from the fetched binary and refuses another sha256.
+      const entry = await cacheEntryFile('dist/alloy/1.10.2/images/alloy-1.10.2-amd64.raw.sha256');
+      const originalSum = await readFile(entry);
+      const tampered = flipped(await readFile(remoteBlob(await genuineSha())));
+      const sha = createHash('sha256').update(tampered).digest('hex');
       try {
-        const tampered = Buffer.from(original);
-        tampered[tampered.length - 100] ^= 0xff;
-        await writeFile(entry, tampered);
-        const sha = createHash('sha256').update(tampered).digest('hex');
-        await writeFile(`${entry}.sha256`, originalSum.toString('utf8').replace(/^[0-9a-f]{64}/, sha));
+        await mkdir(path.dirname(localBlob(sha)), { recursive: true });
+        await writeFile(localBlob(sha), tampered);
+        await writeFile(entry, originalSum.toString('utf8').replace(/^[0-9a-f]{64}/, sha));
         await rm(path.join(B, 'dist'), { recursive: true, force: true });
         const s3Mark = s3.requests.length;
         const r = await run(B, 'publish', '1.10.2');
@@ -544,14 +584,15 @@ describe('alloy pipeline under real nx', () => {
         expect(r.code).not.toBe(0);
         expect(r.output).toContain(`refusing to sign ${path.join(images(), 'alloy-1.10.2-amd64.raw')}: it has sha256 ${sha}`);
       } finally {
-        await writeFile(entry, original);
-        await writeFile(`${entry}.sha256`, originalSum);
+        await writeFile(entry, originalSum);
+        await rm(localBlob(sha), { force: true });
+        await rm(path.join(B, 'dist'), { recursive: true, force: true });
       }
     }, 300_000);
 
     it('an image altered in dist/ when publish runs on its own', async () => {
-      // rebuild dist from the (restored) cache, then change the image and run publish without its dependencies
-      expectOk(await run(B, 'manifest', '1.10.2'));
+      // rebuild dist from the (restored) cache and blobs, then change the image and run publish without its dependencies
+      expectOk(await run(B, 'publish', '1.10.2'));
       const image = path.join(images(), 'alloy-1.10.2-arm64.raw');
       const bytes = await readFile(image);
       bytes[bytes.length - 100] ^= 0xff;

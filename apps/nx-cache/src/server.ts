@@ -3,9 +3,18 @@
 //   GET /v1/cache/{hash} → 200 tar bytes | 404 missing | 401 no/unknown token
 //   PUT /v1/cache/{hash} → 200 stored | 409 already exists (entries are immutable) | 403 read-only token | 401
 // Entries live at <prefix>/<hash>. The write is If-None-Match: * so two runners racing on one hash cannot overwrite
-// each other.
+// each other. Bodies stream (a PUT to a spool file, then into the store; a GET from the store), so an entry of any size
+// costs no more memory than a buffer. The steps keep their large files here too, named `sha256-<hex>` by their bytes
+// (libs/pipeline blobs.ts): such a body must hash to its name, or it is refused (400).
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PreconditionFailedError, type ObjectStore } from '@alloy-sysext/r2';
 import type { TokenTable } from './tokens.js';
 import type { Log } from '@alloy-sysext/common';
@@ -15,8 +24,10 @@ export interface NxCacheServerOptions {
   tokens: TokenTable;
   /** Key prefix inside the store (default `nx-cache`). */
   prefix?: string;
-  /** Largest accepted entry (default 1 GiB; entries are held in memory while stored); bigger uploads get 413. */
+  /** Largest accepted entry (default 4 GiB); bigger uploads get 413. */
   maxEntryBytes?: number;
+  /** Where uploads are spooled before they go into the store (default: a fresh directory under the OS temp dir). */
+  spoolDir?: string;
   log?: Log;
 }
 
@@ -26,11 +37,20 @@ export interface NxCacheServer {
 }
 
 const HASH = /^[A-Za-z0-9_-]{1,128}$/;
+const BLOB = /^sha256-([0-9a-f]{64})$/;
+
+class TooLarge extends Error {}
 
 export function createNxCacheHandler(opts: NxCacheServerOptions): http.RequestListener {
   const prefix = (opts.prefix ?? 'nx-cache').replace(/^\/+|\/+$/g, '');
-  const maxEntryBytes = opts.maxEntryBytes ?? 1024 ** 3;
+  const maxEntryBytes = opts.maxEntryBytes ?? 4 * 1024 ** 3;
   const log = opts.log ?? (() => {});
+  let spool: Promise<string> | undefined;
+  const spoolFile = async () =>
+    path.join(
+      await (spool ??= opts.spoolDir ? Promise.resolve(opts.spoolDir) : mkdtemp(path.join(os.tmpdir(), 'nx-cache-spool-'))),
+      `${randomBytes(8).toString('hex')}.part`,
+    );
 
   const reply = (req: http.IncomingMessage, res: http.ServerResponse, status: number, message: string, hash = '-') => {
     // Drain what the client still sends so it reads our status instead of a reset.
@@ -53,11 +73,11 @@ export function createNxCacheHandler(opts: NxCacheServerOptions): http.RequestLi
       const key = prefix ? `${prefix}/${hash}` : hash;
 
       if (req.method === 'GET') {
-        const entry = await opts.store.get(key);
+        const entry = await opts.store.getStream(key);
         if (!entry) return reply(req, res, 404, 'no such cache entry', hash);
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(entry.body.length) });
-        res.end(entry.body);
-        log(`GET ${hash} 200 ${entry.body.length} bytes`);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(entry.size) });
+        await pipeline(entry.body, res);
+        log(`GET ${hash} 200 ${entry.size} bytes`);
         return;
       }
 
@@ -66,22 +86,39 @@ export function createNxCacheHandler(opts: NxCacheServerOptions): http.RequestLi
       if (Number.isFinite(declared) && declared > maxEntryBytes)
         return reply(req, res, 413, `entry larger than ${maxEntryBytes} bytes`, hash);
       if (await opts.store.head(key)) return reply(req, res, 409, 'cache entry already exists', hash);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > maxEntryBytes) return reply(req, res, 413, `entry larger than ${maxEntryBytes} bytes`, hash);
-        chunks.push(chunk as Buffer);
-      }
-      if (Number.isFinite(declared) && declared !== size)
-        return reply(req, res, 400, `body has ${size} bytes, Content-Length said ${declared}`, hash);
+      const file = await spoolFile();
       try {
-        await opts.store.putBytes(key, Buffer.concat(chunks), { ifNoneMatch: '*', contentType: 'application/octet-stream' });
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) return reply(req, res, 409, 'cache entry already exists', hash);
-        throw err;
+        let size = 0;
+        const digest = createHash('sha256');
+        const count = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            size += chunk.length;
+            if (size > maxEntryBytes) return done(new TooLarge());
+            digest.update(chunk);
+            done(null, chunk);
+          },
+        });
+        try {
+          await pipeline(req, count, createWriteStream(file, { flags: 'wx' }));
+        } catch (err) {
+          if (err instanceof TooLarge) return reply(req, res, 413, `entry larger than ${maxEntryBytes} bytes`, hash);
+          throw err;
+        }
+        if (Number.isFinite(declared) && declared !== size)
+          return reply(req, res, 400, `body has ${size} bytes, Content-Length said ${declared}`, hash);
+        const sha256 = digest.digest('hex');
+        const named = BLOB.exec(hash)?.[1];
+        if (named && named !== sha256) return reply(req, res, 400, `body has sha256 ${sha256}, not the one its name says`, hash);
+        try {
+          await opts.store.putFile(key, file, { ifNoneMatch: '*', contentType: 'application/octet-stream', sha256 });
+        } catch (err) {
+          if (err instanceof PreconditionFailedError) return reply(req, res, 409, 'cache entry already exists', hash);
+          throw err;
+        }
+        reply(req, res, 200, `stored ${size} bytes`, hash);
+      } finally {
+        await rm(file, { force: true });
       }
-      reply(req, res, 200, `stored ${size} bytes`, hash);
     })().catch((err: unknown) => {
       log(`${req.method} ${req.url} 500 ${(err as Error).message}`);
       if (!res.headersSent) {

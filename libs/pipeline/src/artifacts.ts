@@ -2,9 +2,10 @@
 // check of an image file's bytes against its .sha256 and its signature.
 import { createHash } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { imageFileName, parseChecksumLine, sha256File } from '@alloy-sysext/common';
+import { imageFileName, parseChecksumLine, sha256File, type Log } from '@alloy-sysext/common';
 import { verifyDetached } from '@alloy-sysext/signing';
 import path from 'node:path';
+import { restoreMissing, type BlobStore } from './blobs.js';
 import { fileIdentity, verifiedSha256, writeVerifiedReceipt } from './receipts.js';
 import type { Arch, Recipe } from './recipe.js';
 
@@ -46,6 +47,20 @@ export function imageFiles(images: VersionImage[]): VersionImage[] {
 export async function removeCompatibilityFiles(recipe: Recipe, version: string, imagesDir: string): Promise<void> {
   const file = path.join(imagesDir, imageFileName(recipe.name, version));
   for (const f of [file, `${file}.sha256`, `${file}.asc`]) await rm(f, { force: true });
+}
+
+/**
+ * Puts back the image files a cache restore left out (image's entry is their .sha256 files; the bytes are blobs), each
+ * named by the .sha256 beside it. What is still missing afterwards is left to the caller's check and its message.
+ */
+export async function restoreMissingImages(
+  images: Pick<VersionImage, 'path'>[],
+  ctx: { blobs?: BlobStore; log: Log },
+): Promise<void> {
+  if (!ctx.blobs) return;
+  for (const file of new Set(images.map((i) => i.path))) {
+    await restoreMissing(ctx, file, await readChecksumFile({ path: file }).catch(() => undefined));
+  }
 }
 
 /** Reads the `.sha256` (sha256sum format) beside the image's file and checks it names that file. */

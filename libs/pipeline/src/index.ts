@@ -1,6 +1,7 @@
 // The release steps as plain functions over a recipe, a version and a layout, and what they share (recipe loading,
 // published names and snippets, signing-key loading, the mirror). No Nx here: tools/src/executors call these.
 export * from './artifacts.js';
+export * from './blobs.js';
 export * from './bucket-health.js';
 export * from './consumers.js';
 export * from './consumer-trust.js';

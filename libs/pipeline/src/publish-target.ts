@@ -1,5 +1,6 @@
 // What publishing one version works on, shared by publish.ts and the provenance it signs (provenance.ts).
 import type { ObjectStore } from '@alloy-sysext/r2';
+import type { BlobStore } from './blobs.js';
 import type { versionLayout } from './layout.js';
 import type { Recipe } from './recipe.js';
 import type { ReleaseKey } from './signing-key.js';
@@ -16,4 +17,6 @@ export interface PublishTarget {
   /** The public key published artifacts must verify against. */
   publicKey: string;
   log: Log;
+  /** Where the images a cache restore left out come from (blobs.ts). */
+  blobs?: BlobStore;
 }

@@ -7,7 +7,7 @@ import { Manifest, signManifest } from '@alloy-sysext/manifest';
 import { formatChecksumLine, sha256File, KEYRING, MANIFEST, MANIFEST_SIGNATURE, type Log } from '@alloy-sysext/common';
 import { PreconditionFailedError, publishObjects, type ObjectStore, type PublishObject } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { versionImages, type VersionImage } from './artifacts.js';
+import { restoreMissingImages, versionImages, type VersionImage } from './artifacts.js';
 import { consumerAuth, githubApiUrl } from './consumers.js';
 import { mirrorFiles } from './mirror.js';
 import { planPublish } from './publish-plan.js';
@@ -52,17 +52,18 @@ export async function publishVersion(
     trustedKeys?: string[];
     dryRun?: boolean;
     /**
-     * What provenance is made of besides the verified images: the workspace root (recipe paths are recorded relative to
-     * it), the environment (GitHub Actions run details) and the upstream assets verifyAssets re-checked against their
-     * digest roots in this run. The publish step always gives it; a caller without upstream files (a unit test of the
-     * manifest rules) publishes none.
+     * Called only when publish seals itself (it holds the key and the seal is missing or stale): runs the checks that
+     * belong with the key and gives what provenance is made of besides the verified images: the workspace root, the
+     * environment (run details) and the upstream assets re-checked against their digest roots in this run. A valid seal
+     * from the seal step needs neither (that step ran them). Without it a seal made here has no provenance (unit tests).
      */
-    provenance?: { root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] };
+    beforeSealing?: () => Promise<{ root: string; env: NodeJS.ProcessEnv; upstream: VerifiedAsset[] }>;
   },
 ): Promise<PublishResult> {
   const { recipe, version, layout, store, key, log } = opts;
   requirePublicUrl(recipe);
   const images = versionImages(recipe, version, layout.images);
+  await restoreMissingImages(images, opts);
   const verification = { images, manifestDir: layout.manifest, publicKey: opts.publicKey, receipts: layout.receipts };
   const entries = await verifyArtifacts(verification).catch((error: Error) => {
     error.message += `\n${recoveryAdvice(version)}`;
@@ -79,6 +80,8 @@ export async function publishVersion(
   const resealDir = path.join(layout.publish, 'seal');
   // A seal made here is never read back by a later run (it lives in publish's working directory, not the seal target's).
   const canSeal = key.signing !== undefined;
+  let inputs: ReturnType<NonNullable<typeof opts.beforeSealing>> | undefined;
+  const provenanceInputs = () => (opts.beforeSealing ? (inputs ??= opts.beforeSealing()) : undefined);
   const seal = async (keep?: Seal): Promise<Seal> => {
     if (!key.signing) throw staleSealError(store, version, keep);
     return sealVersion({
@@ -91,7 +94,7 @@ export async function publishVersion(
       entries,
       dir: resealDir,
       env: process.env,
-      provenance: opts.provenance,
+      provenance: await provenanceInputs(),
       keepProvenance: keep?.provenance,
       log,
     });

@@ -1,5 +1,6 @@
 // What every release step gets: the validated recipe, the checked version, where its files go, and a log line sink.
 import path from 'node:path';
+import type { BlobStore } from './blobs.js';
 import { versionLayout } from './layout.js';
 import { DEFAULT_RECIPE, loadRecipe, type Recipe } from './recipe.js';
 import { imageSettings, type ImageStepOptions } from './steps/image.js';
@@ -23,16 +24,22 @@ export interface StepContext {
   root: string;
   env: NodeJS.ProcessEnv;
   log: Log;
+  /** Where the large files (assets, images) are kept and found again when a cache restored only their names (blobs.ts). */
+  blobs?: BlobStore;
 }
 
 /** Resolves recipe and version before any I/O, so a bad version never builds a path or a URL. */
-export async function prepareStep(options: StepOptions, opts: { root: string; env?: NodeJS.ProcessEnv; log: Log }): Promise<StepContext> {
+export async function prepareStep(
+  options: StepOptions,
+  opts: { root: string; env?: NodeJS.ProcessEnv; log: Log; blobs?: BlobStore },
+): Promise<StepContext> {
   const env = opts.env ?? process.env;
   const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
   // Nx forwards the typed options to every step: impossible image settings stop the first one, before any download
   imageSettings(recipe, options as ImageStepOptions);
-  return { recipe, version, layout: versionLayout(opts.root, recipe, version), root: opts.root, env, log: opts.log };
+  const layout = versionLayout(opts.root, recipe, version);
+  return { recipe, version, layout, root: opts.root, env, log: opts.log, ...(opts.blobs ? { blobs: opts.blobs } : {}) };
 }
 
 /** The one version option a target got: `alloyVersion` (the natural form) or `version` (behind `--`), not two different ones. */

@@ -1,10 +1,12 @@
 // Re-establishing trust in dist/<name>/<version>/upstream before its bytes are used (image, sign and publish run this;
 // a cache restore carries no trust): each asset must hash to its digest root (digest-roots.ts), checked in this run,
 // and each binary in dist/.work must be that asset's binary byte for byte.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File, type Arch } from '@alloy-sysext/common';
+import { parseChecksumLine, sha256File, type Arch } from '@alloy-sysext/common';
 import { binaryFileName, extractUpstreamBinary, upstreamBinarySha256 } from '@alloy-sysext/sysext-image';
 import { digestRoots, UpstreamTrustError, type DigestRoot, type UpstreamTrustOptions } from './digest-roots.js';
+import { restoreMissing } from './blobs.js';
 import { receiptEntrySha256, writeEntryReceipt } from './receipts.js';
 import type { StepContext } from './step.js';
 
@@ -53,15 +55,39 @@ export async function verifyAssets(ctx: StepContext, options: UpstreamTrustOptio
   for (const root of Object.values(roots)) {
     const { arch } = root.asset;
     const file = path.join(layout.upstream, root.asset.name);
-    const actual = await sha256File(file).catch(() => {
-      throw refusal(version, `${file} is missing`);
-    });
+    await refuseOtherFetch(version, file, root);
+    // fetch's cache entry holds no asset: the blob named by this run's digest root (checked against that name) stands in
+    const restored = await restoreMissing(ctx, file, root.sha256);
+    const actual = restored
+      ? root.sha256!
+      : await sha256File(file).catch(() => {
+          throw refusal(version, `${file} is missing`);
+        });
     if (root.sha256 && actual !== root.sha256)
       throw refusal(version, `${file} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
     const entry = root.asset.entry ?? root.asset.name;
     assets.push({ arch, file, sha256: actual, root, entry, receipted: await receiptEntrySha256(layout.receipts, arch, actual, entry) });
   }
   return assets;
+}
+
+/**
+ * fetch's output (the asset's .sha256, maybe restored from a cache) is never what an asset is checked against or
+ * restored by; one naming other bytes than this run's root is refused (a poisoned entry, or upstream changed the asset
+ * since fetch was cached) rather than built beside.
+ */
+async function refuseOtherFetch(version: string, file: string, root: DigestRoot): Promise<void> {
+  const text = await readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
+  if (text === undefined || !root.sha256) return;
+  let named: string;
+  try {
+    named = parseChecksumLine(text, path.basename(file), `${file}.sha256`);
+  } catch (error) {
+    throw refusal(version, (error as Error).message);
+  }
+  if (named !== root.sha256) {
+    throw refusal(version, `${file}.sha256 (fetch's output) names sha256 ${named}, but ${root.label} says ${root.sha256}`);
+  }
 }
 
 /** How the binary comes out of an asset, for logs: an archive's entry is inflated, a plain binary read. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeSyntheticBinary, makeZip, startUpstreamHost, type UpstreamHost } from '@alloy-sysext/test-peers/upstream';
 import { fetchStep } from '../src/steps/fetch.js';
+import { localBlobStore } from '../src/blobs.js';
 import { prepareStep, type StepContext } from '../src/step.js';
 import { verifiedEntries, verifyFetched } from '../src/upstream-trust.js';
 
@@ -51,8 +52,10 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     const lines: string[] = [];
     const binaries = await verifyFetched(await context(lines));
     expect(binaries.amd64.path).toBe(binaryFile());
-    // fetch's output (what a cache stores) is the zips alone: no record, and the binary is not in it
-    expect((await readdir(upstreamDir())).sort()).toEqual(['alloy-linux-amd64.zip', 'alloy-linux-arm64.zip']);
+    // fetch's output (what a cache stores) is the zips' .sha256 files, the zips blobs: no record, and no binary
+    expect((await readdir(upstreamDir())).sort()).toEqual(
+      ['amd64', 'arm64'].flatMap((a) => [`alloy-linux-${a}.zip`, `alloy-linux-${a}.zip.sha256`]),
+    );
     expect(binaries.amd64.sha256).toBe(sha256(await readFile(binaries.amd64.path)));
     expect(lines.join('\n')).toContain(
       `amd64: re-checked alloy-linux-amd64.zip (sha256 ${sha256(genuine.amd64)}) against the release's asset digest at ${upstream.apiUrl}`,
@@ -116,6 +119,40 @@ describe('verifyFetched: a restored fetch output carries no trust', () => {
     expect(error.message).toContain(
       `${path.join(upstreamDir(), 'alloy-linux-amd64.zip')} has sha256 ${sha256(evilZip)}, but the release's asset digest at ${upstream.apiUrl} says ${sha256(genuine.amd64)}`,
     );
+  });
+});
+
+describe('blobs: a cache entry of fetch holds no zip', () => {
+  const withBlobs = async (lines: string[] = []) => {
+    const ctx = await context(lines);
+    return { ...ctx, blobs: localBlobStore(path.join(root, 'blobs'), (l) => lines.push(l)) };
+  };
+
+  it("a zip left out is restored from the blob the live digest's sha256 names, then verified", async () => {
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    await fetchStep(await withBlobs());
+    await rm(path.join(upstreamDir(), 'alloy-linux-amd64.zip'));
+    const lines: string[] = [];
+    await verifyFetched(await withBlobs(lines));
+    expect((await readFile(path.join(upstreamDir(), 'alloy-linux-amd64.zip'))).equals(genuine.amd64)).toBe(true);
+    expect(lines.join('\n')).toContain(`alloy-linux-amd64.zip: restored from the blob store (sha256 ${sha256(genuine.amd64)})`);
+  });
+
+  it("fetch's .sha256 naming other bytes, planted as a blob: refused, and the planted blob never restored", async () => {
+    await rm(path.join(root, 'dist'), { recursive: true, force: true });
+    const ctx = await withBlobs();
+    await fetchStep(ctx);
+    const evilZip = zipOf('amd64', 'evil');
+    const planted = path.join(root, 'evil.zip');
+    await writeFile(planted, evilZip);
+    await ctx.blobs.keep(planted, sha256(evilZip));
+    const zip = path.join(upstreamDir(), 'alloy-linux-amd64.zip');
+    await rm(zip);
+    await writeFile(`${zip}.sha256`, `${sha256(evilZip)}  alloy-linux-amd64.zip\n`);
+    await expect(verifyFetched(await withBlobs())).rejects.toThrow(
+      `${zip}.sha256 (fetch's output) names sha256 ${sha256(evilZip)}, but the release's asset digest at ${upstream.apiUrl} says ${sha256(genuine.amd64)}`,
+    );
+    await expect(readFile(zip)).rejects.toThrow();
   });
 });
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PreconditionFailedError, StoreError } from './errors.js';
 import { sha256Bytes, sha256File } from '@alloy-sysext/common';
@@ -195,6 +195,18 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     }
   }
 
+  async function getStream(key: string): Promise<{ body: Readable; size: number } | null> {
+    try {
+      await refuseSymlinks(key);
+      const st = await stat(dataPath(key));
+      if (!st.isFile()) return null;
+      return { body: createReadStream(dataPath(key), { highWaterMark: 1 << 20 }), size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
   /** Exclusive per-key lock shared by every process using this metadata dir (mkdir is atomic). */
   async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const lock = path.join(metaDir, 'locks', Buffer.from(rel(key)).toString('base64url'));
@@ -364,5 +376,5 @@ export function createDirectoryStore(root: string, opts: DirectoryStoreOptions =
     });
   }
 
-  return { describe: () => where, head, get, proveBytes, putFile, putBytes, copy, list, delete: del };
+  return { describe: () => where, head, get, proveBytes, getStream, putFile, putBytes, copy, list, delete: del };
 }

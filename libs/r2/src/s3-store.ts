@@ -217,6 +217,17 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
+  async function getStream(key: string): Promise<{ body: Readable; size: number } | null> {
+    try {
+      // the body stalls under the request handler's deadlines like any other response
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      return { body: r.Body as Readable, size: r.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw fail(err, 'GET', key);
+    }
+  }
+
   async function putFile(key: string, path: string, o: PutOptions = {}): Promise<WriteResult> {
     const { size } = await stat(path);
     const sha256 = o.sha256 ?? (await sha256File(path));
@@ -343,7 +354,7 @@ export function createS3Store(opts: S3StoreOptions): ObjectStore {
     }
   }
 
-  return { describe: () => where, head, get, proveBytes, putFile, putBytes, copy, list, delete: del };
+  return { describe: () => where, head, get, proveBytes, getStream, putFile, putBytes, copy, list, delete: del };
 }
 
 /** A whole number within S3's limits, or an error naming the option and the range. */

@@ -1,4 +1,5 @@
 // The one interface both backends (S3/R2 and a local directory) implement. Keys are relative to the store's prefix.
+import type { Readable } from 'node:stream';
 import { StoreError } from './errors.js';
 
 export interface ObjectInfo {
@@ -132,6 +133,8 @@ export interface ObjectStore {
   describe(): string;
   head(key: string): Promise<ObjectInfo | null>;
   get(key: string): Promise<{ body: Buffer; etag: string } | null>;
+  /** The object's bytes as a stream, for objects too large to hold in memory (a cache entry); null when absent. */
+  getStream(key: string): Promise<{ body: Readable; size: number } | null>;
   /** Whether `key` holds the expected bytes, proved as BytesProof says (never by recorded metadata); null when absent. */
   proveBytes(key: string, expected: ExpectedBytes, read?: ReadPolicy): Promise<BytesProof | null>;
   /**

@@ -1,8 +1,10 @@
 // Step `fetch`: download (or take from the asset directory) each arch's upstream release asset, keep it only if it hashes
 // to its digest root (digest-roots.ts), and extract the binary (a working copy in dist/.work, not an output). Its output
-// is the assets alone: image, sign and publish check them against the roots again (upstream-trust.ts).
-import { rm } from 'node:fs/promises';
+// is each asset's .sha256, the asset itself a blob (blobs.ts): image, sign and publish check it against the roots again
+// (upstream-trust.ts).
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatChecksumLine } from '@alloy-sysext/common';
 import { fetchUpstream } from '@alloy-sysext/sysext-image';
 import { assetDirOption, digestRoots, type UpstreamTrustOptions } from '../digest-roots.js';
 import { progressReporter } from '../progress.js';
@@ -45,5 +47,9 @@ export async function fetchStep(ctx: StepContext, options: FetchStepOptions = {}
     // this workspace extracted the binary just now: image and sign then check it against this hash, not a new read
     const entry = root.asset.entry ?? root.asset.name;
     await writeEntryReceipt(layout.receipts, root.asset.arch, { zipSha256: f.sha256, entry, entrySha256: f.binarySha256 });
+    // fetch's cache entry is each asset's .sha256 (it keys image's hash; nothing trusts it): the asset travels as a blob,
+    // restored by the sha256 of this run's digest root when a step reads it (upstream-trust.ts)
+    await writeFile(`${f.file}.sha256`, formatChecksumLine(f.sha256, path.basename(f.file)));
+    await ctx.blobs?.keep(f.file, f.sha256);
   }
 }

@@ -43,6 +43,8 @@ export async function imageStep(ctx: StepContext, options: ImageStepOptions = {}
     const built = await buildImage({ version, arch, binary: binary.path, tree: recipe.tree, image, outDir: layout.images, log });
     await validateImage(built.image, { version, arch, tree: recipe.tree, format: image.format, binarySha256: binary.sha256 });
     log(`${path.basename(built.image)} sha256 ${built.sha256}`);
+    // image's cache entry is the .sha256 files: the image travels as a blob, to the steps that read it
+    await ctx.blobs?.keep(built.image, built.sha256);
     const receipt = await writeBuildReceipt(layout.receipts, {
       binarySha256: binary.sha256,
       settings,

@@ -25,10 +25,15 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     { log },
   );
   const key = await releaseKeyFromEnv({ env, workspaceRoot: root, identity: recipe.signing.identity, log });
-  // Holding the private key, publish may seal itself (a laptop; a bucket changed since the sign job): the seal's checks
-  // run first. Without it, the seal's provenance (made where the key is) is checked against the images verified here.
-  const upstream = key.signing
-    ? await checksBeforeSigning(ctx, options, { key: key.signing, development: key.source === DEV_KEY_DIR, store })
+  // Holding the private key, publish may seal itself (a bucket changed since the seal step): the seal's checks run then,
+  // and only then. Otherwise the seal's provenance (made where the key is) is checked against the images verified here.
+  const signing = key.signing;
+  const beforeSealing = signing
+    ? async () => ({
+        root,
+        env,
+        upstream: await checksBeforeSigning(ctx, options, { key: signing, development: key.source === DEV_KEY_DIR, store }),
+      })
     : undefined;
   const publicKey = await expectedPublicKey(recipe.signing.publicKey, key);
   const result = await publishVersion({
@@ -40,8 +45,9 @@ export async function publishStep(ctx: StepContext, options: PublishStepOptions 
     publicKey,
     trustedKeys: [publicKey, ...(await trustedPublicKeys(recipe, key))],
     dryRun: options.dryRun,
-    ...(upstream ? { provenance: { root, env, upstream } } : {}),
+    ...(beforeSealing ? { beforeSealing } : {}),
     log,
+    blobs: ctx.blobs,
   });
   log(options.dryRun ? dryRunSummary(version, store.describe(), result) : summary(version, store.describe(), result));
   for (const e of result.entries) log(`  ${recipe.bucket.publicUrl}/${e.file}  sha256 ${e.sha256}`);

@@ -3,7 +3,7 @@
 // assets the provenance names are re-checked against their digest roots.
 import { r2Configured, storeFromEnv, type ObjectStore } from '@alloy-sysext/r2';
 import type { SigningKey } from '@alloy-sysext/signing';
-import { versionImages } from '../artifacts.js';
+import { restoreMissingImages, versionImages } from '../artifacts.js';
 import { checkConsumersTrustKey } from '../consumer-trust.js';
 import type { UpstreamTrustOptions } from '../digest-roots.js';
 import { localBucketDir } from '../layout.js';
@@ -36,7 +36,10 @@ export async function sealStep(ctx: StepContext, options: SealStepOptions = {}):
     error.message = `${error.message.replace(/^refusing to publish/, 'refusing to seal')}\n${recoveryAdvice(version)}`;
     throw error;
   });
-  const names = new Set(versionImages(recipe, version, layout.images).map((i) => i.file));
+  const images = versionImages(recipe, version, layout.images);
+  // the provenance reads each image's build parameters: a cache restore left only the .sha256 naming its blob
+  await restoreMissingImages(images, ctx);
+  const names = new Set(images.map((i) => i.file));
   const entries = fragment.entries.filter((e) => names.has(e.file));
   if (entries.length !== names.size) {
     throw new Error(`refusing to seal: ${layout.manifest} does not list every image of ${version} (${[...names].join(', ')})`);

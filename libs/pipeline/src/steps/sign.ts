@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sha256File, writeFileAtomic } from '@alloy-sysext/common';
 import { buildSettings } from '@alloy-sysext/sysext-image';
 import { signFile } from '@alloy-sysext/signing';
-import { imageFiles, versionImages, type VersionImage } from '../artifacts.js';
+import { imageFiles, restoreMissingImages, versionImages, type VersionImage } from '../artifacts.js';
 import { checkBuildReceipt } from '../receipts.js';
 import { assertReproduced } from '../reproduce.js';
 import { signingKeyFromEnv } from '../signing-key.js';
@@ -15,12 +15,11 @@ import { imageSettings, type ImageStepOptions } from './image.js';
 export async function signStep(ctx: StepContext, options: ImageStepOptions = {}): Promise<void> {
   const { recipe, version, layout, root, env, log } = ctx;
   const image = imageSettings(recipe, options);
+  const files = imageFiles(versionImages(recipe, version, layout.images));
+  await restoreMissingImages(files, ctx);
   // verifiedEntries proves which binary upstream's zip holds (dist/ may be a cache restore); the receipt or the rebuild
   // proves image = f(binary). Both only read and hash, so they share the two cores.
-  const [images, entries] = await Promise.all([
-    hashImages(imageFiles(versionImages(recipe, version, layout.images))),
-    verifiedEntries(ctx, options),
-  ]);
+  const [images, entries] = await Promise.all([hashImages(files), verifiedEntries(ctx, options)]);
   let binaries: Awaited<ReturnType<typeof verifyFetched>> | undefined;
   for (const arch of recipe.arches) {
     const ofArch = images.filter((i) => i.arch === arch);
