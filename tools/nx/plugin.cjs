@@ -101,15 +101,6 @@ function cachedProjectGraph() {
   }
 }
 
-// Nx builds its cache client after this hook, from the environment the hook leaves (an empty server means none). In the
-// nx process the warning is printed here; on the daemon (whose output only reaches its log) it travels back with the
-// environment, and the .npmrc preload (cache-warning.cjs) prints it when nx exits.
-function remoteCacheDisabled(warning) {
-  if (global.NX_DAEMON || global.NX_PLUGIN_WORKER) return { [REMOTE_CACHE_SERVER]: '', ALLOY_NX_CACHE_WARNING: warning };
-  console.error(warning);
-  return { [REMOTE_CACHE_SERVER]: '' };
-}
-
 exports.preTasksExecution = async (_options, context) => {
   const argv = context.argv;
   const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
