@@ -121,7 +121,7 @@ beforeAll(async () => {
   ];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [CHILD, JSON.stringify({ project: 'alloy', target: 'seal', options: { alloyVersion: '1.10.2' }, edits })],
+    [CHILD, JSON.stringify({ project: 'alloy', target: 'seal', options: { sysextVersion: '1.10.2' }, edits })],
     { cwd: ws, env: nxEnv({}), maxBuffer: 64 * 1024 * 1024 },
   );
   result = JSON.parse(stdout);

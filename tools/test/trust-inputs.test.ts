@@ -116,7 +116,7 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
     const saved = { ...process.env };
     const run = () =>
       new LoadedNxPlugin(plugin, { plugin: path.join(root, 'tools/nx/plugin.cjs') }).preTasksExecution({
-        argv: ['node', 'nx', 'run', 'alloy:sign', '--alloyVersion=1.10.2'],
+        argv: ['node', 'nx', 'run', 'alloy:sign', '--sysextVersion=1.10.2'],
         workspaceRoot: dir,
       });
     try {
@@ -150,7 +150,7 @@ describe('the seal is shared within one GitHub Actions run only (ALLOY_SEAL_RUN)
     Object.assign(process.env, env);
     return (
       plugin.preTasksExecution(undefined, {
-        argv: ['node', 'nx', 'run', 'alloy:seal', '--alloyVersion=1.10.2'],
+        argv: ['node', 'nx', 'run', 'alloy:seal', '--sysextVersion=1.10.2'],
         workspaceRoot: dir,
       }) as Promise<Record<string, string>>
     ).finally(() => (process.env = saved));

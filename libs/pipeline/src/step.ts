@@ -8,8 +8,8 @@ import { resolveVersion } from './version.js';
 
 export interface StepOptions {
   /** The version as `--version=X` reaches the target under npx (.npmrc renames the flag Nx reserves), or typed as is. */
-  alloyVersion?: unknown;
-  /** The version behind `--` (`nx run alloy:publish -- --version=X`), where Nx passes the reserved name through. */
+  sysextVersion?: unknown;
+  /** The version behind `--` (`nx run <project>:publish -- --version=X`), where Nx passes the reserved name through. */
   version?: unknown;
   recipe?: string;
   allowPrerelease?: boolean;
@@ -38,11 +38,11 @@ export async function prepareStep(
   return { recipe, version, layout: versionLayout(opts.root, recipe, version), root: opts.root, env, log: opts.log };
 }
 
-/** The one version option a target got: `alloyVersion` (the natural form) or `version` (behind `--`), not two different ones. */
+/** The one version option a target got: `sysextVersion` (the natural form) or `version` (behind `--`), not two. */
 export function versionOption(options: StepOptions): unknown {
-  const { alloyVersion, version } = options;
-  if (alloyVersion !== undefined && version !== undefined && String(alloyVersion) !== String(version)) {
-    throw new Error(`two different versions given (alloyVersion ${alloyVersion}, version ${version}): give --version once`);
+  const { sysextVersion, version } = options;
+  if (sysextVersion !== undefined && version !== undefined && String(sysextVersion) !== String(version)) {
+    throw new Error(`two different versions given (sysextVersion ${sysextVersion}, version ${version}): give --version once`);
   }
-  return alloyVersion ?? version;
+  return sysextVersion ?? version;
 }

@@ -8,8 +8,8 @@ export class VersionError extends Error {
 export function resolveVersion(option: unknown, opts: { allowPrerelease?: boolean } = {}): string {
   if (option === undefined || option === null || option === '' || option === true) {
     throw new VersionError(
-      'no version given. Run e.g. `npx nx run alloy:publish --version=1.10.2` ' +
-        '(or `nx run alloy:publish --alloyVersion=1.10.2` when nx is not started through npx).',
+      'no version given. Run e.g. `npx nx run <project>:publish --version=1.10.2` ' +
+        '(or `nx run <project>:publish --sysextVersion=1.10.2` when nx is not started through npx).',
     );
   }
   try {
