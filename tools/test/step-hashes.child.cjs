@@ -1,7 +1,8 @@
 // Child of step-inputs.test.ts, run in a copy of the workspace (its cwd): Nx's own hasher (the one `nx run` uses without
 // the daemon) hashes the tasks of `nx run <project>:<target>` with the given options, then again after each edit of a
-// file, each edit undone before the next. Prints {hashes, inputs, edits} as JSON on stdout.
-//   node step-hashes.child.cjs '{"project":"alloy","target":"manifest","options":{...},"edits":["libs/x/src/y.ts"]}'
+// file, each edit undone before the next. Prints {hashes, inputs, edits}, and the resolved projects, as JSON on stdout.
+//   node step-hashes.child.cjs '{"projects":["alloy"],"target":"manifest","options":{...},"edits":["libs/x/src/y.ts"]}'
+// Without "projects": every project whose target runs one of the workspace's own executors.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -18,11 +19,23 @@ const context = nx('utils/workspace-context.js');
 const EDIT = { '.md': '\nedited\n', '.sh': '\n# edited\n' };
 
 async function main() {
-  const { project, target, options, edits } = JSON.parse(process.argv[2]);
+  const { projects: names, target, options, edits } = JSON.parse(process.argv[2]);
   const graph = await createProjectGraphAsync({ exitOnError: false });
   const nxJson = readNxJson(root);
   const roots = Object.fromEntries(Object.values(graph.nodes).map((n) => [n.data.root, n.name]));
-  const tasks = createTaskGraph(graph, {}, [project], [target], undefined, options);
+  // by default every project whose `target` runs one of this workspace's executors (every recipe project)
+  const ours = (n) => String(n.data.targets?.[target]?.executor ?? '').startsWith('.:');
+  const tasks = createTaskGraph(
+    graph,
+    {},
+    names ??
+      Object.values(graph.nodes)
+        .filter(ours)
+        .map((n) => n.name),
+    [target],
+    undefined,
+    options,
+  );
 
   // The file hashes as the workspace context holds them now (it is told of each edit, as the daemon's watcher does).
   async function hashAll(collectInputs) {
@@ -52,7 +65,11 @@ async function main() {
     }
   }
   const projects = Object.fromEntries(Object.values(graph.nodes).map((n) => [n.name, n.data.root]));
-  process.stdout.write(JSON.stringify({ projects, hashes, inputs, edits: edited, after: (await hashAll(false)).hashes }));
+  // the resolved project configurations (project.json and the plugins' inferred ones merged) and the graph's edges
+  const nodes = Object.fromEntries(Object.values(graph.nodes).map((n) => [n.name, { root: n.data.root, targets: n.data.targets }]));
+  const dependencies = Object.fromEntries(Object.entries(graph.dependencies).map(([p, ds]) => [p, ds.map((d) => d.target)]));
+  const after = (await hashAll(false)).hashes;
+  process.stdout.write(JSON.stringify({ projects, nodes, dependencies, hashes, inputs, edits: edited, after }));
 }
 
 main().catch((error) => {

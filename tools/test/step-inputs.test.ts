@@ -21,10 +21,13 @@ interface Hashed {
   inputs: Record<string, { files: string[]; runtime: string[]; environment: string[] }>;
   edits: Record<string, Record<string, string>>;
   after: Record<string, string>;
+  nodes: Record<string, { root: string; targets: Record<string, { executor?: string; cache?: boolean }> }>;
+  dependencies: Record<string, string[]>;
 }
 
 let parent: string;
 let ws: string;
+let recipes: string[]; // the recipe projects: alloy, docker-compose
 let steps: string[]; // task ids of the cached step targets, e.g. alloy:fetch
 let loaded: Record<string, Set<string>>; // task id → workspace files its process loads
 let anyLoaded: Set<string>; // what any of our executors loads, cached step or not (publish, pr)
@@ -91,13 +94,7 @@ async function loaderFiles(): Promise<string[]> {
 beforeAll(async () => {
   parent = await tempDir('step-inputs-');
   ws = await copyWorkspace(parent, 'ws');
-  const project = JSON.parse(await readFile(path.join(ws, 'apps/alloy/project.json'), 'utf8'));
-  const targets = Object.entries(project.targets as Record<string, { executor?: string; cache?: boolean }>);
-  steps = targets.filter(([, t]) => t.cache && t.executor?.startsWith('.:')).map(([name]) => `alloy:${name}`);
   const byExecutor = await bundleInputs();
-  loaded = Object.fromEntries(
-    targets.filter(([name]) => steps.includes(`alloy:${name}`)).map(([name, t]) => [`alloy:${name}`, byExecutor[t.executor!.slice(2)]!]),
-  );
   loader = await loaderFiles();
   files = (await walk(ws)).filter((f) => CODE.test(f)).sort();
   const roots = (await walk(ws)).filter((f) => f.endsWith('project.json')).map((f) => path.posix.dirname(f));
@@ -121,17 +118,37 @@ beforeAll(async () => {
   ];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [CHILD, JSON.stringify({ project: 'alloy', target: 'seal', options: { sysextVersion: '1.10.2' }, edits })],
+    [CHILD, JSON.stringify({ target: 'seal', options: { sysextVersion: '1.10.2' }, edits })],
     { cwd: ws, env: nxEnv({}), maxBuffer: 64 * 1024 * 1024 },
   );
   result = JSON.parse(stdout);
+  // The step targets as Nx resolved them (inferred from each recipe file by the workspace plugin), for every recipe.
+  recipes = Object.entries(result.nodes)
+    .filter(([, n]) => n.targets.fetch?.executor === '.:fetch')
+    .map(([name]) => name)
+    .sort();
+  const stepTargets = recipes.flatMap((p) =>
+    Object.entries(result.nodes[p]!.targets)
+      .filter(([, t]) => t.cache && t.executor?.startsWith('.:'))
+      .map(([name, t]) => [`${p}:${name}`, t.executor!.slice(2)] as const),
+  );
+  steps = stepTargets.map(([id]) => id);
+  loaded = Object.fromEntries(stepTargets.map(([id, executor]) => [id, byExecutor[executor]!]));
 }, 300_000);
 afterAll(() => rm(parent, { recursive: true, force: true }));
 
 describe('the cached steps hash what their executors load, found through the project graph', () => {
-  it('the cached steps are fetch, image, sign, manifest and seal, and each loads libraries beyond its own project', () => {
-    expect(steps).toEqual(['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest', 'alloy:seal']);
+  it('every recipe is a project whose cached steps are fetch, image, sign, manifest and seal, each loading libraries', () => {
+    expect(recipes).toEqual(['alloy', 'docker-compose']);
+    expect(result.nodes['docker-compose']!.root).toBe('sysexts/docker-compose');
+    const cached = ['fetch', 'image', 'sign', 'manifest', 'seal'];
+    expect(steps).toEqual(recipes.flatMap((p) => cached.map((t) => `${p}:${t}`)));
     for (const step of steps) expect(new Set([...loaded[step]!].map(owner)).size).toBeGreaterThan(3);
+  });
+
+  it('every recipe project depends on the project holding the executors (the edge ^stepSources follows)', () => {
+    const executors = owner('tools/nx/executors.cjs');
+    for (const p of recipes) expect([p, result.dependencies[p]]).toEqual([p, expect.arrayContaining([executors])]);
   });
 
   it('every workspace file a step loads is in its hashed inputs (the executor loader too)', () => {
@@ -184,13 +201,26 @@ describe('the cached steps hash what their executors load, found through the pro
   });
 
   it('keeps the trust inputs: recipe, upstream API URL, --zipDir content, key fingerprint, tool versions', () => {
-    const recipe = ['apps/alloy/sysext.json', 'apps/alloy/sysext.schema.json', 'apps/alloy/files/alloy.service'];
-    for (const step of steps) expect(result.inputs[step]!.files).toEqual(expect.arrayContaining(recipe));
+    const recipe = {
+      alloy: ['apps/alloy/sysext.json', 'apps/alloy/sysext.schema.json', 'apps/alloy/files/alloy.service'],
+      'docker-compose': ['sysexts/docker-compose/sysext.json'],
+    };
+    for (const step of steps) {
+      const [project] = step.split(':') as [keyof typeof recipe];
+      expect(result.inputs[step]!.files).toEqual(expect.arrayContaining(recipe[project]));
+      // one recipe's files are not another's input
+      const others = Object.entries(recipe)
+        .filter(([p]) => p !== project)
+        .flatMap(([, files]) => files);
+      expect([step, result.inputs[step]!.files.filter((f) => others.includes(f))]).toEqual([step, []]);
+    }
     const env = (step: string) => result.inputs[step]!.environment;
-    expect(env('alloy:fetch')).toEqual(expect.arrayContaining(['ALLOY_UPSTREAM_API_URL', 'ALLOY_ZIP_DIR_CONTENT']));
-    expect(env('alloy:sign')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
-    expect(env('alloy:manifest')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
-    expect(env('alloy:seal')).toEqual(expect.arrayContaining(['ALLOY_SIGNING_KEY_FINGERPRINT', 'ALLOY_SEAL_RUN']));
-    for (const step of ['alloy:image', 'alloy:sign']) expect(result.inputs[step]!.runtime).toContain('sh tools/nx/tool-versions.sh');
+    for (const p of recipes) {
+      expect(env(`${p}:fetch`)).toEqual(expect.arrayContaining(['ALLOY_UPSTREAM_API_URL', 'ALLOY_ZIP_DIR_CONTENT']));
+      expect(env(`${p}:sign`)).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+      expect(env(`${p}:manifest`)).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+      expect(env(`${p}:seal`)).toEqual(expect.arrayContaining(['ALLOY_SIGNING_KEY_FINGERPRINT', 'ALLOY_SEAL_RUN']));
+      for (const step of [`${p}:image`, `${p}:sign`]) expect(result.inputs[step]!.runtime).toContain('sh tools/nx/tool-versions.sh');
+    }
   });
 });
