@@ -191,7 +191,9 @@ describe('plugin hook', () => {
 
   it('refuses a bare --version and two different versions', async () => {
     await expect(hook('run', 'alloy:publish', '--sysextVersion=')).rejects.toThrow('--version needs a value');
-    await expect(hook('run', 'alloy:publish', '--', '--sysextVersion=1.10.2', '--version=1.10.3')).rejects.toThrow('two different versions');
+    await expect(hook('run', 'alloy:publish', '--', '--sysextVersion=1.10.2', '--version=1.10.3')).rejects.toThrow(
+      'two different versions',
+    );
   });
 });
 

@@ -111,7 +111,10 @@ describe('the plugin refuses, before any task runs, an option the typed target d
     [['run', 'alloy:publish', '--sysextVersion=1.10.2', '--dryrun'], 'unknown option --dryrun for alloy:publish: did you mean --dryRun?'],
     [['run', 'alloy:publish', '--sysextVersion=1.10.2', '--dry-rn'], 'did you mean --dryRun?'],
     [['run', 'alloy:fetch', '--sysextVersion=1.10.2', '--zipdir=/z'], 'unknown option --zipdir for alloy:fetch: did you mean --zipDir?'],
-    [['run', 'alloy:sign', '--sysextVersion=1.10.2', '--assetdir=/z'], 'unknown option --assetdir for alloy:sign: did you mean --assetDir?'],
+    [
+      ['run', 'alloy:sign', '--sysextVersion=1.10.2', '--assetdir=/z'],
+      'unknown option --assetdir for alloy:sign: did you mean --assetDir?',
+    ],
     [['run', 'alloy:pr', '--sysextVersion=1.10.2', '--consumers=ghost-stack'], 'did you mean --consumer?'],
     [['run', 'alloy:publish', '--sysextVersion=1.10.2', '--frobnicate'], 'unknown option --frobnicate for alloy:publish. Nothing was run.'],
     // the `--` fallback: what follows `--` is what the target gets

@@ -209,9 +209,7 @@ export async function provenanceInputs(opts: {
     recipe: {
       path: relative(recipe.file),
       sha256: await sha256File(recipe.file),
-      ...(recipe.tree.unit
-        ? { unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) } }
-        : {}),
+      ...(recipe.tree.unit ? { unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) } } : {}),
     },
     image: params[0]!,
     upstream: opts.upstream.map((a) => ({ root: a.root, sha256: a.sha256 })),

@@ -91,7 +91,9 @@ export async function renderUnit(tree: TreeOptions): Promise<string | undefined>
  */
 export async function stageTree(opts: { root: string; binary: string; arch: Arch; tree: TreeOptions }): Promise<void> {
   const entries = expectedEntries(opts.tree);
-  const contents = new Map<string, string>([[extensionReleasePath(opts.tree.name), renderExtensionRelease(opts.tree.extensionRelease, opts.arch)]]);
+  const contents = new Map<string, string>([
+    [extensionReleasePath(opts.tree.name), renderExtensionRelease(opts.tree.extensionRelease, opts.arch)],
+  ]);
   if (opts.tree.unit) contents.set(opts.tree.unit.path, (await renderUnit(opts.tree))!);
   const sorted = [...entries.keys()].sort();
   for (const rel of sorted) {

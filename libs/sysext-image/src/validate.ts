@@ -66,9 +66,7 @@ export async function validateImage(image: string, expect: ValidateExpectation):
     const wanted: Record<string, string> = { ...expect.tree.extensionRelease, ARCHITECTURE: systemdArchitecture(arch) };
     for (const key of new Set([...Object.keys(wanted), ...Object.keys(release)])) {
       if (release[key] !== wanted[key]) {
-        throw new Error(
-          `image ${image}: ${releasePath} has ${key}=${release[key] ?? '(missing)'}, expected ${wanted[key] ?? '(absent)'}`,
-        );
+        throw new Error(`image ${image}: ${releasePath} has ${key}=${release[key] ?? '(missing)'}, expected ${wanted[key] ?? '(absent)'}`);
       }
     }
     const { unit } = expect.tree;
