@@ -67,7 +67,7 @@ export async function publishVersion(
   const images = versionImages(recipe, version, layout.images);
   const verification = { images, manifestDir: layout.manifest, publicKey: opts.publicKey, receipts: layout.receipts };
   const entries = await verifyArtifacts(verification).catch((error: Error) => {
-    error.message += `\n${recoveryAdvice(version)}`;
+    error.message += `\n${recoveryAdvice(recipe.name, version)}`;
     throw error;
   });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);

@@ -18,7 +18,7 @@ export async function manifestStep({ recipe, version, layout, root, env, log }: 
   for (const image of versionImages(recipe, version, layout.images)) {
     const verdict = await check(image);
     if (verdict.kind === 'refused') {
-      throw new Error(`refusing to list ${image.path} in ${MANIFEST}: ${verdict.problem}\n${recoveryAdvice(version)}`);
+      throw new Error(`refusing to list ${image.path} in ${MANIFEST}: ${verdict.problem}\n${recoveryAdvice(recipe.name, version)}`);
     }
     entries.push({ file: image.file, sha256: verdict.sha256 });
   }
