@@ -29,6 +29,7 @@ let parent: string;
 let ws: string;
 let recipes: string[]; // the recipe projects: alloy, docker-compose
 let steps: string[]; // task ids of the cached step targets, e.g. alloy:fetch
+let edited: string[]; // those hashed again after each edit: alloy's (the others hash the same files but their recipe's)
 let loaded: Record<string, Set<string>>; // task id → workspace files its process loads
 let anyLoaded: Set<string>; // what any of our executors loads, cached step or not (publish, pr)
 let loader: string[]; // what Nx loads to run any of our executors (executors.json's implementation and its requires)
@@ -118,7 +119,8 @@ beforeAll(async () => {
   ];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [CHILD, JSON.stringify({ target: 'seal', options: { sysextVersion: '1.10.2' }, edits })],
+    // every recipe project's inputs, alloy's hashes after each edit (the others' inputs are alloy's but for the recipe)
+    [CHILD, JSON.stringify({ target: 'seal', options: { sysextVersion: '1.10.2' }, edits, editProjects: ['alloy'] })],
     { cwd: ws, env: nxEnv({}), maxBuffer: 64 * 1024 * 1024 },
   );
   result = JSON.parse(stdout);
@@ -133,6 +135,7 @@ beforeAll(async () => {
       .map(([name, t]) => [`${p}:${name}`, t.executor!.slice(2)] as const),
   );
   steps = stepTargets.map(([id]) => id);
+  edited = steps.filter((id) => id.startsWith('alloy:'));
   loaded = Object.fromEntries(stepTargets.map(([id, executor]) => [id, byExecutor[executor]!]));
 }, 300_000);
 afterAll(() => rm(parent, { recursive: true, force: true }));
@@ -160,6 +163,17 @@ describe('the cached steps hash what their executors load, found through the pro
     }
   });
 
+  it('every recipe project’s step hashes the same files as alloy’s, but for its own recipe', () => {
+    const recipeFile = (f: string) => recipes.some((p) => f.startsWith(`${result.nodes[p]!.root}/`));
+    for (const step of steps.filter((s) => !s.startsWith('alloy:'))) {
+      const same = `alloy:${step.split(':')[1]}`;
+      expect([step, result.inputs[step]!.files.filter((f) => !recipeFile(f))]).toEqual([
+        step,
+        result.inputs[same]!.files.filter((f) => !recipeFile(f)),
+      ]);
+    }
+  });
+
   it('every code file in a step’s hashed inputs belongs to a library the step loads', () => {
     for (const step of steps) {
       // The key follows the graph library by library: the other steps' executors, beside this one's, are hashed too.
@@ -170,13 +184,13 @@ describe('the cached steps hash what their executors load, found through the pro
   });
 
   it('editing a file of each library the steps load reruns exactly the steps that load that library', () => {
-    const edited = Object.keys(result.edits).filter((f) => anyLoaded.has(f));
+    const editedFiles = Object.keys(result.edits).filter((f) => anyLoaded.has(f));
     // every project whose files a step loads is tried: common, pipeline, the domain libs, the executors and their loader
-    expect(new Set(edited.map(owner))).toEqual(new Set([...Object.values(loaded).flatMap((s) => [...s]), ...loader].map(owner)));
+    expect(new Set(editedFiles.map(owner))).toEqual(new Set([...Object.values(loaded).flatMap((s) => [...s]), ...loader].map(owner)));
     const loads = (step: string, project: string) => [...loaded[step]!, ...loader].some((f) => owner(f) === project);
-    for (const file of edited) {
-      const rerun = steps.filter((s) => result.edits[file]![s] !== result.hashes[s]);
-      expect([file, rerun]).toEqual([file, steps.filter((s) => loads(s, owner(file)))]);
+    for (const file of editedFiles) {
+      const rerun = edited.filter((s) => result.edits[file]![s] !== result.hashes[s]);
+      expect([file, rerun]).toEqual([file, edited.filter((s) => loads(s, owner(file)))]);
     }
   });
 
@@ -188,18 +202,18 @@ describe('the cached steps hash what their executors load, found through the pro
       !anyLoaded.has(f) && loadedLibraries.has(owner(f)) && f.startsWith(`${owner(f)}/src/`) && !/\.test\.ts$/.test(f);
     const loads = (step: string, project: string) => [...loaded[step]!, ...loader].some((f) => owner(f) === project);
     for (const file of Object.keys(result.edits).filter(typeOnly)) {
-      const rerun = steps.filter((s) => result.edits[file]![s] !== result.hashes[s]);
-      expect([file, rerun]).toEqual([file, steps.filter((s) => loads(s, owner(file)))]);
+      const rerun = edited.filter((s) => result.edits[file]![s] !== result.hashes[s]);
+      expect([file, rerun]).toEqual([file, edited.filter((s) => loads(s, owner(file)))]);
     }
     const notLoaded = Object.keys(result.edits).filter((f) => !anyLoaded.has(f) && !typeOnly(f));
     expect(notLoaded.map(owner)).toEqual(
       expect.arrayContaining(['tools/test-peers', 'apps/nx-cache', 'apps/release-bot', 'libs/common', 'tools']),
     );
     for (const file of notLoaded) {
-      expect([file, steps.filter((s) => result.edits[file]![s] !== result.hashes[s])]).toEqual([file, []]);
+      expect([file, edited.filter((s) => result.edits[file]![s] !== result.hashes[s])]).toEqual([file, []]);
     }
     // every edit was undone: the hashes are back
-    expect(result.after).toEqual(result.hashes);
+    expect(result.after).toEqual(Object.fromEntries(edited.map((s) => [s, result.hashes[s]])));
   });
 
   it('keeps the trust inputs: recipe, upstream API URL, --zipDir content, key fingerprint, tool versions', () => {

@@ -25,14 +25,16 @@ export interface StepContext {
   log: (line: string) => void;
 }
 
-/** Resolves recipe and version before any I/O, so a bad version never builds a path or a URL. */
+/** Resolves recipe and version before any other I/O, so a bad version never builds a path or a URL. */
 export async function prepareStep(
   options: StepOptions,
   opts: { root: string; env?: NodeJS.ProcessEnv; log: (line: string) => void },
 ): Promise<StepContext> {
   const env = opts.env ?? process.env;
-  const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
+  const typed = versionOption(options);
+  // the recipe names the project in the advice for a missing version; nothing is built from the version before it is checked
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
+  const version = resolveVersion(typed, { allowPrerelease: options.allowPrerelease, project: recipe.name });
   // Nx forwards the typed options to every step: impossible image settings stop the first one, before any download
   imageSettings(recipe, options as ImageStepOptions);
   return { recipe, version, layout: versionLayout(opts.root, recipe, version), root: opts.root, env, log: opts.log };
