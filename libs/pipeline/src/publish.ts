@@ -80,6 +80,7 @@ export async function publishVersion(
   const provenanceName = provenanceFile(recipe, version);
   const resealDir = path.join(layout.publish, 'seal');
   // A seal made here is never read back by a later run (it lives in publish's working directory, not the seal target's).
+  const canSeal = key.signing !== undefined;
   const seal = async (keep?: Seal): Promise<Seal> => {
     if (!key.signing) throw staleSealError(store, version, keep);
     return sealVersion({
@@ -198,6 +199,7 @@ export async function publishVersion(
   });
   let manifestChanged = false;
   let signatureChanged = false;
+  let recorded: Recorded;
   for (let attempt = 1; ; attempt++) {
     const wrote = await writeSealedManifest(store, sealed, current, merge, attempt, log);
     manifestChanged ||= wrote === 'written';
@@ -209,9 +211,15 @@ export async function publishVersion(
             throw signatureError(store, recipe, version, manifestChanged, error);
           });
     signatureChanged ||= signed === 'written';
-    if (signed !== 'stale') break;
+    // The state follows SHA256SUMS: a publish of another version may record its state between our writes.
+    const state = signed === 'stale' ? 'stale' : await writeSealedState({ store, recipe, sealed, history, keys, log, canSeal });
+    if (state !== 'stale') {
+      recorded = state;
+      break;
+    }
     if (attempt >= SEAL_ATTEMPTS) throw new Error(`${MANIFEST} in ${store.describe()} kept changing; rerun publish to converge`);
-    log(`${MANIFEST} changed under us in ${store.describe()}; sealing again (attempt ${attempt + 1})`);
+    const moved = signed === 'stale' ? MANIFEST : stateKey(recipe);
+    log(`${moved} changed under us in ${store.describe()}; sealing again (attempt ${attempt + 1})`);
     sealed = await seal(sealed).catch((error: unknown) => {
       throw manifestChanged ? signatureError(store, recipe, version, manifestChanged, error) : error;
     });
@@ -221,7 +229,6 @@ export async function publishVersion(
     log(
       `bucket.keep ${recipe.bucket.keep}: old versions are removed by \`release-bot prune\` (run by \`release-bot release\`), which keeps every version a consumer pins`,
     );
-  const recorded = await writeSealedState({ store, recipe, sealed, history, keys, log });
   // this workspace's witness of the state it applied (history.ts reads it back; dist/.witness is in no cache)
   if (recorded.state && recorded.object) await rememberState(witnessFile, { state: recorded.state, object: recorded.object }, recipe);
   if (recipe.mirror) await mirrorManifest(recipe, store, `alloy-sysext: manifest after publishing ${version}`, log);
@@ -399,9 +406,12 @@ async function assertNotReplacingPublished(opts: {
   }
 }
 
+type Recorded = { state?: VersionState; object?: string; written: boolean };
+
 /**
- * Writes the seal's version state over the bucket's with a conditional write, when it is the very next state (stateFit;
- * a stale one is refused: SHA256SUMS was written, so the next publish, prune or revoke records the state again).
+ * Writes the seal's version state over the bucket's with a conditional write, when it is the very next state (stateFit).
+ * A stale one is 'stale' when this process can seal again (it holds the key), else refused: SHA256SUMS was written, so
+ * the next publish, prune or revoke records the state again.
  */
 async function writeSealedState(opts: {
   store: ObjectStore;
@@ -410,7 +420,8 @@ async function writeSealedState(opts: {
   history: History;
   keys: string[];
   log: (line: string) => void;
-}): Promise<{ state?: VersionState; object?: string; written: boolean }> {
+  canSeal: boolean;
+}): Promise<Recorded | 'stale'> {
   const { store, recipe, sealed, log } = opts;
   const key = stateKey(recipe);
   const bucket = await readBucketState(store, recipe, opts.keys);
@@ -426,7 +437,10 @@ async function writeSealedState(opts: {
         `#${sealed.state!.state.sequence} was made (another publish, prune or revoke ran): rerun the release (its sign job ` +
         `seals against the bucket as it is then); it converges.`,
     );
-  if (fit === 'stale') throw stale();
+  if (fit === 'stale') {
+    if (opts.canSeal) return 'stale';
+    throw stale();
+  }
   try {
     await store.putBytes(key, Buffer.from(sealed.state.object), {
       contentType: 'text/plain; charset=utf-8',
@@ -434,8 +448,9 @@ async function writeSealedState(opts: {
       ...(bucket.kind === 'absent' ? { ifNoneMatch: '*' as const } : { ifMatch: bucket.etag }),
     });
   } catch (error) {
-    if (error instanceof PreconditionFailedError) throw stale();
-    throw error;
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    if (opts.canSeal) return 'stale';
+    throw stale();
   }
   const { state } = sealed.state;
   log(`recorded the seal's state #${state.sequence} as ${key} in ${store.describe()} (${state.versions.length} versions)`);

@@ -219,6 +219,43 @@ describe('publish applies a seal without the private key', () => {
     await expectSigned(store);
   });
 
+  it('another publish records its state between our SHA256SUMS and our state: with the key, sealed again and converged', async () => {
+    const { ws, store, seal, publish } = await world('race');
+    await seal('1.0.0');
+    await publish('1.0.0');
+    await seal('1.0.1');
+    await seal('1.0.2');
+    // the bucket as our publish sees it, except that once our SHA256SUMS.gpg is written, the publish of 1.0.1 runs whole
+    let raced = false;
+    const racing: ObjectStore = Object.create(store);
+    racing.putBytes = async (name, body, options) => {
+      const put = await store.putBytes(name, body, options);
+      if (name === MANIFEST_SIGNATURE && !raced) {
+        raced = true;
+        await publish('1.0.1', releaseKeyOf(key, 'test'));
+      }
+      return put;
+    };
+    const lines: string[] = [];
+    await publishVersion({
+      recipe,
+      version: '1.0.2',
+      layout: versionLayout(ws, recipe, '1.0.2'),
+      store: racing,
+      key: releaseKeyOf(key, 'test'),
+      publicKey: key.publicKeyArmored,
+      log: (line) => lines.push(line),
+    });
+    expect(raced).toBe(true);
+    expect(lines).toContain(`${stateKey(recipe)} changed under us in ${store.describe()}; sealing again (attempt 2)`);
+    const state = (await store.get(stateKey(recipe)))!.body.toString('utf8');
+    const text = (await verifyCleartext(state, [key.publicKeyArmored]))!.text;
+    const parsed = parseState(text, recipe.name);
+    expect(parsed.versions).toEqual(['1.0.0', '1.0.1', '1.0.2']);
+    expect(parsed.manifest).toBe(manifestDigest((await store.get(MANIFEST))!.body.toString('utf8')));
+    await expectSigned(store);
+  });
+
   it('a genuine older seal replayed into dist/ (a cache entry of an earlier run) would drop a version: refused', async () => {
     const { ws, store, seal, publish } = await world('replay');
     await seal('1.0.0');
