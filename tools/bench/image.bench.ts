@@ -18,6 +18,7 @@ try {
   const unit = join(work, 'alloy.service');
   await writeFile(unit, '[Service]\nExecStart=/{{binaryPath}} run /etc/alloy/config.alloy\n');
   const tree = {
+    name: 'alloy',
     binaryPath: 'usr/bin/alloy',
     unit: { source: unit, path: 'usr/lib/systemd/system/alloy.service' },
     extensionRelease: { ID: '_any' },

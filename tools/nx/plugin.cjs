@@ -1,11 +1,15 @@
-// Nx plugin of this workspace. Its one hook checks, before any task runs, that the alloy targets' options reach them as
-// typed: Nx reserves `--version` (renamed to `--alloyVersion` by the .npmrc preload under npx) and drops every target
+// Nx plugin of this workspace: one project per recipe (createNodes), edges to the executors' project (createDependencies),
+// and a hook that checks, before any task runs, that the step targets' options reach them as
+// typed: Nx reserves `--version` (renamed to `--sysextVersion` by the .npmrc preload under npx) and drops every target
 // option written before a `--`; and that each option is one the target takes (target-options.cjs). Anything that
 // cannot work fails here, naming the form that does.
 const fs = require('node:fs');
 const path = require('node:path');
 
 exports.name = 'alloy-sysext';
+
+// One project per recipe file, with the step targets (recipe-projects.cjs).
+exports.createNodes = require('./recipe-projects.cjs').createNodes;
 
 // Project graph edges from the executors a project's targets run (step-dependencies.cjs).
 exports.createDependencies = require('./step-dependencies.cjs').createDependencies;
@@ -14,7 +18,7 @@ const { createHash, randomUUID } = require('node:crypto');
 const { signingKeyFingerprint } = require('./key-fingerprint.cjs');
 const { prewarm } = require('./executor-bundle.cjs');
 const { checkRemoteCache, SERVER: REMOTE_CACHE_SERVER } = require('./remote-cache-probe.cjs');
-const { checkTypedOptions, nxCommandLine } = require('./target-options.cjs');
+const { checkTypedOptions, nxCommandLine, runsStep } = require('./target-options.cjs');
 
 // The asset directory as typed, before or behind `--` (`--assetDir=d`, `--assetDir d`, or its first name --zipDir).
 function assetDirArg(argv) {
@@ -57,7 +61,7 @@ function sealRun(env) {
 // Strict semver as normalizeVersion (libs/common/src/version.ts) accepts it: semver's strict grammar, nothing trimmed,
 // no build metadata; a prerelease passes here (the target decides whether to accept one).
 const isStrictVersion = (v) => v.trim() === v && require('semver').parse(v)?.build.length === 0;
-const VERSION_FLAGS = ['version', 'alloyVersion'];
+const VERSION_FLAGS = ['version', 'sysextVersion'];
 
 const camelCase = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
@@ -76,7 +80,7 @@ function oneArgumentList(argv, end) {
   return argv
     .slice(2)
     .filter((_, i) => i + 2 !== end)
-    .map((a) => a.replace(/^--alloyVersion(?==|$)/, '--version'));
+    .map((a) => a.replace(/^--sysextVersion(?==|$)/, '--version'));
 }
 
 // Nx builds its cache client after this hook, from the environment the hook leaves (an empty server means none). In the
@@ -132,7 +136,7 @@ exports.preTasksExecution = async (_options, context) => {
       throw new Error(
         `Nx reserves --version and drops its value ("${argv.slice(i, flag.next).join(' ')}"), so nothing was run. Use one of:\n` +
           `  npx nx run ${run} --version=${value}      (npx loads .npmrc, which passes the flag through)\n` +
-          `  nx run ${run} --alloyVersion=${value}\n` +
+          `  nx run ${run} --sysextVersion=${value}\n` +
           `  nx run ${run} -- --version=${value}`,
       );
     }
@@ -155,7 +159,7 @@ exports.preTasksExecution = async (_options, context) => {
   const remoteCache = await checkRemoteCache(argv, process.env);
 
   // 5. A fresh clone builds the executor bundle in the background while Nx hashes and restores cached tasks.
-  if (argv.some((a) => a.includes('alloy'))) prewarm();
+  if (graph && runsStep(line, graph, context.nxJsonConfiguration)) prewarm();
 
   // 6. Hash inputs computed once per run, as env inputs: fetch follows the content of the asset directory, not its
   // path (see assetDirContent); sign and manifest follow the signing key's fingerprint (see key-fingerprint.cjs). Nx

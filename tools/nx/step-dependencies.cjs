@@ -1,11 +1,13 @@
 // Project graph edges from what a project's targets run: a project with a target using one of this workspace's own
-// executors (the collection the root package.json names) depends on the project holding that executor's
-// implementation. The step targets hash `^stepSources`, so this edge is what brings the executors, and through their
-// imports every library they load, into a step's cache key; no project list is kept by hand (issue 21).
+// executors (the collection the root package.json names) depends on the project holding that executor's source (its
+// directory, beside its schema: project `executors`, tools/src/executors). The step targets hash `^stepSources`, so
+// this edge is what brings the executors, and through their imports every library they load, into a step's cache key;
+// no project list is kept by hand (issue 21). The executors are a project of their own, not part of `tools`, so that
+// what touches `tools` (its tests' inputs take every file under apps/ and libs/) does not make every recipe affected.
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** Executor name → implementation file (workspace-relative) of the workspace's own collection, and its names. */
+/** Executor name → its source's schema file (workspace-relative) in the workspace's own collection, and its names. */
 function workspaceExecutors(workspaceRoot) {
   const pkg = JSON.parse(fs.readFileSync(path.join(workspaceRoot, 'package.json'), 'utf8'));
   if (!pkg.executors) return { names: [], files: new Map() };
@@ -13,7 +15,7 @@ function workspaceExecutors(workspaceRoot) {
   const { executors } = JSON.parse(fs.readFileSync(collection, 'utf8'));
   const files = new Map();
   for (const [name, entry] of Object.entries(executors ?? {})) {
-    const file = path.resolve(path.dirname(collection), String(entry.implementation).split('#')[0]);
+    const file = path.resolve(path.dirname(collection), String(entry.schema));
     files.set(name, path.relative(workspaceRoot, file).split(path.sep).join('/'));
   }
   // Targets name the collection as "." or by the root package's name.

@@ -11,6 +11,7 @@ const { distance } = require('fastest-levenshtein');
 const ROOT = path.join(__dirname, '..', '..');
 const COLLECTION = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).name;
 const { executors: EXECUTORS } = JSON.parse(fs.readFileSync(path.join(ROOT, 'executors.json'), 'utf8'));
+const { options: OPTIONS } = JSON.parse(fs.readFileSync(path.join(ROOT, 'tools/src/executors/options.json'), 'utf8'));
 // Nx's own modules (pinned at 23.2.1), and yargs as Nx resolves it
 const fromNx = createRequire(require.resolve('nx/package.json'));
 
@@ -106,6 +107,11 @@ function typedTargets(line, graph, nxJson) {
   return Object.values(graph.nodes).flatMap((node) => targets.filter((t) => node.data.targets?.[t]).map((t) => [node.name, t]));
 }
 
+/** Whether a parsed command line runs one of the step targets (of any recipe project). */
+function runsStep(line, graph, nxJson) {
+  return typedTargets(line, graph, nxJson).some(([p, t]) => stepOf(graph.nodes[p]?.data.targets?.[t]?.executor));
+}
+
 /**
  * Refuses, before any task runs, an option the typed target does not take (with the nearest one it does), a positional
  * argument, and a value outside an option's choices. `graph` is the project graph Nx has just computed.
@@ -141,8 +147,15 @@ function checkTypedOptions(argv, { graph, nxJson }) {
   }
 }
 
+/** The option now declared under the name `key` had before (options.json `formerNames`), if any. */
+function renamedTo(key) {
+  return Object.keys(OPTIONS).find((name) => OPTIONS[name].formerNames?.includes(camelCase(key)));
+}
+
 function unknownOptionMessage(key, run, names, help) {
   const typed = `--${key}`;
+  const renamed = renamedTo(key);
+  if (renamed) return `${run} does not take ${typed}: it was renamed --${renamed}. Nothing was run. ${run} takes --${renamed} ${help}.`;
   const project = run.slice(0, run.lastIndexOf(':'));
   const takers = Object.keys(EXECUTORS).filter((s) => Object.hasOwn(acceptedOptions(s), camelCase(key)));
   if (takers.length) {
@@ -156,4 +169,13 @@ function unknownOptionMessage(key, run, names, help) {
   );
 }
 
-module.exports = { acceptedOptions, checkTypedOptions, declaredOptionNames, nearest, nxCommandLine, stepOf, stepSchema };
+module.exports = {
+  acceptedOptions,
+  checkTypedOptions,
+  declaredOptionNames,
+  nearest,
+  nxCommandLine,
+  runsStep,
+  stepOf,
+  stepSchema,
+};

@@ -37,43 +37,56 @@ describe('.npmrc preload for npx nx', () => {
     expect(await readFile(path.join(root, '.npmrc'), 'utf8')).toBe(npmrcContent());
   });
 
-  it('renames --version=X in place to --alloyVersion=X, so every other option stays where Nx parses it', async () => {
+  it('renames --version=X in place to --sysextVersion=X, so every other option stays where Nx parses it', async () => {
     expect(await argvSeenByNx(['run', 'alloy:publish', '--version=1.10.2', '--dryRun', '--output-style=static'])).toEqual([
       'run',
       'alloy:publish',
-      '--alloyVersion=1.10.2',
+      '--sysextVersion=1.10.2',
       '--dryRun',
       '--output-style=static',
     ]);
   });
 
-  // Outputs are named dist/alloy/{options.alloyVersion} while the steps write dist/alloy/<normalized>: a `v` kept here made
+  it('renames it the same for every recipe project: the name is the sysext’s, not alloy’s', async () => {
+    expect(await argvSeenByNx(['run', 'docker-compose:publish', '--version=2.29.1'])).toEqual([
+      'run',
+      'docker-compose:publish',
+      '--sysextVersion=2.29.1',
+    ]);
+    expect(await argvSeenByNx(['publish', 'docker-compose', '--version', 'v2.29.1'])).toEqual([
+      'publish',
+      'docker-compose',
+      '--sysextVersion=2.29.1',
+    ]);
+  });
+
+  // Outputs are named dist/alloy/{options.sysextVersion} while the steps write dist/alloy/<normalized>: a `v` kept here made
   // Nx cache an empty directory for `--version=v1.10.2`.
   it('drops the tag-style v, so the outputs Nx caches are the directory the steps write', async () => {
-    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=v1.10.2'])).toEqual(['run', 'alloy:publish', '--alloyVersion=1.10.2']);
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=v1.10.2'])).toEqual(['run', 'alloy:publish', '--sysextVersion=1.10.2']);
     expect(await argvSeenByNx(['run', 'alloy:publish', '--version', 'v1.11.0-rc.1'])).toEqual([
       'run',
       'alloy:publish',
-      '--alloyVersion=1.11.0-rc.1',
+      '--sysextVersion=1.11.0-rc.1',
     ]);
-    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=very'])).toEqual(['run', 'alloy:publish', '--alloyVersion=very']);
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=very'])).toEqual(['run', 'alloy:publish', '--sysextVersion=very']);
     // not a version: left as typed, so the refusal names exactly what the user wrote
-    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=v1.10.x'])).toEqual(['run', 'alloy:publish', '--alloyVersion=v1.10.x']);
+    expect(await argvSeenByNx(['run', 'alloy:publish', '--version=v1.10.x'])).toEqual(['run', 'alloy:publish', '--sysextVersion=v1.10.x']);
   });
 
   it('handles the space form, a bare flag, and the version behind --', async () => {
     expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '1.10.2', '--dryRun'])).toEqual([
       'run',
       'alloy:pr',
-      '--alloyVersion=1.10.2',
+      '--sysextVersion=1.10.2',
       '--dryRun',
     ]);
-    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '--dryRun'])).toEqual(['run', 'alloy:pr', '--alloyVersion=', '--dryRun']);
+    expect(await argvSeenByNx(['run', 'alloy:pr', '--version', '--dryRun'])).toEqual(['run', 'alloy:pr', '--sysextVersion=', '--dryRun']);
     expect(await argvSeenByNx(['run', 'alloy:pr', '--', '--version=1.10.2', '--dryRun'])).toEqual([
       'run',
       'alloy:pr',
       '--',
-      '--alloyVersion=1.10.2',
+      '--sysextVersion=1.10.2',
       '--dryRun',
     ]);
   });
@@ -129,6 +142,7 @@ describe('.npmrc preload: output style', () => {
 
   it('streams the alloy targets off a TTY (static output would hold a long transfer until it ends)', async () => {
     expect(await styleSeenByNx(['run', 'alloy:publish', '--version=1.10.2'])).toBe('stream');
+    expect(await styleSeenByNx(['run', 'docker-compose:seal', '--version=2.29.1'])).toBe('stream');
   });
 
   it("leaves the user's choice and other projects alone", async () => {
@@ -141,12 +155,18 @@ describe('.npmrc preload: output style', () => {
 describe('plugin hook', () => {
   it('fails loudly, with the working forms, when --version reached Nx unrenamed (nx not started through npx)', async () => {
     await expect(hook('run', 'alloy:publish', '--version=1.10.2')).rejects.toThrow(
-      /Nx reserves --version[\s\S]*npx nx run alloy:publish --version=1.10.2[\s\S]*nx run alloy:publish --alloyVersion=1.10.2[\s\S]*-- --version=1.10.2/,
+      /Nx reserves --version[\s\S]*npx nx run alloy:publish --version=1.10.2[\s\S]*nx run alloy:publish --sysextVersion=1.10.2[\s\S]*-- --version=1.10.2/,
+    );
+  });
+
+  it('names the working forms for any recipe project', async () => {
+    await expect(hook('run', 'docker-compose:publish', '--version=2.29.1')).rejects.toThrow(
+      /npx nx run docker-compose:publish --version=2.29.1[\s\S]*nx run docker-compose:publish --sysextVersion=2.29.1/,
     );
   });
 
   it('lets the renamed flag, the version behind -- (or no version flag) through', async () => {
-    await expect(hook('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun')).resolves.toEqual(NO_ZIP_DIR);
+    await expect(hook('run', 'alloy:publish', '--sysextVersion=1.10.2', '--dryRun')).resolves.toEqual(NO_ZIP_DIR);
     await expect(hook('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun')).resolves.toEqual(NO_ZIP_DIR);
     await expect(hook('run', 'alloy:publish', '--output-style=static', '--', '--version=1.10.2')).resolves.toEqual(NO_ZIP_DIR);
     await expect(hook('run-many', '-t', 'test')).resolves.toEqual(NO_ZIP_DIR);
@@ -161,23 +181,25 @@ describe('plugin hook', () => {
     ['--allowPrerelease'],
     ['--format=erofs'],
   ])('refuses a target option (%s) written before --, where Nx drops it, naming the one-place form', async (...option) => {
-    await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
+    await expect(hook('run', 'alloy:publish', ...option, '--', '--sysextVersion=1.10.2')).rejects.toThrow(
       `${option.join(' ').split(' ')[0]} is written before "--"`,
     );
-    await expect(hook('run', 'alloy:publish', ...option, '--', '--alloyVersion=1.10.2')).rejects.toThrow(
+    await expect(hook('run', 'alloy:publish', ...option, '--', '--sysextVersion=1.10.2')).rejects.toThrow(
       `npx nx run alloy:publish ${option.join(' ')} --version=1.10.2`,
     );
   });
 
   it('refuses a bare --version and two different versions', async () => {
-    await expect(hook('run', 'alloy:publish', '--alloyVersion=')).rejects.toThrow('--version needs a value');
-    await expect(hook('run', 'alloy:publish', '--', '--alloyVersion=1.10.2', '--version=1.10.3')).rejects.toThrow('two different versions');
+    await expect(hook('run', 'alloy:publish', '--sysextVersion=')).rejects.toThrow('--version needs a value');
+    await expect(hook('run', 'alloy:publish', '--', '--sysextVersion=1.10.2', '--version=1.10.3')).rejects.toThrow(
+      'two different versions',
+    );
   });
 });
 
 describe('plugin hook: the version as typed', () => {
   it.each(['1.10', '2', '1.10.2.1', '01.2.3'])('refuses --version=%s naming it before Nx turns it into a number', async (value) => {
-    for (const argv of [['--', `--version=${value}`], [`--alloyVersion=${value}`], ['--alloyVersion', value]]) {
+    for (const argv of [['--', `--version=${value}`], [`--sysextVersion=${value}`], ['--sysextVersion', value]]) {
       await expect(hook('run', 'alloy:publish', ...argv)).rejects.toThrow(
         `version "${value}" is not a strict semver version: expected MAJOR.MINOR.PATCH`,
       );

@@ -14,7 +14,7 @@ const { checkRemoteCache } = createRequire(import.meta.url)(path.join(root, 'too
 };
 
 const TOKEN = 'rw-0123456789abcdef0123456789abcdef';
-const argv = ['node', 'nx', 'run', 'alloy:publish', '--alloyVersion=1.10.2'];
+const argv = ['node', 'nx', 'run', 'alloy:publish', '--sysextVersion=1.10.2'];
 let server: http.Server;
 let url: string;
 const seen: string[] = [];

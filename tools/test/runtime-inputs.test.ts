@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 // The runtime inputs of the alloy targets: what they print decides when a cached image or signature is reused, so they
 // must name the real tool versions (the same ones provenance records), and run one command per hash, not one per tool.
 import { execFile } from 'node:child_process';
@@ -7,6 +8,14 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { toolVersions } from '@alloy-sysext/sysext-image';
+
+/** alloy's project as the workspace plugin infers it from its recipe (tools/nx/recipe-projects.cjs). */
+async function inferredAlloy(): Promise<{ targets: Record<string, any>; namedInputs: Record<string, unknown> }> {
+  const { createNodes } = createRequire(import.meta.url)('../nx/recipe-projects.cjs');
+  return createNodes[1](['apps/alloy/sysext.json'], {}, { workspaceRoot: fileURLToPath(new URL('../..', import.meta.url)) }).then(
+    (r: any) => r[0][1].projects['apps/alloy'],
+  );
+}
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const TOOL_VERSIONS = 'sh tools/nx/tool-versions.sh';
@@ -21,7 +30,7 @@ describe('tools/nx/tool-versions.sh', () => {
   });
 
   it('is the one tool-version input of image and sign', async () => {
-    const project = JSON.parse(await readFile(path.join(root, 'apps/alloy/project.json'), 'utf8'));
+    const project = await inferredAlloy();
     for (const target of ['image', 'sign']) {
       const runtime = (project.targets[target].inputs as Array<{ runtime?: string }>).flatMap((i) => (i.runtime ? [i.runtime] : []));
       expect([target, runtime]).toEqual([target, [TOOL_VERSIONS]]);

@@ -21,11 +21,15 @@ interface Hashed {
   inputs: Record<string, { files: string[]; runtime: string[]; environment: string[] }>;
   edits: Record<string, Record<string, string>>;
   after: Record<string, string>;
+  nodes: Record<string, { root: string; targets: Record<string, { executor?: string; cache?: boolean }> }>;
+  dependencies: Record<string, string[]>;
 }
 
 let parent: string;
 let ws: string;
+let recipes: string[]; // the recipe projects: alloy, docker-compose
 let steps: string[]; // task ids of the cached step targets, e.g. alloy:fetch
+let edited: string[]; // those hashed again after each edit: alloy's (the others hash the same files but their recipe's)
 let loaded: Record<string, Set<string>>; // task id → workspace files its process loads
 let anyLoaded: Set<string>; // what any of our executors loads, cached step or not (publish, pr)
 let loader: string[]; // what Nx loads to run any of our executors (executors.json's implementation and its requires)
@@ -91,13 +95,7 @@ async function loaderFiles(): Promise<string[]> {
 beforeAll(async () => {
   parent = await tempDir('step-inputs-');
   ws = await copyWorkspace(parent, 'ws');
-  const project = JSON.parse(await readFile(path.join(ws, 'apps/alloy/project.json'), 'utf8'));
-  const targets = Object.entries(project.targets as Record<string, { executor?: string; cache?: boolean }>);
-  steps = targets.filter(([, t]) => t.cache && t.executor?.startsWith('.:')).map(([name]) => `alloy:${name}`);
   const byExecutor = await bundleInputs();
-  loaded = Object.fromEntries(
-    targets.filter(([name]) => steps.includes(`alloy:${name}`)).map(([name, t]) => [`alloy:${name}`, byExecutor[t.executor!.slice(2)]!]),
-  );
   loader = await loaderFiles();
   files = (await walk(ws)).filter((f) => CODE.test(f)).sort();
   const roots = (await walk(ws)).filter((f) => f.endsWith('project.json')).map((f) => path.posix.dirname(f));
@@ -123,23 +121,58 @@ beforeAll(async () => {
   ];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [CHILD, JSON.stringify({ project: 'alloy', target: 'seal', options: { alloyVersion: '1.10.2' }, edits })],
+    // every recipe project's inputs, alloy's hashes after each edit (the others' inputs are alloy's but for the recipe)
+    [CHILD, JSON.stringify({ target: 'seal', options: { sysextVersion: '1.10.2' }, edits, editProjects: ['alloy'] })],
     { cwd: ws, env: nxEnv({}), maxBuffer: 64 * 1024 * 1024 },
   );
   result = JSON.parse(stdout);
+  // The step targets as Nx resolved them (inferred from each recipe file by the workspace plugin), for every recipe.
+  recipes = Object.entries(result.nodes)
+    .filter(([, n]) => n.targets.fetch?.executor === '.:fetch')
+    .map(([name]) => name)
+    .sort();
+  const stepTargets = recipes.flatMap((p) =>
+    Object.entries(result.nodes[p]!.targets)
+      .filter(([, t]) => t.cache && t.executor?.startsWith('.:'))
+      .map(([name, t]) => [`${p}:${name}`, t.executor!.slice(2)] as const),
+  );
+  steps = stepTargets.map(([id]) => id);
+  edited = steps.filter((id) => id.startsWith('alloy:'));
+  loaded = Object.fromEntries(stepTargets.map(([id, executor]) => [id, byExecutor[executor]!]));
 }, 300_000);
 afterAll(() => rm(parent, { recursive: true, force: true }));
 
 describe('the cached steps hash what their executors load, found through the project graph', () => {
-  it('the cached steps are fetch, image, sign, manifest and seal, and each loads libraries beyond its own project', () => {
-    expect(steps).toEqual(['alloy:fetch', 'alloy:image', 'alloy:sign', 'alloy:manifest', 'alloy:seal']);
+  it('every recipe is a project whose cached steps are fetch, image, sign, manifest and seal, each loading libraries', () => {
+    expect(recipes).toEqual(['alloy', 'docker-compose']);
+    expect(result.nodes['docker-compose']!.root).toBe('sysexts/docker-compose');
+    const cached = ['fetch', 'image', 'sign', 'manifest', 'seal'];
+    expect(steps).toEqual(recipes.flatMap((p) => cached.map((t) => `${p}:${t}`)));
     for (const step of steps) expect(new Set([...loaded[step]!].map(owner)).size).toBeGreaterThan(3);
+  });
+
+  it('every recipe project depends on the project holding the executors (the edge ^stepSources follows)', () => {
+    const root = owner('tools/src/executors/fetch/executor.ts');
+    const [executors] = Object.entries(result.nodes).find(([, n]) => n.root === root)!;
+    expect(executors).toBe('executors');
+    for (const p of recipes) expect([p, result.dependencies[p]]).toEqual([p, expect.arrayContaining([executors])]);
   });
 
   it('every workspace file a step loads is in its hashed inputs (the executor loader too)', () => {
     for (const step of steps) {
       const hashed = new Set(result.inputs[step]!.files);
       expect([step, [...loaded[step]!, ...loader].filter((f) => !hashed.has(f))]).toEqual([step, []]);
+    }
+  });
+
+  it('every recipe project’s step hashes the same files as alloy’s, but for its own recipe', () => {
+    const recipeFile = (f: string) => recipes.some((p) => f.startsWith(`${result.nodes[p]!.root}/`));
+    for (const step of steps.filter((s) => !s.startsWith('alloy:'))) {
+      const same = `alloy:${step.split(':')[1]}`;
+      expect([step, result.inputs[step]!.files.filter((f) => !recipeFile(f))]).toEqual([
+        step,
+        result.inputs[same]!.files.filter((f) => !recipeFile(f)),
+      ]);
     }
   });
 
@@ -153,13 +186,13 @@ describe('the cached steps hash what their executors load, found through the pro
   });
 
   it('editing a file of each library the steps load reruns exactly the steps that load that library', () => {
-    const edited = Object.keys(result.edits).filter((f) => anyLoaded.has(f));
-    // every project whose files a step loads is tried: common, pipeline, the domain libs, the executors' tools
-    expect(new Set(edited.map(owner))).toEqual(new Set(Object.values(loaded).flatMap((s) => [...s].map(owner))));
+    const editedFiles = Object.keys(result.edits).filter((f) => anyLoaded.has(f));
+    // every project whose files a step loads is tried: common, pipeline, the domain libs, the executors and their loader
+    expect(new Set(editedFiles.map(owner))).toEqual(new Set([...Object.values(loaded).flatMap((s) => [...s]), ...loader].map(owner)));
     const loads = (step: string, project: string) => [...loaded[step]!, ...loader].some((f) => owner(f) === project);
-    for (const file of edited) {
-      const rerun = steps.filter((s) => result.edits[file]![s] !== result.hashes[s]);
-      expect([file, rerun]).toEqual([file, steps.filter((s) => loads(s, owner(file)))]);
+    for (const file of editedFiles) {
+      const rerun = edited.filter((s) => result.edits[file]![s] !== result.hashes[s]);
+      expect([file, rerun]).toEqual([file, edited.filter((s) => loads(s, owner(file)))]);
     }
   });
 
@@ -171,28 +204,41 @@ describe('the cached steps hash what their executors load, found through the pro
       !anyLoaded.has(f) && loadedLibraries.has(owner(f)) && f.startsWith(`${owner(f)}/src/`) && !/\.test\.ts$/.test(f);
     const loads = (step: string, project: string) => [...loaded[step]!, ...loader].some((f) => owner(f) === project);
     for (const file of Object.keys(result.edits).filter(typeOnly)) {
-      const rerun = steps.filter((s) => result.edits[file]![s] !== result.hashes[s]);
-      expect([file, rerun]).toEqual([file, steps.filter((s) => loads(s, owner(file)))]);
+      const rerun = edited.filter((s) => result.edits[file]![s] !== result.hashes[s]);
+      expect([file, rerun]).toEqual([file, edited.filter((s) => loads(s, owner(file)))]);
     }
     const notLoaded = Object.keys(result.edits).filter((f) => !anyLoaded.has(f) && !typeOnly(f));
     expect(notLoaded.map(owner)).toEqual(
       expect.arrayContaining(['tools/test-peers', 'apps/nx-cache', 'apps/release-bot', 'libs/common', 'tools']),
     );
     for (const file of notLoaded) {
-      expect([file, steps.filter((s) => result.edits[file]![s] !== result.hashes[s])]).toEqual([file, []]);
+      expect([file, edited.filter((s) => result.edits[file]![s] !== result.hashes[s])]).toEqual([file, []]);
     }
     // every edit was undone: the hashes are back
-    expect(result.after).toEqual(result.hashes);
+    expect(result.after).toEqual(Object.fromEntries(edited.map((s) => [s, result.hashes[s]])));
   });
 
   it('keeps the trust inputs: recipe, upstream API URL, --zipDir content, key fingerprint, tool versions', () => {
-    const recipe = ['apps/alloy/sysext.json', 'apps/alloy/sysext.schema.json', 'apps/alloy/files/alloy.service'];
-    for (const step of steps) expect(result.inputs[step]!.files).toEqual(expect.arrayContaining(recipe));
+    const recipe = {
+      alloy: ['apps/alloy/sysext.json', 'apps/alloy/sysext.schema.json', 'apps/alloy/files/alloy.service'],
+      'docker-compose': ['sysexts/docker-compose/sysext.json'],
+    };
+    for (const step of steps) {
+      const [project] = step.split(':') as [keyof typeof recipe];
+      expect(result.inputs[step]!.files).toEqual(expect.arrayContaining(recipe[project]));
+      // one recipe's files are not another's input
+      const others = Object.entries(recipe)
+        .filter(([p]) => p !== project)
+        .flatMap(([, files]) => files);
+      expect([step, result.inputs[step]!.files.filter((f) => others.includes(f))]).toEqual([step, []]);
+    }
     const env = (step: string) => result.inputs[step]!.environment;
-    expect(env('alloy:fetch')).toEqual(expect.arrayContaining(['ALLOY_UPSTREAM_API_URL', 'ALLOY_ZIP_DIR_CONTENT']));
-    expect(env('alloy:sign')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
-    expect(env('alloy:manifest')).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
-    expect(env('alloy:seal')).toEqual(expect.arrayContaining(['ALLOY_SIGNING_KEY_FINGERPRINT', 'ALLOY_SEAL_RUN']));
-    for (const step of ['alloy:image', 'alloy:sign']) expect(result.inputs[step]!.runtime).toContain('sh tools/nx/tool-versions.sh');
+    for (const p of recipes) {
+      expect(env(`${p}:fetch`)).toEqual(expect.arrayContaining(['ALLOY_UPSTREAM_API_URL', 'ALLOY_ZIP_DIR_CONTENT']));
+      expect(env(`${p}:sign`)).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+      expect(env(`${p}:manifest`)).toContain('ALLOY_SIGNING_KEY_FINGERPRINT');
+      expect(env(`${p}:seal`)).toEqual(expect.arrayContaining(['ALLOY_SIGNING_KEY_FINGERPRINT', 'ALLOY_SEAL_RUN']));
+      for (const step of [`${p}:image`, `${p}:sign`]) expect(result.inputs[step]!.runtime).toContain('sh tools/nx/tool-versions.sh');
+    }
   });
 });

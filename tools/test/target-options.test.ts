@@ -29,7 +29,7 @@ const source = JSON.parse(await readFile(path.join(root, 'tools/src/executors/op
 };
 const STEPS = Object.keys(source.steps);
 
-/** A project graph as Nx hands it over: alloy's step targets, and a target of another executor. */
+/** A project graph as Nx hands it over: two recipe projects' step targets, and a target of another executor. */
 const graph = {
   nodes: {
     alloy: {
@@ -42,6 +42,11 @@ const graph = {
           test: { executor: 'nx:run-commands', options: { command: 'jest' } },
         },
       },
+    },
+    'docker-compose': {
+      name: 'docker-compose',
+      type: 'app',
+      data: { root: 'sysexts/docker-compose', targets: Object.fromEntries(STEPS.map((s) => [s, { executor: `.:${s}` }])) },
     },
   },
   dependencies: {},
@@ -103,42 +108,51 @@ describe('executor schemas', () => {
 
 describe('the plugin refuses, before any task runs, an option the typed target does not take', () => {
   it.each([
-    [['run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryrun'], 'unknown option --dryrun for alloy:publish: did you mean --dryRun?'],
-    [['run', 'alloy:publish', '--alloyVersion=1.10.2', '--dry-rn'], 'did you mean --dryRun?'],
-    [['run', 'alloy:fetch', '--alloyVersion=1.10.2', '--zipdir=/z'], 'unknown option --zipdir for alloy:fetch: did you mean --zipDir?'],
-    [['run', 'alloy:sign', '--alloyVersion=1.10.2', '--assetdir=/z'], 'unknown option --assetdir for alloy:sign: did you mean --assetDir?'],
-    [['run', 'alloy:pr', '--alloyVersion=1.10.2', '--consumers=ghost-stack'], 'did you mean --consumer?'],
-    [['run', 'alloy:publish', '--alloyVersion=1.10.2', '--frobnicate'], 'unknown option --frobnicate for alloy:publish. Nothing was run.'],
+    [['run', 'alloy:publish', '--sysextVersion=1.10.2', '--dryrun'], 'unknown option --dryrun for alloy:publish: did you mean --dryRun?'],
+    [['run', 'alloy:publish', '--sysextVersion=1.10.2', '--dry-rn'], 'did you mean --dryRun?'],
+    [['run', 'alloy:fetch', '--sysextVersion=1.10.2', '--zipdir=/z'], 'unknown option --zipdir for alloy:fetch: did you mean --zipDir?'],
+    [
+      ['run', 'alloy:sign', '--sysextVersion=1.10.2', '--assetdir=/z'],
+      'unknown option --assetdir for alloy:sign: did you mean --assetDir?',
+    ],
+    [['run', 'alloy:pr', '--sysextVersion=1.10.2', '--consumers=ghost-stack'], 'did you mean --consumer?'],
+    [['run', 'alloy:publish', '--sysextVersion=1.10.2', '--frobnicate'], 'unknown option --frobnicate for alloy:publish. Nothing was run.'],
     // the `--` fallback: what follows `--` is what the target gets
     [['run', 'alloy:publish', '--', '--version=1.10.2', '--dryrun'], 'unknown option --dryrun for alloy:publish: did you mean --dryRun?'],
     // the infix and run-many forms reach the same targets
-    [['publish', 'alloy', '--alloyVersion=1.10.2', '--dryrun'], 'did you mean --dryRun?'],
-    [['run-many', '-t', 'publish', '-p', 'alloy', '--alloyVersion=1.10.2', '--dryrun'], 'did you mean --dryRun?'],
+    [['publish', 'alloy', '--sysextVersion=1.10.2', '--dryrun'], 'did you mean --dryRun?'],
+    [['run-many', '-t', 'publish', '-p', 'alloy', '--sysextVersion=1.10.2', '--dryrun'], 'did you mean --dryRun?'],
     // an option of a later target: the earlier one runs no step that would use it
-    [['run', 'alloy:fetch', '--alloyVersion=1.10.2', '--dryRun'], 'alloy:fetch does not take --dryRun (alloy:publish, alloy:pr do)'],
-    [['run', 'alloy:image', '--alloyVersion=1.10.2', '--consumer=x'], 'alloy:image does not take --consumer (alloy:pr does)'],
-    [['run', 'alloy:image', '--alloyVersion=1.10.2', '--format=zfs'], '--format "zfs" is not one of squashfs, erofs, ext4 (alloy:image)'],
+    [['run', 'alloy:fetch', '--sysextVersion=1.10.2', '--dryRun'], 'alloy:fetch does not take --dryRun (alloy:publish, alloy:pr do)'],
+    [['run', 'alloy:image', '--sysextVersion=1.10.2', '--consumer=x'], 'alloy:image does not take --consumer (alloy:pr does)'],
+    [['run', 'alloy:image', '--sysextVersion=1.10.2', '--format=zfs'], '--format "zfs" is not one of squashfs, erofs, ext4 (alloy:image)'],
     [['run', 'alloy:publish', '1.10.2'], 'alloy:publish takes no positional argument, got "1.10.2" (did you mean --version=1.10.2?)'],
+    // every recipe project's targets take the same options
+    [['run', 'docker-compose:publish', '--sysextVersion=2.29.1', '--dryrun'], 'unknown option --dryrun for docker-compose:publish'],
+    [['run-many', '-t', 'image', '-p', 'docker-compose', '--sysextVersion=2.29.1', '--dryRun'], 'image does not take --dryRun'],
+    // the version option's former, alloy-shaped name: refused, naming the one that replaced it
+    [['run', 'alloy:publish', '--alloyVersion=1.10.2'], 'alloy:publish does not take --alloyVersion: it was renamed --sysextVersion.'],
+    [['run', 'docker-compose:pr', '--alloy-version', '2.29.1'], 'docker-compose:pr does not take --alloy-version: it was renamed'],
   ])('%j', (args, message) => {
     expect(check(...args)).toThrow(message);
   });
 
   it('lists what the target takes, with the help that shows them', () => {
     expect(check('run', 'alloy:publish', '--frobnicate')).toThrow(
-      'alloy:publish takes --alloyVersion, --version, --recipe, --allowPrerelease, --assetDir, --zipDir, --allowUnverified, ' +
+      'alloy:publish takes --sysextVersion, --version, --recipe, --allowPrerelease, --assetDir, --zipDir, --allowUnverified, ' +
         '--format, --compressor, --dryRun, --allowUntrustedKey (npx nx run alloy:publish --help lists them).',
     );
   });
 
   it('takes what each target lists, in the spellings Nx accepts (dashes, --no-, the fallback behind --)', () => {
     expect(
-      check('run', 'alloy:pr', '--alloyVersion=1.10.2', '--dryRun', '--consumer=ghost-stack', '--zipDir=/z', '--format=erofs'),
+      check('run', 'alloy:pr', '--sysextVersion=1.10.2', '--dryRun', '--consumer=ghost-stack', '--zipDir=/z', '--format=erofs'),
     ).not.toThrow();
-    expect(check('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dry-run', '--no-allowUnverified', '--zip-dir', '/z')).not.toThrow();
-    expect(check('run', 'alloy:pr', '--alloyVersion=1.10.2', '--asset-dir=/z', '--allowUnverified')).not.toThrow();
+    expect(check('run', 'alloy:publish', '--sysextVersion=1.10.2', '--dry-run', '--no-allowUnverified', '--zip-dir', '/z')).not.toThrow();
+    expect(check('run', 'alloy:pr', '--sysextVersion=1.10.2', '--asset-dir=/z', '--allowUnverified')).not.toThrow();
     expect(check('run', 'alloy:publish', '--', '--version=1.10.2', '--dryRun', '--compressor', 'xz')).not.toThrow();
     expect(
-      check('run', 'alloy:manifest', '--alloyVersion=1.11.0-rc.1', '--allowPrerelease', '--recipe=apps/alloy/sysext.json'),
+      check('run', 'alloy:manifest', '--sysextVersion=1.11.0-rc.1', '--allowPrerelease', '--recipe=apps/alloy/sysext.json'),
     ).not.toThrow();
   });
 
@@ -158,7 +172,7 @@ describe('the plugin refuses, before any task runs, an option the typed target d
         const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
         const value = options.boolean.includes(name) ? [] : ['1'];
         for (const spelling of new Set([name, kebab])) {
-          const args = [...command.split(' '), '--alloyVersion=1.10.2', `--${spelling}`, ...value];
+          const args = [...command.split(' '), '--sysextVersion=1.10.2', `--${spelling}`, ...value];
           expect([args.join(' '), attempt(check(...args))]).toEqual([args.join(' '), 'accepted']);
           seen++;
         }
@@ -167,7 +181,7 @@ describe('the plugin refuses, before any task runs, an option the typed target d
     // the ones README and the tests use are among them
     expect(seen).toBeGreaterThan(40);
     for (const o of ['--skip-nx-cache', '--output-style=static', '--verbose', '--excludeTaskDependencies', '--parallel=2', '--nxBail']) {
-      expect(check('run', 'alloy:publish', '--alloyVersion=1.10.2', '--dryRun', o)).not.toThrow();
+      expect(check('run', 'alloy:publish', '--sysextVersion=1.10.2', '--dryRun', o)).not.toThrow();
     }
   });
 
@@ -193,7 +207,11 @@ describe('README agrees with what the targets take', () => {
     for (const command of commands) {
       const args = command.replace(/^npx /, '').split(/\s+/).slice(1);
       // the one README shows as a typo is refused, naming the option it meant; every other is taken
-      const expected = command.endsWith(' --dryrun') ? expect.stringContaining('did you mean --dryRun?') : 'accepted';
+      const expected = command.endsWith(' --dryrun')
+        ? expect.stringContaining('did you mean --dryRun?')
+        : command.includes('--alloyVersion') // README's row for the former name says it is refused
+          ? expect.stringContaining('it was renamed --sysextVersion')
+          : 'accepted';
       expect([command, attempt(check(...args))]).toEqual([command, expected]);
     }
   });
@@ -213,7 +231,7 @@ describe('README agrees with what the targets take', () => {
           .slice(1, -1)
           .map((c) => c.trim()),
       );
-    const always = ['alloyVersion', 'version', 'recipe', 'allowPrerelease'];
+    const always = ['sysextVersion', 'version', 'recipe', 'allowPrerelease'];
     expect(rows.map(([target]) => target!.replace(/`/g, ''))).toEqual(STEPS);
     for (const [target, options] of rows) {
       const step = target!.replace(/`/g, '');

@@ -11,6 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKey } from '@alloy-sysext/signing';
 
+/** alloy's project as the workspace plugin infers it from its recipe (tools/nx/recipe-projects.cjs). */
+async function inferredAlloy(): Promise<{ targets: Record<string, any>; namedInputs: Record<string, unknown> }> {
+  const { createNodes } = createRequire(import.meta.url)('../nx/recipe-projects.cjs');
+  return createNodes[1](['apps/alloy/sysext.json'], {}, { workspaceRoot: fileURLToPath(new URL('../..', import.meta.url)) }).then(
+    (r: any) => r[0][1].projects['apps/alloy'],
+  );
+}
+
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const plugin = require(path.join(root, 'tools/nx/plugin.cjs')) as {
@@ -116,7 +124,7 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
     const saved = { ...process.env };
     const run = () =>
       new LoadedNxPlugin(plugin, { plugin: path.join(root, 'tools/nx/plugin.cjs') }).preTasksExecution({
-        argv: ['node', 'nx', 'run', 'alloy:sign', '--alloyVersion=1.10.2'],
+        argv: ['node', 'nx', 'run', 'alloy:sign', '--sysextVersion=1.10.2'],
         workspaceRoot: dir,
       });
     try {
@@ -135,7 +143,7 @@ describe('the signing key fingerprint (key-fingerprint.cjs, ALLOY_SIGNING_KEY_FI
     } finally {
       process.env = saved;
     }
-    const project = JSON.parse(await readFile(path.join(root, 'apps/alloy/project.json'), 'utf8'));
+    const project = await inferredAlloy();
     for (const target of ['sign', 'manifest', 'seal']) {
       expect(project.targets[target].inputs).toContainEqual({ env: 'ALLOY_SIGNING_KEY_FINGERPRINT' });
     }
@@ -150,7 +158,7 @@ describe('the seal is shared within one GitHub Actions run only (ALLOY_SEAL_RUN)
     Object.assign(process.env, env);
     return (
       plugin.preTasksExecution(undefined, {
-        argv: ['node', 'nx', 'run', 'alloy:seal', '--alloyVersion=1.10.2'],
+        argv: ['node', 'nx', 'run', 'alloy:seal', '--sysextVersion=1.10.2'],
         workspaceRoot: dir,
       }) as Promise<Record<string, string>>
     ).finally(() => (process.env = saved));
@@ -164,7 +172,7 @@ describe('the seal is shared within one GitHub Actions run only (ALLOY_SEAL_RUN)
     const [a, b] = [(await hook({})).ALLOY_SEAL_RUN, (await hook({})).ALLOY_SEAL_RUN];
     expect(a).toMatch(/^unshared-/);
     expect(a).not.toBe(b);
-    const project = JSON.parse(await readFile(path.join(root, 'apps/alloy/project.json'), 'utf8'));
+    const project = await inferredAlloy();
     // its own named input, so graph-derived inputs can replace the rest of the seal's inputs and leave it alone
     expect(project.namedInputs.sealRun).toEqual([{ env: 'ALLOY_SEAL_RUN' }]);
     expect(project.targets.seal.inputs).toContain('sealRun');

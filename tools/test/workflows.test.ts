@@ -154,10 +154,12 @@ describe('workflow security properties', () => {
   it('the pull-request job references the read-only cache secrets only', async () => {
     const { wf } = await loadWorkflow('ci.yml');
     const prJobs = Object.entries(wf.jobs ?? {}).filter(([, j]) => runsOnPullRequests(wf, j));
-    expect(prJobs.map(([id]) => id)).toEqual(['pull-request']);
+    expect(prJobs.map(([id]) => id)).toEqual(['pull-request', 'affected-recipes', 'recipe-chain']);
     expect(new Set(secretsIn(prJobs[0]![1]))).toEqual(
       new Set(['R2_ACCOUNT_ID', 'NX_CACHE_RO_TOKEN', 'NX_CACHE_R2_RO_ACCESS_KEY_ID', 'NX_CACHE_R2_RO_SECRET_ACCESS_KEY']),
     );
+    // the affected recipes' chains (below) run with no secret at all
+    expect(prJobs.slice(1).flatMap(([, j]) => secretsIn(j))).toEqual([]);
   });
 
   // The checker itself can fail: the workflow as it was before issue 11 trips every rule.
@@ -299,5 +301,25 @@ describe('release workflow: least-privilege jobs along the task graph', () => {
     }
     expect(run(wf.jobs!.finish!)).toContain('npm run --silent release-bot -- finish --plan "$PLAN" --result "$RESULT"');
     expect(run(wf.jobs!.host_check!)).toContain('bash tools/ci/host-check.sh');
+  });
+});
+
+describe('ci workflow: the affected recipes’ chains', () => {
+  const ci = () => loadWorkflow('ci.yml').then((r) => r.wf);
+  const run = (job: Job) => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
+
+  it('the matrix is `nx show projects --affected --with-target image --json`; each entry runs its chain with no secret', async () => {
+    const wf = await ci();
+    const plan = wf.jobs!['affected-recipes']!;
+    const chain = wf.jobs!['recipe-chain']!;
+    expect(run(plan)).toContain('npx nx show projects --affected --with-target image --json');
+    expect(plan.outputs).toEqual({ recipes: '${{ steps.affected.outputs.recipes }}' });
+    expect(needsOf(chain)).toEqual(['affected-recipes']);
+    expect(chain.strategy?.matrix).toEqual({ recipe: '${{ fromJSON(needs.affected-recipes.outputs.recipes) }}' });
+    expect(run(chain)).toMatch(
+      /^run: npx nx run "\$PROJECT:publish" --version="\$VERSION"$|^npx nx run "\$PROJECT:publish" --version="\$VERSION"$/m,
+    );
+    // a pull request's code runs here: no secret at all, so nothing outside the runner can be written
+    expect([secretsIn(plan), secretsIn(chain)]).toEqual([[], []]);
   });
 });

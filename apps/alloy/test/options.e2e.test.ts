@@ -234,7 +234,7 @@ describe('placements that cannot work fail before any task runs, naming the work
     nothingRan(r, m);
     expect(r.output).toContain('Nx reserves --version');
     expect(r.output).toContain('npx nx run alloy:publish --version=1.10.2');
-    expect(r.output).toContain('nx run alloy:publish --alloyVersion=1.10.2');
+    expect(r.output).toContain('nx run alloy:publish --sysextVersion=1.10.2');
     // release-bot release is no stand-in for publish: it also opens pull requests and tags (issue 22, item 9)
     expect(r.output).not.toContain('release-bot');
   }, 180_000);
@@ -472,9 +472,9 @@ describe('a rerun writes nothing to a bucket that holds the version, in every do
     await expectNothingWritten(await npxNx(A, ['run', 'alloy:publish', '--version=1.10.2'], env), m);
   }, 300_000);
 
-  it('`nx run alloy:publish --alloyVersion=1.10.2` (no npx)', async () => {
+  it('`nx run alloy:publish --sysextVersion=1.10.2` (no npx)', async () => {
     const m = mark();
-    await expectNothingWritten(await nx(A, ['run', 'alloy:publish', '--alloyVersion=1.10.2'], env), m);
+    await expectNothingWritten(await nx(A, ['run', 'alloy:publish', '--sysextVersion=1.10.2'], env), m);
   }, 300_000);
 
   it('`nx run alloy:publish -- --version=1.10.2` (the fallback: cached apart, so signed again)', async () => {

@@ -51,7 +51,7 @@ export interface Statement {
       buildType: string;
       externalParameters: {
         version: string;
-        recipe: { path: string; sha256: string; unit: { path: string; sha256: string } };
+        recipe: { path: string; sha256: string; unit?: { path: string; sha256: string } };
         format: ImageFormat;
         compressor?: Compressor;
       };
@@ -80,7 +80,7 @@ export interface ProvenanceInputs {
   /** This version's SHA256SUMS entries (image file and sha256). */
   entries: { file: string; sha256: string }[];
   /** Paths relative to the workspace root, POSIX separators. */
-  recipe: { path: string; sha256: string; unit: { path: string; sha256: string } };
+  recipe: { path: string; sha256: string; unit?: { path: string; sha256: string } };
   image: { format: ImageFormat; compressor?: Compressor };
   /** Each upstream asset as its digest root vouches for it now, with the sha256 of the bytes checked. */
   upstream: { root: DigestRoot; sha256: string }[];
@@ -209,7 +209,7 @@ export async function provenanceInputs(opts: {
     recipe: {
       path: relative(recipe.file),
       sha256: await sha256File(recipe.file),
-      unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) },
+      ...(recipe.tree.unit ? { unit: { path: relative(recipe.tree.unit.source), sha256: await sha256File(recipe.tree.unit.source) } } : {}),
     },
     image: params[0]!,
     upstream: opts.upstream.map((a) => ({ root: a.root, sha256: a.sha256 })),

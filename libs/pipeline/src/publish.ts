@@ -66,7 +66,7 @@ export async function publishVersion(
   await restoreMissingImages(images, opts);
   const verification = { images, manifestDir: layout.manifest, publicKey: opts.publicKey, receipts: layout.receipts };
   const entries = await verifyArtifacts(verification).catch((error: Error) => {
-    error.message += `\n${recoveryAdvice(version)}`;
+    error.message += `\n${recoveryAdvice(recipe.name, version)}`;
     throw error;
   });
   log(`verified ${images.length} images: sha256 and signatures by ${key.fingerprint}`);

@@ -41,9 +41,11 @@ export interface Recipe {
   /** The release assets (sysext-image `UpstreamOptions`) and the pins: upstream.sha256[version][arch]. */
   upstream: UpstreamOptions & { sha256?: Record<string, Partial<Record<Arch, string>>> };
   arches: Arch[];
+  /** What goes into the image; `name` is the recipe's (loadRecipe sets it), so the images and extension-release carry it. */
   tree: {
+    name: string;
     binaryPath: string;
-    unit: { source: string; path: string };
+    unit?: { source: string; path: string };
     extensionRelease: Record<string, string>;
   };
   image: { format: 'squashfs' | 'erofs' | 'ext4'; compressor?: 'zstd' | 'xz' | 'gzip'; compatibilityCopy?: boolean };
@@ -103,7 +105,11 @@ export async function loadRecipe(file: string, env: NodeJS.ProcessEnv = process.
     dir,
     file: absolute,
     upstream: { ...recipe.upstream, apiUrl: env.ALLOY_UPSTREAM_API_URL || recipe.upstream.apiUrl },
-    tree: { ...recipe.tree, unit: { ...recipe.tree.unit, source: path.resolve(dir, recipe.tree.unit.source) } },
+    tree: {
+      ...recipe.tree,
+      name: recipe.name,
+      ...(recipe.tree.unit ? { unit: { ...recipe.tree.unit, source: path.resolve(dir, recipe.tree.unit.source) } } : {}),
+    },
     bucket: {
       ...recipe.bucket,
       name: env.R2_BUCKET || recipe.bucket.name,

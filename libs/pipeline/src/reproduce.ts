@@ -36,7 +36,7 @@ export async function assertReproduced(opts: {
       if (image.sha256 !== rebuilt.sha256) {
         throw new Error(
           `refusing to sign ${image.path}: it has sha256 ${image.sha256}, but the recipe builds ${rebuilt.sha256} from the fetched ` +
-            `binary. The image changed after it was built. ${recoveryAdvice(version)}`,
+            `binary. The image changed after it was built. ${recoveryAdvice(opts.tree.name, version)}`,
         );
       }
     }

@@ -33,6 +33,8 @@ export interface SealedProvenance {
 
 export interface Seal {
   dir: string;
+  /** The sysext's name (the recipe's), for messages. */
+  name: string;
   version: string;
   /** SHA256SUMS as it is to be written: the bucket's as it was (`base`) with this version's entries merged in. */
   manifest: string;
@@ -96,6 +98,7 @@ export async function sealVersion(opts: SealTarget): Promise<Seal> {
   const { next, recorded } = await nextState({ store, recipe, keys, history, bucket: bucketState, text: manifest });
   const seal: Seal = {
     dir: opts.dir,
+    name: recipe.name,
     version,
     manifest,
     signature: await signManifest(manifest, key),
@@ -172,7 +175,7 @@ export async function readSeal(opts: {
   const read = (name: string) => readFile(path.join(dir, name), 'utf8').catch(() => undefined);
   const [manifest, signature, record] = await Promise.all([read(MANIFEST), read(MANIFEST_SIGNATURE), read(SEAL_RECORD)]);
   if (manifest === undefined && signature === undefined && record === undefined) return undefined;
-  const refuse = (problem: string) => new Error(`refusing to publish: ${problem}\n${recoveryAdvice(opts.version)}`);
+  const refuse = (problem: string) => new Error(`refusing to publish: ${problem}\n${recoveryAdvice(opts.recipe.name, opts.version)}`);
   if (manifest === undefined || signature === undefined || record === undefined) {
     throw refuse(`the seal in ${dir} is incomplete (it needs ${MANIFEST}, ${MANIFEST_SIGNATURE} and ${SEAL_RECORD})`);
   }
@@ -191,7 +194,7 @@ export async function readSeal(opts: {
   ) {
     throw refuse(`${path.join(dir, SEAL_RECORD)} does not describe a seal of ${opts.version} (expected version and a 64-hex or null base)`);
   }
-  const seal: Seal = { dir, version: opts.version, manifest, signature, base: parsed.base };
+  const seal: Seal = { dir, name: opts.recipe.name, version: opts.version, manifest, signature, base: parsed.base };
   const [text, asc] = await Promise.all([read(opts.provenanceName), read(`${opts.provenanceName}.asc`)]);
   if (text !== undefined || asc !== undefined) {
     if (text === undefined || asc === undefined) throw refuse(`the seal's provenance in ${dir} lacks its statement or signature`);
@@ -241,7 +244,7 @@ export async function sealFit(seal: Seal, current: string | null, merge: (curren
   if ((await merge(current)) !== seal.manifest) {
     throw new Error(
       `refusing to publish: the seal in ${seal.dir} does not merge exactly ${seal.version}'s verified images into the ` +
-        `bucket's ${MANIFEST} it names as its base\n${recoveryAdvice(seal.version)}`,
+        `bucket's ${MANIFEST} it names as its base\n${recoveryAdvice(seal.name, seal.version)}`,
     );
   }
   return 'fits';
@@ -261,7 +264,7 @@ export function stateFit(seal: Seal, history: History, bucket: VersionState | un
   if (sequence > expected) {
     throw new Error(
       `refusing to publish: the seal's version state is #${sequence}, but the newest state known is #${expected - 1} ` +
-        `(it skips a sequence: it was not made against this bucket's history)\n${recoveryAdvice(seal.version)}`,
+        `(it skips a sequence: it was not made against this bucket's history)\n${recoveryAdvice(seal.name, seal.version)}`,
     );
   }
   return 'fits';

@@ -9,8 +9,8 @@ import type { Log } from '@alloy-sysext/common';
 
 export interface StepOptions {
   /** The version as `--version=X` reaches the target under npx (.npmrc renames the flag Nx reserves), or typed as is. */
-  alloyVersion?: unknown;
-  /** The version behind `--` (`nx run alloy:publish -- --version=X`), where Nx passes the reserved name through. */
+  sysextVersion?: unknown;
+  /** The version behind `--` (`nx run <project>:publish -- --version=X`), where Nx passes the reserved name through. */
   version?: unknown;
   recipe?: string;
   allowPrerelease?: boolean;
@@ -28,25 +28,27 @@ export interface StepContext {
   blobs?: BlobStore;
 }
 
-/** Resolves recipe and version before any I/O, so a bad version never builds a path or a URL. */
+/** Resolves recipe and version before any other I/O, so a bad version never builds a path or a URL. */
 export async function prepareStep(
   options: StepOptions,
   opts: { root: string; env?: NodeJS.ProcessEnv; log: Log; blobs?: BlobStore },
 ): Promise<StepContext> {
   const env = opts.env ?? process.env;
-  const version = resolveVersion(versionOption(options), { allowPrerelease: options.allowPrerelease });
+  const typed = versionOption(options);
+  // the recipe names the project in the advice for a missing version; nothing is built from the version before it is checked
   const recipe = await loadRecipe(path.resolve(opts.root, options.recipe ?? DEFAULT_RECIPE), env);
+  const version = resolveVersion(typed, { allowPrerelease: options.allowPrerelease, project: recipe.name });
   // Nx forwards the typed options to every step: impossible image settings stop the first one, before any download
   imageSettings(recipe, options as ImageStepOptions);
   const layout = versionLayout(opts.root, recipe, version);
   return { recipe, version, layout, root: opts.root, env, log: opts.log, ...(opts.blobs ? { blobs: opts.blobs } : {}) };
 }
 
-/** The one version option a target got: `alloyVersion` (the natural form) or `version` (behind `--`), not two different ones. */
+/** The one version option a target got: `sysextVersion` (the natural form) or `version` (behind `--`), not two. */
 export function versionOption(options: StepOptions): unknown {
-  const { alloyVersion, version } = options;
-  if (alloyVersion !== undefined && version !== undefined && String(alloyVersion) !== String(version)) {
-    throw new Error(`two different versions given (alloyVersion ${alloyVersion}, version ${version}): give --version once`);
+  const { sysextVersion, version } = options;
+  if (sysextVersion !== undefined && version !== undefined && String(sysextVersion) !== String(version)) {
+    throw new Error(`two different versions given (sysextVersion ${sysextVersion}, version ${version}): give --version once`);
   }
-  return alloyVersion ?? version;
+  return sysextVersion ?? version;
 }

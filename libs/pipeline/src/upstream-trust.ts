@@ -14,11 +14,11 @@ import type { StepContext } from './step.js';
  * What a user does when something restored fails its check. A plain rerun restores the same Nx cache entry again
  * (deleting dist/ does not help), so the advice skips the cache; `nx reset` then drops the local entry.
  */
-export function recoveryAdvice(version: string): string {
+export function recoveryAdvice(name: string, version: string): string {
   return (
     `It came from dist/ or an Nx cache entry (local .nx/cache or the remote cache), which a plain rerun restores again. ` +
     `Rebuild from upstream without the cache: rerun your command with --skip-nx-cache, e.g. ` +
-    `npx nx run alloy:publish --version=${version} --skip-nx-cache ` +
+    `npx nx run ${name}:publish --version=${version} --skip-nx-cache ` +
     `(then npx nx reset drops the local entry; a remote cache entry must be deleted on the cache server).`
   );
 }
@@ -41,8 +41,8 @@ export interface VerifiedAsset {
   receipted?: string;
 }
 
-const refusal = (version: string, why: string) =>
-  new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(version)}`);
+const refusal = (name: string, version: string, why: string) =>
+  new UpstreamTrustError(`refusing to use the fetched upstream files: ${why}\n${recoveryAdvice(name, version)}`);
 
 /**
  * Re-establishes trust in the assets under dist/<name>/<version>/upstream (a cache restore carries none): each must hash
@@ -50,21 +50,22 @@ const refusal = (version: string, why: string) =>
  */
 export async function verifyAssets(ctx: StepContext, options: UpstreamTrustOptions = {}): Promise<VerifiedAsset[]> {
   const { layout, version } = ctx;
+  const name = ctx.recipe.name;
   const roots = await digestRoots(ctx, options);
   const assets: VerifiedAsset[] = [];
   for (const root of Object.values(roots)) {
     const { arch } = root.asset;
     const file = path.join(layout.upstream, root.asset.name);
-    await refuseOtherFetch(version, file, root);
+    await refuseOtherFetch(name, version, file, root);
     // fetch's cache entry holds no asset: the blob named by this run's digest root (checked against that name) stands in
     const restored = await restoreMissing(ctx, file, root.sha256);
     const actual = restored
       ? root.sha256!
       : await sha256File(file).catch(() => {
-          throw refusal(version, `${file} is missing`);
+          throw refusal(name, version, `${file} is missing`);
         });
     if (root.sha256 && actual !== root.sha256)
-      throw refusal(version, `${file} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
+      throw refusal(name, version, `${file} has sha256 ${actual}, but ${root.label} says ${root.sha256}`);
     const entry = root.asset.entry ?? root.asset.name;
     assets.push({ arch, file, sha256: actual, root, entry, receipted: await receiptEntrySha256(layout.receipts, arch, actual, entry) });
   }
@@ -76,17 +77,17 @@ export async function verifyAssets(ctx: StepContext, options: UpstreamTrustOptio
  * restored by; one naming other bytes than this run's root is refused (a poisoned entry, or upstream changed the asset
  * since fetch was cached) rather than built beside.
  */
-async function refuseOtherFetch(version: string, file: string, root: DigestRoot): Promise<void> {
+async function refuseOtherFetch(name: string, version: string, file: string, root: DigestRoot): Promise<void> {
   const text = await readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
   if (text === undefined || !root.sha256) return;
   let named: string;
   try {
     named = parseChecksumLine(text, path.basename(file), `${file}.sha256`);
   } catch (error) {
-    throw refusal(version, (error as Error).message);
+    throw refusal(name, version, (error as Error).message);
   }
   if (named !== root.sha256) {
-    throw refusal(version, `${file}.sha256 (fetch's output) names sha256 ${named}, but ${root.label} says ${root.sha256}`);
+    throw refusal(name, version, `${file}.sha256 (fetch's output) names sha256 ${named}, but ${root.label} says ${root.sha256}`);
   }
 }
 
@@ -143,7 +144,11 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
     if (onDisk === undefined) {
       const { sha256 } = await extractUpstreamBinary({ file: a.file, asset: a.root.asset, dest: binary, maxBytes });
       if (a.receipted && a.receipted !== sha256) {
-        throw refusal(version, `${a.file} holds ${a.entry} with sha256 ${sha256}, but this workspace's receipt records ${a.receipted}`);
+        throw refusal(
+          recipe.name,
+          version,
+          `${a.file} holds ${a.entry} with sha256 ${sha256}, but this workspace's receipt records ${a.receipted}`,
+        );
       }
       if (!a.receipted) await writeEntryReceipt(layout.receipts, a.arch, { zipSha256: a.sha256, entry: a.entry, entrySha256: sha256 });
       logVerified(ctx, a, `${a.entry} ${verb(a)} from it to ${path.relative(ctx.root, binary)} (binaries are no cached output)`);
@@ -152,7 +157,8 @@ export async function verifyFetched(ctx: StepContext, options: UpstreamTrustOpti
     }
     // The binary's sha256: from this workspace's receipt for exactly this asset (it extracted it), else read out again here.
     const want = await entrySha256(ctx, a);
-    if (want !== onDisk) throw refusal(version, `${binary} (sha256 ${onDisk}) is not the ${a.entry} that ${a.file} holds (sha256 ${want})`);
+    if (want !== onDisk)
+      throw refusal(recipe.name, version, `${binary} (sha256 ${onDisk}) is not the ${a.entry} that ${a.file} holds (sha256 ${want})`);
     const how = a.receipted ? `its entry's sha256 from this workspace's fetch receipt` : `${verb(a)} again here`;
     logVerified(ctx, a, `${path.basename(binary)} is its entry byte for byte (${how})`);
     binaries[a.arch] = { path: binary, sha256: onDisk };

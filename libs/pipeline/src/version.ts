@@ -5,11 +5,12 @@ export class VersionError extends Error {
 }
 
 /** The version a target runs for: its `version` option, checked before any work starts. */
-export function resolveVersion(option: unknown, opts: { allowPrerelease?: boolean } = {}): string {
+export function resolveVersion(option: unknown, opts: { allowPrerelease?: boolean; project?: string } = {}): string {
   if (option === undefined || option === null || option === '' || option === true) {
+    const project = opts.project ?? '<project>';
     throw new VersionError(
-      'no version given. Run e.g. `npx nx run alloy:publish --version=1.10.2` ' +
-        '(or `nx run alloy:publish --alloyVersion=1.10.2` when nx is not started through npx).',
+      `no version given. Run e.g. \`npx nx run ${project}:publish --version=1.10.2\` ` +
+        `(or \`nx run ${project}:publish --sysextVersion=1.10.2\` when nx is not started through npx).`,
     );
   }
   try {

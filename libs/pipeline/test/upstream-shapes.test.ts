@@ -2,8 +2,8 @@
 // bucket) against synthetic releases on the upstream double: a docker/compose-like release (plain binaries in its own
 // arch names, checksums.txt) and a node_exporter-like one (.tar.gz with the binary at a path, sha256sums.txt), online
 // and from an asset directory. Provenance records each kind and the digest source this run checked. The recipes keep
-// the name alloy: images are still named by the one extension name libs/sysext-image builds (recipe-named images come
-// with the recipe projects of issue 23); what varies here is the upstream half.
+// the name alloy (what varies here is the upstream half); the real docker-compose recipe, its own image names and its
+// chain under nx are in tools/test/recipe-chain.e2e.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { assertElfFor } from './elf.js';
 import { checkFormat, makeFilesystem, type Compressor, type ImageFormat } from './formats.js';
-import { EXTENSION_NAME, expectedEntries, renderExtensionRelease, renderUnit, stageTree, type TreeOptions } from './tree.js';
+import { expectedEntries, renderExtensionRelease, renderUnit, stageTree, type TreeOptions } from './tree.js';
 
 export interface ImageOptions {
   format: ImageFormat;
@@ -47,9 +47,9 @@ export interface BuildSettings {
   /** squashfs only (the effective one: the default when none is set). */
   compressor?: Compressor;
   binaryPath: string;
-  unitPath: string;
-  /** sha256 of the unit as it goes into the image ({{binaryPath}} substituted). */
-  unitSha256: string;
+  /** The unit's place and sha256 as it goes into the image ({{binaryPath}} substituted); absent without a unit. */
+  unitPath?: string;
+  unitSha256?: string;
   /** sha256 of extension-release as it goes into the image. */
   extensionReleaseSha256: string;
 }
@@ -65,8 +65,7 @@ export async function buildSettings(opts: Pick<BuildImageOptions, 'version' | 'a
     format,
     ...(compressor ? { compressor } : {}),
     binaryPath: opts.tree.binaryPath,
-    unitPath: opts.tree.unit.path,
-    unitSha256: sha256Bytes(await renderUnit(opts.tree)),
+    ...(opts.tree.unit ? { unitPath: opts.tree.unit.path, unitSha256: sha256Bytes((await renderUnit(opts.tree))!) } : {}),
     extensionReleaseSha256: sha256Bytes(renderExtensionRelease(opts.tree.extensionRelease, arch)),
   };
 }
@@ -91,7 +90,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   await assertElfFor(opts.binary, arch, `binary ${opts.binary}`);
 
   await mkdir(opts.outDir, { recursive: true });
-  const image = join(opts.outDir, imageFileName(EXTENSION_NAME, version, arch));
+  const image = join(opts.outDir, imageFileName(opts.tree.name, version, arch));
   const finals = [image, `${image}.sha256`];
 
   const work = await mkdtemp(join(tmpdir(), 'sysext-image-'));

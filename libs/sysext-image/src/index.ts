@@ -26,6 +26,6 @@ export {
   type ImageOptions,
 } from './build-image.js';
 export { COMPRESSORS, DEFAULT_COMPRESSOR, FORMATS, type Compressor, type ImageFormat } from './formats.js';
-export { EXTENSION_RELEASE_PATH, FIXED_TIME, expectedEntries, stageTree, type TreeOptions } from './tree.js';
+export { extensionReleasePath, FIXED_TIME, expectedEntries, stageTree, type TreeOptions } from './tree.js';
 export { imageTimes, type ImageTimes } from './inspect.js';
 export { validateImage, parseOsRelease, type ValidateExpectation } from './validate.js';

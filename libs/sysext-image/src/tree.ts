@@ -3,10 +3,12 @@ import { chmod, copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/pro
 import { join, posix } from 'node:path';
 
 export interface TreeOptions {
+  /** The sysext's name: images are <name>-<version>-<arch>.raw, holding extension-release.<name>. */
+  name: string;
   /** Where the binary lives in the image, relative: usr/bin/alloy. */
   binaryPath: string;
-  /** The unit: `source` absolute path of the template ({{binaryPath}} substituted), `path` its place in the image. */
-  unit: { source: string; path: string };
+  /** The unit, if any: `source` absolute path of the template ({{binaryPath}} substituted), `path` its place in the image. */
+  unit?: { source: string; path: string };
   /** extension-release fields; ARCHITECTURE is added from the arch. */
   extensionRelease: Record<string, string>;
 }
@@ -16,8 +18,11 @@ export interface TreeEntry {
   mode: number;
 }
 
-export const EXTENSION_NAME = 'alloy';
-export const EXTENSION_RELEASE_PATH = `usr/lib/extension-release.d/extension-release.${EXTENSION_NAME}`;
+/** Where systemd-sysext looks for the extension-release file of the sysext `name` (it must match the image's name). */
+export function extensionReleasePath(name: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`sysext name "${name}" is not lowercase letters, digits and dashes`);
+  return `usr/lib/extension-release.d/extension-release.${name}`;
+}
 /** All timestamps in every image: 1980-01-01, so the bytes never depend on when or where the build ran. */
 export const FIXED_TIME = 315532800;
 
@@ -33,11 +38,10 @@ function checkImagePath(field: string, p: string): string {
 /** Every path in the image (relative, no leading slash) with its type and mode — what the builder writes and validation expects. */
 export function expectedEntries(tree: TreeOptions): Map<string, TreeEntry> {
   const binary = checkImagePath('binaryPath', tree.binaryPath);
-  const unit = checkImagePath('unit.path', tree.unit.path);
   const files: Array<[string, number]> = [
     [binary, 0o755],
-    [unit, 0o644],
-    [EXTENSION_RELEASE_PATH, 0o644],
+    ...(tree.unit ? [[checkImagePath('unit.path', tree.unit.path), 0o644] as [string, number]] : []),
+    [extensionReleasePath(tree.name), 0o644],
   ];
   const entries = new Map<string, TreeEntry>();
   for (const [file, mode] of files) {
@@ -71,9 +75,12 @@ export function renderExtensionRelease(fields: Record<string, string>, arch: Arc
   return `${lines.join('\n')}\n`;
 }
 
-export async function renderUnit(tree: TreeOptions): Promise<string> {
-  const template = await readFile(tree.unit.source, 'utf8').catch((err: Error) => {
-    throw new Error(`tree.unit.source ${tree.unit.source} cannot be read (${err.message}): expected an absolute path to the unit file`);
+/** The unit as it goes into the image; undefined for a sysext without one. */
+export async function renderUnit(tree: TreeOptions): Promise<string | undefined> {
+  if (!tree.unit) return undefined;
+  const source = tree.unit.source;
+  const template = await readFile(source, 'utf8').catch((err: Error) => {
+    throw new Error(`tree.unit.source ${source} cannot be read (${err.message}): expected an absolute path to the unit file`);
   });
   return template.replaceAll('{{binaryPath}}', tree.binaryPath);
 }
@@ -85,9 +92,9 @@ export async function renderUnit(tree: TreeOptions): Promise<string> {
 export async function stageTree(opts: { root: string; binary: string; arch: Arch; tree: TreeOptions }): Promise<void> {
   const entries = expectedEntries(opts.tree);
   const contents = new Map<string, string>([
-    [opts.tree.unit.path, await renderUnit(opts.tree)],
-    [EXTENSION_RELEASE_PATH, renderExtensionRelease(opts.tree.extensionRelease, opts.arch)],
+    [extensionReleasePath(opts.tree.name), renderExtensionRelease(opts.tree.extensionRelease, opts.arch)],
   ]);
+  if (opts.tree.unit) contents.set(opts.tree.unit.path, (await renderUnit(opts.tree))!);
   const sorted = [...entries.keys()].sort();
   for (const rel of sorted) {
     const entry = entries.get(rel)!;

@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { assertElfFor } from './elf.js';
 import type { ImageFormat } from './formats.js';
 import { detectFormat, listAndExtract, walk, type ImageEntry } from './inspect.js';
-import { EXTENSION_NAME, EXTENSION_RELEASE_PATH, expectedEntries, renderUnit, type TreeEntry, type TreeOptions } from './tree.js';
+import { expectedEntries, extensionReleasePath, renderUnit, type TreeEntry, type TreeOptions } from './tree.js';
 
 export interface ValidateExpectation {
   version: string;
@@ -44,7 +44,7 @@ export async function validateImage(image: string, expect: ValidateExpectation):
   const st = await stat(image).catch(() => undefined);
   if (!st?.isFile() || st.size === 0) throw new Error(`image ${image} does not exist or is empty`);
 
-  const name = imageFileName(EXTENSION_NAME, version, arch);
+  const name = imageFileName(expect.tree.name, version, arch);
   if (basename(image) !== name) {
     throw new Error(`image ${image} is not named for version ${version} and arch ${arch}: expected ${name}`);
   }
@@ -68,18 +68,17 @@ export async function validateImage(image: string, expect: ValidateExpectation):
     compareEntries(image, listed, expected);
     await compareExtracted(image, root, listed, { path: expect.tree.binaryPath, sha256: expect.binarySha256 });
 
-    const release = parseOsRelease(await readFile(join(root, EXTENSION_RELEASE_PATH), 'utf8'));
+    const releasePath = extensionReleasePath(expect.tree.name);
+    const release = parseOsRelease(await readFile(join(root, releasePath), 'utf8'));
     const wanted: Record<string, string> = { ...expect.tree.extensionRelease, ARCHITECTURE: systemdArchitecture(arch) };
     for (const key of new Set([...Object.keys(wanted), ...Object.keys(release)])) {
       if (release[key] !== wanted[key]) {
-        throw new Error(
-          `image ${image}: ${EXTENSION_RELEASE_PATH} has ${key}=${release[key] ?? '(missing)'}, expected ${wanted[key] ?? '(absent)'}`,
-        );
+        throw new Error(`image ${image}: ${releasePath} has ${key}=${release[key] ?? '(missing)'}, expected ${wanted[key] ?? '(absent)'}`);
       }
     }
-    const unit = await readFile(join(root, expect.tree.unit.path), 'utf8');
-    if (unit !== (await renderUnit(expect.tree))) {
-      throw new Error(`image ${image}: ${expect.tree.unit.path} differs from ${expect.tree.unit.source} with {{binaryPath}} substituted`);
+    const { unit } = expect.tree;
+    if (unit && (await readFile(join(root, unit.path), 'utf8')) !== (await renderUnit(expect.tree))) {
+      throw new Error(`image ${image}: ${unit.path} differs from ${unit.source} with {{binaryPath}} substituted`);
     }
     await assertElfFor(join(root, expect.tree.binaryPath), arch, `image ${image}: ${expect.tree.binaryPath}`);
   } finally {

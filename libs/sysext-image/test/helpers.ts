@@ -18,7 +18,12 @@ export async function removeAll(dirs: string[]): Promise<void> {
 export async function makeTree(dir: string, extensionRelease: Record<string, string> = { ID: '_any' }): Promise<TreeOptions> {
   const source = join(dir, 'alloy.service');
   await writeFile(source, UNIT_TEMPLATE);
-  return { binaryPath: 'usr/bin/alloy', unit: { source, path: 'usr/lib/systemd/system/alloy.service' }, extensionRelease };
+  return {
+    name: 'alloy',
+    binaryPath: 'usr/bin/alloy',
+    unit: { source, path: 'usr/lib/systemd/system/alloy.service' },
+    extensionRelease,
+  };
 }
 
 /** File names in `dir`, hidden temporaries included, so tests can prove nothing partial was left. */

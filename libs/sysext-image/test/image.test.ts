@@ -33,6 +33,38 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
     await validateImage(r.image, { version: '1.10.2', arch: 'amd64', tree, format });
   });
 
+  it('names the image and extension-release by the sysext, and holds no unit when the sysext has none', async () => {
+    const { bin, outDir } = await fixture();
+    const tree: TreeOptions = {
+      name: 'docker-compose',
+      binaryPath: 'usr/local/lib/docker/cli-plugins/docker-compose',
+      extensionRelease: { ID: '_any' },
+    };
+    const r = await buildImage({ version: '2.29.1', arch: 'amd64', binary: bin, tree, image: { format }, outDir });
+    expect(await listDir(outDir)).toEqual(['docker-compose-2.29.1-amd64.raw', 'docker-compose-2.29.1-amd64.raw.sha256']);
+    const times = await imageTimes(r.image, format);
+    expect([...times.paths.keys()].sort()).toEqual(
+      [
+        '',
+        'usr',
+        'usr/lib',
+        'usr/lib/extension-release.d',
+        'usr/lib/extension-release.d/extension-release.docker-compose',
+        'usr/local',
+        'usr/local/lib',
+        'usr/local/lib/docker',
+        'usr/local/lib/docker/cli-plugins',
+        'usr/local/lib/docker/cli-plugins/docker-compose',
+        ...(format === 'ext4' ? ['lost+found'] : []),
+      ].sort(),
+    );
+    await validateImage(r.image, { version: '2.29.1', arch: 'amd64', tree, format });
+    // the same image is not alloy's: validation reads the name from the tree
+    await expect(validateImage(r.image, { version: '2.29.1', arch: 'amd64', tree: { ...tree, name: 'alloy' }, format })).rejects.toThrow(
+      'expected alloy-2.29.1-amd64.raw',
+    );
+  });
+
   it('stamps every timestamp it records (filesystem and each inode) with the fixed time', async () => {
     const { bin, tree, outDir } = await fixture();
     const r = await buildImage({
@@ -76,12 +108,12 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('%s image', (format) =
     const bBin = join(deep, 'alloy');
     await copyFile(b.bin, bBin);
     await chmod(bBin, 0o755);
-    const bTree: TreeOptions = { ...b.tree, unit: { ...b.tree.unit, source: join(deep, 'unit.service') } };
-    await writeFile(bTree.unit.source, UNIT_TEMPLATE);
+    const bTree: TreeOptions = { ...b.tree, unit: { ...b.tree.unit!, source: join(deep, 'unit.service') } };
+    await writeFile(bTree.unit!.source, UNIT_TEMPLATE);
     // a: old mtimes, mode 0600, another owner when we can chown
     await chmod(a.bin, 0o600);
     await utimes(a.bin, new Date('2001-02-03'), new Date('2001-02-03'));
-    await utimes(a.tree.unit.source, new Date('2011-02-03'), new Date('2011-02-03'));
+    await utimes(a.tree.unit!.source, new Date('2011-02-03'), new Date('2011-02-03'));
     if (process.getuid?.() === 0) await chown(a.bin, 1234, 5678);
     const tmpA = join(a.dir, 'tmp');
     await mkdir(tmpA);

@@ -110,7 +110,7 @@ describe.each<ImageFormat>(['squashfs', 'erofs', 'ext4'])('validateImage on %s',
     const unit = join(dir, `other-${format}.service`);
     await writeFile(unit, '[Service]\nExecStart=/bin/false\n');
     await expect(
-      validateImage(images[format], { ...expectation(), tree: { ...tree, unit: { ...tree.unit, source: unit } } }),
+      validateImage(images[format], { ...expectation(), tree: { ...tree, unit: { ...tree.unit!, source: unit } } }),
     ).rejects.toThrow(`usr/lib/systemd/system/alloy.service differs from ${unit} with {{binaryPath}} substituted`);
   });
 });

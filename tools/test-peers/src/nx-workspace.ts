@@ -22,7 +22,7 @@ export async function copyWorkspace(parent: string, name: string): Promise<strin
   const git = (args: string[]) => execa('git', args, { cwd: SOURCE_ROOT }).then((r) => r.stdout.split('\0').filter(Boolean));
   const files = new Set([
     ...(await git(['ls-files', '-z', '--cached'])),
-    ...(await git(['ls-files', '-z', '--others', '--exclude-standard', '--', 'apps', 'libs', 'tools'])),
+    ...(await git(['ls-files', '-z', '--others', '--exclude-standard', '--', 'apps', 'libs', 'sysexts', 'tools'])),
   ]);
   for (const file of [...files].sort()) {
     const from = path.join(SOURCE_ROOT, file);

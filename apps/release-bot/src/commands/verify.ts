@@ -124,8 +124,10 @@ async function recipeDrift(recipe: Recipe, statement: Statement | undefined): Pr
   const changes: string[] = [];
   const recipeSha = await sha256File(recipe.file);
   if (recipeSha !== recorded.sha256) changes.push(`recipe ${recorded.path} has sha256 ${recipeSha}, the build used ${recorded.sha256}`);
-  const unitSha = await sha256File(recipe.tree.unit.source);
+  const unitSha = recipe.tree.unit && (await sha256File(recipe.tree.unit.source));
   if (unitSha !== recorded.unit?.sha256)
-    changes.push(`unit ${recorded.unit?.path} has sha256 ${unitSha}, the build used ${recorded.unit?.sha256}`);
+    changes.push(
+      `unit ${recorded.unit?.path ?? '(none)'} has sha256 ${unitSha ?? '(none)'}, the build used ${recorded.unit?.sha256 ?? '(none)'}`,
+    );
   return changes.join('; ') || undefined;
 }

@@ -20,7 +20,7 @@ export async function manifestStep(ctx: StepContext): Promise<void> {
   for (const image of images) {
     const verdict = await check(image);
     if (verdict.kind === 'refused') {
-      throw new Error(`refusing to list ${image.path} in ${MANIFEST}: ${verdict.problem}\n${recoveryAdvice(version)}`);
+      throw new Error(`refusing to list ${image.path} in ${MANIFEST}: ${verdict.problem}\n${recoveryAdvice(recipe.name, version)}`);
     }
     entries.push({ file: image.file, sha256: verdict.sha256 });
   }

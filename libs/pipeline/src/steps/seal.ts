@@ -33,7 +33,7 @@ export async function sealStep(ctx: StepContext, options: SealStepOptions = {}):
   // dist/ may be a cache restore: the lines added are those the release key signed in this version's manifest (which
   // checked each image first); publish checks the images against them again before it uploads anything.
   const fragment = await verifiedFragment(layout.manifest, publicKey).catch((error: Error) => {
-    error.message = `${error.message.replace(/^refusing to publish/, 'refusing to seal')}\n${recoveryAdvice(version)}`;
+    error.message = `${error.message.replace(/^refusing to publish/, 'refusing to seal')}\n${recoveryAdvice(recipe.name, version)}`;
     throw error;
   });
   const images = versionImages(recipe, version, layout.images);
