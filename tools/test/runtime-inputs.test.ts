@@ -2,8 +2,6 @@ import { createRequire } from 'node:module';
 // The runtime inputs of the alloy targets: what they print decides when a cached image or signature is reused, so they
 // must name the real tool versions (the same ones provenance records), and run one command per hash, not one per tool.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';

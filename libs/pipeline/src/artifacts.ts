@@ -53,10 +53,7 @@ export async function removeCompatibilityFiles(recipe: Recipe, version: string, 
  * Puts back the image files a cache restore left out (image's entry is their .sha256 files; the bytes are blobs), each
  * named by the .sha256 beside it. What is still missing afterwards is left to the caller's check and its message.
  */
-export async function restoreMissingImages(
-  images: Pick<VersionImage, 'path'>[],
-  ctx: { blobs?: BlobStore; log: Log },
-): Promise<void> {
+export async function restoreMissingImages(images: Pick<VersionImage, 'path'>[], ctx: { blobs?: BlobStore; log: Log }): Promise<void> {
   if (!ctx.blobs) return;
   for (const file of new Set(images.map((i) => i.path))) {
     await restoreMissing(ctx, file, await readChecksumFile({ path: file }).catch(() => undefined));

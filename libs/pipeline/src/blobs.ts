@@ -188,11 +188,7 @@ function request(
  * .sha256 that names it). True when it did: the bytes were hashed on the way and are `sha256`, so the caller need not
  * read them again to know it. A file that is there, or a blob no store has, is left to the caller's own check.
  */
-export async function restoreMissing(
-  ctx: { blobs?: BlobStore; log: Log },
-  file: string,
-  sha256: string | undefined,
-): Promise<boolean> {
+export async function restoreMissing(ctx: { blobs?: BlobStore; log: Log }, file: string, sha256: string | undefined): Promise<boolean> {
   if (!ctx.blobs || !sha256 || !SHA256.test(sha256) || (await stat(file).catch(() => undefined))) return false;
   if (!(await ctx.blobs.restore(sha256, file))) return false;
   ctx.log(`${path.basename(file)}: restored from the blob store (sha256 ${sha256})`);
