@@ -385,6 +385,9 @@ beforeAll(async () => {
   bucket = createS3Store({ bucket: 'sysext', prefix: 'alloy/', endpoint: s3.endpoint, ...s3.credentials, region: s3.region });
   // The workspace as committed: the source every job clones (the working tree's state, as the tests run it).
   source = await copyWorkspace(root, 'source');
+  // alloy's recipe alone: the upstream double serves one repository (grafana/alloy), and plan refuses a recipe whose
+  // upstream it cannot read; docker-compose's chain is rehearsed by recipe-chain.e2e
+  await rm(path.join(source, 'sysexts/docker-compose'), { recursive: true, force: true });
   await execa('git', ['init', '--quiet', '--initial-branch=main'], { cwd: source });
   await execa('git', ['add', '--all'], { cwd: source });
   await execa('git', ['-c', 'user.name=rehearsal', '-c', 'user.email=r@example.invalid', 'commit', '--quiet', '-m', 'rehearsal'], {

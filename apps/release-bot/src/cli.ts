@@ -14,6 +14,7 @@ import { verify, type VerifyOptions } from './commands/verify.js';
 import type { ChainRunner } from './chain.js';
 import type { Ctx } from './context.js';
 import { EXIT, exitCodesHelp, UsageError } from './exit-codes.js';
+import { checkThisRepoName } from './github.js';
 import { forEachSysext, inBucket, recipeOfVersion, releasedUpstream, selectRecipes } from './sysexts.js';
 
 export interface MainDeps {
@@ -61,6 +62,7 @@ export async function main(argv: string[], base: Omit<Ctx, 'recipe'>, deps: Main
     .option('--sysext <name>', SYSEXT_ONE)
     .option('--dry-run', 'run the chain with --dryRun and write nothing on GitHub')
     .action(async (o: { version: string; sysext?: string; dryRun?: boolean }, cmd: Command) => {
+      checkThisRepoName(base.env); // a malformed GITHUB_REPOSITORY fails before the sysext is looked up upstream
       code = await release(await recipeOfVersion(ctxFor(cmd), o, releasedUpstream), { ...o, runChain: deps.runChain });
     });
 

@@ -16,20 +16,25 @@ export interface ThisRepo {
 
 export type ThisRepoResult = { ok: true; gh: ThisRepo } | { ok: false; reason: string };
 
+/** GITHUB_REPOSITORY as set (trimmed), refused as a usage error when it is not owner/name; checked before any work. */
+export function checkThisRepoName(env: NodeJS.ProcessEnv): string | undefined {
+  const full = env.GITHUB_REPOSITORY?.trim();
+  if (!full) return undefined;
+  try {
+    parseRepo(full);
+  } catch {
+    throw new UsageError(`GITHUB_REPOSITORY ${JSON.stringify(full)} is not "owner/name"`);
+  }
+  return full;
+}
+
 /**
  * The GitHub client for this repository, or why there is none (GitHub steps are then skipped, with that reason).
  * A GITHUB_REPOSITORY that is not owner/name is an error, not a skip.
  */
 export async function thisRepo(ctx: Ctx): Promise<ThisRepoResult> {
-  const full = ctx.env.GITHUB_REPOSITORY?.trim();
+  const full = checkThisRepoName(ctx.env);
   const token = (ctx.env.ALLOY_GITHUB_TOKEN || ctx.env.GITHUB_TOKEN)?.trim();
-  if (full) {
-    try {
-      parseRepo(full);
-    } catch {
-      throw new UsageError(`GITHUB_REPOSITORY ${JSON.stringify(full)} is not "owner/name"`);
-    }
-  }
   if (!full && !token) return { ok: false, reason: 'no GITHUB_REPOSITORY and no ALLOY_GITHUB_TOKEN/GITHUB_TOKEN set' };
   if (!full) return { ok: false, reason: 'GITHUB_REPOSITORY (owner/name of this repository) is not set' };
   if (!token) return { ok: false, reason: 'neither ALLOY_GITHUB_TOKEN nor GITHUB_TOKEN is set' };
