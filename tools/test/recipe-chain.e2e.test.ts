@@ -72,7 +72,10 @@ describe('docker-compose: a recipe and nothing else', () => {
     expect([...new Set(downloads)].sort()).toEqual(['checksums.txt', 'docker-compose-linux-aarch64', 'docker-compose-linux-x86_64']);
     // the binary at the recipe's path, byte for byte, in each arch's image
     for (const arch of ['amd64', 'arm64'] as const) {
-      const { stdout } = await execa('unsquashfs', ['-cat', image(ONLINE, arch), BINARY_PATH], { encoding: 'buffer' });
+      const { stdout } = await execa('unsquashfs', ['-cat', image(ONLINE, arch), BINARY_PATH], {
+        encoding: 'buffer',
+        stripFinalNewline: false,
+      });
       expect(Buffer.from(stdout).equals(binary(arch, ONLINE))).toBe(true);
       const { stdout: release } = await execa(
         'unsquashfs',

@@ -123,7 +123,7 @@ async function chain(step: Awaited<ReturnType<typeof prepareStep>>, options: { a
 /** The binary at its path inside the published image (unsquashfs reads it back). */
 async function binaryInImage(ws: string, s: Sysext, arch: 'amd64' | 'arm64'): Promise<Buffer> {
   const image = path.join(ws, 'dist/alloy', s.version, 'images', `alloy-${s.version}-${arch}.raw`);
-  const { stdout } = await execa('unsquashfs', ['-cat', image, s.binaryPath], { encoding: 'buffer' });
+  const { stdout } = await execa('unsquashfs', ['-cat', image, s.binaryPath], { encoding: 'buffer', stripFinalNewline: false });
   return Buffer.from(stdout);
 }
 

@@ -39,7 +39,8 @@ describe('readKeyring', () => {
       await writeFile(join(home, 'k.asc'), k.armored);
       await execa('gpg', ['--homedir', home, '--batch', '--quiet', '--import', join(home, 'k.asc')]);
     }
-    const exported = (await execa('gpg', ['--homedir', home, '--batch', '--export'], { encoding: 'buffer' })).stdout;
+    const exported = (await execa('gpg', ['--homedir', home, '--batch', '--export'], { encoding: 'buffer', stripFinalNewline: false }))
+      .stdout;
     const read = await readKeyring(new Uint8Array(exported));
     expect(read.map((k) => k.fingerprint).sort()).toEqual(keys.map((k) => k.fingerprint).sort());
     expect(Buffer.concat(read.map((k) => k.binary))).toEqual(Buffer.from(exported));
